@@ -1,0 +1,115 @@
+"""The one error hierarchy of atlas_ca.
+
+Every error the library raises on purpose derives from :class:`AtlasCaError` and belongs to
+exactly one *category*, which the CLI maps to an exit code in one place:
+
+* :class:`InvalidInput` — the input cannot be read or is malformed (exit 2);
+* :class:`Refused` — the input is readable but a rule forbids the operation (exit 1);
+* :class:`Unavailable` — the environment (HSM, database, verifier) is missing or broken (exit 3).
+
+Subsystems add their own subclasses (``GostError``, ``HsmError``, ``X509Error``, ...) that mix a
+subsystem base with a category. Context fields carry *which* token, field or rule; they must
+never hold a private key, a PIN or unmasked personal data (R21).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+
+class AtlasCaError(Exception):
+    """Root of every error atlas_ca raises on purpose."""
+
+    exit_code: int = 1
+
+    def __init__(self, message: str, **context: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.context: Mapping[str, Any] = MappingProxyType(dict(context))
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        ctx = ", ".join(f"{k}={v!r}" for k, v in self.context.items())
+        return f"{type(self).__name__}({self.message!r}{', ' if ctx else ''}{ctx})"
+
+
+class InvalidInput(AtlasCaError):
+    """Input that cannot be read or violates its format (exit code 2)."""
+
+    exit_code = 2
+
+
+class Refused(AtlasCaError):
+    """Readable input that a rule forbids (exit code 1)."""
+
+    exit_code = 1
+
+
+class Unavailable(AtlasCaError):
+    """A component of the environment is missing or failed (exit code 3)."""
+
+    exit_code = 3
+
+
+# --- subsystem bases -------------------------------------------------------------------------
+
+
+class GostError(AtlasCaError):
+    """Errors of :mod:`atlas_ca.gost`."""
+
+
+class UnknownParameterSet(GostError, InvalidInput):
+    """A GOST parameter set named by an OID or name that we do not know."""
+
+
+class GostEngineUnavailable(GostError, Unavailable):
+    """The requested GOST engine (native OpenSSL gost engine) cannot be loaded."""
+
+
+class InvalidKey(GostError, InvalidInput):
+    """A key value that is out of range, not on the curve, or badly encoded."""
+
+
+class HsmError(AtlasCaError):
+    """Errors of :mod:`atlas_ca.hsm`; messages name the call, slot and token, never the PIN."""
+
+
+class X509Error(AtlasCaError):
+    """Errors of :mod:`atlas_ca.x509`."""
+
+
+class DecodeError(X509Error, InvalidInput):
+    """DER/PEM that cannot be decoded, or that is not what it claims to be."""
+
+
+class SignatureInvalid(X509Error, Refused):
+    """A signature that does not verify against the key it is checked with."""
+
+
+class DomainError(Refused):
+    """A domain rule (R1–R21) refuses the operation; ``rule`` names it."""
+
+    def __init__(self, message: str, *, rule: str | None = None, **context: Any) -> None:
+        super().__init__(message, rule=rule, **context)
+        self.rule = rule
+
+
+class InvalidIdentifier(DomainError, InvalidInput):
+    """An identifier (ИНН, СНИЛС, ОГРН, ...) that fails its format or check digit."""
+
+    def __init__(self, field: str, problem: str, **context: Any) -> None:
+        super().__init__(f"{field}: {problem}", field=field, **context)
+        self.field = field
+        self.problem = problem
+
+
+class StorageError(AtlasCaError):
+    """Errors of the register adapters (SQLite, PostgreSQL)."""
+
+
+class LintFailed(Refused):
+    """Pre-issuance lint found errors; ``findings`` lists them."""
