@@ -38,3 +38,24 @@ class SigningKey(Protocol):
         ...
 
     def sign(self, data: bytes) -> bytes: ...
+
+
+class Hasher(Protocol):
+    """An incremental hash (Streebog, SHA-2) fed in pieces, e.g. a streamed CRL's TBS."""
+
+    def update(self, data: bytes | bytearray | memoryview) -> None: ...
+
+    def digest(self) -> bytes: ...
+
+
+@runtime_checkable
+class PrehashSigningKey(SigningKey, Protocol):
+    """Optional ability: sign a digest computed elsewhere (not Ed25519, which hashes itself).
+
+    ``new_hasher()`` returns the hash ``sign`` would apply; ``sign_digest(h.digest())`` equals
+    ``sign(data)`` for the same data, up to the randomness of the signature scheme.
+    """
+
+    def new_hasher(self) -> Hasher: ...
+
+    def sign_digest(self, digest: bytes) -> bytes: ...
