@@ -34,6 +34,8 @@ missing_packages() {
 step_apt() {
   local missing
   missing=$(missing_packages)
+  # Debian's system python needs python3-venv for `python3 -m venv`.
+  if ! "$python" -c 'import ensurepip, venv' >/dev/null 2>&1; then missing="$missing python3-venv"; fi
   if [ -z "$missing" ]; then log "system packages: present"; return; fi
   log "system packages: installing $(echo $missing | tr '\n' ' ')"
   as_root apt-get update -qq
@@ -110,7 +112,7 @@ step_venv() {
   log "virtualenv: installing the project into $venv"
   [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
   "$venv/bin/python" -m pip install -q --upgrade pip >/dev/null
-  "$venv/bin/python" -m pip install -q -e "$here[dev]"
+  "$venv/bin/python" -m pip install -q -e "$here[dev]" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
   echo "$want" > "$stamp"
 }
 
