@@ -113,3 +113,52 @@ class StorageError(AtlasCaError):
 
 class LintFailed(Refused):
     """Pre-issuance lint found errors; ``findings`` lists them."""
+
+
+# --- HSM (atlas_ca.hsm) ----------------------------------------------------------------------
+# Context fields: ``call`` (the PKCS#11 function), ``slot``, ``token`` (label), ``ckr`` (the
+# CKR_* name), ``mechanism``, ``uri`` (always the masked form). Never a PIN or key bytes.
+
+
+class InvalidKeyUri(HsmError, InvalidInput):
+    """A key URI (RFC 7512 ``pkcs11:`` or ``file:``) that cannot be parsed or has no backend."""
+
+
+class PinSourceError(HsmError, InvalidInput):
+    """A ``pin-source`` that cannot be read (missing file, unset environment variable)."""
+
+
+class ModuleNotFound(HsmError, Unavailable):
+    """The PKCS#11 module (shared library) does not exist or cannot be loaded."""
+
+
+class TokenNotFound(HsmError, Unavailable):
+    """No token in the module matches the label/serial the URI names."""
+
+
+class TokenUnavailable(HsmError, Unavailable):
+    """The token is present but fails (device error, removed, session lost beyond repair)."""
+
+
+class KeyNotFound(HsmError, InvalidInput):
+    """No private key on the token (or file) matches the URI's object/id."""
+
+
+class WrongKeyType(HsmError, InvalidInput):
+    """The key exists but is not of the type the caller asked for, or of no type we sign with."""
+
+
+class PinIncorrect(HsmError, Refused):
+    """The token (or key file) rejected the PIN/password."""
+
+
+class PinLocked(HsmError, Refused):
+    """The user PIN is locked after too many wrong attempts; the SO must unblock it."""
+
+
+class MechanismUnsupported(HsmError, Unavailable):
+    """The token does not offer a mechanism (or parameter set) the key type needs."""
+
+
+class Pkcs11Failure(HsmError, Unavailable):
+    """Any other CKR_* error of a PKCS#11 call, with the call, slot and token named."""
