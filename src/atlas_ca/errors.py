@@ -162,3 +162,49 @@ class MechanismUnsupported(HsmError, Unavailable):
 
 class Pkcs11Failure(HsmError, Unavailable):
     """Any other CKR_* error of a PKCS#11 call, with the call, slot and token named."""
+
+
+# --- storage (the register of certificates) and the audit log ------------------------------
+
+
+class StorageUnavailable(StorageError, Unavailable):
+    """The database cannot be reached, is locked for too long, or failed mid-operation.
+
+    The transaction in progress was rolled back: nothing of it is in the register.
+    """
+
+
+class StorageReadOnly(StorageUnavailable):
+    """The database refused a write (read-only file, read-only transaction, revoked privilege)."""
+
+
+class SchemaTooNew(StorageError, Unavailable):
+    """The database was written by a newer atlas_ca: its schema version is above ours."""
+
+
+class SerialCollision(StorageError, Refused):
+    """The serial is already taken for this issuer (issued or voided): retry with a new serial."""
+
+
+class DuplicateIdempotencyKey(StorageError, Refused):
+    """The idempotency key was already used for a *different* request."""
+
+
+class RecordNotFound(StorageError, InvalidInput):
+    """No certificate, intent or CRL with the given issuer and number exists in the register."""
+
+
+class IllegalStatusTransition(StorageError, Refused):
+    """A status change the certificate lifecycle forbids (resume a revoked one, revoke twice)."""
+
+
+class IntentNotOpen(StorageError, Refused):
+    """The issuance intent was already completed or voided."""
+
+
+class CrlNumberConflict(StorageError, Refused):
+    """A CRL record whose number was not allocated, is already recorded, or breaks the order."""
+
+
+class AuditError(AtlasCaError):
+    """Errors of :mod:`atlas_ca.audit`."""
