@@ -51,3 +51,11 @@ class ProductCode(_EntityId):
 
 class TariffPlanId(_EntityId):
     """A tariff plan (R11)."""
+
+
+class OfficeId(_EntityId):
+    """An office of the network or an agent's point of service (R19 agent networks)."""
+
+
+class ChallengeId(_EntityId):
+    """A one-time-code challenge sent by SMS (R7)."""
