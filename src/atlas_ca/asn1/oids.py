@@ -150,6 +150,8 @@ class Policy:
     """Generic certificate policies (RFC 5280 §4.2.1.4)."""
 
     ANY_POLICY = Oid("2.5.29.32.0", "anyPolicy")
+    # Policy qualifier ids (RFC 5280 §4.2.1.4).
+    CPS_QUALIFIER = Oid("1.3.6.1.5.5.7.2.1", "id-qt-cps")
 
 
 class PublicKeyAlgorithm:

@@ -103,4 +103,21 @@ def tlv(tag: int, content: bytes) -> bytes:
     return bytes((tag, 0x80 | len(size))) + size + content
 
 
-__all__ = ["check_der", "tlv"]
+def split_tlv(data: bytes) -> tuple[int, bytes]:
+    """Split one DER TLV with a single-octet tag into ``(tag, content)``; must span ``data``."""
+    if len(data) < 2:
+        raise DecodeError("truncated DER value")
+    lb = data[1]
+    if lb < 0x80:
+        start, length = 2, lb
+    else:
+        n = lb & 0x7F
+        if n == 0 or n > 4 or len(data) < 2 + n:
+            raise DecodeError("bad DER length")
+        start, length = 2 + n, int.from_bytes(data[2 : 2 + n], "big")
+    if start + length != len(data):
+        raise DecodeError("DER length does not match the value")
+    return data[0], data[start:]
+
+
+__all__ = ["check_der", "split_tlv", "tlv"]
