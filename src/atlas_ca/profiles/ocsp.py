@@ -1,0 +1,74 @@
+"""Certificate of this CA's OCSP responder (a delegated signer, RFC 6960 §4.2.2.2)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from atlas_ca.asn1 import oids
+from atlas_ca.profiles import fields as f
+from atlas_ca.profiles.base import (
+    GOST_KEYS,
+    KeyUsageBit,
+    KeyUsageRule,
+    Profile,
+    ProfileKind,
+    ValidityRule,
+)
+from atlas_ca.profiles.fields import ExtensionRule, Presence
+from atlas_ca.profiles.legal_entity import INNLE, OGRN
+
+REQ, OPT = Presence.REQUIRED, Presence.OPTIONAL
+
+OCSP = Profile(
+    name="ocsp",
+    kind=ProfileKind.OCSP,
+    title="OCSP responder (delegated signer) of this CA",
+    qualified=False,
+    is_ca=False,
+    attributes=(
+        f.country(REQ),
+        f.state(OPT),
+        f.locality(OPT),
+        f.organization(REQ),
+        f.common_name(REQ, "The responder's name ('OCSP-служба УЦ ...')."),
+        replace(OGRN, presence=OPT),
+        replace(INNLE, presence=OPT),
+    ),
+    extensions=(
+        ExtensionRule(oids.Extension.KEY_USAGE, REQ, True, f"{f.RFC5280} §4.2.1.3"),
+        ExtensionRule(
+            oids.Extension.EXTENDED_KEY_USAGE, REQ, False, f"{f.RFC6960} (id-kp-OCSPSigning)"
+        ),
+        ExtensionRule(
+            oids.Extension.OCSP_NO_CHECK,
+            REQ,
+            False,
+            "RFC 6960 §4.2.2.2.1",
+            note="Optional in RFC 6960; we emit it and keep the responder certificate short-lived.",
+        ),
+        f.SKI,
+        f.AKI,
+        ExtensionRule(oids.RuExtension.SUBJECT_SIGN_TOOL, OPT, False, f.SUBJECT_SIGN_TOOL.source),
+        ExtensionRule(oids.RuExtension.ISSUER_SIGN_TOOL, OPT, False, f.ISSUER_SIGN_TOOL.source),
+        ExtensionRule(
+            oids.Extension.PRIVATE_KEY_USAGE_PERIOD, OPT, False, f.PRIVATE_KEY_USAGE_PERIOD.source
+        ),
+        f.AIA,
+    ),
+    keys=GOST_KEYS,
+    validity=ValidityRule(
+        certificate_months=15,
+        private_key_months=15,
+        source=f"{f.PRACTICE}; RFC 6960 §4.2.2.2.1 (short-lived when no revocation check)",
+    ),
+    key_usage=KeyUsageRule(
+        emit=frozenset({KeyUsageBit.DIGITAL_SIGNATURE, KeyUsageBit.NON_REPUDIATION}),
+        required=frozenset({KeyUsageBit.DIGITAL_SIGNATURE}),
+        forbidden=frozenset({KeyUsageBit.KEY_CERT_SIGN, KeyUsageBit.CRL_SIGN}),
+        source=f"{f.RFC5280} §4.2.1.3; {f.RFC6960}",
+    ),
+    extended_key_usage=(oids.ExtendedKeyUsage.OCSP_SIGNING,),
+    issuable_by_default=True,
+)
+
+__all__ = ["OCSP"]
