@@ -1,0 +1,1243 @@
+"""Certificate revocation lists (RFC 5280 §5): a streaming builder and a lazy parser.
+
+Building
+    :class:`CrlBuilder` is immutable in the ``cryptography`` style: every setter returns a new
+    builder and may be called once. :meth:`CrlBuilder.sign` takes the signing key and an
+    *iterable* of :class:`RevokedEntry`; each entry is encoded straight to DER bytes (see
+    :mod:`atlas_ca.x509.der_stream`) and appended to one buffer, never kept as an object, and
+    the TBS is hashed in pieces through :class:`~atlas_ca.hsm.base.PrehashSigningKey` when the
+    key offers it (Ed25519 does not: its TBS is joined once and signed whole). The result, a
+    :class:`SignedCrl`, writes itself to a binary stream (DER or PEM) without joining the parts.
+
+    Entries are written **in the order given** — a streamed CRL cannot be sorted without holding
+    every entry — and duplicates are not detected; the register that feeds the builder owns
+    both properties. Per RFC 5280 §5.3.1 ``reasonCode`` is omitted for ``unspecified``;
+    ``removeFromCRL`` is accepted only in a delta CRL (§5.3.1). ``cRLNumber`` (non-critical,
+    at most 20 octets, §5.2.3), ``authorityKeyIdentifier`` (§5.2.1) and ``nextUpdate``
+    (§5.1.2.5) are required; ``deltaCRLIndicator`` (§5.2.4) and ``issuingDistributionPoint``
+    (§5.2.5) are critical; ``freshestCRL`` (§5.2.6) is non-critical and refused in a delta CRL.
+    Suspension (приостановление, 63-ФЗ art. 14) is an entry with reason ``certificateHold``;
+    lifting it is the entry's absence from the next full CRL, or ``removeFromCRL`` in a delta.
+
+Parsing
+    :class:`CertificateRevocationList` reads the header fields and keeps the span of
+    ``revokedCertificates`` as bytes: ``len()`` and :meth:`~CertificateRevocationList.lookup`
+    walk the entries' TLV headers once into a compact offset array (4–8 bytes per entry), and
+    ``lookup`` then finds a serial with a byte search confirmed against that array; iteration
+    decodes one entry at a time. Bad input raises :class:`~atlas_ca.errors.DecodeError` (or its
+    subclass :class:`UnsupportedCrlFeature`), never anything else.
+"""
+
+from __future__ import annotations
+
+import binascii
+import bisect
+import enum
+import hashlib
+from array import array
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any, BinaryIO, Final
+
+from atlas_ca.algorithms import SignatureAlgorithm
+from atlas_ca.asn1.oids import Extension
+from atlas_ca.errors import DecodeError, Refused, X509Error
+from atlas_ca.hsm.base import PrehashSigningKey, SigningKey
+from atlas_ca.x509 import der_stream as der
+from atlas_ca.x509.signatures import verify_signature
+
+PEM_LABEL: Final = "X509 CRL"
+_PEM_BEGIN: Final = b"-----BEGIN X509 CRL-----"
+_PEM_END: Final = b"-----END X509 CRL-----"
+_MAX_SERIAL_OCTETS: Final = 20  # RFC 5280 §4.1.2.2 (serials) and §5.2.3 (cRLNumber)
+
+
+class UnsupportedCrlFeature(DecodeError):
+    """A well-formed CRL uses something atlas_ca does not implement (e.g. indirect CRL entries)."""
+
+
+class CrlIssuerMismatch(X509Error, Refused):
+    """A CRL checked against a certificate that did not issue it (name or key identifier)."""
+
+
+class RevocationReason(enum.IntEnum):
+    """CRLReason (RFC 5280 §5.3.1); the value is the ENUMERATED code (7 is unused)."""
+
+    UNSPECIFIED = 0
+    KEY_COMPROMISE = 1
+    CA_COMPROMISE = 2
+    AFFILIATION_CHANGED = 3
+    SUPERSEDED = 4
+    CESSATION_OF_OPERATION = 5
+    #: Suspension (приостановление действия, 63-ФЗ art. 14): reversible.
+    CERTIFICATE_HOLD = 6
+    REMOVE_FROM_CRL = 8
+    PRIVILEGE_WITHDRAWN = 9
+    AA_COMPROMISE = 10
+
+
+# ReasonFlags bit positions (RFC 5280 §4.2.1.13): not the CRLReason codes for the last two.
+_REASON_FLAG_BIT: Final[dict[RevocationReason, int]] = {
+    RevocationReason.KEY_COMPROMISE: 1,
+    RevocationReason.CA_COMPROMISE: 2,
+    RevocationReason.AFFILIATION_CHANGED: 3,
+    RevocationReason.SUPERSEDED: 4,
+    RevocationReason.CESSATION_OF_OPERATION: 5,
+    RevocationReason.CERTIFICATE_HOLD: 6,
+    RevocationReason.PRIVILEGE_WITHDRAWN: 7,
+    RevocationReason.AA_COMPROMISE: 8,
+}
+_FLAG_BIT_REASON: Final = {bit: reason for reason, bit in _REASON_FLAG_BIT.items()}
+
+
+def _utc(moment: datetime, what: str) -> datetime:
+    if not isinstance(moment, datetime):
+        raise TypeError(f"{what} must be a datetime, not {type(moment).__name__}")
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{what} must be timezone-aware (a naive datetime has no UTC instant)")
+    return moment.astimezone(UTC).replace(microsecond=0)
+
+
+def _check_serial_like(value: int, what: str) -> None:
+    if type(value) is not int:
+        raise TypeError(f"{what} must be an int, not {type(value).__name__}")
+    if value < 0:
+        raise ValueError(f"{what} must not be negative, got {value}")
+    if value.bit_length() // 8 + 1 > _MAX_SERIAL_OCTETS:
+        raise ValueError(f"{what} {value:#x} does not fit in {_MAX_SERIAL_OCTETS} octets")
+
+
+@dataclass(frozen=True, slots=True)
+class RevokedEntry:
+    """One ``revokedCertificates`` entry (RFC 5280 §5.1.2.6, §5.3).
+
+    ``revoked_at`` and ``invalidity_date`` are aware datetimes, kept in UTC to the second (the
+    precision DER carries). ``reason`` ``None`` and ``UNSPECIFIED`` both encode as no
+    ``reasonCode`` (§5.3.1); a parsed entry reports ``None`` then.
+    """
+
+    serial: int
+    revoked_at: datetime
+    reason: RevocationReason | None = None
+    invalidity_date: datetime | None = None
+
+    def __post_init__(self) -> None:
+        _check_serial_like(self.serial, "serial")
+        t = self.revoked_at
+        if not (type(t) is datetime and t.tzinfo is UTC and not t.microsecond):
+            object.__setattr__(self, "revoked_at", _utc(t, "revoked_at"))
+        if self.reason is not None and not isinstance(self.reason, RevocationReason):
+            raise TypeError(f"reason must be a RevocationReason, not {type(self.reason).__name__}")
+        if self.invalidity_date is not None:
+            object.__setattr__(
+                self, "invalidity_date", _utc(self.invalidity_date, "invalidity_date")
+            )
+
+
+# --- CRL extension values ------------------------------------------------------------------
+
+
+def _uri_names(uris: tuple[str, ...], what: str) -> bytes:
+    out = []
+    for uri in uris:
+        if not isinstance(uri, str) or not uri or not uri.isascii() or ":" not in uri:
+            raise ValueError(f"{what}: {uri!r} is not an ASCII URI with a scheme")
+        out.append(der.tlv(0x86, uri.encode("ascii")))  # [6] uniformResourceIdentifier
+    return b"".join(out)
+
+
+@dataclass(frozen=True, slots=True)
+class IssuingDistributionPoint:
+    """issuingDistributionPoint (RFC 5280 §5.2.5), always critical; ``full_name`` as URIs.
+
+    At most one of the ``only_contains_*`` flags may be set, and the extension may not be
+    empty (§5.2.5).
+    """
+
+    full_name: tuple[str, ...] = ()
+    only_contains_user_certs: bool = False
+    only_contains_ca_certs: bool = False
+    only_some_reasons: frozenset[RevocationReason] | None = None
+    indirect_crl: bool = False
+    only_contains_attribute_certs: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "full_name", tuple(self.full_name))
+        _uri_names(self.full_name, "issuingDistributionPoint fullName")
+        flags = (
+            self.only_contains_user_certs,
+            self.only_contains_ca_certs,
+            self.only_contains_attribute_certs,
+        )
+        if sum(flags) > 1:
+            raise ValueError(
+                "issuingDistributionPoint: at most one of onlyContainsUserCerts, "
+                "onlyContainsCACerts and onlyContainsAttributeCerts may be TRUE (RFC 5280 §5.2.5)"
+            )
+        if self.only_some_reasons is not None:
+            reasons = frozenset(self.only_some_reasons)
+            bad = [r for r in reasons if r not in _REASON_FLAG_BIT]
+            if bad or not reasons:
+                raise ValueError(
+                    "issuingDistributionPoint onlySomeReasons must be a non-empty set of "
+                    f"ReasonFlags reasons, got {sorted(r.name for r in reasons)}"
+                )
+            object.__setattr__(self, "only_some_reasons", reasons)
+        if (
+            not self.full_name
+            and not any(flags)
+            and not self.indirect_crl
+            and (self.only_some_reasons is None)
+        ):
+            raise ValueError("issuingDistributionPoint must not be empty (RFC 5280 §5.2.5)")
+
+    def value_der(self) -> bytes:
+        parts = []
+        if self.full_name:
+            parts.append(der.tlv(0xA0, der.tlv(0xA0, _uri_names(self.full_name, "fullName"))))
+        if self.only_contains_user_certs:
+            parts.append(b"\x81\x01\xff")
+        if self.only_contains_ca_certs:
+            parts.append(b"\x82\x01\xff")
+        if self.only_some_reasons is not None:
+            parts.append(_reason_flags(self.only_some_reasons, 0x83))
+        if self.indirect_crl:
+            parts.append(b"\x84\x01\xff")
+        if self.only_contains_attribute_certs:
+            parts.append(b"\x85\x01\xff")
+        return der.sequence(*parts)
+
+
+@dataclass(frozen=True, slots=True)
+class FreshestCrl:
+    """freshestCRL (RFC 5280 §5.2.6): where the delta CRLs are; one DistributionPoint per URI."""
+
+    uris: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "uris", tuple(self.uris))
+        if not self.uris:
+            raise ValueError("freshestCRL needs at least one URI")
+        _uri_names(self.uris, "freshestCRL")
+
+    def value_der(self) -> bytes:
+        return der.sequence(
+            *(
+                der.sequence(der.tlv(0xA0, der.tlv(0xA0, _uri_names((uri,), "freshestCRL"))))
+                for uri in self.uris
+            )
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CrlExtension:
+    """A CRL extension as found: OID, criticality and the DER of ``extnValue``'s content."""
+
+    oid: str
+    critical: bool
+    value: bytes
+
+
+def _reason_flags(reasons: frozenset[RevocationReason], tag: int) -> bytes:
+    bits = 0
+    for reason in reasons:
+        bits |= 1 << (15 - _REASON_FLAG_BIT[reason])  # bit 0 is the first bit of two octets
+    raw = bits.to_bytes(2, "big").rstrip(b"\x00")
+    unused = (len(raw) * 8 - 1 - max(_REASON_FLAG_BIT[r] for r in reasons)) if raw else 0
+    return der.tlv(tag, bytes((unused,)) + raw)
+
+
+# --- the builder ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Fields:
+    issuer: bytes | None = None
+    key_identifier: bytes | None = None
+    this_update: datetime | None = None
+    next_update: datetime | None = None
+    crl_number: int | None = None
+    delta_base: int | None = None
+    idp: IssuingDistributionPoint | None = None
+    freshest: FreshestCrl | None = None
+    entries: tuple[RevokedEntry, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class _Ready:
+    """The builder's fields once every required one is set and checked."""
+
+    issuer: bytes
+    key_identifier: bytes
+    this_update: datetime
+    next_update: datetime
+    crl_number: int
+    delta_base: int | None
+    idp: IssuingDistributionPoint | None
+    freshest: FreshestCrl | None
+    entries: tuple[RevokedEntry, ...]
+
+
+class CrlBuilder:
+    """Immutable builder of a v2 CRL; see the module docstring for the RFC 5280 rules applied.
+
+    >>> builder = (CrlBuilder().issuer_certificate(ca_der).this_update(now)
+    ...            .next_update(now + timedelta(days=1)).crl_number(42))
+    >>> builder.sign(key, register.revoked_entries()).write_to(stream)
+    """
+
+    __slots__ = ("_f",)
+
+    def __init__(self) -> None:
+        self._f = _Fields()
+
+    @classmethod
+    def _with(cls, fields: _Fields) -> CrlBuilder:
+        new = cls.__new__(cls)
+        new._f = fields
+        return new
+
+    def _set(self, name: str, value: Any) -> CrlBuilder:
+        if getattr(self._f, name) is not None:
+            raise ValueError(f"{name} is already set; a CRL builder's fields are set once")
+        return self._with(replace(self._f, **{name: value}))
+
+    def issuer_name(self, name_der: bytes) -> CrlBuilder:
+        """The issuer Name exactly as the DER of the issuer certificate's subject."""
+        data = bytes(name_der)
+        try:
+            _, end = der.expect(data, 0, len(data), der.SEQUENCE, "issuer name")
+        except DecodeError as exc:
+            raise ValueError(f"issuer name is not a DER Name: {exc}") from exc
+        if end != len(data):
+            raise ValueError("issuer name has trailing bytes after the Name")
+        return self._set("issuer", data)
+
+    def authority_key_identifier(self, key_identifier: bytes) -> CrlBuilder:
+        """authorityKeyIdentifier.keyIdentifier: the issuer certificate's SKI (RFC 5280 §5.2.1)."""
+        kid = bytes(key_identifier)
+        if not kid:
+            raise ValueError("authorityKeyIdentifier must not be empty")
+        return self._set("key_identifier", kid)
+
+    def issuer_certificate(self, certificate_der: bytes) -> CrlBuilder:
+        """Issuer name (byte-for-byte its subject) and AKI (its SKI) from the CA certificate.
+
+        A certificate without subjectKeyIdentifier gets the RFC 5280 §4.2.1.2 method-1 value
+        (SHA-1 of its subjectPublicKey bits), which is what such a CA's subscribers carry.
+        """
+        facts = issuer_facts(bytes(certificate_der))
+        return self.issuer_name(facts.subject_der).authority_key_identifier(facts.key_identifier)
+
+    def this_update(self, moment: datetime) -> CrlBuilder:
+        return self._set("this_update", _utc(moment, "this_update"))
+
+    def next_update(self, moment: datetime) -> CrlBuilder:
+        return self._set("next_update", _utc(moment, "next_update"))
+
+    def crl_number(self, number: int) -> CrlBuilder:
+        """cRLNumber: monotonically increasing, shared by full and delta CRLs (§5.2.3)."""
+        _check_serial_like(number, "cRLNumber")
+        return self._set("crl_number", number)
+
+    def delta_crl_indicator(self, base_crl_number: int) -> CrlBuilder:
+        """Make this a delta CRL over the full CRL numbered ``base_crl_number`` (§5.2.4)."""
+        _check_serial_like(base_crl_number, "deltaCRLIndicator")
+        return self._set("delta_base", base_crl_number)
+
+    def issuing_distribution_point(self, idp: IssuingDistributionPoint) -> CrlBuilder:
+        if not isinstance(idp, IssuingDistributionPoint):
+            raise TypeError("issuing_distribution_point takes an IssuingDistributionPoint")
+        return self._set("idp", idp)
+
+    def freshest_crl(self, freshest: FreshestCrl) -> CrlBuilder:
+        if not isinstance(freshest, FreshestCrl):
+            raise TypeError("freshest_crl takes a FreshestCrl")
+        return self._set("freshest", freshest)
+
+    def add_revoked_certificate(self, entry: RevokedEntry) -> CrlBuilder:
+        """Add one entry (for small CRLs; stream large ones through :meth:`sign`)."""
+        if not isinstance(entry, RevokedEntry):
+            raise TypeError("add_revoked_certificate takes a RevokedEntry")
+        return self._with(replace(self._f, entries=(*self._f.entries, entry)))
+
+    # -- signing --
+
+    def _checked(self) -> _Ready:
+        f = self._f
+        if (
+            f.issuer is None
+            or f.key_identifier is None
+            or f.this_update is None
+            or f.next_update is None
+            or f.crl_number is None
+        ):
+            missing = [
+                name
+                for name, value in (
+                    ("issuer name", f.issuer),
+                    ("authority key identifier", f.key_identifier),
+                    ("this_update", f.this_update),
+                    ("next_update", f.next_update),
+                    ("crl_number", f.crl_number),
+                )
+                if value is None
+            ]
+            raise ValueError(f"a CRL needs {', '.join(missing)} (RFC 5280 §5.1, §5.2)")
+        if f.next_update <= f.this_update:
+            raise ValueError(
+                f"next_update {f.next_update.isoformat()} must be after "
+                f"this_update {f.this_update.isoformat()}"
+            )
+        if f.delta_base is not None:
+            if f.delta_base >= f.crl_number:
+                raise ValueError(
+                    f"a delta CRL's base CRL number {f.delta_base} must be below its own "
+                    f"cRLNumber {f.crl_number} (RFC 5280 §5.2.4)"
+                )
+            if f.freshest is not None:
+                raise ValueError("freshestCRL must not appear in a delta CRL (RFC 5280 §5.2.6)")
+        return _Ready(
+            f.issuer,
+            f.key_identifier,
+            f.this_update,
+            f.next_update,
+            f.crl_number,
+            f.delta_base,
+            f.idp,
+            f.freshest,
+            f.entries,
+        )
+
+    def sign(self, key: SigningKey, revoked: Iterable[RevokedEntry] = ()) -> SignedCrl:
+        """Encode the entries added to the builder, then those of ``revoked``, and sign.
+
+        ``revoked`` is consumed once, in order; each entry becomes DER immediately.
+        """
+        f = self._checked()
+        algorithm = key.signature_algorithm
+        alg_der = _algorithm_identifier(algorithm)
+
+        entries = bytearray()
+        count = _encode_entries(entries, f.entries, f.this_update, delta=f.delta_base is not None)
+        count += _encode_entries(entries, revoked, f.this_update, delta=f.delta_base is not None)
+
+        fields = [
+            der.integer(1),  # v2
+            alg_der,
+            f.issuer,
+            der.time(f.this_update),
+            der.time(f.next_update),
+        ]
+        revoked_header = der.header(der.SEQUENCE, len(entries)) if count else b""
+        extensions = _crl_extensions(f)
+        head_fields = b"".join(fields)
+        tbs_len = len(head_fields) + len(revoked_header) + len(entries) + len(extensions)
+        tbs_head = der.header(der.SEQUENCE, tbs_len) + head_fields + revoked_header
+        if isinstance(key, PrehashSigningKey):
+            hasher = key.new_hasher()
+            hasher.update(tbs_head)
+            hasher.update(entries)
+            hasher.update(extensions)
+            signature = key.sign_digest(hasher.digest())
+        else:
+            signature = key.sign(b"".join((tbs_head, entries, extensions)))
+        return SignedCrl(
+            tbs_head=tbs_head,
+            entries=entries,
+            tbs_tail=extensions,
+            algorithm=algorithm,
+            algorithm_der=alg_der,
+            signature=bytes(signature),
+            entry_count=count,
+            crl_number=f.crl_number,
+        )
+
+
+def _algorithm_identifier(algorithm: SignatureAlgorithm) -> bytes:
+    oid = der.oid(algorithm.oid.dotted)
+    return der.sequence(oid, b"\x05\x00") if algorithm.null_params else der.sequence(oid)
+
+
+def _extension(oid_der: bytes, critical: bool, value: bytes) -> bytes:
+    return der.sequence(oid_der, der.boolean(True) if critical else b"", der.octet_string(value))
+
+
+def _crl_extensions(f: _Ready) -> bytes:
+    exts = [
+        _extension(
+            der.oid(Extension.AUTHORITY_KEY_IDENTIFIER.dotted),
+            False,
+            der.sequence(der.tlv(0x80, f.key_identifier)),
+        ),
+        _extension(der.oid(Extension.CRL_NUMBER.dotted), False, der.integer(f.crl_number)),
+    ]
+    if f.delta_base is not None:
+        exts.append(
+            _extension(
+                der.oid(Extension.DELTA_CRL_INDICATOR.dotted), True, der.integer(f.delta_base)
+            )
+        )
+    if f.idp is not None:
+        exts.append(
+            _extension(
+                der.oid(Extension.ISSUING_DISTRIBUTION_POINT.dotted), True, f.idp.value_der()
+            )
+        )
+    if f.freshest is not None:
+        exts.append(
+            _extension(der.oid(Extension.FRESHEST_CRL.dotted), False, f.freshest.value_der())
+        )
+    return der.tlv(0xA0, der.sequence(*exts))
+
+
+_REASON_EXT: Final[dict[RevocationReason | None, bytes]] = {
+    reason: (
+        b""
+        if reason in (None, RevocationReason.UNSPECIFIED)
+        else _extension(der.oid(Extension.CRL_REASON.dotted), False, der.enumerated(reason))
+    )
+    for reason in (None, *RevocationReason)
+}
+_INVALIDITY_OID: Final = der.oid(Extension.INVALIDITY_DATE.dotted)
+_LEN: Final = tuple(bytes((i,)) for i in range(128))
+_TWO: Final = tuple(b"%02d" % i for i in range(100))
+
+
+def _encode_entries(
+    out: bytearray, revoked: Iterable[RevokedEntry], this_update: datetime, *, delta: bool
+) -> int:
+    """Append each entry's DER to ``out``; return how many. The hot loop of a large CRL.
+
+    An entry is at most 2 + 22 + 17 + 2 + 14 + 26 < 128 octets (serials are at most 20
+    octets), so every length here is one octet. :class:`RevokedEntry` has already normalised
+    its times to UTC whole seconds, so they are formatted from their fields directly.
+    """
+    reason_ext = _REASON_EXT
+    length = _LEN
+    two = _TWO
+    join = b"".join
+    remove = RevocationReason.REMOVE_FROM_CRL
+    count = 0
+    for entry in revoked:
+        if type(entry) is not RevokedEntry:
+            raise TypeError(f"revoked entries must be RevokedEntry, not {type(entry).__name__}")
+        serial = entry.serial
+        when = entry.revoked_at
+        if when > this_update:
+            raise ValueError(
+                f"serial {serial:#x} is revoked at {when.isoformat()}, after this_update "
+                f"{this_update.isoformat()}"
+            )
+        year = when.year
+        if 2000 <= year <= 2049:
+            t = join(
+                (
+                    b"\x17\x0d",
+                    two[year - 2000],
+                    two[when.month],
+                    two[when.day],
+                    two[when.hour],
+                    two[when.minute],
+                    two[when.second],
+                    b"Z",
+                )
+            )
+        else:
+            t = der.time(when)
+        reason = entry.reason
+        if reason is remove and not delta:
+            raise ValueError(
+                f"serial {serial:#x}: removeFromCRL is only allowed in a delta CRL "
+                "(RFC 5280 §5.3.1)"
+            )
+        exts = reason_ext[reason]
+        if entry.invalidity_date is not None:
+            exts += der.sequence(
+                _INVALIDITY_OID, der.octet_string(der.generalized_time(entry.invalidity_date))
+            )
+        content = serial.to_bytes(serial.bit_length() // 8 + 1, "big")
+        n = len(content)
+        if exts:
+            e = len(exts)
+            out += join(
+                (
+                    b"\x30",
+                    length[4 + n + len(t) + e],
+                    b"\x02",
+                    length[n],
+                    content,
+                    t,
+                    b"\x30",
+                    length[e],
+                    exts,
+                )
+            )
+        else:
+            out += join((b"\x30", length[2 + n + len(t)], b"\x02", length[n], content, t))
+        count += 1
+    return count
+
+
+# --- the signed result -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SignedCrl:
+    """A signed CRL held as its parts; :meth:`write_to` streams them without joining."""
+
+    tbs_head: bytes
+    entries: bytearray = field(repr=False)
+    tbs_tail: bytes
+    algorithm: SignatureAlgorithm
+    algorithm_der: bytes
+    signature: bytes
+    entry_count: int
+    crl_number: int
+
+    def _parts(self) -> tuple[bytes | bytearray, ...]:
+        sig = der.bit_string(self.signature)
+        body = len(self.tbs_head) + len(self.entries) + len(self.tbs_tail)
+        body += len(self.algorithm_der) + len(sig)
+        return (
+            der.header(der.SEQUENCE, body),
+            self.tbs_head,
+            self.entries,
+            self.tbs_tail,
+            self.algorithm_der,
+            sig,
+        )
+
+    def der(self) -> bytes:
+        return b"".join(self._parts())
+
+    def pem(self) -> bytes:
+        return _pem_encode(self.der())
+
+    def write_to(self, stream: BinaryIO, *, pem: bool = False) -> int:
+        """Write the CRL (DER, or PEM with ``pem=True``) to ``stream``; return bytes written."""
+        if not pem:
+            written = 0
+            for part in self._parts():
+                stream.write(part)
+                written += len(part)
+            return written
+        return _write_pem(stream, self._parts())
+
+
+def _pem_lines(chunk: bytes) -> bytes:
+    """Base64 of ``chunk`` in 64-character lines, each ending in a newline."""
+    enc = binascii.b2a_base64(chunk, newline=False)
+    return b"".join(enc[i : i + 64] + b"\n" for i in range(0, len(enc), 64))
+
+
+def _pem_encode(data: bytes) -> bytes:
+    return _PEM_BEGIN + b"\n" + _pem_lines(data) + _PEM_END + b"\n"
+
+
+_PEM_BLOCK: Final = 48 * 16384  # a multiple of 48 bytes: 64-character lines never straddle
+
+
+def _write_pem(stream: BinaryIO, parts: Iterable[bytes | bytearray]) -> int:
+    written = 0
+
+    def out(b: bytes) -> None:
+        nonlocal written
+        stream.write(b)
+        written += len(b)
+
+    out(_PEM_BEGIN + b"\n")
+    carry = b""
+    for part in parts:
+        view = memoryview(part)
+        pos = 0
+        if carry:
+            need = _PEM_BLOCK - len(carry)
+            carry += bytes(view[:need])
+            pos = need
+            if len(carry) < _PEM_BLOCK:
+                continue
+            out(_pem_lines(carry))
+            carry = b""
+        while len(view) - pos >= _PEM_BLOCK:
+            out(_pem_lines(bytes(view[pos : pos + _PEM_BLOCK])))
+            pos += _PEM_BLOCK
+        carry = bytes(view[pos:])
+    if carry:
+        out(_pem_lines(carry))
+    out(_PEM_END + b"\n")
+    return written
+
+
+def pem_to_der(data: bytes, label: str = PEM_LABEL) -> bytes:
+    """The DER inside the first ``-----BEGIN {label}-----`` block of ``data``."""
+    begin = f"-----BEGIN {label}-----".encode()
+    end = f"-----END {label}-----".encode()
+    start = data.find(begin)
+    if start < 0:
+        raise DecodeError(f"no '-----BEGIN {label}-----' line in the PEM input")
+    stop = data.find(end, start)
+    if stop < 0:
+        raise DecodeError(f"PEM block {label} has no END line")
+    body = data[start + len(begin) : stop]
+    try:
+        return binascii.a2b_base64(body.replace(b"\n", b"").replace(b"\r", b""), strict_mode=True)
+    except binascii.Error as exc:
+        raise DecodeError(f"PEM block {label} is not valid base64: {exc}") from exc
+
+
+# --- issuer certificate facts --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class IssuerFacts:
+    """What a CRL needs from its issuer's certificate: subject, SPKI and key identifier."""
+
+    subject_der: bytes
+    spki_der: bytes
+    key_identifier: bytes
+    has_ski: bool
+
+
+def issuer_facts(certificate: bytes) -> IssuerFacts:
+    """Read subject, SPKI and SKI of a certificate (DER or PEM) by walking its DER."""
+    data = (
+        pem_to_der(certificate, "CERTIFICATE")
+        if certificate.lstrip().startswith(b"-----")
+        else (certificate)
+    )
+    what = "certificate"
+    cs, ce = der.expect(data, 0, len(data), der.SEQUENCE, what)
+    if ce != len(data):
+        raise DecodeError("certificate: trailing bytes after the certificate")
+    ts, te = der.expect(data, cs, ce, der.SEQUENCE, "tbsCertificate")
+    fields = der.children(data, ts, te, "tbsCertificate")
+    if fields and fields[0][0] == 0xA0:
+        fields = fields[1:]
+    if len(fields) < 6:
+        raise DecodeError("tbsCertificate has fewer than the six required fields")
+    _, s_start, _, s_end = fields[4]
+    subject = data[s_start:s_end]
+    tag, k_start, k_cs, k_end = fields[5]
+    if tag != der.SEQUENCE or fields[4][0] != der.SEQUENCE:
+        raise DecodeError("tbsCertificate subject or subjectPublicKeyInfo is not a SEQUENCE")
+    spki = data[k_start:k_end]
+    ski: bytes | None = None
+    for tag, _, xs, xe in fields[6:]:
+        if tag != 0xA3:
+            continue
+        es, ee = der.expect(data, xs, xe, der.SEQUENCE, "certificate extensions")
+        for _, _, ecs, ece in der.children(data, es, ee, "certificate extension"):
+            parts = der.children(data, ecs, ece, "certificate extension")
+            if not parts or parts[0][0] != der.OID:
+                raise DecodeError("certificate extension does not start with an OID")
+            if der.decode_oid(data, parts[0][2], parts[0][3], "extnID") != (
+                Extension.SUBJECT_KEY_IDENTIFIER.dotted
+            ):
+                continue
+            vtag, _, vs, ve = parts[-1]
+            if vtag != der.OCTET_STRING:
+                raise DecodeError("subjectKeyIdentifier extnValue is not an OCTET STRING")
+            ks, ke = der.expect(data, vs, ve, der.OCTET_STRING, "subjectKeyIdentifier")
+            ski = data[ks:ke]
+    if ski is None:
+        spki_parts = der.children(data, k_cs, k_end, "subjectPublicKeyInfo")
+        if len(spki_parts) != 2 or spki_parts[1][0] != der.BIT_STRING:
+            raise DecodeError("subjectPublicKeyInfo is not AlgorithmIdentifier + BIT STRING")
+        bits = data[spki_parts[1][2] + 1 : spki_parts[1][3]]
+        kid = hashlib.sha1(bits, usedforsecurity=False).digest()
+        return IssuerFacts(subject, spki, kid, has_ski=False)
+    return IssuerFacts(subject, spki, ski, has_ski=True)
+
+
+# --- the lazy parser -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Ext:
+    oid: str
+    critical: bool
+    start: int
+    end: int
+
+
+_KNOWN_CRL_EXTENSIONS: Final = frozenset(
+    o.dotted
+    for o in (
+        Extension.AUTHORITY_KEY_IDENTIFIER,
+        Extension.CRL_NUMBER,
+        Extension.DELTA_CRL_INDICATOR,
+        Extension.ISSUING_DISTRIBUTION_POINT,
+        Extension.FRESHEST_CRL,
+        Extension.ISSUER_ALT_NAME,
+        Extension.AUTHORITY_INFO_ACCESS,
+    )
+)
+
+
+def _parse_extensions(data: bytes, start: int, end: int, what: str) -> tuple[_Ext, ...]:
+    """An ``Extensions`` SEQUENCE at data[start:end] (the SEQUENCE TLV itself)."""
+    ss, se = der.expect(data, start, end, der.SEQUENCE, what)
+    if se != end:
+        raise DecodeError(f"{what}: trailing bytes after the extensions")
+    found: list[_Ext] = []
+    seen: set[str] = set()
+    for tag, _, cs, ce in der.children(data, ss, se, what):
+        if tag != der.SEQUENCE:
+            raise DecodeError(f"{what}: an extension is not a SEQUENCE")
+        parts = der.children(data, cs, ce, what)
+        if len(parts) not in (2, 3) or parts[0][0] != der.OID or parts[-1][0] != der.OCTET_STRING:
+            raise DecodeError(f"{what}: an extension is not (OID, [critical], OCTET STRING)")
+        oid = der.decode_oid(data, parts[0][2], parts[0][3], what)
+        critical = False
+        if len(parts) == 3:
+            if parts[1][0] != der.BOOLEAN:
+                raise DecodeError(f"{what}: extension {oid} has a non-BOOLEAN critical field")
+            critical = der.decode_boolean(data, parts[1][2], parts[1][3], what)
+            if not critical:
+                raise DecodeError(f"{what}: extension {oid} encodes critical FALSE (not DER)")
+        if oid in seen:
+            raise DecodeError(f"{what}: extension {oid} appears twice (RFC 5280 §4.2)")
+        seen.add(oid)
+        found.append(_Ext(oid, critical, parts[-1][2], parts[-1][3]))
+    return tuple(found)
+
+
+def _single(data: bytes, start: int, end: int, tag: int, what: str) -> tuple[int, int]:
+    cs, ce = der.expect(data, start, end, tag, what)
+    if ce != end:
+        raise DecodeError(f"{what}: trailing bytes after the value")
+    return cs, ce
+
+
+class CertificateRevocationList:
+    """A parsed CRL that keeps its entries as DER and decodes them on demand."""
+
+    __slots__ = (
+        "_algorithm_oid",
+        "_data",
+        "_extensions",
+        "_issuer",
+        "_next_update",
+        "_revoked",
+        "_signature",
+        "_starts",
+        "_tbs",
+        "_this_update",
+        "_version",
+    )
+
+    def __init__(self, data: bytes) -> None:
+        """Parse DER; prefer :meth:`from_der`, :meth:`from_pem` or :func:`load_crl`."""
+        data = bytes(data)
+        self._data = data
+        self._starts: array[int] | None = None
+        cs, ce = der.expect(data, 0, len(data), der.SEQUENCE, "CertificateList")
+        if ce != len(data):
+            raise DecodeError(f"CertificateList: {len(data) - ce} trailing bytes")
+        top = der.children(data, cs, ce, "CertificateList")
+        if len(top) != 3 or [t[0] for t in top] != [der.SEQUENCE, der.SEQUENCE, der.BIT_STRING]:
+            raise DecodeError("CertificateList is not (tbsCertList, signatureAlgorithm, signature)")
+        _, ts, tcs, te = top[0]
+        self._tbs = (ts, te)
+        outer_alg = data[top[1][1] : top[1][3]]
+        sig_s, sig_e = top[2][2], top[2][3]
+        if sig_e - sig_s < 1 or data[sig_s] != 0:
+            raise DecodeError("signatureValue BIT STRING must have 0 unused bits")
+        self._signature = data[sig_s + 1 : sig_e]
+
+        fields = der.children(data, tcs, te, "tbsCertList")
+        i = 0
+        self._version = 1
+        if i < len(fields) and fields[i][0] == der.INTEGER:
+            self._version = der.decode_integer(data, fields[i][2], fields[i][3], "version") + 1
+            if self._version != 2:
+                raise DecodeError(f"tbsCertList version field says v{self._version}, expected v2")
+            i += 1
+        if i + 3 > len(fields):
+            raise DecodeError("tbsCertList lacks signature, issuer or thisUpdate")
+        tag, s, cs2, e = fields[i]
+        if tag != der.SEQUENCE or data[s:e] != outer_alg:
+            raise DecodeError(
+                "tbsCertList signature differs from signatureAlgorithm (RFC 5280 §5.1.1.2)"
+            )
+        alg_parts = der.children(data, cs2, e, "signature algorithm")
+        if not alg_parts or alg_parts[0][0] != der.OID:
+            raise DecodeError("signature AlgorithmIdentifier does not start with an OID")
+        self._algorithm_oid = der.decode_oid(
+            data, alg_parts[0][2], alg_parts[0][3], "signature algorithm"
+        )
+        tag, s, _, e = fields[i + 1]
+        if tag != der.SEQUENCE:
+            raise DecodeError("tbsCertList issuer is not a Name (SEQUENCE)")
+        self._issuer = data[s:e]
+        tag, _, s, e = fields[i + 2]
+        self._this_update = der.decode_time(data, tag, s, e, "thisUpdate")
+        i += 3
+        self._next_update: datetime | None = None
+        if i < len(fields) and fields[i][0] in (der.UTC_TIME, der.GENERALIZED_TIME):
+            tag, _, s, e = fields[i]
+            self._next_update = der.decode_time(data, tag, s, e, "nextUpdate")
+            i += 1
+        self._revoked: tuple[int, int] | None = None
+        if i < len(fields) and fields[i][0] == der.SEQUENCE:
+            self._revoked = (fields[i][2], fields[i][3])
+            i += 1
+        self._extensions: tuple[_Ext, ...] = ()
+        if i < len(fields) and fields[i][0] == 0xA0:
+            self._extensions = _parse_extensions(data, fields[i][2], fields[i][3], "crlExtensions")
+            if self._version != 2:
+                raise DecodeError("a v1 CRL cannot carry crlExtensions")
+            i += 1
+        if i != len(fields):
+            raise DecodeError(f"tbsCertList has an unexpected field with tag 0x{fields[i][0]:02x}")
+        for ext in self._extensions:
+            if ext.critical and ext.oid not in _KNOWN_CRL_EXTENSIONS:
+                raise UnsupportedCrlFeature(f"critical CRL extension {ext.oid} is not supported")
+
+    @classmethod
+    def from_der(cls, data: bytes) -> CertificateRevocationList:
+        return cls(data)
+
+    @classmethod
+    def from_pem(cls, data: bytes) -> CertificateRevocationList:
+        return cls(pem_to_der(data))
+
+    # -- header fields --
+
+    @property
+    def der(self) -> bytes:
+        return self._data
+
+    @property
+    def version(self) -> int:
+        return self._version
+
+    @property
+    def issuer_der(self) -> bytes:
+        """The issuer Name's DER, exactly as encoded in the CRL."""
+        return self._issuer
+
+    @property
+    def this_update(self) -> datetime:
+        return self._this_update
+
+    @property
+    def next_update(self) -> datetime | None:
+        return self._next_update
+
+    @property
+    def signature_algorithm(self) -> SignatureAlgorithm | None:
+        """The algorithm, or ``None`` when its OID (see :attr:`signature_oid`) is unknown."""
+        return SignatureAlgorithm.from_oid(self._algorithm_oid)
+
+    @property
+    def signature_oid(self) -> str:
+        return self._algorithm_oid
+
+    @property
+    def signature(self) -> bytes:
+        return self._signature
+
+    @property
+    def tbs_der(self) -> bytes:
+        return self._data[self._tbs[0] : self._tbs[1]]
+
+    @property
+    def extensions(self) -> tuple[CrlExtension, ...]:
+        return tuple(
+            CrlExtension(e.oid, e.critical, self._data[e.start : e.end]) for e in self._extensions
+        )
+
+    def _ext(self, oid: str) -> _Ext | None:
+        for ext in self._extensions:
+            if ext.oid == oid:
+                return ext
+        return None
+
+    def _int_ext(self, oid: str, what: str) -> int | None:
+        ext = self._ext(oid)
+        if ext is None:
+            return None
+        s, e = _single(self._data, ext.start, ext.end, der.INTEGER, what)
+        value = der.decode_integer(self._data, s, e, what)
+        if value < 0:
+            raise DecodeError(f"{what} is negative ({value})")
+        return value
+
+    @property
+    def crl_number(self) -> int | None:
+        return self._int_ext(Extension.CRL_NUMBER.dotted, "cRLNumber")
+
+    @property
+    def delta_crl_indicator(self) -> int | None:
+        """The base CRL number when this is a delta CRL, else ``None``."""
+        return self._int_ext(Extension.DELTA_CRL_INDICATOR.dotted, "deltaCRLIndicator")
+
+    @property
+    def is_delta(self) -> bool:
+        return self._ext(Extension.DELTA_CRL_INDICATOR.dotted) is not None
+
+    @property
+    def authority_key_identifier(self) -> bytes | None:
+        """authorityKeyIdentifier.keyIdentifier, if present."""
+        ext = self._ext(Extension.AUTHORITY_KEY_IDENTIFIER.dotted)
+        if ext is None:
+            return None
+        data = self._data
+        s, e = _single(data, ext.start, ext.end, der.SEQUENCE, "authorityKeyIdentifier")
+        for tag, _, cs, ce in der.children(data, s, e, "authorityKeyIdentifier"):
+            if tag == 0x80:
+                return data[cs:ce]
+        return None
+
+    @property
+    def issuing_distribution_point(self) -> IssuingDistributionPoint | None:
+        ext = self._ext(Extension.ISSUING_DISTRIBUTION_POINT.dotted)
+        if ext is None:
+            return None
+        data = self._data
+        what = "issuingDistributionPoint"
+        s, e = _single(data, ext.start, ext.end, der.SEQUENCE, what)
+        kw: dict[str, object] = {}
+        flags = {0x81: "only_contains_user_certs", 0x82: "only_contains_ca_certs"}
+        flags |= {0x84: "indirect_crl", 0x85: "only_contains_attribute_certs"}
+        for tag, _, cs, ce in der.children(data, s, e, what):
+            if tag == 0xA0:
+                kw["full_name"] = _decode_dp_name(data, cs, ce, what)
+            elif tag in flags:
+                if not der.decode_boolean(data, cs, ce, what):
+                    raise DecodeError(f"{what}: a DEFAULT FALSE flag is encoded (not DER)")
+                kw[flags[tag]] = True
+            elif tag == 0x83:
+                kw["only_some_reasons"] = _decode_reason_flags(data, cs, ce, what)
+            else:
+                raise DecodeError(f"{what}: unexpected field tag 0x{tag:02x}")
+        try:
+            return IssuingDistributionPoint(**kw)  # type: ignore[arg-type]
+        except ValueError as exc:
+            raise DecodeError(f"{what}: {exc}") from exc
+
+    @property
+    def freshest_crl(self) -> FreshestCrl | None:
+        ext = self._ext(Extension.FRESHEST_CRL.dotted)
+        if ext is None:
+            return None
+        data = self._data
+        what = "freshestCRL"
+        s, e = _single(data, ext.start, ext.end, der.SEQUENCE, what)
+        uris: list[str] = []
+        for tag, _, cs, ce in der.children(data, s, e, what):
+            if tag != der.SEQUENCE:
+                raise DecodeError(f"{what}: a DistributionPoint is not a SEQUENCE")
+            for ftag, _, fs, fe in der.children(data, cs, ce, what):
+                if ftag == 0xA0:
+                    uris.extend(_decode_dp_name(data, fs, fe, what))
+        try:
+            return FreshestCrl(tuple(uris))
+        except ValueError as exc:
+            raise DecodeError(f"{what}: {exc}") from exc
+
+    # -- entries --
+
+    def _index(self) -> array[int]:
+        if self._starts is not None:
+            return self._starts
+        starts: array[int] = array("I" if len(self._data) < 2**32 else "Q")
+        if self._revoked is not None:
+            data = self._data
+            pos, end = self._revoked
+            append = starts.append
+            while pos < end:
+                if data[pos] != der.SEQUENCE or pos + 1 >= end:
+                    raise DecodeError(
+                        f"revokedCertificates: entry at offset {pos} is not a SEQUENCE"
+                    )
+                lb = data[pos + 1]
+                if lb < 0x80:
+                    cs, ce = pos + 2, pos + 2 + lb
+                    if ce > end:
+                        raise DecodeError(f"revokedCertificates: entry at {pos} is truncated")
+                else:
+                    _, cs, ce = der.read_header(data, pos, end, "revokedCertificates")
+                if cs >= ce or data[cs] != der.INTEGER:
+                    raise DecodeError(
+                        f"revokedCertificates: entry at offset {pos} does not start with a serial"
+                    )
+                append(pos)
+                pos = ce
+        self._starts = starts
+        return starts
+
+    def __len__(self) -> int:
+        return len(self._index())
+
+    def __iter__(self) -> Iterator[RevokedEntry]:
+        if self._revoked is None:
+            return
+        data = self._data
+        pos, end = self._revoked
+        while pos < end:
+            tag, cs, ce = der.read_header(data, pos, end, "revokedCertificates")
+            if tag != der.SEQUENCE:
+                raise DecodeError(f"revokedCertificates: entry at offset {pos} is not a SEQUENCE")
+            yield _decode_entry(data, cs, ce)
+            pos = ce
+
+    def lookup(self, serial: int) -> RevokedEntry | None:
+        """The entry for ``serial``, or ``None`` if the CRL does not list it."""
+        if self._revoked is None or type(serial) is not int:
+            return None
+        starts = self._index()
+        data = self._data
+        pattern = der.integer(serial)
+        lo, end = self._revoked
+        pos = data.find(pattern, lo, end)
+        while pos >= 0:
+            for hdr in (2, 3, 4):
+                s = pos - hdr
+                i = bisect.bisect_left(starts, s)
+                if i < len(starts) and starts[i] == s:
+                    _, cs, ce = der.read_header(data, s, end, "revokedCertificates")
+                    if cs == pos:
+                        return _decode_entry(data, cs, ce)
+            pos = data.find(pattern, pos + 1, end)
+        return None
+
+    # -- verification --
+
+    def verify(self, spki_der: bytes) -> None:
+        """Check the signature with the issuer's SubjectPublicKeyInfo (DER).
+
+        Raises :class:`~atlas_ca.errors.SignatureInvalid` when it does not verify and
+        :class:`UnsupportedCrlFeature` for a signature algorithm atlas_ca does not know.
+        """
+        algorithm = self.signature_algorithm
+        if algorithm is None:
+            raise UnsupportedCrlFeature(
+                f"CRL signature algorithm {self._algorithm_oid} is not supported"
+            )
+        verify_signature(spki_der, algorithm, self.tbs_der, self._signature)
+
+    def verify_issued_by(self, certificate: bytes) -> None:
+        """Check that ``certificate`` (DER or PEM) issued this CRL, then the signature.
+
+        The CRL issuer must equal the certificate's subject byte for byte, and when the CRL
+        has an authorityKeyIdentifier and the certificate a subjectKeyIdentifier they must match.
+        """
+        facts = issuer_facts(bytes(certificate))
+        if facts.subject_der != self._issuer:
+            raise CrlIssuerMismatch("the CRL issuer name differs from the certificate's subject")
+        aki = self.authority_key_identifier
+        if aki is not None and facts.has_ski and aki != facts.key_identifier:
+            raise CrlIssuerMismatch(
+                f"the CRL's authorityKeyIdentifier {aki.hex()} differs from the certificate's "
+                f"subjectKeyIdentifier {facts.key_identifier.hex()}"
+            )
+        self.verify(facts.spki_der)
+
+    def __repr__(self) -> str:
+        return (
+            f"CertificateRevocationList(crl_number={self.crl_number!r}, "
+            f"this_update={self._this_update.isoformat()}, delta={self.is_delta}, "
+            f"bytes={len(self._data)})"
+        )
+
+
+def _decode_dp_name(data: bytes, start: int, end: int, what: str) -> tuple[str, ...]:
+    """DistributionPointName's content (inside its explicit [0]): fullName URIs only."""
+    parts = der.children(data, start, end, what)
+    if len(parts) != 1:
+        raise DecodeError(f"{what}: DistributionPointName must hold one choice")
+    tag, _, cs, ce = parts[0]
+    if tag != 0xA0:
+        raise UnsupportedCrlFeature(f"{what}: nameRelativeToCRLIssuer is not supported")
+    uris = []
+    for ntag, _, ns, ne in der.children(data, cs, ce, what):
+        if ntag != 0x86:
+            raise UnsupportedCrlFeature(
+                f"{what}: only URI general names are supported, found tag 0x{ntag:02x}"
+            )
+        raw = data[ns:ne]
+        if not raw.isascii():
+            raise DecodeError(f"{what}: URI is not IA5String")
+        uris.append(raw.decode("ascii"))
+    return tuple(uris)
+
+
+def _decode_reason_flags(
+    data: bytes, start: int, end: int, what: str
+) -> frozenset[RevocationReason]:
+    if end - start < 1 or data[start] > 7:
+        raise DecodeError(f"{what}: ReasonFlags BIT STRING has a bad unused-bits octet")
+    bits = int.from_bytes(data[start + 1 : end], "big")
+    width = (end - start - 1) * 8
+    reasons = set()
+    for i in range(width):
+        if bits >> (width - 1 - i) & 1:
+            if i not in _FLAG_BIT_REASON:
+                raise DecodeError(f"{what}: ReasonFlags bit {i} is not a defined reason")
+            reasons.add(_FLAG_BIT_REASON[i])
+    return frozenset(reasons)
+
+
+def _decode_entry(data: bytes, start: int, end: int) -> RevokedEntry:
+    what = "revokedCertificates entry"
+    parts = der.children(data, start, end, what)
+    if len(parts) not in (2, 3) or parts[0][0] != der.INTEGER:
+        raise DecodeError(f"{what} at offset {start} is not (serial, revocationDate, [extensions])")
+    serial = der.decode_integer(data, parts[0][2], parts[0][3], what)
+    tag, _, ts, te = parts[1]
+    revoked_at = der.decode_time(data, tag, ts, te, what)
+    reason: RevocationReason | None = None
+    invalidity: datetime | None = None
+    if len(parts) == 3:
+        if parts[2][0] != der.SEQUENCE:
+            raise DecodeError(f"{what}: crlEntryExtensions is not a SEQUENCE")
+        for ext in _parse_extensions(data, parts[2][1], parts[2][3], "crlEntryExtensions"):
+            if ext.oid == Extension.CRL_REASON.dotted:
+                s, e = _single(data, ext.start, ext.end, der.ENUMERATED, "reasonCode")
+                code = der.decode_integer(data, s, e, "reasonCode")
+                try:
+                    reason = RevocationReason(code)
+                except ValueError:
+                    raise DecodeError(f"reasonCode {code} is not a CRLReason") from None
+            elif ext.oid == Extension.INVALIDITY_DATE.dotted:
+                s, e = _single(data, ext.start, ext.end, der.GENERALIZED_TIME, "invalidityDate")
+                invalidity = der.decode_time(data, der.GENERALIZED_TIME, s, e, "invalidityDate")
+            elif ext.critical:
+                raise UnsupportedCrlFeature(
+                    f"critical CRL entry extension {ext.oid} is not supported"
+                )
+    if serial < 0 or serial.bit_length() // 8 + 1 > _MAX_SERIAL_OCTETS:
+        raise UnsupportedCrlFeature(f"{what}: serial {serial} is outside RFC 5280's range")
+    if reason is RevocationReason.UNSPECIFIED:
+        reason = None
+    return RevokedEntry(serial, revoked_at, reason, invalidity)
+
+
+def load_crl(data: bytes) -> CertificateRevocationList:
+    """Parse a CRL given as DER or PEM."""
+    if data.lstrip()[:5] == b"-----":
+        return CertificateRevocationList.from_pem(data)
+    return CertificateRevocationList.from_der(data)
+
+
+__all__ = [
+    "PEM_LABEL",
+    "CertificateRevocationList",
+    "CrlBuilder",
+    "CrlExtension",
+    "CrlIssuerMismatch",
+    "FreshestCrl",
+    "IssuerFacts",
+    "IssuingDistributionPoint",
+    "RevocationReason",
+    "RevokedEntry",
+    "SignedCrl",
+    "UnsupportedCrlFeature",
+    "issuer_facts",
+    "load_crl",
+    "pem_to_der",
+]
