@@ -11,7 +11,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from atlas_ca.domain.identifiers import InnLegal, InnPerson, MobilePhone, Ogrnip, Passport, Snils
+from atlas_ca.domain.identifiers import (
+    InnLegal,
+    InnPerson,
+    Kpp,
+    MobilePhone,
+    Ogrn,
+    Ogrnip,
+    Passport,
+    Snils,
+)
 from atlas_ca.domain.identity_ports import (
     CheckResult,
     CheckSource,
@@ -19,9 +28,30 @@ from atlas_ca.domain.identity_ports import (
     GovernmentChecks,
     RegistryUnavailable,
 )
-from atlas_ca.domain.subscribers import IndividualData, PersonName
+from atlas_ca.domain.ids import OfficeId, RegistrarId, SubscriberId
+from atlas_ca.domain.registrars import Office, OfficeKind, Registrar
+from atlas_ca.domain.subscribers import (
+    EntrepreneurData,
+    IdentificationMethod,
+    IndividualData,
+    OrganisationData,
+    PersonName,
+    Subscriber,
+    SubscriberKind,
+    register,
+)
+from atlas_ca.domain.verification import (
+    complete_verification,
+    confirm_with_egrul,
+    enter_data,
+    run_government_checks,
+)
 
 __all__ = [
+    "ATLAS_2",
+    "SAMPLE_CERTIFICATE_DER",
+    "SAMPLE_OGRNIP",
+    "SERVER_CENTRE",
     "FakeEgrip",
     "FakeEgrul",
     "FakeFns",
@@ -30,6 +60,9 @@ __all__ = [
     "FakeSmsGateway",
     "SentSms",
     "fake_government",
+    "sample_person",
+    "sample_registrar",
+    "verified_subscriber",
 ]
 
 
@@ -168,3 +201,79 @@ def fake_government(
         fns.add(p)
         sfr.add(p)
     return GovernmentChecks(fns=fns, sfr=sfr, mvd=mvd, egrip=egrip), mvd, fns, sfr, egrip
+
+
+# --- sample data and ready-made subscribers (for tests of billing, issuance, ...) -----------
+
+SAMPLE_CERTIFICATE_DER = bytes.fromhex("3003020101")
+"""Placeholder DER (a SEQUENCE) for a registrar certificate where no real one is needed."""
+
+
+def sample_person(
+    surname: str = "Иванов",
+    passport_number: str = "123456",
+    inn: str = "500100732259",
+    snils: str = "112-233-445 95",
+) -> IndividualData:
+    """A well-formed person (every identifier passes its check digits)."""
+    return IndividualData(
+        name=PersonName(surname, "Иван", "Иванович"),
+        birth_date=dt.date(1980, 5, 17),
+        passport=Passport("0503", passport_number, dt.date(2002, 6, 1), "252-001"),
+        inn=InnPerson(inn),
+        snils=Snils(snils),
+    )
+
+
+SAMPLE_OGRNIP = "304500116000157"
+
+SERVER_CENTRE = EgrulRecord(
+    inn=InnLegal("2539038819"),
+    kpp=Kpp("253601001"),
+    ogrn=Ogrn("1022502121476"),
+    full_name='АО "Сервер-Центр"',
+)
+ATLAS_2 = EgrulRecord(
+    inn=InnLegal("2536161885"),
+    kpp=Kpp("253601001"),
+    ogrn=Ogrn("1052503122902"),
+    full_name='АО "Атлас-2"',
+)
+
+
+def sample_registrar(
+    registrar_id: str = "reg-1", office_id: str = "office-vl", person: str | None = None
+) -> Registrar:
+    """An active registrar of an own office, with a placeholder certificate."""
+    return Registrar(
+        id=RegistrarId(registrar_id),
+        name=PersonName("Петрова", "Анна"),
+        office=Office(OfficeId(office_id), "Владивосток, офис", OfficeKind.OWN),
+        signing_certificate=SAMPLE_CERTIFICATE_DER,
+        person=SubscriberId(person) if person else None,
+    )
+
+
+def verified_subscriber(
+    subscriber_id: str = "sub-1",
+    kind: SubscriberKind = SubscriberKind.INDIVIDUAL,
+    *,
+    at: dt.datetime,
+    phone: str = "+79161234567",
+    method: IdentificationMethod = IdentificationMethod.PERSONAL_PRESENCE,
+) -> Subscriber:
+    """A subscriber taken through every step of R2 with the fakes: ``is_verified`` is True."""
+    sub = register(SubscriberId(subscriber_id), kind, MobilePhone(phone), at=at)
+    if kind is SubscriberKind.ORGANISATION:
+        sub = enter_data(sub, OrganisationData(SERVER_CENTRE.inn, SERVER_CENTRE.kpp), at=at)
+        sub = confirm_with_egrul(sub, FakeEgrul({SERVER_CENTRE.inn.value: SERVER_CENTRE}), at=at)
+    else:
+        person = sample_person()
+        checks, _mvd, _fns, _sfr, egrip = fake_government(person)
+        data: IndividualData | EntrepreneurData = person
+        if kind is SubscriberKind.ENTREPRENEUR:
+            data = EntrepreneurData(person, Ogrnip(SAMPLE_OGRNIP))
+            egrip.known[SAMPLE_OGRNIP] = person.inn.value
+        sub = enter_data(sub, data, at=at)
+        sub = run_government_checks(sub, checks, at=at)
+    return complete_verification(sub, sample_registrar(), method, at=at)
