@@ -1,0 +1,103 @@
+"""SubjectPublicKeyInfo as a typed value: which key type, which curve or parameter set.
+
+:meth:`PublicKeyInfo.from_der` validates the key fully (GOST point on its curve through
+:mod:`atlas_ca.gost`; RSA, ECDSA and Ed25519 through ``cryptography``), so a key on an unknown
+curve or with a bad point is refused with a :class:`~atlas_ca.errors.DecodeError` before anything
+else looks at it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from asn1crypto import keys as asn1_keys
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.serialization import load_der_public_key
+
+from atlas_ca import gost
+from atlas_ca.algorithms import KeyType, SignatureAlgorithm
+from atlas_ca.asn1 import oids
+from atlas_ca.errors import AtlasCaError, DecodeError
+from atlas_ca.x509.der import check_der
+
+_GOST_ALGS = {
+    oids.GostAlgorithm.GOST3410_2012_256.dotted,
+    oids.GostAlgorithm.GOST3410_2012_512.dotted,
+}
+_CURVES: dict[str, KeyType] = {"secp256r1": KeyType.EC_P256, "secp384r1": KeyType.EC_P384}
+_MAX_RSA_BITS = 16384
+
+
+@dataclass(frozen=True, slots=True)
+class PublicKeyInfo:
+    """A validated SubjectPublicKeyInfo.
+
+    ``parameters`` names the GOST parameter set (``"cryptopro-a"``, ``"tc26-512-a"``...), the
+    elliptic curve (``"secp256r1"``), or the RSA modulus size (``"2048-bit"``); ``None`` for
+    Ed25519.
+    """
+
+    der: bytes
+    key_type: KeyType
+    parameters: str | None
+
+    @classmethod
+    def from_der(cls, der: bytes) -> PublicKeyInfo:
+        der = bytes(der)
+        check_der(der, "SubjectPublicKeyInfo")
+        alg = _algorithm_oid(der)
+        if alg in _GOST_ALGS:
+            try:
+                pub = gost.GostPublicKey.from_spki_der(der)
+            except AtlasCaError as exc:
+                raise DecodeError(f"GOST public key is invalid: {exc}") from exc
+            return cls(der, pub.key_type, pub.param_set.name)
+        try:
+            key = load_der_public_key(der)
+        except UnsupportedAlgorithm as exc:
+            raise DecodeError(
+                f"public key algorithm {alg} or its curve is not supported: {exc}"
+            ) from exc
+        except ValueError as exc:
+            raise DecodeError(f"public key ({alg}) cannot be read: {exc}") from exc
+        if isinstance(key, ec.EllipticCurvePublicKey):
+            if key.curve.name not in _CURVES:
+                raise DecodeError(f"elliptic curve {key.curve.name} is not supported")
+            return cls(der, _CURVES[key.curve.name], key.curve.name)
+        if isinstance(key, ed25519.Ed25519PublicKey):
+            return cls(der, KeyType.ED25519, None)
+        if isinstance(key, rsa.RSAPublicKey):
+            if key.key_size > _MAX_RSA_BITS:
+                raise DecodeError(f"RSA key of {key.key_size} bits exceeds {_MAX_RSA_BITS}")
+            return cls(der, KeyType.RSA, f"{key.key_size}-bit")
+        raise DecodeError(f"public key algorithm {alg} is not supported")
+
+    def fits(self, algorithm: SignatureAlgorithm) -> bool:
+        """True if this key signs with ``algorithm``."""
+        return _FITS.get(algorithm) == self.key_type or (
+            algorithm in (SignatureAlgorithm.ECDSA_SHA256, SignatureAlgorithm.ECDSA_SHA384)
+            and self.key_type in (KeyType.EC_P256, KeyType.EC_P384)
+        )
+
+    def describe(self) -> str:
+        return self.key_type.value + (f" ({self.parameters})" if self.parameters else "")
+
+
+_FITS = {
+    SignatureAlgorithm.GOST3410_2012_256: KeyType.GOST3410_2012_256,
+    SignatureAlgorithm.GOST3410_2012_512: KeyType.GOST3410_2012_512,
+    SignatureAlgorithm.ED25519: KeyType.ED25519,
+    SignatureAlgorithm.RSA_SHA256: KeyType.RSA,
+}
+
+
+def _algorithm_oid(der: bytes) -> str:
+    try:
+        info = asn1_keys.PublicKeyInfo.load(der, strict=True)
+        return str(info["algorithm"]["algorithm"].dotted)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise DecodeError(f"SubjectPublicKeyInfo is malformed: {exc}") from exc
+
+
+__all__ = ["PublicKeyInfo"]
