@@ -14,11 +14,10 @@ import enum
 from dataclasses import dataclass
 
 from atlas_ca.domain.ids import OrderId, SubscriberId
-from atlas_ca.domain.money import Money, require_positive, total
-from atlas_ca.errors import DomainError, InvalidInput
+from atlas_ca.domain.money import BillingError, InvalidBillingInput, Money, require_positive, total
 
 
-class AccountError(DomainError):
+class AccountError(BillingError):
     """The ledger refuses an entry (R14)."""
 
 
@@ -26,7 +25,7 @@ class InsufficientBalance(AccountError):
     """A debit larger than the balance: the personal account never goes negative (R14)."""
 
 
-class DuplicateEntry(AccountError, InvalidInput):
+class DuplicateEntry(AccountError, InvalidBillingInput):
     """An entry id already posted to this account."""
 
 
@@ -42,7 +41,7 @@ def require_aware(name: str, at: dt.datetime) -> dt.datetime:
     if not isinstance(at, dt.datetime):
         raise TypeError(f"{name} must be a datetime, not {type(at).__name__}")
     if at.tzinfo is None or at.utcoffset() is None:
-        raise InvalidInput(f"{name} must be timezone-aware, got naive {at.isoformat()}")
+        raise InvalidBillingInput(f"{name} must be timezone-aware, got naive {at.isoformat()}")
     return at
 
 
@@ -57,22 +56,22 @@ class LedgerEntry:
 
     def __post_init__(self) -> None:
         if not isinstance(self.entry_id, str) or not self.entry_id.strip():
-            raise InvalidInput("a ledger entry needs a non-empty entry_id", rule="R14")
+            raise InvalidBillingInput("a ledger entry needs a non-empty entry_id", rule="R14")
         if not isinstance(self.amount, Money):
             raise TypeError("LedgerEntry.amount must be Money")
         require_aware("LedgerEntry.at", self.at)
         if not self.reason.strip():
-            raise InvalidInput("every ledger entry states its reason (R14)", rule="R14")
+            raise InvalidBillingInput("every ledger entry states its reason (R14)", rule="R14")
         if self.amount.is_zero:
-            raise InvalidInput("a ledger entry of zero changes nothing (R14)", rule="R14")
+            raise InvalidBillingInput("a ledger entry of zero changes nothing (R14)", rule="R14")
         credit = self.kind in (EntryKind.TOP_UP,)
         debit = self.kind in (EntryKind.ORDER_PAYMENT, EntryKind.REFUND)
         if credit and self.amount.is_negative:
-            raise InvalidInput(f"a {self.kind.value} entry is a credit", rule="R14")
+            raise InvalidBillingInput(f"a {self.kind.value} entry is a credit", rule="R14")
         if debit and self.amount.is_positive:
-            raise InvalidInput(f"a {self.kind.value} entry is a debit", rule="R14")
+            raise InvalidBillingInput(f"a {self.kind.value} entry is a debit", rule="R14")
         if self.kind is EntryKind.ORDER_PAYMENT and self.order_id is None:
-            raise InvalidInput("an order payment entry names its order", rule="R14")
+            raise InvalidBillingInput("an order payment entry names its order", rule="R14")
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +125,7 @@ class PersonalAccount:
                 entry_id=entry.entry_id,
             )
         if self.entries and entry.at < self.entries[-1].at:
-            raise InvalidInput(
+            raise InvalidBillingInput(
                 f"entry {entry.entry_id!r} at {entry.at.isoformat()} is earlier than the last "
                 f"entry at {self.entries[-1].at.isoformat()}; the ledger is append-only (R14)",
                 rule="R14",

@@ -11,14 +11,31 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
 
-from atlas_ca.errors import InvalidInput
+from atlas_ca.errors import DomainError, InvalidInput
 
 KOPECK = Decimal("0.01")
 HUNDRED = Decimal(100)
 
 
-class InvalidMoney(InvalidInput):
+class BillingError(DomainError):
+    """Base of the billing domain's errors (money, tariffs, orders, payments, refunds).
+
+    When a rule is given, the message cites it: ``"... (R14)"`` is appended unless present.
+    """
+
+    def __init__(self, message: str, *, rule: str | None = None, **context: Any) -> None:
+        if rule and rule not in message:
+            message = f"{message} ({rule})"
+        super().__init__(message, rule=rule, **context)
+
+
+class InvalidBillingInput(BillingError, InvalidInput):
+    """Billing input that is malformed (a naive datetime, an empty reason, ...)."""
+
+
+class InvalidMoney(InvalidBillingInput):
     """An amount that is not a finite whole number of kopecks, or not readable as one."""
 
 

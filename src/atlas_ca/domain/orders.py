@@ -21,7 +21,7 @@ from typing import Protocol
 
 from atlas_ca.domain.account import require_aware
 from atlas_ca.domain.ids import OrderId, ProductCode, SubscriberId, TariffPlanId
-from atlas_ca.domain.money import Money, total
+from atlas_ca.domain.money import BillingError, InvalidBillingInput, Money, total
 from atlas_ca.domain.sellers import PaymentMethod, SellerCode, check_payment_method, seller
 from atlas_ca.domain.tariffs import (
     AnyDiscount,
@@ -31,14 +31,13 @@ from atlas_ca.domain.tariffs import (
     check_promo_codes,
     price_line,
 )
-from atlas_ca.errors import DomainError, InvalidInput
 
 
-class OrderError(DomainError):
+class OrderError(BillingError):
     """An order rule refuses the operation (R8–R10)."""
 
 
-class InvalidOrder(OrderError, InvalidInput):
+class InvalidOrder(OrderError, InvalidBillingInput):
     """An order that cannot be formed as given (no recipients, bad quantity, ...)."""
 
 

@@ -24,7 +24,7 @@ from decimal import Decimal
 
 from atlas_ca.domain.account import PersonalAccount, pay_order_from_balance, require_aware
 from atlas_ca.domain.ids import OrderId
-from atlas_ca.domain.money import Money, require_positive, total
+from atlas_ca.domain.money import BillingError, InvalidBillingInput, Money, require_positive, total
 from atlas_ca.domain.orders import Order, OrderState, PaymentReceipt, record_receipt
 from atlas_ca.domain.sellers import (
     PaymentMethod,
@@ -34,18 +34,17 @@ from atlas_ca.domain.sellers import (
     check_payment_method,
     seller,
 )
-from atlas_ca.errors import DomainError, InvalidInput
 
 
-class PaymentError(DomainError):
+class PaymentError(BillingError):
     """A payment rule refuses the operation (R9, R12–R14)."""
 
 
-class InvalidInvoice(PaymentError, InvalidInput):
+class InvalidInvoice(PaymentError, InvalidBillingInput):
     """An invoice number or series that is malformed or broken."""
 
 
-class ConflictingNotification(PaymentError, InvalidInput):
+class ConflictingNotification(PaymentError, InvalidBillingInput):
     """The same external payment id arrived again with different content."""
 
 
@@ -240,11 +239,11 @@ class PaymentNotification:
 
     def __post_init__(self) -> None:
         if not isinstance(self.external_id, str) or not self.external_id.strip():
-            raise InvalidInput("a payment notification carries the external payment id")
+            raise InvalidBillingInput("a payment notification carries the external payment id")
         require_positive(self.amount, "a notified payment", rule="R9")
         require_aware("received_at", self.received_at)
         if self.method is PaymentMethod.ACCOUNT_BALANCE:
-            raise InvalidInput(
+            raise InvalidBillingInput(
                 "a balance payment is made with pay_from_account, not notified from outside",
                 rule="R9",
             )

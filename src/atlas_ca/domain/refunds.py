@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 
 from atlas_ca.domain.account import PersonalAccount, require_aware
 from atlas_ca.domain.ids import OrderId, SubscriberId
-from atlas_ca.domain.money import Money
+from atlas_ca.domain.money import BillingError, InvalidBillingInput, Money
 from atlas_ca.domain.orders import Order, OrderState
 from atlas_ca.domain.workdays import (
     RUSSIA,
@@ -28,17 +28,16 @@ from atlas_ca.domain.workdays import (
     WorkingDayDeadline,
     add_working_days,
 )
-from atlas_ca.errors import DomainError, InvalidInput
 
 #: R18: the refund term, in working days.
 REFUND_TERM_WORKING_DAYS = 30
 
 
-class RefundRefused(DomainError):
+class RefundRefused(BillingError):
     """A refund rule (R15–R18) refuses the request."""
 
 
-class InvalidClaimDecision(RefundRefused, InvalidInput):
+class InvalidClaimDecision(RefundRefused, InvalidBillingInput):
     """A claim decision that contradicts itself or the claim."""
 
 
@@ -68,12 +67,14 @@ class RefundRequest:
 
     def __post_init__(self) -> None:
         if not isinstance(self.request_id, str) or not self.request_id.strip():
-            raise InvalidInput("a refund request carries its registration id (R15)", rule="R15")
+            raise InvalidBillingInput(
+                "a refund request carries its registration id (R15)", rule="R15"
+            )
         require_aware("received_at", self.received_at)
         if not isinstance(self.channel, RequestChannel):
             raise TypeError("RefundRequest.channel must be a RequestChannel")
         if self.amount is not None and not self.amount.is_positive:
-            raise InvalidInput(
+            raise InvalidBillingInput(
                 f"a refund request asks for an amount above zero, got {self.amount}", rule="R15"
             )
 
@@ -232,10 +233,10 @@ def assess_order_refund(
             rule="R15",
         )
     if refunded_before.is_negative:
-        raise InvalidInput("refunded_before must not be negative")
+        raise InvalidBillingInput("refunded_before must not be negative")
     paid = order.amount_paid
     if refunded_before > paid:
-        raise InvalidInput(
+        raise InvalidBillingInput(
             f"order {order.id}: refunded before ({refunded_before}) exceeds paid ({paid})"
         )
     completed_at = order.completed_at

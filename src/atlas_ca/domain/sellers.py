@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from atlas_ca.domain.identifiers import InnLegal, Kpp, Ogrn
-from atlas_ca.errors import DomainError, InvalidInput
+from atlas_ca.domain.money import BillingError, InvalidBillingInput
 
 
-class PaymentRefused(DomainError):
+class PaymentRefused(BillingError):
     """A payment method or seller that the rules do not allow (R9, R12, R13)."""
 
 
-class UnknownSeller(PaymentRefused, InvalidInput):
+class UnknownSeller(PaymentRefused, InvalidBillingInput):
     """A seller code that is not one of the two legal entities of R12."""
 
 

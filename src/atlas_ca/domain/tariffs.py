@@ -34,15 +34,14 @@ from decimal import Decimal
 from types import MappingProxyType
 
 from atlas_ca.domain.ids import ProductCode, TariffPlanId
-from atlas_ca.domain.money import HUNDRED, Money
-from atlas_ca.errors import DomainError, InvalidInput
+from atlas_ca.domain.money import HUNDRED, BillingError, InvalidBillingInput, Money
 
 
-class TariffError(DomainError):
+class TariffError(BillingError):
     """The catalogue refuses a request (no price in force, unknown product, bad discount)."""
 
 
-class InvalidTariffData(TariffError, InvalidInput):
+class InvalidTariffData(TariffError, InvalidBillingInput):
     """Catalogue data that contradicts itself (overlapping versions, rates out of range)."""
 
 

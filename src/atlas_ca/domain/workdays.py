@@ -21,7 +21,7 @@ from typing import Protocol
 
 import holidays
 
-from atlas_ca.errors import InvalidInput
+from atlas_ca.domain.money import InvalidBillingInput
 
 #: The last year whose transfer decree the pinned ``holidays`` release carries (0.108–0.109).
 CONFIRMED_THROUGH_YEAR = 2027
@@ -29,7 +29,7 @@ CONFIRMED_THROUGH_YEAR = 2027
 CONFIRMED_FROM_YEAR = 2005
 
 
-class CalendarError(InvalidInput):
+class CalendarError(InvalidBillingInput):
     """A working-day computation asked with impossible arguments."""
 
 
