@@ -104,6 +104,14 @@ def algorithm_identifier(algorithm: SignatureAlgorithm) -> bytes:
     return tlv(0x30, oid + (b"\x05\x00" if algorithm.null_params else b""))
 
 
+_GOST_SIGS = frozenset(
+    {
+        SignatureAlgorithm.GOST3410_2012_256.oid.dotted,
+        SignatureAlgorithm.GOST3410_2012_512.oid.dotted,
+    }
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Validity:
     not_before: datetime
@@ -142,9 +150,10 @@ def signature_algorithm_of(alg_id: Any, what: str) -> SignatureAlgorithm:
     algorithm = SignatureAlgorithm.from_oid(dotted)
     if algorithm is None:
         raise DecodeError(f"{what}: signature algorithm {dotted} is not supported")
-    params = alg_id["parameters"]
-    raw = bytes(params.dump()) if params.native is not None or params.contents else b""
-    if raw not in (b"", b"\x05\x00") or (raw and not algorithm.null_params):
+    raw = bytes(alg_id["parameters"].dump())
+    # RFC 9215 §3.2 says absent for GOST, but OpenSSL's gost engine writes NULL: accept both.
+    lenient = algorithm.null_params or algorithm.oid.dotted in _GOST_SIGS
+    if raw and not (raw == b"\x05\x00" and lenient):
         raise DecodeError(f"{what}: unexpected parameters for {algorithm.value}")
     return algorithm
 
