@@ -1,1 +1,73 @@
-"""atlas_ca.storage."""
+"""The register of certificates: a port (:mod:`atlas_ca.storage.ports`) and two adapters.
+
+* :class:`~atlas_ca.storage.sqlite.SqliteRegister` — one SQLite file, the embedded default;
+* :class:`~atlas_ca.storage.postgres.PostgresRegister` — PostgreSQL, for several issuing nodes.
+
+:func:`open_register` picks the adapter from a location: ``postgresql://...`` /
+``postgres://...`` is a PostgreSQL DSN, anything else (``sqlite:///path`` or a plain path) a
+SQLite file. Both migrate the schema on open and refuse a database newer than the code.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from atlas_ca.storage._sql import SqlRegister, StepHook
+from atlas_ca.storage.ports import (
+    AuditStore,
+    CertificateRecord,
+    CertificateStatus,
+    CrlRecord,
+    CrlScan,
+    IdempotencyKey,
+    Intent,
+    IntentOutcome,
+    IntentState,
+    IssuedCertificate,
+    IssuerKeyId,
+    NewIntent,
+    ProfileName,
+    Register,
+    Revocation,
+    RevocationReason,
+    StatusChange,
+    StatusEntry,
+)
+
+
+def open_register(
+    location: str | Path, *, opened_at: datetime, on_step: StepHook | None = None
+) -> SqlRegister:
+    """Open (and migrate) the register at ``location``; ``opened_at`` stamps applied migrations."""
+    text = str(location)
+    if text.startswith(("postgresql://", "postgres://")):
+        from atlas_ca.storage.postgres import PostgresRegister
+
+        return PostgresRegister(text, opened_at=opened_at, on_step=on_step)
+    from atlas_ca.storage.sqlite import SqliteRegister
+
+    return SqliteRegister(text.removeprefix("sqlite://"), opened_at=opened_at, on_step=on_step)
+
+
+__all__ = [
+    "AuditStore",
+    "CertificateRecord",
+    "CertificateStatus",
+    "CrlRecord",
+    "CrlScan",
+    "IdempotencyKey",
+    "Intent",
+    "IntentOutcome",
+    "IntentState",
+    "IssuedCertificate",
+    "IssuerKeyId",
+    "NewIntent",
+    "ProfileName",
+    "Register",
+    "Revocation",
+    "RevocationReason",
+    "StatusChange",
+    "StatusEntry",
+    "open_register",
+]

@@ -1,0 +1,867 @@
+# ruff: noqa: S608 — f-strings here only splice module constants (column lists, FOR UPDATE)
+"""The register's logic over SQL, shared by the SQLite and PostgreSQL adapters.
+
+An adapter supplies a :class:`Database`: transactions (with its own locking discipline and
+driver-error mapping), a snapshot session for streaming reads, and the conversion of times.
+Statements here use ``?`` placeholders; the PostgreSQL adapter rewrites them to ``%s``.
+
+Concurrency: every writer locks the rows it derives numbers from (``issuer_changes``,
+``crl_numbers``, ``audit_head``) with ``UPDATE ... RETURNING`` / ``SELECT ... FOR UPDATE``
+(PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` serialises writers anyway), always in the order
+counters → certificate → audit head, so there is no lock cycle. Serial uniqueness is the
+primary key of ``issuance_intents``.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime
+from importlib import resources
+from typing import Any, Protocol, TypeVar
+
+from atlas_ca.algorithms import SignatureAlgorithm
+from atlas_ca.audit.checkpoints import Checkpoint
+from atlas_ca.audit.events import (
+    Actor,
+    AuditEvent,
+    ChainedEvent,
+    ChainHead,
+    UndecodableEvent,
+    chain_next,
+)
+from atlas_ca.domain.ids import OrderId, SubscriberId
+from atlas_ca.errors import (
+    CrlNumberConflict,
+    DuplicateIdempotencyKey,
+    IntentNotOpen,
+    RecordNotFound,
+    SerialCollision,
+    StorageUnavailable,
+)
+from atlas_ca.storage.lifecycle import StatusAction, next_status
+from atlas_ca.storage.ports import (
+    CertificateRecord,
+    CertificateStatus,
+    CrlRecord,
+    IdempotencyKey,
+    Intent,
+    IntentOutcome,
+    IntentState,
+    IssuedCertificate,
+    IssuerKeyId,
+    NewIntent,
+    ProfileName,
+    Revocation,
+    RevocationReason,
+    StatusChange,
+    StatusEntry,
+    check_serial,
+    serial_text,
+)
+
+T = TypeVar("T")
+Row = tuple[Any, ...]
+StepHook = Callable[[str], None]
+"""Fault-injection seam: called with a step name inside write transactions (tests kill or
+break the database there); ``None`` in production."""
+
+MAX_ATTEMPTS = 5
+
+
+# --- migrations ----------------------------------------------------------------------------
+
+
+def migrations(dialect: str) -> list[tuple[int, str, str]]:
+    """``(version, name, sql)`` of every shipped migration of ``dialect``, in order."""
+    folder = resources.files("atlas_ca.storage").joinpath("migrations", dialect)
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            version = int(entry.name.split("_", 1)[0])
+            found.append((version, entry.name.removesuffix(".sql"), entry.read_text("utf-8")))
+    found.sort()
+    if [v for v, _, _ in found] != list(range(1, len(found) + 1)):
+        raise RuntimeError(f"{dialect} migrations are not numbered 1..n")
+    return found
+
+
+def latest_version(dialect: str) -> int:
+    return len(migrations(dialect))
+
+
+# --- the adapter's side --------------------------------------------------------------------
+
+
+class Cursor(Protocol):
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None: ...
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Execute; the number of rows affected."""
+        ...
+
+    def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Row]:
+        """Rows fetched in batches as they are consumed."""
+        ...
+
+
+class Retry(Exception):
+    """Raised inside a transaction to roll it back and run the operation again."""
+
+
+class Database(ABC):
+    """What an adapter provides to :class:`SqlRegister`."""
+
+    for_update: str = ""
+
+    @abstractmethod
+    def write(self) -> AbstractContextManager[Cursor]:
+        """A write transaction; driver errors become StorageUnavailable/StorageReadOnly; a
+        transient conflict (serialisation failure, deadlock) becomes :class:`Retry`."""
+
+    @abstractmethod
+    def read(self) -> AbstractContextManager[Cursor]:
+        """A read-only transaction on the register's connection."""
+
+    @abstractmethod
+    def snapshot(self) -> AbstractContextManager[Cursor]:
+        """A consistent read-only snapshot on a connection of its own (for long streams)."""
+
+    @abstractmethod
+    def ts(self, at: datetime) -> Any:
+        """A datetime as the database stores it."""
+
+    @abstractmethod
+    def from_ts(self, value: Any) -> datetime: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+
+# --- row mapping ---------------------------------------------------------------------------
+
+_INTENT_COLS = (
+    "issuer, serial, tbs_digest, subscriber, profile, order_id, state, created_at, resolved_at"
+)
+_CERT_COLS = (
+    "issuer, serial, der, subject_key_id, subscriber, profile, order_id, not_before, not_after,"
+    " issued_at, status, status_changed_at, reason, revocation_date, invalidity_date"
+)
+_AUDIT_COLS = "seq, at, actor, action, objects, prev_hash, hash"
+_CP_COLS = "seq, chain_hash, at, key_id, public_key_info, signature_algorithm, signature"
+
+
+def _opt_order(value: str | None) -> OrderId | None:
+    return None if value is None else OrderId(value)
+
+
+class SqlRegister:
+    """The :class:`~atlas_ca.storage.ports.Register` over a :class:`Database`."""
+
+    def __init__(self, db: Database, schema_version: int, on_step: StepHook | None) -> None:
+        self._db = db
+        self._schema_version = schema_version
+        self._on_step = on_step
+
+    # --- plumbing ------------------------------------------------------------------------------
+
+    @property
+    def schema_version(self) -> int:
+        return self._schema_version
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> SqlRegister:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _step(self, name: str) -> None:
+        if self._on_step is not None:
+            self._on_step(name)
+
+    def _write(self, op: str, fn: Callable[[Cursor], T]) -> T:
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                with self._db.write() as cur:
+                    return fn(cur)
+            except Retry:
+                continue
+        raise StorageUnavailable(
+            f"{op}: the database kept reporting conflicts; nothing was written", operation=op
+        )
+
+    def _intent(self, row: Row) -> Intent:
+        db = self._db
+        return Intent(
+            issuer=IssuerKeyId(row[0]),
+            serial=int(row[1], 16),
+            tbs_digest=bytes(row[2]),
+            subscriber=SubscriberId(row[3]),
+            profile=ProfileName(row[4]),
+            order=_opt_order(row[5]),
+            state=IntentState(row[6]),
+            created_at=db.from_ts(row[7]),
+            resolved_at=None if row[8] is None else db.from_ts(row[8]),
+        )
+
+    def _revocation(self, reason: Any, rev: Any, inv: Any) -> Revocation | None:
+        if reason is None:
+            return None
+        db = self._db
+        return Revocation(
+            RevocationReason(int(reason)),
+            db.from_ts(rev),
+            None if inv is None else db.from_ts(inv),
+        )
+
+    def _certificate(self, row: Row) -> CertificateRecord:
+        db = self._db
+        return CertificateRecord(
+            issuer=IssuerKeyId(row[0]),
+            serial=int(row[1], 16),
+            der=bytes(row[2]),
+            subject_key_id=bytes(row[3]),
+            subscriber=SubscriberId(row[4]),
+            profile=ProfileName(row[5]),
+            order=_opt_order(row[6]),
+            not_before=db.from_ts(row[7]),
+            not_after=db.from_ts(row[8]),
+            issued_at=db.from_ts(row[9]),
+            status=CertificateStatus(row[10]),
+            status_changed_at=db.from_ts(row[11]),
+            revocation=self._revocation(row[12], row[13], row[14]),
+        )
+
+    def _audit(self, cur: Cursor, event: AuditEvent) -> ChainedEvent:
+        head = cur.one(f"SELECT seq, hash FROM audit_head WHERE id = 1{self._db.for_update}")
+        if head is None:
+            raise StorageUnavailable("the audit head row is missing: the schema is damaged")
+        chained = chain_next(ChainHead(int(head[0]), bytes(head[1])), event)
+        cur.run(
+            f"INSERT INTO audit_events ({_AUDIT_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                chained.seq,
+                self._db.ts(event.at),
+                event.actor.value,
+                event.action,
+                json.dumps(dict(event.objects), sort_keys=True, separators=(",", ":")),
+                chained.prev_hash,
+                chained.hash,
+            ),
+        )
+        cur.run("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", (chained.seq, chained.hash))
+        return chained
+
+    # --- issuance ------------------------------------------------------------------------------
+
+    def _outcome(self, cur: Cursor, issuer: str, serial: str) -> IntentOutcome:
+        row = cur.one(
+            f"SELECT {_INTENT_COLS} FROM issuance_intents WHERE issuer = ? AND serial = ?",
+            (issuer, serial),
+        )
+        if row is None:
+            raise StorageUnavailable("an idempotency key points at a missing intent")
+        cert = cur.one(
+            f"SELECT {_CERT_COLS} FROM certificates WHERE issuer = ? AND serial = ?",
+            (issuer, serial),
+        )
+        return IntentOutcome(
+            self._intent(row), False, None if cert is None else self._certificate(cert)
+        )
+
+    def record_intent(self, intent: NewIntent, *, actor: Actor) -> IntentOutcome:
+        issuer, serial = intent.issuer.value, serial_text(intent.serial)
+        key = intent.idempotency_key
+
+        def tx(cur: Cursor) -> IntentOutcome:
+            if key is not None:
+                known = cur.one(
+                    "SELECT request_digest, issuer, serial FROM idempotency_keys WHERE key = ?",
+                    (key.value,),
+                )
+                if known is not None:
+                    if bytes(known[0]) != intent.request_digest:
+                        raise DuplicateIdempotencyKey(
+                            "this idempotency key was used for a different request",
+                            issuer=issuer,
+                        )
+                    return self._outcome(cur, known[1], known[2])
+            inserted = cur.one(
+                f"INSERT INTO issuance_intents ({_INTENT_COLS})"
+                " VALUES (?, ?, ?, ?, ?, ?, 'open', ?, NULL)"
+                " ON CONFLICT (issuer, serial) DO NOTHING RETURNING serial",
+                (
+                    issuer,
+                    serial,
+                    intent.tbs_digest,
+                    intent.subscriber.value,
+                    intent.profile.value,
+                    None if intent.order is None else intent.order.value,
+                    self._db.ts(intent.created_at),
+                ),
+            )
+            if inserted is None:
+                raise SerialCollision(
+                    "serial already used for this issuer; draw a new one",
+                    issuer=issuer,
+                    serial=serial,
+                )
+            self._step("record_intent:inserted")
+            if key is not None:
+                claimed = cur.one(
+                    "INSERT INTO idempotency_keys (key, request_digest, issuer, serial, created_at)"
+                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING RETURNING key",
+                    (
+                        key.value,
+                        intent.request_digest,
+                        issuer,
+                        serial,
+                        self._db.ts(intent.created_at),
+                    ),
+                )
+                if claimed is None:  # a concurrent request with the same key won: look again
+                    raise Retry
+            objects = {"issuer": issuer, "serial": serial, "subscriber": intent.subscriber.value}
+            if intent.order is not None:
+                objects["order"] = intent.order.value
+            self._audit(cur, AuditEvent(intent.created_at, actor, "issuance.intent", objects))
+            self._step("record_intent:before-commit")
+            return IntentOutcome(
+                Intent(
+                    intent.issuer,
+                    intent.serial,
+                    intent.tbs_digest,
+                    intent.subscriber,
+                    intent.profile,
+                    intent.order,
+                    IntentState.OPEN,
+                    intent.created_at,
+                    None,
+                ),
+                True,
+                None,
+            )
+
+        return self._write("record_intent", tx)
+
+    def _lock_open_intent(self, cur: Cursor, issuer: str, serial: str) -> Intent:
+        row = cur.one(
+            f"SELECT {_INTENT_COLS} FROM issuance_intents WHERE issuer = ? AND serial = ?"
+            f"{self._db.for_update}",
+            (issuer, serial),
+        )
+        if row is None:
+            raise RecordNotFound("no issuance intent for this serial", issuer=issuer, serial=serial)
+        found = self._intent(row)
+        if found.state is not IntentState.OPEN:
+            raise IntentNotOpen(
+                f"the intent is already {found.state.value}",
+                issuer=issuer,
+                serial=serial,
+                state=found.state.value,
+            )
+        return found
+
+    def complete_intent(self, certificate: IssuedCertificate, *, actor: Actor) -> CertificateRecord:
+        c = certificate
+        issuer, serial = c.issuer.value, serial_text(c.serial)
+        db = self._db
+
+        def tx(cur: Cursor) -> CertificateRecord:
+            intent = self._lock_open_intent(cur, issuer, serial)
+            if (intent.subscriber, intent.profile, intent.order) != (
+                c.subscriber,
+                c.profile,
+                c.order,
+            ):
+                raise IntentNotOpen(
+                    "the certificate's subscriber, profile or order differs from its intent",
+                    issuer=issuer,
+                    serial=serial,
+                )
+            cur.run(
+                f"INSERT INTO certificates ({_CERT_COLS})"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'valid', ?, NULL, NULL, NULL)",
+                (
+                    issuer,
+                    serial,
+                    c.der,
+                    c.subject_key_id,
+                    c.subscriber.value,
+                    c.profile.value,
+                    None if c.order is None else c.order.value,
+                    db.ts(c.not_before),
+                    db.ts(c.not_after),
+                    db.ts(c.issued_at),
+                    db.ts(c.issued_at),
+                ),
+            )
+            self._step("complete_intent:certificate-inserted")
+            cur.run(
+                "UPDATE issuance_intents SET state = 'completed', resolved_at = ?"
+                " WHERE issuer = ? AND serial = ?",
+                (db.ts(c.issued_at), issuer, serial),
+            )
+            self._audit(
+                cur,
+                AuditEvent(
+                    c.issued_at,
+                    actor,
+                    "certificate.issued",
+                    {"issuer": issuer, "serial": serial, "subscriber": c.subscriber.value},
+                ),
+            )
+            self._step("complete_intent:before-commit")
+            return CertificateRecord(
+                c.issuer,
+                c.serial,
+                c.der,
+                c.subject_key_id,
+                c.subscriber,
+                c.profile,
+                c.order,
+                c.not_before,
+                c.not_after,
+                c.issued_at,
+                CertificateStatus.VALID,
+                c.issued_at,
+                None,
+            )
+
+        return self._write("complete_intent", tx)
+
+    def void_intent(
+        self, issuer: IssuerKeyId, serial: int, *, at: datetime, actor: Actor
+    ) -> Intent:
+        iss, ser = issuer.value, serial_text(serial)
+
+        def tx(cur: Cursor) -> Intent:
+            intent = self._lock_open_intent(cur, iss, ser)
+            cur.run(
+                "UPDATE issuance_intents SET state = 'voided', resolved_at = ?"
+                " WHERE issuer = ? AND serial = ?",
+                (self._db.ts(at), iss, ser),
+            )
+            self._audit(
+                cur, AuditEvent(at, actor, "issuance.voided", {"issuer": iss, "serial": ser})
+            )
+            return Intent(
+                intent.issuer,
+                intent.serial,
+                intent.tbs_digest,
+                intent.subscriber,
+                intent.profile,
+                intent.order,
+                IntentState.VOIDED,
+                intent.created_at,
+                at,
+            )
+
+        return self._write("void_intent", tx)
+
+    def get_intent(self, issuer: IssuerKeyId, serial: int) -> Intent:
+        with self._db.read() as cur:
+            row = cur.one(
+                f"SELECT {_INTENT_COLS} FROM issuance_intents WHERE issuer = ? AND serial = ?",
+                (issuer.value, serial_text(serial)),
+            )
+        if row is None:
+            raise RecordNotFound("no issuance intent for this serial", issuer=issuer.value)
+        return self._intent(row)
+
+    def open_intents(self, issuer: IssuerKeyId | None = None) -> list[Intent]:
+        sql = f"SELECT {_INTENT_COLS} FROM issuance_intents WHERE state = 'open'"
+        params: tuple[str, ...] = ()
+        if issuer is not None:
+            sql += " AND issuer = ?"
+            params = (issuer.value,)
+        with self._db.read() as cur:
+            rows = cur.all(sql + " ORDER BY created_at, issuer, serial", params)
+        return [self._intent(r) for r in rows]
+
+    def find_idempotent(self, key: IdempotencyKey) -> IntentOutcome | None:
+        with self._db.read() as cur:
+            known = cur.one(
+                "SELECT issuer, serial FROM idempotency_keys WHERE key = ?", (key.value,)
+            )
+            return None if known is None else self._outcome(cur, known[0], known[1])
+
+    # --- certificates and status ---------------------------------------------------------------
+
+    def get_certificate(self, issuer: IssuerKeyId, serial: int) -> CertificateRecord:
+        with self._db.read() as cur:
+            row = cur.one(
+                f"SELECT {_CERT_COLS} FROM certificates WHERE issuer = ? AND serial = ?",
+                (issuer.value, serial_text(serial)),
+            )
+        if row is None:
+            raise RecordNotFound("no certificate with this serial", issuer=issuer.value)
+        return self._certificate(row)
+
+    def certificates_of(self, subscriber: SubscriberId) -> list[CertificateRecord]:
+        with self._db.read() as cur:
+            rows = cur.all(
+                f"SELECT {_CERT_COLS} FROM certificates WHERE subscriber = ?"
+                " ORDER BY issued_at, issuer, serial",
+                (subscriber.value,),
+            )
+        return [self._certificate(r) for r in rows]
+
+    def _change_status(
+        self,
+        issuer: IssuerKeyId,
+        serial: int,
+        action: StatusAction,
+        revocation: Revocation | None,
+        at: datetime,
+        actor: Actor,
+    ) -> CertificateRecord:
+        iss, ser = issuer.value, serial_text(serial)
+        db = self._db
+
+        def tx(cur: Cursor) -> CertificateRecord:
+            # The per-issuer change counter is locked first: status changes of one issuer
+            # commit in change_no order, which the delta-CRL query relies on.
+            counter = cur.one(
+                "INSERT INTO issuer_changes (issuer, last_change) VALUES (?, 1)"
+                " ON CONFLICT (issuer) DO UPDATE SET last_change = issuer_changes.last_change + 1"
+                " RETURNING last_change",
+                (iss,),
+            )
+            assert counter is not None
+            change_no = int(counter[0])
+            row = cur.one(
+                f"SELECT {_CERT_COLS} FROM certificates WHERE issuer = ? AND serial = ?"
+                f"{db.for_update}",
+                (iss, ser),
+            )
+            if row is None:
+                raise RecordNotFound("no certificate with this serial", issuer=iss, serial=ser)
+            current = self._certificate(row)
+            new = next_status(
+                current.status,
+                action,
+                None if revocation is None else revocation.reason,
+                issuer=iss,
+                serial=ser,
+            )
+            reason = None if revocation is None else int(revocation.reason)
+            rev_date = None if revocation is None else db.ts(revocation.revocation_date)
+            inv = (
+                None
+                if revocation is None or revocation.invalidity_date is None
+                else db.ts(revocation.invalidity_date)
+            )
+            cur.run(
+                "UPDATE certificates SET status = ?, status_changed_at = ?, reason = ?,"
+                " revocation_date = ?, invalidity_date = ?, last_change = ?"
+                " WHERE issuer = ? AND serial = ?",
+                (new.value, db.ts(at), reason, rev_date, inv, change_no, iss, ser),
+            )
+            cur.run(
+                "INSERT INTO status_history (issuer, change_no, serial, old_status, new_status,"
+                " reason, revocation_date, invalidity_date, changed_at, actor)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    iss,
+                    change_no,
+                    ser,
+                    current.status.value,
+                    new.value,
+                    reason,
+                    rev_date,
+                    inv,
+                    db.ts(at),
+                    actor.value,
+                ),
+            )
+            self._step("status:history-written")
+            objects = {"issuer": iss, "serial": ser}
+            if revocation is not None:
+                objects["reason"] = revocation.reason.name.lower()
+            self._audit(cur, AuditEvent(at, actor, f"certificate.{action.value}", objects))
+            self._step("status:before-commit")
+            return CertificateRecord(
+                current.issuer,
+                current.serial,
+                current.der,
+                current.subject_key_id,
+                current.subscriber,
+                current.profile,
+                current.order,
+                current.not_before,
+                current.not_after,
+                current.issued_at,
+                new,
+                at,
+                revocation,
+            )
+
+        return self._write(f"certificate.{action.value}", tx)
+
+    def revoke(
+        self,
+        issuer: IssuerKeyId,
+        serial: int,
+        *,
+        reason: RevocationReason,
+        revocation_date: datetime,
+        invalidity_date: datetime | None = None,
+        actor: Actor,
+    ) -> CertificateRecord:
+        revocation = Revocation(RevocationReason(reason), revocation_date, invalidity_date)
+        return self._change_status(
+            issuer, serial, StatusAction.REVOKE, revocation, revocation_date, actor
+        )
+
+    def suspend(
+        self, issuer: IssuerKeyId, serial: int, *, at: datetime, actor: Actor
+    ) -> CertificateRecord:
+        hold = Revocation(RevocationReason.CERTIFICATE_HOLD, at)
+        return self._change_status(issuer, serial, StatusAction.SUSPEND, hold, at, actor)
+
+    def resume(
+        self, issuer: IssuerKeyId, serial: int, *, at: datetime, actor: Actor
+    ) -> CertificateRecord:
+        return self._change_status(issuer, serial, StatusAction.RESUME, None, at, actor)
+
+    def status_history(self, issuer: IssuerKeyId, serial: int) -> list[StatusChange]:
+        with self._db.read() as cur:
+            rows = cur.all(
+                "SELECT change_no, old_status, new_status, reason, revocation_date,"
+                " invalidity_date, changed_at, actor FROM status_history"
+                " WHERE issuer = ? AND serial = ? ORDER BY change_no",
+                (issuer.value, serial_text(serial)),
+            )
+        return [
+            StatusChange(
+                issuer,
+                serial,
+                int(r[0]),
+                CertificateStatus(r[1]),
+                CertificateStatus(r[2]),
+                self._revocation(r[3], r[4], r[5]),
+                self._db.from_ts(r[6]),
+                Actor(r[7]),
+            )
+            for r in rows
+        ]
+
+    # --- CRLs ----------------------------------------------------------------------------------
+
+    def next_crl_number(self, issuer: IssuerKeyId) -> int:
+        def tx(cur: Cursor) -> int:
+            row = cur.one(
+                "INSERT INTO crl_numbers (issuer, last_number) VALUES (?, 1)"
+                " ON CONFLICT (issuer) DO UPDATE SET last_number = crl_numbers.last_number + 1"
+                " RETURNING last_number",
+                (issuer.value,),
+            )
+            assert row is not None
+            return int(row[0])
+
+        return self._write("next_crl_number", tx)
+
+    def record_crl(self, crl: CrlRecord, *, at: datetime, actor: Actor) -> None:
+        iss = crl.issuer.value
+        db = self._db
+
+        def tx(cur: Cursor) -> None:
+            allocated = cur.one("SELECT last_number FROM crl_numbers WHERE issuer = ?", (iss,))
+            if allocated is None or crl.number > int(allocated[0]):
+                raise CrlNumberConflict(
+                    "CRL number was not allocated with next_crl_number",
+                    issuer=iss,
+                    number=crl.number,
+                )
+            if crl.base_number is not None:
+                base = cur.one(
+                    "SELECT change_mark FROM crls WHERE issuer = ? AND number = ?",
+                    (iss, crl.base_number),
+                )
+                if base is None or int(base[0]) > crl.change_mark:
+                    raise CrlNumberConflict(
+                        "the base CRL of this delta is unknown or newer than the delta",
+                        issuer=iss,
+                        number=crl.number,
+                    )
+            done = cur.one(
+                "INSERT INTO crls (issuer, number, this_update, next_update, base_number,"
+                " change_mark, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (issuer, number) DO NOTHING RETURNING number",
+                (
+                    iss,
+                    crl.number,
+                    db.ts(crl.this_update),
+                    db.ts(crl.next_update),
+                    crl.base_number,
+                    crl.change_mark,
+                    db.ts(at),
+                ),
+            )
+            if done is None:
+                raise CrlNumberConflict(
+                    "this CRL number is already recorded", issuer=iss, number=crl.number
+                )
+            objects = {"issuer": iss, "crl_number": str(crl.number)}
+            if crl.base_number is not None:
+                objects["base_crl_number"] = str(crl.base_number)
+            self._audit(cur, AuditEvent(at, actor, "crl.published", objects))
+
+        self._write("record_crl", tx)
+
+    def _crl(self, row: Row) -> CrlRecord:
+        db = self._db
+        return CrlRecord(
+            IssuerKeyId(row[0]),
+            int(row[1]),
+            db.from_ts(row[2]),
+            db.from_ts(row[3]),
+            int(row[5]),
+            None if row[4] is None else int(row[4]),
+        )
+
+    _CRL_COLS = "issuer, number, this_update, next_update, base_number, change_mark"
+
+    def get_crl(self, issuer: IssuerKeyId, number: int) -> CrlRecord:
+        with self._db.read() as cur:
+            row = cur.one(
+                f"SELECT {self._CRL_COLS} FROM crls WHERE issuer = ? AND number = ?",
+                (issuer.value, number),
+            )
+        if row is None:
+            raise RecordNotFound("no such CRL", issuer=issuer.value, number=number)
+        return self._crl(row)
+
+    def latest_crl(self, issuer: IssuerKeyId, *, full_only: bool = False) -> CrlRecord | None:
+        where = " AND base_number IS NULL" if full_only else ""
+        with self._db.read() as cur:
+            row = cur.one(
+                f"SELECT {self._CRL_COLS} FROM crls WHERE issuer = ?{where}"
+                " ORDER BY number DESC LIMIT 1",
+                (issuer.value,),
+            )
+        return None if row is None else self._crl(row)
+
+    @contextmanager
+    def crl_scan(self, issuer: IssuerKeyId) -> Iterator[_SqlCrlScan]:
+        with self._db.snapshot() as cur:
+            row = cur.one(
+                "SELECT last_change FROM issuer_changes WHERE issuer = ?", (issuer.value,)
+            )
+            yield _SqlCrlScan(self, cur, issuer, 0 if row is None else int(row[0]))
+
+    def _entry(self, row: Row) -> StatusEntry:
+        return StatusEntry(
+            int(row[0], 16), CertificateStatus(row[1]), self._revocation(row[2], row[3], row[4])
+        )
+
+    # --- audit ---------------------------------------------------------------------------------
+
+    def append_audit(self, event: AuditEvent) -> ChainedEvent:
+        return self._write("append_audit", lambda cur: self._audit(cur, event))
+
+    def audit_head(self) -> ChainHead:
+        with self._db.read() as cur:
+            row = cur.one("SELECT seq, hash FROM audit_head WHERE id = 1")
+        if row is None:
+            raise StorageUnavailable("the audit head row is missing: the schema is damaged")
+        return ChainHead(int(row[0]), bytes(row[1]))
+
+    def audit_events(self, from_seq: int = 1) -> Iterator[ChainedEvent | UndecodableEvent]:
+        with self._db.snapshot() as cur:
+            for row in cur.stream(
+                f"SELECT {_AUDIT_COLS} FROM audit_events WHERE seq >= ? ORDER BY seq", (from_seq,)
+            ):
+                seq = int(row[0])
+                try:
+                    objects = json.loads(row[4])
+                    if not isinstance(objects, dict):
+                        raise ValueError("objects is not a map")
+                    event = AuditEvent(self._db.from_ts(row[1]), Actor(row[2]), row[3], objects)
+                except (ValueError, TypeError) as exc:
+                    yield UndecodableEvent(seq, str(exc))
+                    continue
+                yield ChainedEvent(seq, event, bytes(row[5]), bytes(row[6]))
+
+    def record_checkpoint(self, checkpoint: Checkpoint) -> None:
+        cp = checkpoint
+
+        def tx(cur: Cursor) -> None:
+            cur.run(
+                f"INSERT INTO audit_checkpoints ({_CP_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    cp.seq,
+                    cp.chain_hash,
+                    self._db.ts(cp.at),
+                    cp.key_id,
+                    cp.public_key_info,
+                    cp.signature_algorithm.value,
+                    cp.signature,
+                ),
+            )
+
+        self._write("record_checkpoint", tx)
+
+    def checkpoints(self) -> list[Checkpoint]:
+        with self._db.read() as cur:
+            rows = cur.all(f"SELECT {_CP_COLS} FROM audit_checkpoints ORDER BY seq")
+        return [
+            Checkpoint(
+                int(r[0]),
+                bytes(r[1]),
+                self._db.from_ts(r[2]),
+                r[3],
+                bytes(r[4]),
+                SignatureAlgorithm(r[5]),
+                bytes(r[6]),
+            )
+            for r in rows
+        ]
+
+
+_ENTRY_COLS = "serial, status, reason, revocation_date, invalidity_date"
+
+
+class _SqlCrlScan:
+    def __init__(self, reg: SqlRegister, cur: Cursor, issuer: IssuerKeyId, mark: int) -> None:
+        self._reg = reg
+        self._cur = cur
+        self._issuer = issuer
+        self._mark = mark
+
+    @property
+    def change_mark(self) -> int:
+        return self._mark
+
+    def listed(self) -> Iterator[StatusEntry]:
+        for row in self._cur.stream(
+            f"SELECT {_ENTRY_COLS} FROM certificates WHERE issuer = ? AND status <> 'valid'"
+            " AND last_change <= ? ORDER BY serial",
+            (self._issuer.value, self._mark),
+        ):
+            yield self._reg._entry(row)
+
+    def changes_since(self, base_number: int) -> Iterator[StatusEntry]:
+        base = self._cur.one(
+            "SELECT change_mark FROM crls WHERE issuer = ? AND number = ?",
+            (self._issuer.value, base_number),
+        )
+        if base is None:
+            raise RecordNotFound("no such base CRL", issuer=self._issuer.value, number=base_number)
+        for row in self._cur.stream(
+            f"SELECT {_ENTRY_COLS} FROM certificates WHERE issuer = ? AND last_change > ?"
+            " AND last_change <= ? ORDER BY serial",
+            (self._issuer.value, int(base[0]), self._mark),
+        ):
+            yield self._reg._entry(row)
+
+
+__all__ = ["Database", "Retry", "SqlRegister", "StepHook", "check_serial", "latest_version"]

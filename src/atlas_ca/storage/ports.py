@@ -1,0 +1,374 @@
+"""The register of certificates as a port: record types and the :class:`Register` Protocol.
+
+The issuance service drives it in this order (Boulder-style, style lesson 10)::
+
+    outcome = register.record_intent(NewIntent(...), actor=...)  # serial + TBS digest, first
+    # ... sign with the HSM, verify the signature ...
+    register.complete_intent(IssuedCertificate(...), actor=...)  # certificate in, intent done
+    # on restart: for each register.open_intents(): complete_intent(...) or void_intent(...)
+
+Serials are plain positive ``int`` (at most 20 octets once DER-encoded, RFC 5280 §4.1.2.2) and are
+unique per issuer for ever: a voided serial stays taken. Every datetime is timezone-aware; the
+register never reads a clock — the caller passes the time of each change.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from atlas_ca.audit.checkpoints import Checkpoint
+from atlas_ca.audit.events import Actor, AuditEvent, ChainedEvent, ChainHead, UndecodableEvent
+from atlas_ca.domain.ids import OrderId, SubscriberId
+
+MAX_SERIAL = (1 << 159) - 1  # 20 octets of a positive DER INTEGER
+_HEX = re.compile(r"[0-9a-f]{8,128}")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+_IDEMPOTENCY = re.compile(r"[\x21-\x7e]{8,200}")
+
+
+def check_serial(serial: int) -> int:
+    if isinstance(serial, bool) or not isinstance(serial, int) or not 0 < serial <= MAX_SERIAL:
+        raise ValueError("a certificate serial must be a positive integer of at most 20 octets")
+    return serial
+
+
+def serial_text(serial: int) -> str:
+    """The stored form of a serial: 40 lower-case hex digits, so text order is numeric order."""
+    return format(check_serial(serial), "040x")
+
+
+def _aware(at: datetime | None, what: str) -> None:
+    if at is not None and (at.tzinfo is None or at.utcoffset() is None):
+        raise ValueError(f"{what} must be a timezone-aware datetime")
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class IssuerKeyId:
+    """The issuing CA, named by its key identifier (subjectKeyIdentifier of the CA certificate)
+    in lower-case hex."""
+
+    value: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.value, str) or not _HEX.fullmatch(self.value):
+            raise ValueError("an issuer key id is 4–64 bytes written in lower-case hex")
+
+    @classmethod
+    def from_bytes(cls, key_id: bytes) -> IssuerKeyId:
+        return cls(key_id.hex())
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileName:
+    """The certificate profile an issuance used (a name of :mod:`atlas_ca.profiles`)."""
+
+    value: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.value, str) or not _NAME.fullmatch(self.value):
+            raise ValueError("a profile name is 1–64 identifier characters")
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyKey:
+    """A client-chosen key: a retried request carrying it finds the first request's result."""
+
+    value: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.value, str) or not _IDEMPOTENCY.fullmatch(self.value):
+            raise ValueError("an idempotency key is 8–200 printable ASCII characters")
+
+
+class CertificateStatus(enum.Enum):
+    VALID = "valid"
+    SUSPENDED = "suspended"  # certificateHold
+    REVOKED = "revoked"
+
+
+class RevocationReason(enum.IntEnum):
+    """CRLReason (RFC 5280 §5.3.1); 7 is unused by the RFC."""
+
+    UNSPECIFIED = 0
+    KEY_COMPROMISE = 1
+    CA_COMPROMISE = 2
+    AFFILIATION_CHANGED = 3
+    SUPERSEDED = 4
+    CESSATION_OF_OPERATION = 5
+    CERTIFICATE_HOLD = 6
+    REMOVE_FROM_CRL = 8
+    PRIVILEGE_WITHDRAWN = 9
+    AA_COMPROMISE = 10
+
+
+class IntentState(enum.Enum):
+    OPEN = "open"
+    COMPLETED = "completed"
+    VOIDED = "voided"
+
+
+@dataclass(frozen=True, slots=True)
+class NewIntent:
+    """What the service records before the HSM signs: the serial and the TBS digest."""
+
+    issuer: IssuerKeyId
+    serial: int
+    tbs_digest: bytes
+    subscriber: SubscriberId
+    profile: ProfileName
+    created_at: datetime
+    order: OrderId | None = None
+    idempotency_key: IdempotencyKey | None = None
+    request_digest: bytes = b""
+    """Digest of the request the idempotency key stands for; a retry must present the same."""
+
+    def __post_init__(self) -> None:
+        check_serial(self.serial)
+        _aware(self.created_at, "created_at")
+        if len(self.tbs_digest) not in (32, 64):
+            raise ValueError("tbs_digest must be a Streebog-256 or -512 digest")
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    issuer: IssuerKeyId
+    serial: int
+    tbs_digest: bytes
+    subscriber: SubscriberId
+    profile: ProfileName
+    order: OrderId | None
+    state: IntentState
+    created_at: datetime
+    resolved_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedCertificate:
+    """A signed, verified certificate to store; it completes the open intent of its serial."""
+
+    issuer: IssuerKeyId
+    serial: int
+    der: bytes
+    subject_key_id: bytes
+    subscriber: SubscriberId
+    profile: ProfileName
+    not_before: datetime
+    not_after: datetime
+    issued_at: datetime
+    order: OrderId | None = None
+
+    def __post_init__(self) -> None:
+        check_serial(self.serial)
+        for name in ("not_before", "not_after", "issued_at"):
+            _aware(getattr(self, name), name)
+        if self.not_after <= self.not_before:
+            raise ValueError("not_after must be after not_before")
+        if not self.der:
+            raise ValueError("der is empty")
+
+
+@dataclass(frozen=True, slots=True)
+class Revocation:
+    reason: RevocationReason
+    revocation_date: datetime
+    invalidity_date: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateRecord:
+    issuer: IssuerKeyId
+    serial: int
+    der: bytes
+    subject_key_id: bytes
+    subscriber: SubscriberId
+    profile: ProfileName
+    order: OrderId | None
+    not_before: datetime
+    not_after: datetime
+    issued_at: datetime
+    status: CertificateStatus
+    status_changed_at: datetime
+    revocation: Revocation | None
+    """For REVOKED the revocation; for SUSPENDED reason CERTIFICATE_HOLD and the hold date."""
+
+
+@dataclass(frozen=True, slots=True)
+class IntentOutcome:
+    """``created`` is False when an idempotency key found an earlier request's intent."""
+
+    intent: Intent
+    created: bool
+    certificate: CertificateRecord | None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """One row of a certificate's status history; ``change_no`` increases per issuer."""
+
+    issuer: IssuerKeyId
+    serial: int
+    change_no: int
+    old_status: CertificateStatus
+    new_status: CertificateStatus
+    revocation: Revocation | None
+    changed_at: datetime
+    actor: Actor
+
+
+@dataclass(frozen=True, slots=True)
+class StatusEntry:
+    """What a CRL (or a delta CRL) says about one serial.
+
+    In a delta CRL a VALID entry means "removed from hold" (reason removeFromCRL).
+    """
+
+    serial: int
+    status: CertificateStatus
+    revocation: Revocation | None
+
+
+@dataclass(frozen=True, slots=True)
+class CrlRecord:
+    """A published CRL. ``change_mark`` is :attr:`CrlScan.change_mark` of the scan it was built
+    from; ``base_number`` is set for a delta CRL (the number of its base CRL)."""
+
+    issuer: IssuerKeyId
+    number: int
+    this_update: datetime
+    next_update: datetime
+    change_mark: int
+    base_number: int | None = None
+
+    def __post_init__(self) -> None:
+        _aware(self.this_update, "this_update")
+        _aware(self.next_update, "next_update")
+        if self.number < 1 or self.change_mark < 0:
+            raise ValueError("CRL number must be ≥ 1 and change_mark ≥ 0")
+        if self.next_update <= self.this_update:
+            raise ValueError("next_update must be after this_update")
+        if self.base_number is not None and not 1 <= self.base_number < self.number:
+            raise ValueError("a delta CRL's base number must be below its own number")
+
+
+class CrlScan(Protocol):
+    """A consistent snapshot of one issuer's statuses, read in a streaming way."""
+
+    @property
+    def change_mark(self) -> int:
+        """The last status change included in this snapshot (record it with the CRL)."""
+        ...
+
+    def listed(self) -> Iterator[StatusEntry]:
+        """Every REVOKED and SUSPENDED serial of the issuer, in serial order, streamed."""
+        ...
+
+    def changes_since(self, base_number: int) -> Iterator[StatusEntry]:
+        """Current status of each serial changed after the base CRL was built (for a delta)."""
+        ...
+
+
+@runtime_checkable
+class AuditStore(Protocol):
+    def audit_head(self) -> ChainHead: ...
+
+    def audit_events(self, from_seq: int = 1) -> Iterator[ChainedEvent | UndecodableEvent]:
+        """The stored events from ``from_seq`` in sequence order, streamed."""
+        ...
+
+    def checkpoints(self) -> list[Checkpoint]: ...
+
+
+@runtime_checkable
+class Register(AuditStore, Protocol):
+    """The register of certificates (SQLite and PostgreSQL adapters share one test suite)."""
+
+    @property
+    def schema_version(self) -> int: ...
+
+    # --- issuance ------------------------------------------------------------------------------
+    def record_intent(self, intent: NewIntent, *, actor: Actor) -> IntentOutcome:
+        """Take the serial and record the intent (+ idempotency key, + audit event) atomically.
+
+        Raises SerialCollision if the serial was ever used for this issuer; with an idempotency
+        key already used for the same request returns that request's outcome (``created`` False),
+        for a different request raises DuplicateIdempotencyKey.
+        """
+        ...
+
+    def complete_intent(self, certificate: IssuedCertificate, *, actor: Actor) -> CertificateRecord:
+        """Store the certificate and mark its open intent completed (one transaction)."""
+        ...
+
+    def void_intent(
+        self, issuer: IssuerKeyId, serial: int, *, at: datetime, actor: Actor
+    ) -> Intent:
+        """Close an open intent without a certificate; the serial is never reused."""
+        ...
+
+    def get_intent(self, issuer: IssuerKeyId, serial: int) -> Intent: ...
+
+    def open_intents(self, issuer: IssuerKeyId | None = None) -> list[Intent]: ...
+
+    def find_idempotent(self, key: IdempotencyKey) -> IntentOutcome | None: ...
+
+    # --- certificates and status ---------------------------------------------------------------
+    def get_certificate(self, issuer: IssuerKeyId, serial: int) -> CertificateRecord: ...
+
+    def certificates_of(self, subscriber: SubscriberId) -> list[CertificateRecord]: ...
+
+    def revoke(
+        self,
+        issuer: IssuerKeyId,
+        serial: int,
+        *,
+        reason: RevocationReason,
+        revocation_date: datetime,
+        invalidity_date: datetime | None = None,
+        actor: Actor,
+    ) -> CertificateRecord: ...
+
+    def suspend(
+        self, issuer: IssuerKeyId, serial: int, *, at: datetime, actor: Actor
+    ) -> CertificateRecord: ...
+
+    def resume(
+        self, issuer: IssuerKeyId, serial: int, *, at: datetime, actor: Actor
+    ) -> CertificateRecord: ...
+
+    def status_history(self, issuer: IssuerKeyId, serial: int) -> list[StatusChange]: ...
+
+    # --- CRLs ----------------------------------------------------------------------------------
+    def next_crl_number(self, issuer: IssuerKeyId) -> int:
+        """Allocate the next CRL number of ``issuer``: strictly increasing, never repeated."""
+        ...
+
+    def record_crl(self, crl: CrlRecord, *, at: datetime, actor: Actor) -> None: ...
+
+    def get_crl(self, issuer: IssuerKeyId, number: int) -> CrlRecord: ...
+
+    def latest_crl(self, issuer: IssuerKeyId, *, full_only: bool = False) -> CrlRecord | None: ...
+
+    def crl_scan(self, issuer: IssuerKeyId) -> AbstractContextManager[CrlScan]:
+        """A snapshot of ``issuer``'s statuses on its own connection, for the CRL publisher."""
+        ...
+
+    # --- audit ---------------------------------------------------------------------------------
+    def append_audit(self, event: AuditEvent) -> ChainedEvent:
+        """Append an event of the caller's own (e.g. an HSM failure) to the chain."""
+        ...
+
+    def record_checkpoint(self, checkpoint: Checkpoint) -> None: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,196 @@
+"""The register in PostgreSQL (psycopg 3), for several issuing nodes on one database.
+
+Transactions run at READ COMMITTED with explicit row locks: every number the register hands out
+(CRL numbers, per-issuer status-change numbers, audit sequence numbers) comes from
+``UPDATE ... RETURNING`` or ``SELECT ... FOR UPDATE`` on one counter row, so concurrent nodes
+queue on that row and the numbers are strictly increasing and commit in order. Serial
+uniqueness is the primary key of ``issuance_intents``. The CRL publisher's scan runs on its own
+connection in a REPEATABLE READ, READ ONLY transaction with a server-side cursor, so a million
+entries stream in batches and never sit in a list.
+
+Schema migrations run under a transaction-level advisory lock, so nodes starting together
+migrate once.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+
+from atlas_ca.errors import SchemaTooNew, StorageReadOnly, StorageUnavailable
+from atlas_ca.storage._sql import Database, Retry, Row, SqlRegister, StepHook, migrations
+
+DIALECT = "postgres"
+#: Key of the advisory lock that serialises schema migrations.
+MIGRATION_LOCK = 0x41746C6173  # "Atlas"
+STREAM_BATCH = 2000
+_cursor_names = itertools.count(1)
+
+
+def _pg(sql: str) -> str:
+    return sql.replace("?", "%s")
+
+
+def _map_error(exc: psycopg.Error, op: str) -> Exception:
+    state = getattr(exc, "sqlstate", None) or ""
+    if isinstance(exc, pg_errors.SerializationFailure | pg_errors.DeadlockDetected):
+        return Retry()
+    if isinstance(exc, pg_errors.ReadOnlySqlTransaction | pg_errors.InsufficientPrivilege):
+        return StorageReadOnly(
+            f"{op}: PostgreSQL refused the write ({type(exc).__name__}); nothing was written",
+            sqlstate=state,
+        )
+    return StorageUnavailable(
+        f"{op}: PostgreSQL failed ({type(exc).__name__}: {str(exc).strip()});"
+        " the transaction was rolled back",
+        sqlstate=state,
+    )
+
+
+class _Cur:
+    def __init__(self, cur: psycopg.Cursor[Row], conn: psycopg.Connection[Row]) -> None:
+        self._cur = cur
+        self._conn = conn
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        return self._cur.execute(_pg(sql), params).fetchone()
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return self._cur.execute(_pg(sql), params).fetchall()
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return self._cur.execute(_pg(sql), params).rowcount
+
+    def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Row]:
+        name = f"atlas_stream_{next(_cursor_names)}"
+        with self._conn.cursor(name=name) as server_side:
+            server_side.itersize = STREAM_BATCH
+            server_side.execute(_pg(sql), params)
+            yield from server_side
+
+
+def _connect(dsn: str, *, op: str) -> psycopg.Connection[Row]:
+    try:
+        conn: psycopg.Connection[Row] = psycopg.connect(dsn, autocommit=True)
+        conn.execute("SET TIME ZONE 'UTC'")
+        return conn
+    except psycopg.Error as exc:
+        raise _map_error(exc, op) from exc
+
+
+def migrate(dsn: str, *, applied_at: datetime, target: int | None = None) -> int:
+    """Bring the database at ``dsn`` to schema ``target`` (default: the latest); returns the
+    version. A database newer than this code raises SchemaTooNew."""
+    steps = migrations(DIALECT)
+    target = len(steps) if target is None else target
+    conn = _connect(dsn, op="open")
+    try:
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS atlas_schema (version INTEGER PRIMARY KEY,"
+                " name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
+            )
+            row = conn.execute("SELECT coalesce(max(version), 0) FROM atlas_schema").fetchone()
+            current = int(row[0]) if row else 0
+            if current > len(steps):
+                raise SchemaTooNew(
+                    f"the register's database has schema version {current}, newer than the"
+                    f" {len(steps)} this atlas_ca knows: upgrade atlas_ca before opening it",
+                    found=current,
+                    supported=len(steps),
+                )
+            for version, name, sql in steps[current:target]:
+                conn.execute(sql.encode())
+                conn.execute(
+                    "INSERT INTO atlas_schema (version, name, applied_at) VALUES (%s, %s, %s)",
+                    (version, name, applied_at),
+                )
+        return max(current, target)
+    except psycopg.Error as exc:
+        raise _map_error(exc, "migrate") from exc
+    finally:
+        conn.close()
+
+
+class PostgresDatabase(Database):
+    for_update = " FOR UPDATE"
+
+    def __init__(self, dsn: str) -> None:
+        self._dsn = dsn
+        self.conn = _connect(dsn, op="open")
+
+    @contextmanager
+    def _tx(self, conn: psycopg.Connection[Row], op: str, first: str | None) -> Iterator[_Cur]:
+        try:
+            with conn.transaction(), conn.cursor() as cur:
+                if first is not None:
+                    cur.execute(first)
+                yield _Cur(cur, conn)
+        except psycopg.Error as exc:
+            mapped = _map_error(exc, op)
+            if conn.closed or conn.broken:
+                self._reconnect_later = True
+            raise mapped from exc
+
+    _reconnect_later = False
+
+    def _live(self) -> psycopg.Connection[Row]:
+        if self._reconnect_later or self.conn.closed:
+            self._reconnect_later = False
+            try:
+                self.conn.close()
+            finally:
+                self.conn = _connect(self._dsn, op="reconnect")
+        return self.conn
+
+    def write(self) -> Any:
+        return self._tx(self._live(), "write", None)
+
+    def read(self) -> Any:
+        return self._tx(self._live(), "read", "SET TRANSACTION READ ONLY")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[_Cur]:
+        conn = _connect(self._dsn, op="snapshot")
+        try:
+            with self._tx(
+                conn, "snapshot", "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+            ) as cur:
+                yield cur
+        finally:
+            conn.close()
+
+    def ts(self, at: datetime) -> datetime:
+        if at.tzinfo is None or at.utcoffset() is None:
+            raise ValueError("a timezone-aware datetime is required")
+        return at
+
+    def from_ts(self, value: Any) -> datetime:
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected a timestamp, got {type(value).__name__}")
+        return value.astimezone(UTC)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class PostgresRegister(SqlRegister):
+    """The register in the PostgreSQL database named by ``dsn`` (migrated on open)."""
+
+    def __init__(self, dsn: str, *, opened_at: datetime, on_step: StepHook | None = None) -> None:
+        version = migrate(dsn, applied_at=opened_at)
+        self.db = PostgresDatabase(dsn)
+        super().__init__(self.db, version, on_step)
+
+    def __repr__(self) -> str:
+        return "PostgresRegister(...)"  # the DSN may carry a password
+
+
+__all__ = ["DIALECT", "PostgresRegister", "migrate"]

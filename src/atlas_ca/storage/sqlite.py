@@ -1,0 +1,242 @@
+"""The register in one SQLite file (the embedded default), with the standard library's sqlite3.
+
+Durability and concurrency settings: WAL journal, ``synchronous=FULL`` (a commit survives a
+power cut), ``foreign_keys=ON``, writers take the lock up front with ``BEGIN IMMEDIATE`` and
+wait up to ``busy_timeout`` for it. Several processes may share one file on one machine; for
+several machines use :mod:`atlas_ca.storage.postgres`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from atlas_ca.audit.events import parse_utc_text, utc_text
+from atlas_ca.errors import SchemaTooNew, StorageReadOnly, StorageUnavailable
+from atlas_ca.storage._sql import Database, Row, SqlRegister, StepHook, latest_version, migrations
+
+DIALECT = "sqlite"
+DEFAULT_BUSY_TIMEOUT_MS = 30_000
+_READONLY = 8  # SQLITE_READONLY (primary result code)
+_BUSY_CODES = {5, 6}  # SQLITE_BUSY, SQLITE_LOCKED
+
+
+def _map_error(exc: sqlite3.Error, op: str, path: Path) -> Exception:
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+    name = getattr(exc, "sqlite_errorname", type(exc).__name__)
+    if code == _READONLY:
+        return StorageReadOnly(
+            f"{op}: the SQLite register is read-only ({name}); nothing was written",
+            path=str(path),
+            sqlite_error=name,
+        )
+    if code in _BUSY_CODES:
+        return StorageUnavailable(
+            f"{op}: the SQLite register stayed locked by another writer ({name}); nothing was"
+            " written",
+            path=str(path),
+            sqlite_error=name,
+        )
+    return StorageUnavailable(
+        f"{op}: the SQLite register failed ({name}: {exc}); the transaction was rolled back",
+        path=str(path),
+        sqlite_error=name,
+    )
+
+
+class _Cur:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        row: Row | None = self._conn.execute(sql, params).fetchone()
+        return row
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return list(self._conn.execute(sql, params).fetchall())
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return self._conn.execute(sql, params).rowcount
+
+    def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Row]:
+        cur = self._conn.execute(sql, params)
+        try:
+            while batch := cur.fetchmany(1000):
+                yield from batch
+        finally:
+            cur.close()
+
+
+def _connect(path: Path, busy_timeout_ms: int, *, op: str) -> sqlite3.Connection:
+    try:
+        conn = sqlite3.connect(
+            str(path), isolation_level=None, timeout=busy_timeout_ms / 1000, check_same_thread=False
+        )
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = FULL")
+        return conn
+    except sqlite3.Error as exc:
+        raise _map_error(exc, op, path) from exc
+
+
+def _statements(script: str) -> Iterator[str]:
+    buf: list[str] = []
+    for line in script.splitlines(keepends=True):
+        buf.append(line)
+        text = "".join(buf)
+        if sqlite3.complete_statement(text):
+            stripped = "\n".join(
+                ln for ln in text.splitlines() if not ln.lstrip().startswith("--")
+            ).strip()
+            if stripped:
+                yield stripped
+            buf = []
+    if "".join(buf).strip(" \n;") and any(
+        not ln.lstrip().startswith("--") and ln.strip() for ln in buf
+    ):
+        raise ValueError("a migration ends with an incomplete statement")
+
+
+def _current_version(conn: sqlite3.Connection) -> int:
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS atlas_schema (version INTEGER PRIMARY KEY,"
+        " name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    row = conn.execute("SELECT coalesce(max(version), 0) FROM atlas_schema").fetchone()
+    return int(row[0])
+
+
+def migrate(
+    path: str | Path,
+    *,
+    applied_at: datetime,
+    target: int | None = None,
+    busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+) -> int:
+    """Bring the SQLite file at ``path`` to schema ``target`` (default: the latest) in one
+    transaction; returns the version. A database newer than this code raises SchemaTooNew."""
+    path = Path(path)
+    steps = migrations(DIALECT)
+    target = len(steps) if target is None else target
+    conn = _connect(path, busy_timeout_ms, op="open")
+    try:
+        try:
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()
+            if mode is None or str(mode[0]).lower() != "wal":
+                raise StorageUnavailable(
+                    "the SQLite register cannot use WAL mode", path=str(path), mode=str(mode)
+                )
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                current = _current_version(conn)
+                if current > len(steps):
+                    raise SchemaTooNew(
+                        f"the register at {path} has schema version {current}, newer than the"
+                        f" {len(steps)} this atlas_ca knows: upgrade atlas_ca before opening it",
+                        path=str(path),
+                        found=current,
+                        supported=len(steps),
+                    )
+                for version, name, sql in steps[current:target]:
+                    for statement in _statements(sql):
+                        conn.execute(statement)
+                    conn.execute(
+                        "INSERT INTO atlas_schema (version, name, applied_at) VALUES (?, ?, ?)",
+                        (version, name, utc_text(applied_at)),
+                    )
+                conn.execute("COMMIT")
+                return max(current, target)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise _map_error(exc, "migrate", path) from exc
+    finally:
+        conn.close()
+
+
+class SqliteDatabase(Database):
+    def __init__(self, path: Path, busy_timeout_ms: int) -> None:
+        self.path = path
+        self._busy = busy_timeout_ms
+        self._conn = _connect(path, busy_timeout_ms, op="open")
+
+    @contextmanager
+    def _tx(self, begin: str, op: str) -> Iterator[_Cur]:
+        conn = self._conn
+        try:
+            conn.execute(begin)
+        except sqlite3.Error as exc:
+            raise _map_error(exc, op, self.path) from exc
+        try:
+            yield _Cur(conn)
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            try:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            if isinstance(exc, sqlite3.Error):
+                raise _map_error(exc, op, self.path) from exc
+            raise
+
+    def write(self) -> Any:
+        return self._tx("BEGIN IMMEDIATE", "write")
+
+    def read(self) -> Any:
+        return self._tx("BEGIN DEFERRED", "read")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[_Cur]:
+        conn = _connect(self.path, self._busy, op="snapshot")
+        try:
+            try:
+                conn.execute("PRAGMA query_only = ON")
+                conn.execute("BEGIN DEFERRED")
+            except sqlite3.Error as exc:
+                raise _map_error(exc, "snapshot", self.path) from exc
+            try:
+                yield _Cur(conn)
+            except sqlite3.Error as exc:
+                raise _map_error(exc, "snapshot", self.path) from exc
+        finally:
+            conn.close()
+
+    def ts(self, at: datetime) -> str:
+        return utc_text(at)
+
+    def from_ts(self, value: Any) -> datetime:
+        return parse_utc_text(str(value))
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class SqliteRegister(SqlRegister):
+    """The register in the SQLite file ``path`` (created and migrated on open)."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        opened_at: datetime,
+        busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+        on_step: StepHook | None = None,
+    ) -> None:
+        path = Path(path)
+        version = migrate(path, applied_at=opened_at, busy_timeout_ms=busy_timeout_ms)
+        self.path = path
+        self.db = SqliteDatabase(path, busy_timeout_ms)
+        super().__init__(self.db, version, on_step)
+
+    def __repr__(self) -> str:
+        return f"SqliteRegister({str(self.path)!r})"
+
+
+__all__ = ["DIALECT", "SqliteRegister", "latest_version", "migrate"]
