@@ -57,6 +57,16 @@ class GostParamSet:
     TC26_512_C = Oid("1.2.643.7.1.2.1.2.3", "id-tc26-gost-3410-12-512-paramSetC")
 
 
+class GostTestParamSet:
+    """Curves of the standard's worked examples (GOST R 34.10-2012 Appendix A = RFC 7091 §7).
+
+    OIDs from RFC 4357 §10.8 and R 1323565.1.024-2019. For test vectors only, never real keys.
+    """
+
+    TEST_2001 = Oid("1.2.643.2.2.35.0", "id-GostR3410-2001-TestParamSet")
+    TC26_512_TEST = Oid("1.2.643.7.1.2.1.2.0", "id-tc26-gost-3410-12-512-paramSetTest")
+
+
 class RuAttribute:
     """Subject attributes of Russian qualified certificates (Order 795 §16 as amended)."""
 
@@ -190,6 +200,7 @@ ALL: tuple[Oid, ...] = tuple(
     for group in (
         GostAlgorithm,
         GostParamSet,
+        GostTestParamSet,
         RuAttribute,
         RuExtension,
         RuPolicy,

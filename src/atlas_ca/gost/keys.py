@@ -1,0 +1,92 @@
+"""GOST R 34.10-2012 public keys and their encodings (RFC 9215 §4, PKCS#11 ``CKA_VALUE``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from atlas_ca.algorithms import KeyType
+from atlas_ca.asn1 import gost as asn1_gost
+from atlas_ca.errors import InvalidKey, UnknownParameterSet
+from atlas_ca.gost.params import ParamSet, param_set
+
+
+@dataclass(frozen=True, slots=True)
+class GostPublicKey:
+    """A point ``(x, y)`` of ``param_set``'s curve; construction checks it is on the curve."""
+
+    param_set: ParamSet
+    x: int
+    y: int
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.param_set, ParamSet):
+            raise TypeError(f"param_set must be a ParamSet, not {type(self.param_set).__name__}")
+        if not (isinstance(self.x, int) and isinstance(self.y, int)):
+            raise TypeError("public key coordinates must be int")
+        if not self.param_set.contains(self.x, self.y):
+            raise InvalidKey(
+                f"public key is not a point of the {self.param_set.name} curve",
+                param_set=self.param_set.name,
+            )
+
+    @property
+    def key_type(self) -> KeyType:
+        if self.param_set.bits == 256:
+            return KeyType.GOST3410_2012_256
+        return KeyType.GOST3410_2012_512
+
+    def to_bytes(self) -> bytes:
+        """``X||Y``, each little-endian: the SPKI OCTET STRING content and PKCS#11 CKA_VALUE."""
+        n = self.param_set.size
+        return self.x.to_bytes(n, "little") + self.y.to_bytes(n, "little")
+
+    @classmethod
+    def from_bytes(cls, param_set: ParamSet, raw: bytes) -> GostPublicKey:
+        """The key whose ``X||Y`` little-endian encoding is ``raw``."""
+        n = param_set.size
+        if not isinstance(raw, bytes | bytearray | memoryview):
+            raise InvalidKey(f"public key must be bytes, not {type(raw).__name__}")
+        raw = bytes(raw)
+        if len(raw) != 2 * n:
+            raise InvalidKey(
+                f"a {param_set.bits}-bit GOST public key is {2 * n} bytes (X||Y), got {len(raw)}",
+                param_set=param_set.name,
+            )
+        x = int.from_bytes(raw[:n], "little")
+        y = int.from_bytes(raw[n:], "little")
+        return cls(param_set, x, y)
+
+    def spki_der(self) -> bytes:
+        """SubjectPublicKeyInfo DER (RFC 9215 §4)."""
+        ps = self.param_set
+        digest = ps.digest_param_set.dotted if ps.digest_param_set is not None else None
+        return asn1_gost.encode_spki(
+            ps.algorithm_oid.dotted, ps.oid.dotted, digest, self.to_bytes()
+        )
+
+    @classmethod
+    def from_spki_der(cls, der: bytes) -> GostPublicKey:
+        """Parse a GOST SubjectPublicKeyInfo; every failure is :class:`InvalidKey`."""
+        parts = asn1_gost.decode_spki(der)
+        try:
+            ps = param_set(parts.public_key_param_set)
+        except UnknownParameterSet as exc:
+            raise InvalidKey(
+                f"SubjectPublicKeyInfo names an unknown parameter set {parts.public_key_param_set}",
+                param_set=parts.public_key_param_set,
+            ) from exc
+        if ps.algorithm_oid.dotted != parts.algorithm:
+            raise InvalidKey(
+                f"parameter set {ps.name} is {ps.bits}-bit but the algorithm is {parts.algorithm}",
+                param_set=ps.name,
+            )
+        if parts.digest_param_set is not None and parts.digest_param_set != ps.digest_oid.dotted:
+            raise InvalidKey(
+                f"digestParamSet {parts.digest_param_set} does not match a {ps.bits}-bit key "
+                f"(expected {ps.digest_oid.dotted} or none)",
+                param_set=ps.name,
+            )
+        return cls.from_bytes(ps, parts.point)
+
+    def __repr__(self) -> str:
+        return f"GostPublicKey({self.param_set.name}, x={self.x:#x}, y={self.y:#x})"
