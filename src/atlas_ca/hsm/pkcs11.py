@@ -1,0 +1,1003 @@
+"""The PKCS#11 backend, over PyKCS11.
+
+Layers, bottom up:
+
+* :class:`Pkcs11Module` — a PKCS#11 shared library, loaded **once per process** (a registry keyed
+  by real path); re-initialised in a forked child (``os.getpid`` is checked on every use).
+* :class:`Pkcs11Token` — one token of a module, found by label/serial/slot-id. It logs in **once**
+  (PKCS#11 login state is per token for the whole process: a second ``C_Login`` answers
+  ``CKR_USER_ALREADY_LOGGED_IN`` and one ``C_Logout`` drops every session, SoftHSMv2 #509, cfssl
+  #329), keeps a bounded pool of sessions (like step-ca's max-sessions), never logs out on the hot
+  path, and re-opens a lost session or a dropped login once before it gives up.
+* :class:`Pkcs11Key` — a :class:`~atlas_ca.hsm.base.SigningKey` (and, except Ed25519, a
+  :class:`~atlas_ca.hsm.base.PrehashSigningKey`) whose private half stays on the token.
+
+The narrow seam is :class:`_Session` (find, attributes, sign, generate): every mechanism is a plain
+``int`` from :mod:`atlas_ca.hsm.mechanisms`, so SoftHSM's ``CKM_GOSTR3410`` and a TC26 vendor
+mechanism such as ``CKM_GOSTR3410_512`` go through the same calls.
+
+Every ``CKR_*`` is wrapped in an :class:`~atlas_ca.errors.HsmError` subclass whose message names
+the call, the slot and the token label; the PIN is never part of a message, repr or log.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Final, TypeVar
+
+import PyKCS11
+from asn1crypto import core
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+from atlas_ca.algorithms import KeyType, SignatureAlgorithm
+from atlas_ca.asn1.oids import GostAlgorithm, PublicKeyAlgorithm
+from atlas_ca.errors import (
+    HsmError,
+    InvalidKeyUri,
+    KeyNotFound,
+    MechanismUnsupported,
+    ModuleNotFound,
+    PinIncorrect,
+    PinLocked,
+    Pkcs11Failure,
+    TokenNotFound,
+    TokenUnavailable,
+    WrongKeyType,
+)
+from atlas_ca.hsm import mechanisms as m
+from atlas_ca.hsm.base import Hasher
+from atlas_ca.hsm.uri import ObjectType, Pkcs11Uri
+
+T = TypeVar("T")
+
+# --- CKR_* handling -------------------------------------------------------------------------------
+
+_CKR: Final[Mapping[int, str]] = MappingProxyType(
+    {k: v for k, v in PyKCS11.CKR.items() if isinstance(k, int) and isinstance(v, str)}
+)
+
+#: CKR values after which the session (or login) is re-established and the call retried once.
+_RETRY: Final = frozenset(
+    {
+        PyKCS11.CKR_SESSION_HANDLE_INVALID,
+        PyKCS11.CKR_SESSION_CLOSED,
+        PyKCS11.CKR_USER_NOT_LOGGED_IN,
+        PyKCS11.CKR_CRYPTOKI_NOT_INITIALIZED,
+        PyKCS11.CKR_OBJECT_HANDLE_INVALID,
+        PyKCS11.CKR_KEY_HANDLE_INVALID,
+    }
+)
+
+#: CKR values after which the session may still have an operation active: close it.
+_STUCK: Final = frozenset({PyKCS11.CKR_BUFFER_TOO_SMALL, PyKCS11.CKR_OPERATION_ACTIVE})
+
+
+def ckr_name(rv: int) -> str:
+    """``"CKR_PIN_INCORRECT (0xA0)"``; vendor codes as ``"CKR_VENDOR_DEFINED+0x…"``."""
+    name = _CKR.get(rv)
+    if name is not None and rv >= 0:
+        return f"{name} (0x{rv:X})"
+    if rv >= m.CKR_VENDOR_DEFINED:
+        return f"CKR_VENDOR_DEFINED+0x{rv - m.CKR_VENDOR_DEFINED:X} (0x{rv:X})"
+    return f"CKR 0x{rv:X}" if rv >= 0 else f"PyKCS11 error {rv}"
+
+
+def _errno(exc: PyKCS11.PyKCS11Error) -> int:
+    return int(exc.value)
+
+
+def map_ckr(
+    rv: int, call: str, *, slot: int | None, token: str | None, detail: str = ""
+) -> HsmError:
+    """The :class:`HsmError` for ``rv`` returned by ``call`` on ``slot``/``token``."""
+    where = f"{call} on slot {slot} (token {token!r})"
+    name = ckr_name(rv)
+    ctx: dict[str, Any] = {"call": call, "slot": slot, "token": token, "ckr": _CKR.get(rv, name)}
+    tail = f": {detail}" if detail else ""
+    if rv == PyKCS11.CKR_PIN_INCORRECT:
+        return PinIncorrect(f"{where}: the user PIN is incorrect ({name}){tail}", **ctx)
+    if rv == PyKCS11.CKR_PIN_LOCKED:
+        return PinLocked(
+            f"{where}: the user PIN is locked after too many wrong attempts ({name}); "
+            "the security officer must unblock it",
+            **ctx,
+        )
+    if rv in (PyKCS11.CKR_PIN_LEN_RANGE, PyKCS11.CKR_PIN_INVALID):
+        return PinIncorrect(f"{where}: the PIN has an invalid length or form ({name})", **ctx)
+    if rv in (PyKCS11.CKR_MECHANISM_INVALID, PyKCS11.CKR_MECHANISM_PARAM_INVALID):
+        return MechanismUnsupported(f"{where}: mechanism not supported ({name}){tail}", **ctx)
+    if rv in (PyKCS11.CKR_KEY_TYPE_INCONSISTENT, PyKCS11.CKR_KEY_FUNCTION_NOT_PERMITTED):
+        return WrongKeyType(f"{where}: the key cannot be used this way ({name}){tail}", **ctx)
+    if rv in (
+        PyKCS11.CKR_TOKEN_NOT_PRESENT,
+        PyKCS11.CKR_TOKEN_NOT_RECOGNIZED,
+        PyKCS11.CKR_DEVICE_REMOVED,
+        PyKCS11.CKR_DEVICE_ERROR,
+        PyKCS11.CKR_DEVICE_MEMORY,
+        PyKCS11.CKR_SLOT_ID_INVALID,
+    ):
+        return TokenUnavailable(f"{where}: the token is unavailable ({name}){tail}", **ctx)
+    return Pkcs11Failure(f"{where} failed: {name}{tail}", **ctx)
+
+
+# --- the module -----------------------------------------------------------------------------------
+
+
+class Pkcs11Module:
+    """A PKCS#11 library, loaded once per process; use :meth:`load`, not the constructor."""
+
+    _registry: dict[str, Pkcs11Module] = {}  # noqa: RUF012 - class-level registry on purpose
+    _registry_lock = threading.Lock()
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._lock = threading.RLock()
+        self._lib = PyKCS11.PyKCS11Lib()
+        try:
+            self._lib.load(path)
+        except PyKCS11.PyKCS11Error as exc:
+            raise ModuleNotFound(
+                f"PKCS#11 module {path} cannot be loaded: {exc}", module=path
+            ) from None
+        self._pid = os.getpid()
+        self._generation = 0
+        self._tokens: dict[int, Pkcs11Token] = {}
+
+    @classmethod
+    def load(cls, path: str) -> Pkcs11Module:
+        if not path:
+            raise ModuleNotFound("no PKCS#11 module path given (module-path=...)")
+        real = os.path.realpath(path)
+        if not os.path.isfile(real):
+            raise ModuleNotFound(f"PKCS#11 module {path} does not exist", module=path)
+        with cls._registry_lock:
+            module = cls._registry.get(real)
+            if module is None:
+                module = cls(real)
+                cls._registry[real] = module
+        module.check_process()
+        return module
+
+    @property
+    def lib(self) -> Any:
+        return self._lib
+
+    @property
+    def generation(self) -> int:
+        """Bumped each time the module is re-initialised (after a fork)."""
+        return self._generation
+
+    def check_process(self) -> None:
+        """In a forked child: ``C_Finalize`` + ``C_Initialize`` and forget the parent's sessions."""
+        if self._pid == os.getpid():
+            return
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            low = self._lib.lib
+            low.C_Finalize()
+            rv = low.C_Initialize()
+            if rv not in (PyKCS11.CKR_OK, PyKCS11.CKR_CRYPTOKI_ALREADY_INITIALIZED):
+                raise map_ckr(rv, "C_Initialize (after fork)", slot=None, token=None)
+            self._pid = os.getpid()
+            self._generation += 1
+
+    def slots(self) -> list[int]:
+        self.check_process()
+        try:
+            return [int(s) for s in self._lib.getSlotList(tokenPresent=True)]
+        except PyKCS11.PyKCS11Error as exc:
+            raise map_ckr(_errno(exc), "C_GetSlotList", slot=None, token=None) from None
+
+    def token_info(self, slot: int) -> TokenInfo:
+        try:
+            info = self._lib.getTokenInfo(slot)
+        except PyKCS11.PyKCS11Error as exc:
+            raise map_ckr(_errno(exc), "C_GetTokenInfo", slot=slot, token=None) from None
+        return TokenInfo(
+            slot=slot,
+            label=str(info.label).rstrip(" \x00"),
+            serial=str(info.serialNumber).rstrip(" \x00"),
+            manufacturer=str(info.manufacturerID).rstrip(" \x00"),
+            model=str(info.model).rstrip(" \x00"),
+            flags=int(info.flags),
+        )
+
+    def token(
+        self,
+        *,
+        label: str | None = None,
+        serial: str | None = None,
+        slot_id: int | None = None,
+        config: TokenConfig | None = None,
+    ) -> Pkcs11Token:
+        """The token matching every given criterion (one :class:`Pkcs11Token` per slot)."""
+        found: list[TokenInfo] = []
+        for slot in self.slots():
+            if slot_id is not None and slot != slot_id:
+                continue
+            info = self.token_info(slot)
+            if label is not None and info.label != label:
+                continue
+            if serial is not None and info.serial != serial:
+                continue
+            found.append(info)
+        wanted = ", ".join(
+            f"{k}={v!r}"
+            for k, v in (("label", label), ("serial", serial), ("slot-id", slot_id))
+            if v is not None
+        )
+        if not found:
+            raise TokenNotFound(
+                f"no token with {wanted or 'any label'} in PKCS#11 module {self.path}",
+                module=self.path,
+                token=label,
+                serial=serial,
+            )
+        if len(found) > 1:
+            raise TokenNotFound(
+                f"{len(found)} tokens match {wanted or 'any label'} in {self.path}: "
+                "name one by serial or slot-id",
+                module=self.path,
+                token=label,
+            )
+        info = found[0]
+        with self._lock:
+            tok = self._tokens.get(info.slot)
+            if tok is None:
+                tok = Pkcs11Token(self, info, config or token_config(info.label))
+                self._tokens[info.slot] = tok
+        return tok
+
+    def __repr__(self) -> str:
+        return f"Pkcs11Module({self.path!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    slot: int
+    label: str
+    serial: str
+    manufacturer: str
+    model: str
+    flags: int
+
+    @property
+    def user_pin_locked(self) -> bool:
+        return bool(self.flags & PyKCS11.CKF_USER_PIN_LOCKED)
+
+    @property
+    def user_pin_count_low(self) -> bool:
+        return bool(self.flags & PyKCS11.CKF_USER_PIN_COUNT_LOW)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenConfig:
+    """Per-token settings: pool size and key-generation templates (vendors differ).
+
+    ``extra_public``/``extra_private`` are added to (and override) the default templates, keyed
+    by ``CKA_*`` number. ``gost_digest_params`` is the ``CKA_GOSTR3411_PARAMS`` OID for 256-bit
+    GOST keys (Streebog-256 by default; some older tokens want the GOST R 34.11-94 set).
+    """
+
+    max_sessions: int = 8
+    gost_digest_params: str = GostAlgorithm.GOST3411_2012_256.dotted
+    extra_public: Mapping[int, Any] = field(default_factory=dict)
+    extra_private: Mapping[int, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.max_sessions < 1:
+            raise ValueError(f"max_sessions must be at least 1, not {self.max_sessions}")
+
+
+_TOKEN_CONFIGS: dict[str, TokenConfig] = {}
+
+
+def configure_token(label: str, config: TokenConfig) -> None:
+    """Use ``config`` for the token labelled ``label`` (before it is first opened)."""
+    _TOKEN_CONFIGS[label] = config
+
+
+def token_config(label: str) -> TokenConfig:
+    return _TOKEN_CONFIGS.get(label, TokenConfig())
+
+
+# --- the seam -------------------------------------------------------------------------------------
+
+Template = Sequence[tuple[int, Any]]
+
+
+class _Session:
+    """One PKCS#11 session: the narrow seam every token operation goes through."""
+
+    __slots__ = ("_low", "_raw", "handle", "session")
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self._low = session.lib
+        self._raw = session.session
+
+    def find(self, template: Template) -> list[Any]:
+        return list(self.session.findObjects(list(template)))
+
+    def attributes(self, handle: Any, types: Sequence[int]) -> list[Any]:
+        return list(self.session.getAttributeValue(handle, list(types), True))
+
+    def sign(self, handle: Any, mechanism: Any, data: bytes, out_len: int) -> bytes:
+        """``C_SignInit`` + ``C_Sign`` with a pre-sized output buffer (one call, not two)."""
+        inp = PyKCS11.LowLevel.ckbytelist(data)
+        out = PyKCS11.LowLevel.ckbytelist(out_len)
+        rv = self._low.C_SignInit(self._raw, mechanism, handle)
+        if rv != PyKCS11.CKR_OK:
+            raise PyKCS11.PyKCS11Error(rv, "C_SignInit")
+        rv = self._low.C_Sign(self._raw, inp, out)
+        if rv != PyKCS11.CKR_OK:
+            raise PyKCS11.PyKCS11Error(rv, "C_Sign")
+        return bytes(out)
+
+    def generate(self, mechanism: int, public: Template, private: Template) -> tuple[Any, Any]:
+        return tuple(
+            self.session.generateKeyPair(
+                list(public), list(private), PyKCS11.Mechanism(mechanism, None)
+            )
+        )
+
+    def close(self) -> None:
+        try:
+            self.session.closeSession()
+        except PyKCS11.PyKCS11Error:
+            return
+
+
+# --- the token ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    """A private key found on a token."""
+
+    label: str
+    id: bytes
+    key_type: KeyType | None
+    uri: Pkcs11Uri
+
+
+class Pkcs11Token:
+    """One token: login once, a bounded pool of sessions, keys found and generated on it."""
+
+    def __init__(self, module: Pkcs11Module, info: TokenInfo, config: TokenConfig) -> None:
+        self.module = module
+        self.info = info
+        self.config = config
+        self._cond = threading.Condition()
+        self._idle: list[_Session] = []
+        self._open = 0
+        self._generation = module.generation
+        self._pin: str | None = None
+        self._logged_in = False
+        self._mechanisms: frozenset[int] | None = None
+
+    @property
+    def label(self) -> str:
+        return self.info.label
+
+    @property
+    def slot(self) -> int:
+        return self.info.slot
+
+    def __repr__(self) -> str:
+        return f"Pkcs11Token(label={self.label!r}, slot={self.slot}, module={self.module.path!r})"
+
+    def _error(self, exc: PyKCS11.PyKCS11Error, call: str, detail: str = "") -> HsmError:
+        return map_ckr(_errno(exc), call, slot=self.slot, token=self.label, detail=detail)
+
+    # mechanisms ------------------------------------------------------------------------------
+
+    @property
+    def mechanisms(self) -> frozenset[int]:
+        """Every mechanism number the token lists (``C_GetMechanismList``), cached."""
+        if self._mechanisms is None:
+            self.module.check_process()
+            out = PyKCS11.LowLevel.ckulonglist()
+            rv = self.module.lib.lib.C_GetMechanismList(self.slot, out)
+            if rv != PyKCS11.CKR_OK:
+                raise map_ckr(rv, "C_GetMechanismList", slot=self.slot, token=self.label)
+            self._mechanisms = frozenset(int(x) for x in out)
+        return self._mechanisms
+
+    def require_mechanism(self, number: int, purpose: str) -> None:
+        if number not in self.mechanisms:
+            raise MechanismUnsupported(
+                f"token {self.label!r} (slot {self.slot}) does not offer "
+                f"{m.mechanism_name(number)}, needed to {purpose}",
+                token=self.label,
+                slot=self.slot,
+                mechanism=number,
+            )
+
+    # login and sessions -----------------------------------------------------------------------
+
+    def login(self, pin: str | None) -> None:
+        """Log the user in once for the process; ``None`` only checks that it is logged in."""
+        with self._cond:
+            if pin is not None:
+                self._pin = pin
+            if self._logged_in:
+                return
+        with self.session() as _:
+            return
+
+    def _check_fork(self) -> None:
+        self.module.check_process()
+        if self._generation != self.module.generation:
+            with self._cond:
+                if self._generation != self.module.generation:
+                    # The parent's sessions are not ours: drop them without C_CloseSession.
+                    self._idle.clear()
+                    self._open = 0
+                    self._logged_in = False
+                    self._mechanisms = None
+                    self._generation = self.module.generation
+
+    def _open_session(self) -> _Session:
+        try:
+            raw = self.module.lib.openSession(
+                self.slot, PyKCS11.CKF_SERIAL_SESSION | PyKCS11.CKF_RW_SESSION
+            )
+        except PyKCS11.PyKCS11Error as exc:
+            raise self._error(exc, "C_OpenSession") from None
+        session = _Session(raw)
+        with self._cond:
+            need_login = not self._logged_in
+            pin = self._pin
+        if need_login:
+            self._login_on(session, pin)
+        return session
+
+    def _login_on(self, session: _Session, pin: str | None) -> None:
+        if pin is None:
+            session.close()
+            raise PinIncorrect(
+                f"C_Login on slot {self.slot} (token {self.label!r}): no PIN given "
+                "(pass pin=, or pin-source in the URI)",
+                call="C_Login",
+                slot=self.slot,
+                token=self.label,
+            )
+        try:
+            session.session.login(pin)
+        except PyKCS11.PyKCS11Error as exc:
+            if _errno(exc) != PyKCS11.CKR_USER_ALREADY_LOGGED_IN:
+                session.close()
+                raise self._error(exc, "C_Login") from None
+        with self._cond:
+            self._logged_in = True
+
+    def _acquire(self) -> _Session:
+        self._check_fork()
+        with self._cond:
+            while True:
+                if self._idle:
+                    return self._idle.pop()
+                if self._open < self.config.max_sessions:
+                    self._open += 1
+                    break
+                self._cond.wait()
+        try:
+            return self._open_session()
+        except BaseException:
+            with self._cond:
+                self._open -= 1
+                self._cond.notify()
+            raise
+
+    def _release(self, session: _Session, *, broken: bool = False) -> None:
+        with self._cond:
+            if broken:
+                self._open -= 1
+            else:
+                self._idle.append(session)
+            self._cond.notify()
+        if broken:
+            session.close()
+
+    @contextmanager
+    def session(self) -> Iterator[_Session]:
+        """A pooled session of a logged-in token."""
+        s = self._acquire()
+        broken = False
+        try:
+            yield s
+        except PyKCS11.PyKCS11Error as exc:
+            # A lost session, or one that may still hold an active operation: do not reuse it.
+            broken = _errno(exc) in _RETRY or _errno(exc) in _STUCK
+            raise
+        finally:
+            self._release(s, broken=broken)
+
+    def run(self, call: str, fn: Callable[[_Session], T], *, detail: str = "") -> T:
+        """``fn`` on a pooled session; a lost session or login is re-established once."""
+        for attempt in (0, 1):
+            try:
+                with self.session() as s:
+                    return fn(s)
+            except PyKCS11.PyKCS11Error as exc:
+                rv = _errno(exc)
+                if attempt == 0 and rv in _RETRY:
+                    self._recover(rv)
+                    continue
+                raise self._error(exc, call, detail) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _recover(self, rv: int) -> None:
+        with self._cond:
+            # A re-login is harmless (CKR_USER_ALREADY_LOGGED_IN is accepted), a missing one fatal.
+            self._logged_in = False
+            # Idle sessions may be as dead as the one that failed: drop them all.
+            stale, self._idle = self._idle, []
+            self._open -= len(stale)
+        for s in stale:
+            s.close()
+
+    def close(self) -> None:
+        """Close the idle sessions (never ``C_Logout``: it would drop every session)."""
+        with self._cond:
+            stale, self._idle = self._idle, []
+            self._open -= len(stale)
+        for s in stale:
+            s.close()
+
+    # keys -------------------------------------------------------------------------------------
+
+    def _key_uri(self, label: str, key_id: bytes) -> Pkcs11Uri:
+        return Pkcs11Uri(
+            token=self.label,
+            serial=self.info.serial or None,
+            object=label or None,
+            id=key_id or None,
+            type=ObjectType.PRIVATE,
+            module_path=self.module.path,
+        )
+
+    def list_keys(self) -> list[KeyInfo]:
+        """Every private key on the token, with its type and URI."""
+
+        def find(s: _Session) -> list[KeyInfo]:
+            keys = []
+            for h in s.find([(PyKCS11.CKA_CLASS, PyKCS11.CKO_PRIVATE_KEY)]):
+                label_raw, id_raw = s.attributes(h, [PyKCS11.CKA_LABEL, PyKCS11.CKA_ID])
+                label = bytes(label_raw).decode("utf-8", "replace")
+                key_id = bytes(id_raw)
+                try:
+                    key_type = _detect_type(s, h)
+                except WrongKeyType:
+                    key_type = None
+                keys.append(KeyInfo(label, key_id, key_type, self._key_uri(label, key_id)))
+            return keys
+
+        return self.run("C_FindObjects", find)
+
+    def key(self, *, label: str | None = None, key_id: bytes | None = None) -> Pkcs11Key:
+        """The private key with this label and/or id, ready to sign."""
+        if label is None and key_id is None:
+            raise InvalidKeyUri(
+                f"name the key on token {self.label!r} by object= (label) and/or id="
+            )
+        template: list[tuple[int, Any]] = [(PyKCS11.CKA_CLASS, PyKCS11.CKO_PRIVATE_KEY)]
+        if label is not None:
+            template.append((PyKCS11.CKA_LABEL, label))
+        if key_id is not None:
+            template.append((PyKCS11.CKA_ID, key_id))
+        wanted = " and ".join(
+            part
+            for part in (
+                f"label {label!r}" if label is not None else "",
+                f"id {key_id.hex()}" if key_id is not None else "",
+            )
+            if part
+        )
+
+        def find(s: _Session) -> tuple[Any, KeyType, bytes, bytes, str]:
+            handles = s.find(template)
+            if not handles:
+                raise KeyNotFound(
+                    f"no private key with {wanted} on token {self.label!r} (slot {self.slot})",
+                    token=self.label,
+                    slot=self.slot,
+                )
+            if len(handles) > 1:
+                raise KeyNotFound(
+                    f"{len(handles)} private keys with {wanted} on token {self.label!r}: "
+                    "name the key by both object= and id=",
+                    token=self.label,
+                    slot=self.slot,
+                )
+            h = handles[0]
+            key_type = _detect_type(s, h)
+            label_raw, id_raw = s.attributes(h, [PyKCS11.CKA_LABEL, PyKCS11.CKA_ID])
+            found_label = bytes(label_raw).decode("utf-8", "replace")
+            spki = _public_key_info(s, key_type, bytes(id_raw), found_label, self.label)
+            return h, key_type, spki, bytes(id_raw), found_label
+
+        handle, key_type, spki, found_id, found_label = self.run("C_FindObjects", find)
+        return _make_key(self, handle, key_type, spki, found_label, found_id)
+
+    def generate_key(
+        self,
+        key_type: KeyType,
+        *,
+        label: str,
+        key_id: bytes | None = None,
+        param_set: str | None = None,
+        rsa_bits: int = 3072,
+    ) -> Pkcs11Key:
+        """Generate a key pair **on the token**: token objects, private key sensitive and
+        non-extractable, both halves with ``label`` and ``key_id`` (8 random bytes if omitted).
+
+        ``param_set`` names the GOST curve (default ``cryptopro-a`` for 256 bits, ``tc26-512-a``
+        for 512); a token that refuses the curve raises :class:`MechanismUnsupported`.
+        """
+        gen = m.KEYGEN[key_type]
+        self.require_mechanism(gen.number, f"generate a {key_type.value} key")
+        self.require_mechanism(m.SIGNING[key_type].number, f"sign with a {key_type.value} key")
+        kid = key_id if key_id is not None else secrets.token_bytes(8)
+        common: list[tuple[int, Any]] = [
+            (PyKCS11.CKA_TOKEN, True),
+            (PyKCS11.CKA_KEY_TYPE, gen.key_class_type),
+            (PyKCS11.CKA_LABEL, label),
+            (PyKCS11.CKA_ID, kid),
+        ]
+        public: dict[int, Any] = dict(
+            [(PyKCS11.CKA_CLASS, PyKCS11.CKO_PUBLIC_KEY), *common, (PyKCS11.CKA_VERIFY, True)]
+        )
+        public[PyKCS11.CKA_PRIVATE] = False
+        private: dict[int, Any] = dict(
+            [(PyKCS11.CKA_CLASS, PyKCS11.CKO_PRIVATE_KEY), *common, (PyKCS11.CKA_SIGN, True)]
+        )
+        private.update(
+            {PyKCS11.CKA_PRIVATE: True, PyKCS11.CKA_SENSITIVE: True, PyKCS11.CKA_EXTRACTABLE: False}
+        )
+        detail = ""
+        if key_type.is_gost:
+            from atlas_ca.gost import param_set as find_param_set
+
+            default = "cryptopro-a" if key_type is KeyType.GOST3410_2012_256 else "tc26-512-a"
+            ps = find_param_set(param_set or default)
+            bits = 256 if key_type is KeyType.GOST3410_2012_256 else 512
+            if ps.bits != bits:
+                raise WrongKeyType(
+                    f"parameter set {ps.name} is {ps.bits}-bit, not for a {key_type.value} key"
+                )
+            public[m.CKA_GOSTR3410_PARAMS] = _oid_der(ps.oid.dotted)
+            digest = self.config.gost_digest_params if bits == 256 else ps.digest_oid.dotted
+            public[m.CKA_GOSTR3411_PARAMS] = _oid_der(digest)
+            detail = f"parameter set {ps.name}"
+        elif key_type in (KeyType.EC_P256, KeyType.EC_P384):
+            curve = (
+                PublicKeyAlgorithm.SECP256R1
+                if key_type is KeyType.EC_P256
+                else PublicKeyAlgorithm.SECP384R1
+            )
+            public[PyKCS11.CKA_EC_PARAMS] = _oid_der(curve.dotted)
+        elif key_type is KeyType.ED25519:
+            public[PyKCS11.CKA_EC_PARAMS] = _oid_der(PublicKeyAlgorithm.ED25519.dotted)
+        else:
+            public[PyKCS11.CKA_MODULUS_BITS] = rsa_bits
+            public[PyKCS11.CKA_PUBLIC_EXPONENT] = (65537).to_bytes(3, "big")
+        public.update(self.config.extra_public)
+        private.update(self.config.extra_private)
+
+        def generate(s: _Session) -> tuple[Any, Any]:
+            return s.generate(gen.number, list(public.items()), list(private.items()))
+
+        try:
+            self.run(f"C_GenerateKeyPair({gen.name})", generate, detail=detail)
+        except Pkcs11Failure as exc:
+            if key_type.is_gost and exc.context.get("ckr") in (
+                "CKR_GENERAL_ERROR",
+                "CKR_DOMAIN_PARAMS_INVALID",
+                "CKR_CURVE_NOT_SUPPORTED",
+                "CKR_ATTRIBUTE_VALUE_INVALID",
+            ):
+                raise MechanismUnsupported(
+                    f"token {self.label!r} (slot {self.slot}): {gen.name} refused the "
+                    f"{detail} ({exc.context.get('ckr')}); the token does not support it",
+                    token=self.label,
+                    slot=self.slot,
+                    mechanism=gen.number,
+                ) from None
+            raise
+        return self.key(label=label, key_id=kid)
+
+
+# --- key helpers ----------------------------------------------------------------------------------
+
+
+def _oid_der(dotted: str) -> bytes:
+    return bytes(core.ObjectIdentifier(dotted).dump())
+
+
+def _oid_from_der(raw: bytes) -> str | None:
+    try:
+        value = core.ObjectIdentifier.load(raw).dotted
+    except (ValueError, TypeError):
+        return None
+    return str(value)
+
+
+def _detect_type(s: _Session, handle: Any) -> KeyType:
+    (ckk,) = s.attributes(handle, [PyKCS11.CKA_KEY_TYPE])
+    ckk = int.from_bytes(bytes(ckk), "little") if not isinstance(ckk, int) else ckk
+    if ckk == m.CKK_GOSTR3410:
+        return KeyType.GOST3410_2012_256
+    if ckk == m.CKK_GOSTR3410_512:
+        return KeyType.GOST3410_2012_512
+    if ckk == m.CKK_RSA:
+        return KeyType.RSA
+    if ckk == m.CKK_EC_EDWARDS:
+        return KeyType.ED25519
+    if ckk == m.CKK_EC:
+        (params,) = s.attributes(handle, [PyKCS11.CKA_EC_PARAMS])
+        oid = _oid_from_der(bytes(params))
+        if oid == PublicKeyAlgorithm.SECP256R1.dotted:
+            return KeyType.EC_P256
+        if oid == PublicKeyAlgorithm.SECP384R1.dotted:
+            return KeyType.EC_P384
+        raise WrongKeyType(f"EC key on curve {oid or bytes(params).hex()} is not P-256 or P-384")
+    raise WrongKeyType(f"key type CKK 0x{ckk:X} is not one atlas_ca signs with")
+
+
+def _unwrap_octet_string(raw: bytes, sizes: tuple[int, ...]) -> bytes:
+    if len(raw) in sizes:
+        return raw
+    try:
+        inner = core.OctetString.load(raw).native
+    except (ValueError, TypeError):
+        inner = None
+    if isinstance(inner, bytes) and len(inner) in sizes:
+        return inner
+    raise WrongKeyType(f"public key value of {len(raw)} bytes is not of a size in {sizes}")
+
+
+def _public_key_info(
+    s: _Session, key_type: KeyType, key_id: bytes, label: str, token: str
+) -> bytes:
+    template: list[tuple[int, Any]] = [(PyKCS11.CKA_CLASS, PyKCS11.CKO_PUBLIC_KEY)]
+    if key_id:
+        template.append((PyKCS11.CKA_ID, key_id))
+    else:
+        template.append((PyKCS11.CKA_LABEL, label))
+    handles = s.find(template)
+    if len(handles) != 1:
+        raise KeyNotFound(
+            f"the public half of key {label!r} (id {key_id.hex()}) on token {token!r} "
+            f"is {'missing' if not handles else 'ambiguous'}: found {len(handles)} public keys",
+            token=token,
+        )
+    h = handles[0]
+    if key_type.is_gost:
+        from atlas_ca.gost import GostPublicKey, param_set
+
+        value, params = s.attributes(h, [PyKCS11.CKA_VALUE, m.CKA_GOSTR3410_PARAMS])
+        oid = _oid_from_der(bytes(params))
+        if oid is None:
+            raise WrongKeyType(f"GOST key {label!r} has no readable CKA_GOSTR3410_PARAMS")
+        ps = param_set(oid)
+        raw = _unwrap_octet_string(bytes(value), (2 * ps.size,))
+        return bytes(GostPublicKey.from_bytes(ps, raw).spki_der())
+    if key_type is KeyType.RSA:
+        n, e = s.attributes(h, [PyKCS11.CKA_MODULUS, PyKCS11.CKA_PUBLIC_EXPONENT])
+        pub_rsa = rsa.RSAPublicNumbers(
+            int.from_bytes(bytes(e), "big"), int.from_bytes(bytes(n), "big")
+        ).public_key()
+        return pub_rsa.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    (point,) = s.attributes(h, [PyKCS11.CKA_EC_POINT])
+    if key_type is KeyType.ED25519:
+        raw = _unwrap_octet_string(bytes(point), (32,))
+        return ed25519.Ed25519PublicKey.from_public_bytes(raw).public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    curve: ec.EllipticCurve = ec.SECP256R1() if key_type is KeyType.EC_P256 else ec.SECP384R1()
+    size = 65 if key_type is KeyType.EC_P256 else 97
+    raw = _unwrap_octet_string(bytes(point), (size,))
+    return ec.EllipticCurvePublicKey.from_encoded_point(curve, raw).public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def _signature_length(key_type: KeyType, spki: bytes) -> int:
+    if key_type is KeyType.RSA:
+        pub = serialization.load_der_public_key(spki)
+        assert isinstance(pub, rsa.RSAPublicKey)
+        return (pub.key_size + 7) // 8
+    return {
+        KeyType.GOST3410_2012_256: 64,
+        KeyType.GOST3410_2012_512: 128,
+        KeyType.EC_P256: 64,
+        KeyType.EC_P384: 96,
+        KeyType.ED25519: 64,
+    }[key_type]
+
+
+def _make_key(
+    token: Pkcs11Token, handle: Any, key_type: KeyType, spki: bytes, label: str, key_id: bytes
+) -> Pkcs11Key:
+    mech = m.SIGNING[key_type]
+    token.require_mechanism(mech.number, f"sign with a {key_type.value} key")
+    cls = Pkcs11Key if mech.prehash is m.PreHash.NONE else Pkcs11PrehashKey
+    return cls(token, handle, key_type, mech, spki, label, key_id)
+
+
+class Pkcs11Key:
+    """A private key on a PKCS#11 token (implements :class:`~atlas_ca.hsm.base.SigningKey`)."""
+
+    def __init__(
+        self,
+        token: Pkcs11Token,
+        handle: Any,
+        key_type: KeyType,
+        mechanism: m.SignMechanism,
+        spki: bytes,
+        label: str,
+        key_id: bytes,
+    ) -> None:
+        self._token = token
+        self._handle = handle
+        self._generation = token.module.generation
+        self._key_type = key_type
+        self._mech = mechanism
+        # The Mechanism object owns the parameter buffer the native struct points to: keep both.
+        self._mech_obj = PyKCS11.Mechanism(mechanism.number, mechanism.parameter)
+        self._native = self._mech_obj.to_native()
+        self._spki = spki
+        self._sig_len = _signature_length(key_type, spki)
+        self.label = label
+        self.key_id = key_id
+        self._lock = threading.Lock()
+
+    @property
+    def key_type(self) -> KeyType:
+        return self._key_type
+
+    @property
+    def signature_algorithm(self) -> SignatureAlgorithm:
+        return self._mech.signature_algorithm
+
+    @property
+    def public_key_info(self) -> bytes:
+        return self._spki
+
+    @property
+    def qualified_use_allowed(self) -> bool:
+        return True
+
+    @property
+    def mechanism(self) -> m.SignMechanism:
+        return self._mech
+
+    @property
+    def uri(self) -> Pkcs11Uri:
+        return self._token._key_uri(self.label, self.key_id)
+
+    @property
+    def token(self) -> Pkcs11Token:
+        return self._token
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(token={self._token.label!r}, label={self.label!r}, "
+            f"id={self.key_id.hex()!r}, key_type={self._key_type.value!r})"
+        )
+
+    def _refind(self) -> None:
+        fresh = self._token.key(label=self.label or None, key_id=self.key_id or None)
+        with self._lock:
+            self._handle = fresh._handle
+            self._generation = self._token.module.generation
+
+    def _sign_token_input(self, payload: bytes) -> bytes:
+        if self._generation != self._token.module.generation:
+            self._refind()
+        for attempt in (0, 1):
+            handle = self._handle
+            try:
+                with self._token.session() as s:
+                    raw = s.sign(handle, self._native, payload, self._sig_len)
+                return m.post_process(self._mech.post, raw)
+            except PyKCS11.PyKCS11Error as exc:
+                rv = _errno(exc)
+                if attempt == 0 and rv in _RETRY:
+                    self._token._recover(rv)
+                    if rv in (PyKCS11.CKR_OBJECT_HANDLE_INVALID, PyKCS11.CKR_KEY_HANDLE_INVALID):
+                        self._refind()
+                    continue
+                if rv == PyKCS11.CKR_BUFFER_TOO_SMALL and attempt == 0:
+                    self._sig_len *= 2
+                    continue
+                raise self._token._error(
+                    exc, f"C_Sign({self._mech.name})", f"key {self.label!r}"
+                ) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def sign(self, data: bytes) -> bytes:
+        return self._sign_token_input(self._mech.token_input(m.prehash(self._mech.prehash, data)))
+
+
+class Pkcs11PrehashKey(Pkcs11Key):
+    """A token key that also signs a digest computed elsewhere (GOST, ECDSA, RSA)."""
+
+    def new_hasher(self) -> Hasher:
+        return m.new_hasher(self._mech.prehash)
+
+    def sign_digest(self, digest: bytes) -> bytes:
+        if len(digest) != self._mech.prehash.digest_size:
+            raise ValueError(
+                f"{self._mech.prehash.value} digest must be {self._mech.prehash.digest_size} "
+                f"bytes, not {len(digest)}"
+            )
+        return self._sign_token_input(self._mech.token_input(digest))
+
+
+# --- opening a key from a URI ---------------------------------------------------------------------
+
+
+def open_pkcs11_key(uri: str | Pkcs11Uri, *, pin: str | None = None) -> Pkcs11Key:
+    """The private key a ``pkcs11:`` URI names; logs in with ``pin`` or the URI's PIN source."""
+    from atlas_ca.hsm.uri import resolve_pin
+
+    parsed = uri if isinstance(uri, Pkcs11Uri) else Pkcs11Uri.parse(uri)
+    if parsed.type not in (None, ObjectType.PRIVATE):
+        raise InvalidKeyUri(
+            f"PKCS#11 URI {parsed.masked()} names a {parsed.type.value} object, not a private key"
+        )
+    module_path = parsed.module_path or os.environ.get("ATLAS_CA_PKCS11_MODULE")
+    if module_path is None:
+        raise ModuleNotFound(
+            f"PKCS#11 URI {parsed.masked()} has no module-path and ATLAS_CA_PKCS11_MODULE is unset"
+        )
+    module = Pkcs11Module.load(module_path)
+    token = module.token(label=parsed.token, serial=parsed.serial, slot_id=parsed.slot_id)
+    token.login(resolve_pin(pin, parsed.pin_value, parsed.pin_source))
+    return token.key(label=parsed.object, key_id=parsed.id)
+
+
+def open_token(uri: str | Pkcs11Uri, *, pin: str | None = None) -> Pkcs11Token:
+    """The token a ``pkcs11:`` URI names (object/id ignored), logged in."""
+    from atlas_ca.hsm.uri import resolve_pin
+
+    parsed = uri if isinstance(uri, Pkcs11Uri) else Pkcs11Uri.parse(uri)
+    module_path = parsed.module_path or os.environ.get("ATLAS_CA_PKCS11_MODULE")
+    if module_path is None:
+        raise ModuleNotFound(
+            f"PKCS#11 URI {parsed.masked()} has no module-path and ATLAS_CA_PKCS11_MODULE is unset"
+        )
+    module = Pkcs11Module.load(module_path)
+    token = module.token(label=parsed.token, serial=parsed.serial, slot_id=parsed.slot_id)
+    token.login(resolve_pin(pin, parsed.pin_value, parsed.pin_source))
+    return token
+
+
+__all__ = [
+    "KeyInfo",
+    "Pkcs11Key",
+    "Pkcs11Module",
+    "Pkcs11PrehashKey",
+    "Pkcs11Token",
+    "TokenConfig",
+    "TokenInfo",
+    "ckr_name",
+    "configure_token",
+    "map_ckr",
+    "open_pkcs11_key",
+    "open_token",
+    "token_config",
+]
