@@ -204,6 +204,12 @@ class Order:
         return total(r.amount for r in self.receipts)
 
     @property
+    def amount_applied(self) -> Money:
+        """Money received that pays this order (at most its total); the rest is surplus for
+        the personal account (see :mod:`atlas_ca.domain.payments`)."""
+        return min(self.amount_paid, self.total)
+
+    @property
     def outstanding(self) -> Money:
         """What remains to pay (never below zero)."""
         rest = self.total - self.amount_paid

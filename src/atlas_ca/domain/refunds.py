@@ -114,7 +114,7 @@ class Claim:
 
     request: RefundRequest
     order_id: OrderId
-    paid: Money
+    paid: Money  # applied to the order (surplus went to the personal account)
     refunded_before: Money
     completed_at: dt.datetime
     rule: str = "R17"
@@ -234,7 +234,7 @@ def assess_order_refund(
         )
     if refunded_before.is_negative:
         raise InvalidBillingInput("refunded_before must not be negative")
-    paid = order.amount_paid
+    paid = order.amount_applied
     if refunded_before > paid:
         raise InvalidBillingInput(
             f"order {order.id}: refunded before ({refunded_before}) exceeds paid ({paid})"
