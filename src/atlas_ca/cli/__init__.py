@@ -1,0 +1,29 @@
+"""The ``atlas-ca`` command line (click). Commands live in their own modules and register here.
+
+Errors map to exit codes in one place, :mod:`atlas_ca.cli.errors`.
+"""
+
+from __future__ import annotations
+
+import click
+
+from atlas_ca import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="atlas-ca")
+def main() -> None:
+    """atlas-ca: the core of an accredited Russian certificate authority."""
+
+
+def _register() -> None:
+    from atlas_ca.cli.show import show
+    from atlas_ca.cli.verify import verify
+
+    main.add_command(show)
+    main.add_command(verify)
+
+
+_register()
+
+__all__ = ["main"]
