@@ -21,6 +21,7 @@ from billing_samples import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from atlas_ca.domain.identifiers import MobilePhone
 from atlas_ca.domain.ids import OrderId, SubscriberId
 from atlas_ca.domain.money import InvalidBillingInput
 from atlas_ca.domain.orders import (
@@ -34,6 +35,7 @@ from atlas_ca.domain.orders import (
     OrderItem,
     OrderState,
     PaymentReceipt,
+    SubscriberRegisterCheck,
     allowed_transitions,
     cancel_order,
     complete_order,
@@ -46,6 +48,7 @@ from atlas_ca.domain.orders import (
     start_fulfilment,
 )
 from atlas_ca.domain.sellers import PaymentMethod, PaymentRefused, SellerCode
+from atlas_ca.domain.subscribers import NotVerified, SubscriberKind, register
 
 
 def draft(
@@ -224,3 +227,14 @@ def test_R8_the_state_machine_only_takes_allowed_steps(ops: list[str]) -> None:
     assert all(target in allowed_transitions(source) for source, target in steps)
     if order.state in (OrderState.COMPLETED, OrderState.CANCELLED):
         assert allowed_transitions(order.state) == frozenset()
+
+
+def test_R3_the_subscriber_register_check_refuses_unknown_and_unverified_users() -> None:
+    newcomer = register(
+        ALICE, SubscriberKind.INDIVIDUAL, MobilePhone("+79241234567"), at=at(2026, 3, 1)
+    )
+    check = SubscriberRegisterCheck({ALICE: newcomer}.get)
+    with pytest.raises(NotVerified, match="R3"):
+        place_order(draft(), CATALOGUE, at(2026, 3, 10), check)
+    with pytest.raises(CustomerNotVerified, match="not registered"):
+        place_order(draft(customer=BOB), CATALOGUE, at(2026, 3, 10), check)

@@ -183,3 +183,13 @@ def test_R9_payment_notifications_are_idempotent(raw: list[tuple[int, int]]) -> 
         else OrderState.AWAITING_PAYMENT
     )
     assert with_repeats.state is expected
+
+
+def test_R13_a_cash_payment_notification_for_atlas_2_is_refused() -> None:
+    cash = PaymentNotification(
+        "kassa-1", OrderId("ord-1"), rub("3600.00"), PaymentMethod.CASH, at(2026, 3, 11)
+    )
+    with pytest.raises(PaymentRefused, match="R13"):
+        apply_payment_notification(placed_order(seller=A2), cash)
+    paid = apply_payment_notification(placed_order(seller=SC), cash)
+    assert paid.status is PaymentStatus.PAID_IN_FULL

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -23,6 +23,8 @@ from atlas_ca.domain.account import require_aware
 from atlas_ca.domain.ids import OrderId, ProductCode, SubscriberId, TariffPlanId
 from atlas_ca.domain.money import BillingError, InvalidBillingInput, Money, total
 from atlas_ca.domain.sellers import PaymentMethod, SellerCode, check_payment_method, seller
+from atlas_ca.domain.subscribers import Subscriber
+from atlas_ca.domain.subscribers import require_verified as require_subscriber_verified
 from atlas_ca.domain.tariffs import (
     AnyDiscount,
     Catalogue,
@@ -53,6 +55,29 @@ class VerificationCheck(Protocol):
     """Port to the subscribers' register: raise a DomainError (rule R3) unless verified."""
 
     def require_verified(self, subscriber_id: SubscriberId) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriberRegisterCheck:
+    """A :class:`VerificationCheck` over the subscribers' register (issue 6).
+
+    ``lookup`` finds a :class:`~atlas_ca.domain.subscribers.Subscriber` by id (None if there is
+    none); an unverified one raises the register's own ``NotVerified`` (rule R3), which lists the
+    fields still unverified.
+    """
+
+    lookup: Callable[[SubscriberId], Subscriber | None]
+
+    def require_verified(self, subscriber_id: SubscriberId) -> None:
+        subscriber = self.lookup(subscriber_id)
+        if subscriber is None:
+            raise CustomerNotVerified(
+                f"subscriber {subscriber_id} is not registered: only a verified user places "
+                "orders (R3, R8)",
+                rule="R3",
+                subscriber=str(subscriber_id),
+            )
+        require_subscriber_verified(subscriber)
 
 
 @dataclass(frozen=True, slots=True)

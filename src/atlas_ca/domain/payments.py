@@ -281,6 +281,7 @@ def apply_payment_notification(order: Order, notification: PaymentNotification) 
             f"not {order.id}",
             rule="R9",
         )
+    check_payment_method(seller(order.seller), notification.method)
     earlier = order.receipt(notification.external_id)
     if earlier is not None:
         if earlier.amount != notification.amount or earlier.method is not notification.method:
