@@ -1,0 +1,100 @@
+"""Versioned schema migrations: an older database upgrades on open, a newer one is refused."""
+
+from __future__ import annotations
+
+import pytest
+from registers import ACTOR, ISSUER, OPERATOR, T0, Store
+
+from atlas_ca.audit import verify_chain
+from atlas_ca.errors import SchemaTooNew, Unavailable
+from atlas_ca.storage import CertificateStatus, IntentState, RevocationReason
+from atlas_ca.storage import postgres as pg_adapter
+from atlas_ca.storage import sqlite as sqlite_adapter
+from atlas_ca.storage._sql import latest_version, migrations
+from atlas_ca.storage.ports import serial_text
+
+
+def migrate_to(store: Store, version: int) -> int:
+    if store.kind == "sqlite":
+        return sqlite_adapter.migrate(store.location, applied_at=T0, target=version)
+    return pg_adapter.migrate(store.location, applied_at=T0, target=version)
+
+
+def ts(store: Store, text: str) -> object:
+    return text if store.kind == "sqlite" else T0
+
+
+def test_there_are_two_migration_steps_per_dialect_with_the_same_numbers() -> None:
+    for dialect in ("sqlite", "postgres"):
+        assert [(v, n) for v, n, _ in migrations(dialect)] == [
+            (1, "0001_register"),
+            (2, "0002_audit"),
+        ]
+    assert latest_version("sqlite") == latest_version("postgres") == 2
+
+
+def test_a_version_1_register_upgrades_on_open_and_keeps_its_data(store: Store) -> None:
+    assert migrate_to(store, 1) == 1
+    tables = (
+        "SELECT count(*) FROM sqlite_master WHERE name = 'audit_events'"
+        if store.kind == "sqlite"
+        else "SELECT count(*) FROM information_schema.tables WHERE table_name = 'audit_events'"
+        " AND table_schema = current_schema()"
+    )
+    assert store.raw(tables) == [(0,)]  # a real version-1 schema: no audit log yet
+    # Data written by a version-1 node, in the version-1 layout.
+    when = "2026-11-25T12:00:00.000000Z"
+    serial = serial_text(42)
+    store.raw(
+        "INSERT INTO issuance_intents (issuer, serial, tbs_digest, subscriber, order_id, profile,"
+        " state, created_at, resolved_at) VALUES (?, ?, ?, 'sub-1', 'ord-1', 'qualified-person',"
+        " 'completed', ?, ?)",
+        (ISSUER.value, serial, bytes(32), ts(store, when), ts(store, when)),
+    )
+    store.raw(
+        "INSERT INTO certificates (issuer, serial, der, subject_key_id, subscriber, order_id,"
+        " profile, not_before, not_after, issued_at, status, status_changed_at)"
+        " VALUES (?, ?, ?, ?, 'sub-1', 'ord-1', 'qualified-person', ?, ?, ?, 'valid', ?)",
+        (ISSUER.value, serial, b"\x30\x03old", b"\x01" * 20, *[ts(store, when)] * 4),
+    )
+    store.raw(
+        "INSERT INTO issuance_intents (issuer, serial, tbs_digest, subscriber, order_id, profile,"
+        " state, created_at) VALUES (?, ?, ?, 'sub-2', NULL, 'qualified-person', 'open', ?)",
+        (ISSUER.value, serial_text(43), bytes(32), ts(store, when)),
+    )
+
+    reg = store.open()  # current code: upgrades to the latest version
+    assert reg.schema_version == 2
+    assert [r[0] for r in store.raw("SELECT version FROM atlas_schema ORDER BY version")] == [1, 2]
+    old = reg.get_certificate(ISSUER, 42)
+    assert old.der == b"\x30\x03old"
+    assert old.issued_at == T0
+    (pending,) = reg.open_intents()
+    assert (pending.serial, pending.state) == (43, IntentState.OPEN)
+    reg.revoke(ISSUER, 42, reason=RevocationReason.SUPERSEDED, revocation_date=T0, actor=OPERATOR)
+    reg.void_intent(ISSUER, 43, at=T0, actor=ACTOR)
+    assert reg.get_certificate(ISSUER, 42).status is CertificateStatus.REVOKED
+    assert verify_chain(reg.audit_events(), head=reg.audit_head()).ok
+    assert reg.audit_head().seq == 2
+
+
+def test_opening_twice_migrates_once(store: Store) -> None:
+    store.open().close()
+    store.open()
+    assert store.raw("SELECT count(*) FROM atlas_schema") == [(2,)]
+
+
+def test_a_register_from_a_newer_atlas_ca_is_refused_with_a_clear_message(store: Store) -> None:
+    store.open().close()
+    store.raw(
+        "INSERT INTO atlas_schema (version, name, applied_at) VALUES (?, ?, ?)",
+        (3, "0003_from_the_future", ts(store, "2027-01-01T00:00:00.000000Z")),
+    )
+    with pytest.raises(SchemaTooNew) as caught:
+        store.open()
+    assert isinstance(caught.value, Unavailable)
+    assert "schema version 3" in str(caught.value)
+    assert "upgrade atlas_ca" in str(caught.value)
+    assert caught.value.context["found"] == 3
+    assert caught.value.context["supported"] == 2
+    assert store.raw("SELECT count(*) FROM atlas_schema") == [(3,)]  # nothing touched
