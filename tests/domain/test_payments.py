@@ -83,6 +83,8 @@ def test_R14_an_invoice_shows_requisites_vat_lines_and_due_date() -> None:
     assert labels == {"Без НДС": Money.zero(), "НДС 22%": rub("649.18")}
     assert invoice.vat_total == rub("649.18")
     assert invoice.amount_due == rub("6600.00")
+    assert invoice.lines[0].description == "Квалифицированный сертификат ЭП"
+    assert invoice.lines[1].vat_label == "Без НДС"
 
 
 def test_R12_an_invoice_is_numbered_in_its_sellers_series() -> None:

@@ -47,6 +47,13 @@ def test_R18_only_decreed_saturdays_are_working_in_2025_to_2027() -> None:
     assert saturdays == [date(2025, 11, 1), date(2027, 2, 20)]
 
 
+@pytest.mark.parametrize(("year", "working_days"), [(2024, 248), (2025, 247), (2026, 247)])
+def test_R18_working_days_per_year_match_the_official_calendars(
+    year: int, working_days: int
+) -> None:
+    assert working_days_between(date(year - 1, 12, 31), date(year, 12, 31)) == working_days
+
+
 def test_R18_a_year_without_a_known_decree_is_provisional_not_guessed_silently() -> None:
     assert RUSSIA.is_provisional(2028)
     info = RUSSIA.describe(date(2028, 11, 6))  # 4 Nov 2028 is a Saturday: art. 112 shift

@@ -251,9 +251,7 @@ class Order:
         return None
 
 
-def _move(
-    order: Order, target: OrderState, at: dt.datetime, reason: str, **changes: object
-) -> Order:
+def _move(order: Order, target: OrderState, at: dt.datetime, reason: str) -> Order:
     require_aware("at", at)
     if target not in _NEXT[order.state]:
         allowed = ", ".join(sorted(s.value for s in _NEXT[order.state])) or "none"
@@ -266,7 +264,7 @@ def _move(
             target=target.value,
         )
     step = Transition(order.state, target, at, reason)
-    return replace(order, state=target, history=(*order.history, step), **changes)  # type: ignore[arg-type]
+    return replace(order, state=target, history=(*order.history, step))
 
 
 def draft_order(
@@ -348,12 +346,10 @@ def place_order(
         for item in order.items
     )
     placed = _move(
-        order,
+        replace(order, lines=lines, placed_at=at),
         OrderState.AWAITING_PAYMENT,
         at,
         f"placed via {order.entry_point.value}; prices of plan {order.plan} on {day}",
-        lines=lines,
-        placed_at=at,
     )
     if placed.total.is_zero:
         return _move(placed, OrderState.PAID, at, "nothing to pay after discounts (R11)")
@@ -420,14 +416,16 @@ def complete_order(order: Order, at: dt.datetime) -> Order:
             f"order {order.id} waits for extra data ({names}) and cannot complete (R10)",
             rule="R10",
         )
-    return _move(order, OrderState.COMPLETED, at, "fulfilment completed (R10)", completed_at=at)
+    completed = _move(order, OrderState.COMPLETED, at, "fulfilment completed (R10)")
+    return replace(completed, completed_at=at)
 
 
 def cancel_order(order: Order, at: dt.datetime, reason: str) -> Order:
     """Cancel an order not yet completed; money paid for it stays refundable (R16)."""
     if not reason.strip():
         raise InvalidOrder("a cancellation states its reason", rule="R8")
-    return _move(order, OrderState.CANCELLED, at, reason, cancelled_at=at, cancel_reason=reason)
+    cancelled = _move(order, OrderState.CANCELLED, at, reason)
+    return replace(cancelled, cancelled_at=at, cancel_reason=reason)
 
 
 @dataclass(frozen=True, slots=True)

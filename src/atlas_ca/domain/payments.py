@@ -184,7 +184,7 @@ def issue_invoice(
         raise InvalidInvoice(f"due_in_days must not be negative, got {due_in_days}")
     lines = tuple(
         InvoiceLine(
-            description=str(line.product),
+            description=line.description,
             quantity=line.quantity,
             unit_price=line.unit_price,
             discount=line.discount_total,

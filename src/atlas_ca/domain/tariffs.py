@@ -423,6 +423,7 @@ class PricedLine:
     """A line priced on one day: gross before and after discounts, VAT of the result."""
 
     product: ProductCode
+    description: str
     quantity: int
     unit_price: Money
     gross: Money
@@ -514,6 +515,7 @@ def price_line(
     applied, line_total = apply_discounts(product, quantity, gross, discounts, day)
     return PricedLine(
         product=product,
+        description=quote.product.name,
         quantity=quantity,
         unit_price=quote.unit_price,
         gross=gross,
