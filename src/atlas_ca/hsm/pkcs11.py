@@ -22,6 +22,7 @@ the call, the slot and the token label; the PIN is never part of a message, repr
 
 from __future__ import annotations
 
+import hmac
 import os
 import secrets
 import threading
@@ -427,6 +428,18 @@ class Pkcs11Token:
     def login(self, pin: str | None) -> None:
         """Log the user in once for the process; ``None`` only checks that it is logged in."""
         with self._cond:
+            if self._logged_in and pin is not None and self._pin is not None:
+                # Login state is per process: the token cannot check this PIN again without a
+                # C_Logout that would drop every session, so compare with the one it accepted.
+                if not hmac.compare_digest(pin.encode(), self._pin.encode()):
+                    raise PinIncorrect(
+                        f"C_Login on slot {self.slot} (token {self.label!r}): the PIN differs "
+                        "from the one this process logged in with",
+                        call="C_Login",
+                        slot=self.slot,
+                        token=self.label,
+                    )
+                return
             if pin is not None:
                 self._pin = pin
             if self._logged_in:
@@ -476,6 +489,10 @@ class Pkcs11Token:
         except PyKCS11.PyKCS11Error as exc:
             if _errno(exc) != PyKCS11.CKR_USER_ALREADY_LOGGED_IN:
                 session.close()
+                with self._cond:
+                    # Never retry a rejected PIN: each try counts towards the token's lock-out.
+                    if self._pin == pin:
+                        self._pin = None
                 raise self._error(exc, "C_Login") from None
         with self._cond:
             self._logged_in = True

@@ -96,7 +96,7 @@ def _encrypt_pkcs8(private_key_info: bytes, password: str, iterations: int) -> b
                     "key_derivation_func": {
                         "algorithm": "pbkdf2",
                         "parameters": {
-                            "salt": salt,
+                            "salt": {"specified": salt},
                             "iteration_count": iterations,
                             "prf": {"algorithm": "sha256", "parameters": core.Null()},
                         },
