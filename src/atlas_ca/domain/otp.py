@@ -1,7 +1,8 @@
 """One-time SMS codes that confirm sensitive operations (R7).
 
 * 6 digits drawn uniformly from a random source passed in (a CSPRNG in production:
-  ``token_bytes`` of the standard ``secrets`` module); nothing here reads a global random generator or clock.
+  ``token_bytes`` of the standard ``secrets`` module); nothing here reads a global random
+  generator or clock.
 * Only a salted hash is stored: HMAC-SHA-256 keyed with a random 16-byte salt over the
   operation binding, the subscriber and the code.
 * Single use, expires (default 5 minutes), at most 3 wrong attempts and the challenge is dead.
@@ -53,7 +54,7 @@ MAX_ATTEMPTS = 3
 SALT_BYTES = 16
 
 RandomBytes = Callable[[int], bytes]
-"""A source of random bytes, e.g. ``token_bytes`` of the standard ``secrets`` module; a parameter, never a global."""
+"""Random bytes (``token_bytes`` of the ``secrets`` module): a parameter, never a global."""
 
 
 class OtpRefused(DomainError):
