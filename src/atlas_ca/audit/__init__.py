@@ -4,7 +4,12 @@ The log lives in the register's database (see :mod:`atlas_ca.storage`), so every
 register is written together with its audit event in one transaction.
 """
 
-from atlas_ca.audit.checkpoints import Checkpoint, SignatureVerifier, sign_checkpoint
+from atlas_ca.audit.checkpoints import (
+    Checkpoint,
+    SignatureVerifier,
+    sign_checkpoint,
+    x509_signature_verifier,
+)
 from atlas_ca.audit.events import (
     GENESIS_HASH,
     Actor,
@@ -14,12 +19,20 @@ from atlas_ca.audit.events import (
     UndecodableEvent,
     chain_hash,
 )
-from atlas_ca.audit.verify import Problem, ProblemKind, VerificationReport, verify_chain
+from atlas_ca.audit.verify import (
+    AuditStore,
+    Problem,
+    ProblemKind,
+    VerificationReport,
+    verify_chain,
+    verify_store,
+)
 
 __all__ = [
     "GENESIS_HASH",
     "Actor",
     "AuditEvent",
+    "AuditStore",
     "ChainHead",
     "ChainedEvent",
     "Checkpoint",
@@ -31,4 +44,6 @@ __all__ = [
     "chain_hash",
     "sign_checkpoint",
     "verify_chain",
+    "verify_store",
+    "x509_signature_verifier",
 ]

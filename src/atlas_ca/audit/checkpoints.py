@@ -73,3 +73,18 @@ class SignatureVerifier(Protocol):
         data: bytes,
         signature: bytes,
     ) -> bool: ...
+
+
+def x509_signature_verifier(
+    public_key_info: bytes, algorithm: SignatureAlgorithm, data: bytes, signature: bytes
+) -> bool:
+    """A :class:`SignatureVerifier` backed by :func:`atlas_ca.x509.signatures.verify_signature`
+    (GOST through :mod:`atlas_ca.gost`, the others through cryptography)."""
+    from atlas_ca.errors import DecodeError, SignatureInvalid
+    from atlas_ca.x509.signatures import verify_signature
+
+    try:
+        verify_signature(public_key_info, algorithm, data, signature)
+    except (SignatureInvalid, DecodeError):
+        return False
+    return True

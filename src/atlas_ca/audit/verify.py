@@ -19,6 +19,7 @@ import enum
 from collections import deque
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from atlas_ca.audit.checkpoints import Checkpoint, SignatureVerifier
 from atlas_ca.audit.events import GENESIS_HASH, ChainedEvent, ChainHead, UndecodableEvent
@@ -161,3 +162,33 @@ def verify_chain(
         if head.seq == last and head.hash != prev_hash:
             return report(ProblemKind.EDITED, last, "head hash differs from the last event")
     return VerificationReport(checked, cps_seen, None)
+
+
+@runtime_checkable
+class AuditStore(Protocol):
+    """Where the log lives (the register's database implements it)."""
+
+    def audit_head(self) -> ChainHead: ...
+
+    def audit_events(self, from_seq: int = 1) -> Iterator[ChainedEvent | UndecodableEvent]:
+        """The stored events from ``from_seq`` in sequence order, streamed."""
+        ...
+
+    def checkpoints(self) -> list[Checkpoint]: ...
+
+
+def verify_store(
+    store: AuditStore,
+    *,
+    verify_signature: SignatureVerifier | None = None,
+    trusted_keys: Collection[bytes] | None = None,
+) -> VerificationReport:
+    """Verify the whole log of ``store`` against its checkpoints and recorded head."""
+    head = store.audit_head()
+    return verify_chain(
+        store.audit_events(),
+        store.checkpoints(),
+        head=head,
+        verify_signature=verify_signature,
+        trusted_keys=trusted_keys,
+    )

@@ -23,7 +23,8 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from atlas_ca.audit.checkpoints import Checkpoint
-from atlas_ca.audit.events import Actor, AuditEvent, ChainedEvent, ChainHead, UndecodableEvent
+from atlas_ca.audit.events import Actor, AuditEvent, ChainedEvent
+from atlas_ca.audit.verify import AuditStore as AuditStore
 from atlas_ca.domain.ids import OrderId, SubscriberId
 
 MAX_SERIAL = (1 << 159) - 1  # 20 octets of a positive DER INTEGER
@@ -277,17 +278,6 @@ class CrlScan(Protocol):
     def changes_since(self, base_number: int) -> Iterator[StatusEntry]:
         """Current status of each serial changed after the base CRL was built (for a delta)."""
         ...
-
-
-@runtime_checkable
-class AuditStore(Protocol):
-    def audit_head(self) -> ChainHead: ...
-
-    def audit_events(self, from_seq: int = 1) -> Iterator[ChainedEvent | UndecodableEvent]:
-        """The stored events from ``from_seq`` in sequence order, streamed."""
-        ...
-
-    def checkpoints(self) -> list[Checkpoint]: ...
 
 
 @runtime_checkable
