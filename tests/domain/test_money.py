@@ -51,6 +51,8 @@ def test_vat_included_in_a_gross_price() -> None:
 
 def test_amounts_print_with_kopecks() -> None:
     assert str(Money.rub(7)) == "7.00 ₽"
+    assert str(-Money.zero()) == "0.00 ₽"
+    assert str(Money.rub(-1, 50)) == "-1.50 ₽"
 
 
 @settings(max_examples=200)

@@ -74,6 +74,8 @@ class Money:
                 f"amount {value} has fractions of a kopeck; round it with round_kopecks first",
                 amount=str(value),
             )
+        if quantized.is_zero():
+            quantized = abs(quantized)  # no "-0.00" on a receipt
         object.__setattr__(self, "amount", quantized)
 
     # --- construction -------------------------------------------------------------------

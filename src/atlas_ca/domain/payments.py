@@ -9,6 +9,8 @@
   partial payment leaves the order awaiting payment and the outcome shows the remainder; money
   above the amount due, or for an order no longer awaiting payment, is reported as surplus for
   the personal account.
+* A notification may name another method than the one chosen at placement (an invoice paid by
+  card); only R13 is enforced on it (no cash for АО "Атлас-2").
 * Paying from the personal account (R9) debits the ledger and records the payment on the order
   in one step.
 """
