@@ -24,6 +24,7 @@ from atlas_ca.profiles.fields import (
     ExtensionRule,
     Presence,
 )
+from atlas_ca.x509.extensions import KeyUsageBit
 
 
 class ProfileKind(enum.Enum):
@@ -35,20 +36,6 @@ class ProfileKind(enum.Enum):
     CA = "ca"
     OCSP = "ocsp"
     UNKNOWN = "unknown"
-
-
-class KeyUsageBit(enum.Enum):
-    """keyUsage bits (RFC 5280 §4.2.1.3); ``value`` is asn1crypto's name of the bit."""
-
-    DIGITAL_SIGNATURE = "digital_signature"
-    NON_REPUDIATION = "non_repudiation"
-    KEY_ENCIPHERMENT = "key_encipherment"
-    DATA_ENCIPHERMENT = "data_encipherment"
-    KEY_AGREEMENT = "key_agreement"
-    KEY_CERT_SIGN = "key_cert_sign"
-    CRL_SIGN = "crl_sign"
-    ENCIPHER_ONLY = "encipher_only"
-    DECIPHER_ONLY = "decipher_only"
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,12 +173,12 @@ EE_KEY_USAGE = KeyUsageRule(
     emit=frozenset(
         {
             KeyUsageBit.DIGITAL_SIGNATURE,
-            KeyUsageBit.NON_REPUDIATION,
+            KeyUsageBit.CONTENT_COMMITMENT,
             KeyUsageBit.KEY_ENCIPHERMENT,
             KeyUsageBit.DATA_ENCIPHERMENT,
         }
     ),
-    required=frozenset({KeyUsageBit.DIGITAL_SIGNATURE, KeyUsageBit.NON_REPUDIATION}),
+    required=frozenset({KeyUsageBit.DIGITAL_SIGNATURE, KeyUsageBit.CONTENT_COMMITMENT}),
     forbidden=frozenset({KeyUsageBit.KEY_CERT_SIGN, KeyUsageBit.CRL_SIGN}),
     source=f"RFC 5280 §4.2.1.3; {PRACTICE}",
     note="Order 795 does not list the bits. A qualified signature needs digitalSignature and "

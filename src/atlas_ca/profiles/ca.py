@@ -39,7 +39,7 @@ CA_KEY_USAGE = KeyUsageRule(
     emit=frozenset(
         {
             KeyUsageBit.DIGITAL_SIGNATURE,
-            KeyUsageBit.NON_REPUDIATION,
+            KeyUsageBit.CONTENT_COMMITMENT,
             KeyUsageBit.KEY_CERT_SIGN,
             KeyUsageBit.CRL_SIGN,
         }

@@ -7,6 +7,7 @@ certificates in circulation do; ``docs/profiles.md`` is generated from the same 
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from dataclasses import dataclass
 
@@ -38,6 +39,8 @@ class IdentifierKind(enum.Enum):
 ORDER_795 = "FSB Order 795 of 27.12.2011 as amended by Order 31 of 29.01.2021"
 ORDER_795_ATTRS = f"{ORDER_795}, §§ 15–16 (subject attributes)"
 ORDER_795_EXTS = f"{ORDER_795}, §§ 17–20 (extensions)"
+#: The day FSB Order 31 (INNLE, identificationKind) came into force.
+ORDER_31_IN_FORCE = dt.datetime(2021, 9, 1, tzinfo=dt.UTC)
 ORDER_31 = "FSB Order 31 of 29.01.2021 (INNLE, identificationKind; in force 01.09.2021)"
 LAW_63_17 = "63-ФЗ art. 17 part 2 (contents of a qualified certificate)"
 RFC5280 = "RFC 5280"
@@ -79,6 +82,8 @@ class ExtensionRule:
     critical: bool
     source: str
     note: str = ""
+    missing_is_error: bool = True
+    effective: dt.datetime | None = None
 
 
 # --- attribute rules shared by the profiles ---------------------------------------------------
@@ -289,7 +294,8 @@ IDENTIFICATION_KIND = ExtensionRule(
     Presence.REQUIRED,
     False,
     f"{ORDER_31} (IdentificationKind ::= INTEGER 0..3)",
-    note="Required on certificates issued from 01.09.2021; absent on older ones (a notice).",
+    note="Required on certificates issued from 01.09.2021; not checked on older ones.",
+    effective=ORDER_31_IN_FORCE,
 )
 PRIVATE_KEY_USAGE_PERIOD = ExtensionRule(
     oids.Extension.PRIVATE_KEY_USAGE_PERIOD,
@@ -298,6 +304,7 @@ PRIVATE_KEY_USAGE_PERIOD = ExtensionRule(
     f"{ORDER_795_EXTS}; RFC 3280 §4.2.1.4 (MUST NOT be critical)",
     note="Order 795 lets it be absent when the key period equals the certificate's; we "
     "always emit it, and a foreign certificate without it gets a warning, not an error.",
+    missing_is_error=False,
 )
 KEY_USAGE_EE = ExtensionRule(
     oids.Extension.KEY_USAGE,
@@ -334,6 +341,7 @@ CRL_DP = ExtensionRule(
     f"{RFC5280} §4.2.1.13; 63-ФЗ art. 13 (the CA publishes its list of revoked certificates)",
     note="Order 795 allows but does not require it; we emit it and warn when a foreign "
     "certificate lacks it.",
+    missing_is_error=False,
 )
 AIA = ExtensionRule(
     oids.Extension.AUTHORITY_INFO_ACCESS,
@@ -361,6 +369,7 @@ __all__ = [
     "LAW_63_17",
     "NUMERIC_IN",
     "ORDER_31",
+    "ORDER_31_IN_FORCE",
     "ORDER_795",
     "ORDER_795_ATTRS",
     "ORDER_795_EXTS",

@@ -62,7 +62,7 @@ OCSP = Profile(
         source=f"{f.PRACTICE}; RFC 6960 §4.2.2.2.1 (short-lived when no revocation check)",
     ),
     key_usage=KeyUsageRule(
-        emit=frozenset({KeyUsageBit.DIGITAL_SIGNATURE, KeyUsageBit.NON_REPUDIATION}),
+        emit=frozenset({KeyUsageBit.DIGITAL_SIGNATURE, KeyUsageBit.CONTENT_COMMITMENT}),
         required=frozenset({KeyUsageBit.DIGITAL_SIGNATURE}),
         forbidden=frozenset({KeyUsageBit.KEY_CERT_SIGN, KeyUsageBit.CRL_SIGN}),
         source=f"{f.RFC5280} §4.2.1.3; {f.RFC6960}",

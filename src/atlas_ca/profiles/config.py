@@ -1,0 +1,144 @@
+"""CA configuration the profiles read: tools, conformity certificates, policy class, URLs.
+
+These values differ per CA and change when the CA re-certifies its tools, so they are
+configuration, never constants (Order 795 §20: issuerSignTool names the CA's tools and the
+numbers of their conformity certificates; the class of the signature tool goes into
+certificatePolicies). :meth:`CaConfig.from_mapping` reads the same values from a parsed
+TOML/JSON document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from atlas_ca.asn1 import oids
+from atlas_ca.asn1.oids import Oid
+from atlas_ca.errors import InvalidInput
+
+POLICY_CLASSES: Mapping[str, Oid] = {
+    "КС1": oids.RuPolicy.KC1,
+    "КС2": oids.RuPolicy.KC2,
+    "КС3": oids.RuPolicy.KC3,
+    "КВ1": oids.RuPolicy.KB1,
+    "КВ2": oids.RuPolicy.KB2,
+    "КА1": oids.RuPolicy.KA1,
+    # Latin spellings, as operators type them
+    "KC1": oids.RuPolicy.KC1,
+    "KC2": oids.RuPolicy.KC2,
+    "KC3": oids.RuPolicy.KC3,
+    "KB1": oids.RuPolicy.KB1,
+    "KB2": oids.RuPolicy.KB2,
+    "KA1": oids.RuPolicy.KA1,
+}
+_CLASS_OIDS = frozenset(o.dotted for o in POLICY_CLASSES.values())
+
+#: Profiles issuable without enabling them (ИП and ЮЛ are issued by the tax service's CA).
+DEFAULT_ENABLED = frozenset({"individual", "ca", "ocsp"})
+
+
+class ConfigError(InvalidInput):
+    """The CA configuration is incomplete or malformed; ``field`` names the setting."""
+
+
+def _text(name: str, value: object, limit: int) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > limit:
+        raise ConfigError(
+            f"{name} must be a non-empty string of at most {limit} characters", field=name
+        )
+    return value
+
+
+def _urls(name: str, values: object) -> tuple[str, ...]:
+    if not isinstance(values, tuple | list):
+        raise ConfigError(f"{name} must be a list of URLs", field=name)
+    out = []
+    for v in values:
+        if (
+            not isinstance(v, str)
+            or not v.isascii()
+            or not v.startswith(("http://", "https://", "ldap://"))
+        ):
+            raise ConfigError(f"{name}: {v!r} is not an http(s)/ldap URL", field=name)
+        out.append(v)
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class IssuerTools:
+    """The four strings of issuerSignTool (Order 795 §20)."""
+
+    sign_tool: str
+    ca_tool: str
+    sign_tool_certificate: str
+    ca_tool_certificate: str
+
+    def __post_init__(self) -> None:
+        _text("sign_tool", self.sign_tool, 200)
+        _text("ca_tool", self.ca_tool, 200)
+        _text("sign_tool_certificate", self.sign_tool_certificate, 100)
+        _text("ca_tool_certificate", self.ca_tool_certificate, 100)
+
+
+@dataclass(frozen=True, slots=True)
+class CaConfig:
+    """What a CA deployment configures.
+
+    ``ca_sign_tool`` is the CA's own signature tool, written as subjectSignTool in the CA's
+    and the OCSP responder's certificates. ``allow_unqualified_keys`` lets the qualified
+    profiles sign with keys outside a certified HSM (the software backend): tests and demos
+    only, never production.
+    """
+
+    issuer_tools: IssuerTools
+    ca_sign_tool: str
+    policy_classes: tuple[Oid, ...]
+    crl_urls: tuple[str, ...] = ()
+    ocsp_urls: tuple[str, ...] = ()
+    ca_issuers_urls: tuple[str, ...] = ()
+    enabled_profiles: frozenset[str] = field(default=DEFAULT_ENABLED)
+    allow_unqualified_keys: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.issuer_tools, IssuerTools):
+            raise ConfigError("issuer_tools must be IssuerTools", field="issuer_tools")
+        _text("ca_sign_tool", self.ca_sign_tool, 200)
+        if not self.policy_classes:
+            raise ConfigError("policy_classes needs at least one class", field="policy_classes")
+        for p in self.policy_classes:
+            if not isinstance(p, Oid) or p.dotted not in _CLASS_OIDS:
+                raise ConfigError(f"{p!r} is not a class КС1…КА1", field="policy_classes")
+        for name in ("crl_urls", "ocsp_urls", "ca_issuers_urls"):
+            _urls(name, getattr(self, name))
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> CaConfig:
+        """Read a parsed TOML/JSON document (keys as the field names; classes by name)."""
+        try:
+            tools = data["issuer_tools"]
+            classes = tuple(POLICY_CLASSES[str(c)] for c in data["policy_classes"])
+            return cls(
+                issuer_tools=IssuerTools(
+                    tools["sign_tool"],
+                    tools["ca_tool"],
+                    tools["sign_tool_certificate"],
+                    tools["ca_tool_certificate"],
+                ),
+                ca_sign_tool=data["ca_sign_tool"],
+                policy_classes=classes,
+                crl_urls=_urls("crl_urls", data.get("crl_urls", [])),
+                ocsp_urls=_urls("ocsp_urls", data.get("ocsp_urls", [])),
+                ca_issuers_urls=_urls("ca_issuers_urls", data.get("ca_issuers_urls", [])),
+                enabled_profiles=frozenset(data.get("enabled_profiles", DEFAULT_ENABLED)),
+                allow_unqualified_keys=bool(data.get("allow_unqualified_keys", False)),
+            )
+        except KeyError as exc:
+            raise ConfigError(
+                f"CA configuration lacks {exc.args[0]!r}", field=str(exc.args[0])
+            ) from None
+        except TypeError as exc:
+            raise ConfigError(f"CA configuration is malformed: {exc}") from exc
+
+
+__all__ = ["DEFAULT_ENABLED", "POLICY_CLASSES", "CaConfig", "ConfigError", "IssuerTools"]

@@ -1,0 +1,88 @@
+"""The certificate linter: Russian qualified-certificate rules and the RFC 5280 basics.
+
+Entry points:
+
+* :func:`lint_der` — lint any certificate (or bare TBSCertificate) against a profile, or the
+  detected one (``profile=None`` or ``"auto"``); returns a :class:`LintReport`.
+* :func:`require_clean` — the pre-issuance gate the issuance service calls on the TBS before
+  signing: raises :class:`~atlas_ca.errors.LintFailed` (with ``findings``) on any error.
+* :func:`registry` — every lint by code, with its severity, source and description.
+"""
+
+from __future__ import annotations
+
+from atlas_ca.errors import LintFailed
+from atlas_ca.profiles import BY_KIND, PROFILES, get_profile
+from atlas_ca.profiles.base import Profile, ProfileKind
+from atlas_ca.profiles.detect import detect_kind
+from atlas_ca.profiles.lint import rfc5280, russian
+from atlas_ca.profiles.lint.registry import (
+    Finding,
+    Lint,
+    LintContext,
+    LintReport,
+    Severity,
+    registry,
+)
+from atlas_ca.profiles.lint.view import CertView, view_of
+
+_LOADED = (rfc5280, russian)
+
+
+def _resolve(cert: CertView, profile: Profile | str | None) -> tuple[Profile | None, ProfileKind]:
+    if isinstance(profile, Profile):
+        return profile, profile.kind
+    if profile is None or profile == "auto":
+        kind = detect_kind(cert)
+        return BY_KIND.get(kind), kind
+    chosen = get_profile(profile)
+    return chosen, chosen.kind
+
+
+def lint_view(cert: CertView, profile: Profile | str | None = None) -> LintReport:
+    """Run every applicable lint over an already parsed certificate."""
+    chosen, kind = _resolve(cert, profile)
+    ctx = LintContext(cert, chosen, kind)
+    findings: list[Finding] = []
+    for item in registry().values():
+        if item.applies(ctx):
+            findings.extend(item.run(ctx))
+    return LintReport(chosen.name if chosen else kind.value, tuple(findings))
+
+
+def lint_der(der: bytes, profile: Profile | str | None = None) -> LintReport:
+    """Lint a DER certificate or TBSCertificate; ``DecodeError`` if it cannot be read at all."""
+    return lint_view(view_of(der), profile)
+
+
+def require_clean(tbs_der: bytes, profile: Profile | str) -> LintReport:
+    """Pre-issuance lint: raise :class:`LintFailed` if the TBS has any error finding.
+
+    Returns the report (warnings and notices included) when there is none, so the issuance
+    service can record them with the certificate.
+    """
+    report = lint_der(tbs_der, profile)
+    if not report.ok:
+        raise LintFailed(
+            f"pre-issuance lint found {len(report.errors)} error(s): "
+            + "; ".join(f"{f.code} at {f.path}" for f in report.errors),
+            profile=report.profile,
+            findings=report.errors,
+        )
+    return report
+
+
+__all__ = [
+    "PROFILES",
+    "CertView",
+    "Finding",
+    "Lint",
+    "LintContext",
+    "LintReport",
+    "Severity",
+    "lint_der",
+    "lint_view",
+    "registry",
+    "require_clean",
+    "view_of",
+]
