@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import holidays
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from atlas_ca.domain.workdays import (
+    CONFIRMED_THROUGH_YEAR,
     RUSSIA,
     CalendarError,
     add_working_days,
@@ -84,3 +86,12 @@ def test_R18_a_deadline_is_a_working_day_exactly_n_working_days_later(start: dat
     assert deadline.due > start
     assert working_days_between(start, deadline.due) == n
     assert working_days_between(start, deadline.due - timedelta(days=1)) == n - 1
+
+
+def test_R18_confirmed_through_matches_what_the_pinned_holidays_package_knows() -> None:
+    """Fails when a new ``holidays`` release adds the next year's decree: bump the constant."""
+    known = holidays.country_holidays("RU", years=CONFIRMED_THROUGH_YEAR, language="ru")
+    assert any("перенесено" in name for name in known.values())
+    following = holidays.country_holidays("RU", years=CONFIRMED_THROUGH_YEAR + 1, language="ru")
+    assert not any("перенесено" in name for name in following.values())
+    assert not following.weekend_workdays
