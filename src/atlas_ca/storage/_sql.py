@@ -23,7 +23,7 @@ from importlib import resources
 from typing import Any, Protocol, TypeVar
 
 from atlas_ca.algorithms import SignatureAlgorithm
-from atlas_ca.audit.checkpoints import Checkpoint
+from atlas_ca.audit.checkpoints import Checkpoint, sign_checkpoint
 from atlas_ca.audit.events import (
     Actor,
     AuditEvent,
@@ -41,6 +41,7 @@ from atlas_ca.errors import (
     SerialCollision,
     StorageUnavailable,
 )
+from atlas_ca.hsm.base import SigningKey
 from atlas_ca.storage.lifecycle import StatusAction, next_status
 from atlas_ca.storage.ports import (
     CertificateRecord,
@@ -790,6 +791,12 @@ class SqlRegister:
                     yield UndecodableEvent(seq, str(exc))
                     continue
                 yield ChainedEvent(seq, event, bytes(row[5]), bytes(row[6]))
+
+    def checkpoint(self, key: SigningKey, *, at: datetime, key_id: str) -> Checkpoint:
+        """Sign the current chain head with ``key`` (an HSM key) and record the checkpoint."""
+        cp = sign_checkpoint(self.audit_head(), key, at=at, key_id=key_id)
+        self.record_checkpoint(cp)
+        return cp
 
     def record_checkpoint(self, checkpoint: Checkpoint) -> None:
         cp = checkpoint

@@ -26,6 +26,7 @@ from atlas_ca.audit.checkpoints import Checkpoint
 from atlas_ca.audit.events import Actor, AuditEvent, ChainedEvent
 from atlas_ca.audit.verify import AuditStore as AuditStore
 from atlas_ca.domain.ids import OrderId, SubscriberId
+from atlas_ca.hsm.base import SigningKey
 
 MAX_SERIAL = (1 << 159) - 1  # 20 octets of a positive DER INTEGER
 _HEX = re.compile(r"[0-9a-f]{8,128}")
@@ -357,6 +358,10 @@ class Register(AuditStore, Protocol):
     # --- audit ---------------------------------------------------------------------------------
     def append_audit(self, event: AuditEvent) -> ChainedEvent:
         """Append an event of the caller's own (e.g. an HSM failure) to the chain."""
+        ...
+
+    def checkpoint(self, key: SigningKey, *, at: datetime, key_id: str) -> Checkpoint:
+        """Sign the current chain head with an HSM key and record the checkpoint."""
         ...
 
     def record_checkpoint(self, checkpoint: Checkpoint) -> None: ...
