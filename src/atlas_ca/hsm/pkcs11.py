@@ -511,14 +511,21 @@ class Pkcs11Token:
             return self._open_session()
         except BaseException:
             with self._cond:
-                self._open -= 1
+                self._dropped(1)
                 self._cond.notify()
             raise
+
+    def _dropped(self, n: int) -> None:
+        """``n`` sessions closed (lock held). With none left the token has logged us out."""
+        self._open -= n
+        if self._open <= 0:
+            self._open = 0
+            self._logged_in = False
 
     def _release(self, session: _Session, *, broken: bool = False) -> None:
         with self._cond:
             if broken:
-                self._open -= 1
+                self._dropped(1)
             else:
                 self._idle.append(session)
             self._cond.notify()
@@ -559,7 +566,7 @@ class Pkcs11Token:
             self._logged_in = False
             # Idle sessions may be as dead as the one that failed: drop them all.
             stale, self._idle = self._idle, []
-            self._open -= len(stale)
+            self._dropped(len(stale))
         for s in stale:
             s.close()
 
@@ -567,7 +574,7 @@ class Pkcs11Token:
         """Close the idle sessions (never ``C_Logout``: it would drop every session)."""
         with self._cond:
             stale, self._idle = self._idle, []
-            self._open -= len(stale)
+            self._dropped(len(stale))
         for s in stale:
             s.close()
 
@@ -854,6 +861,19 @@ def _make_key(
     return cls(token, handle, key_type, mech, spki, label, key_id)
 
 
+@dataclass(frozen=True, slots=True)
+class KeyProtection:
+    """The private key's protection attributes as the token reports them."""
+
+    token_object: bool
+    private: bool
+    sensitive: bool
+    extractable: bool
+    always_sensitive: bool
+    never_extractable: bool
+    generated_on_token: bool  # CKA_LOCAL
+
+
 class Pkcs11Key:
     """A private key on a PKCS#11 token (implements :class:`~atlas_ca.hsm.base.SigningKey`)."""
 
@@ -915,6 +935,22 @@ class Pkcs11Key:
             f"id={self.key_id.hex()!r}, key_type={self._key_type.value!r})"
         )
 
+    def protection(self) -> KeyProtection:
+        """How the token protects the private key (read from the token, for audits)."""
+        attrs = (
+            PyKCS11.CKA_TOKEN,
+            PyKCS11.CKA_PRIVATE,
+            PyKCS11.CKA_SENSITIVE,
+            PyKCS11.CKA_EXTRACTABLE,
+            PyKCS11.CKA_ALWAYS_SENSITIVE,
+            PyKCS11.CKA_NEVER_EXTRACTABLE,
+            PyKCS11.CKA_LOCAL,
+        )
+        values = self._token.run(
+            "C_GetAttributeValue", lambda s: s.session.getAttributeValue(self._handle, list(attrs))
+        )
+        return KeyProtection(*(bool(v) for v in values))
+
     def _refind(self) -> None:
         fresh = self._token.key(label=self.label or None, key_id=self.key_id or None)
         with self._lock:
@@ -933,9 +969,10 @@ class Pkcs11Key:
             except PyKCS11.PyKCS11Error as exc:
                 rv = _errno(exc)
                 if attempt == 0 and rv in _RETRY:
+                    # Session lost or login dropped: object handles of private keys may be gone
+                    # with it (SoftHSM invalidates them when the last session closes).
                     self._token._recover(rv)
-                    if rv in (PyKCS11.CKR_OBJECT_HANDLE_INVALID, PyKCS11.CKR_KEY_HANDLE_INVALID):
-                        self._refind()
+                    self._refind()
                     continue
                 if rv == PyKCS11.CKR_BUFFER_TOO_SMALL and attempt == 0:
                     self._sig_len *= 2
@@ -1005,6 +1042,7 @@ def open_token(uri: str | Pkcs11Uri, *, pin: str | None = None) -> Pkcs11Token:
 
 __all__ = [
     "KeyInfo",
+    "KeyProtection",
     "Pkcs11Key",
     "Pkcs11Module",
     "Pkcs11PrehashKey",
