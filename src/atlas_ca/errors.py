@@ -101,6 +101,8 @@ class DomainError(Refused):
 class InvalidIdentifier(DomainError, InvalidInput):
     """An identifier (ИНН, СНИЛС, ОГРН, ...) that fails its format or check digit."""
 
+    exit_code = InvalidInput.exit_code  # malformed input first, whatever the MRO says
+
     def __init__(self, field: str, problem: str, **context: Any) -> None:
         super().__init__(f"{field}: {problem}", field=field, **context)
         self.field = field
