@@ -8,6 +8,7 @@ verify or the algorithm does not fit the key.
 
 from __future__ import annotations
 
+from asn1crypto import keys as asn1_keys
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
@@ -15,12 +16,17 @@ from cryptography.hazmat.primitives.serialization import load_der_public_key
 
 from atlas_ca import gost
 from atlas_ca.algorithms import KeyType, SignatureAlgorithm
+from atlas_ca.asn1 import oids
 from atlas_ca.errors import AtlasCaError, DecodeError, SignatureInvalid
 
 _GOST_KEY_FOR: dict[SignatureAlgorithm, KeyType] = {
     SignatureAlgorithm.GOST3410_2012_256: KeyType.GOST3410_2012_256,
     SignatureAlgorithm.GOST3410_2012_512: KeyType.GOST3410_2012_512,
 }
+
+_GOST_KEYS = frozenset(
+    {oids.GostAlgorithm.GOST3410_2012_256.dotted, oids.GostAlgorithm.GOST3410_2012_512.dotted}
+)
 
 _ECDSA_HASH: dict[SignatureAlgorithm, type[hashes.HashAlgorithm]] = {
     SignatureAlgorithm.ECDSA_SHA256: hashes.SHA256,
@@ -36,10 +42,25 @@ def verify_signature(
     ``signature`` is the content of an X.509 ``signatureValue`` BIT STRING (for GOST ``s || r``
     big-endian, for ECDSA the DER ``Ecdsa-Sig-Value``). Returns ``None`` on success.
     """
-    if algorithm in _GOST_KEY_FOR:
+    gost_key = _key_algorithm(spki_der) in _GOST_KEYS
+    if gost_key != (algorithm in _GOST_KEY_FOR):
+        kind = "a GOST" if gost_key else "a non-GOST"
+        raise SignatureInvalid(
+            f"signature algorithm {algorithm.value} does not fit {kind} key",
+            algorithm=algorithm.value,
+        )
+    if gost_key:
         _verify_gost(spki_der, algorithm, data, signature)
     else:
         _verify_other(spki_der, algorithm, data, signature)
+
+
+def _key_algorithm(spki_der: bytes) -> str:
+    try:
+        info = asn1_keys.PublicKeyInfo.load(bytes(spki_der), strict=True)
+        return str(info["algorithm"]["algorithm"].dotted)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise DecodeError(f"SubjectPublicKeyInfo is malformed: {exc}") from exc
 
 
 def _verify_gost(
