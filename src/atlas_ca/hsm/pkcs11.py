@@ -958,6 +958,7 @@ class Pkcs11Key:
             self._generation = self._token.module.generation
 
     def _sign_token_input(self, payload: bytes) -> bytes:
+        self._token._check_fork()
         if self._generation != self._token.module.generation:
             self._refind()
         for attempt in (0, 1):
