@@ -93,10 +93,12 @@ def migrate(dsn: str, *, applied_at: datetime, target: int | None = None) -> int
     try:
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS atlas_schema (version INTEGER PRIMARY KEY,"
-                " name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
-            )
+            exists = conn.execute("SELECT to_regclass('atlas_schema') IS NOT NULL").fetchone()
+            if not (exists and exists[0]):  # a node without CREATE rights skips this
+                conn.execute(
+                    "CREATE TABLE atlas_schema (version INTEGER PRIMARY KEY,"
+                    " name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
+                )
             row = conn.execute("SELECT coalesce(max(version), 0) FROM atlas_schema").fetchone()
             current = int(row[0]) if row else 0
             if current > len(steps):

@@ -1,0 +1,91 @@
+"""Process entry points for the load and fault tests (spawned, so they live in an importable
+module, not in a test file). Each opens its own register from ``(kind, location)``."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+from datetime import timedelta
+
+from registers import ACTOR, ISSUER, OPERATOR, T0, issued, new_intent
+
+from atlas_ca.errors import AtlasCaError, SerialCollision
+from atlas_ca.storage import RevocationReason
+from atlas_ca.storage._sql import SqlRegister, latest_version
+from atlas_ca.storage.postgres import PostgresRegister
+from atlas_ca.storage.sqlite import SqliteRegister
+
+
+def open_register(kind: str, location: str, on_step: object = None) -> SqlRegister:
+    if kind == "sqlite":
+        return SqliteRegister(location, opened_at=T0, on_step=on_step)  # type: ignore[arg-type]
+    return PostgresRegister(location, opened_at=T0, on_step=on_step)  # type: ignore[arg-type]
+
+
+def issue_many(
+    kind: str, location: str, worker: int, count: int, serial_space: int
+) -> dict[str, object]:
+    """Record ``count`` intents and their certificates, drawing serials at random from a small
+    space so that concurrent workers collide and must retry. Returns serials and collisions."""
+    rng = random.Random(1000 + worker)
+    serials: list[int] = []
+    collisions = 0
+    with open_register(kind, location) as reg:
+        while len(serials) < count:
+            serial = rng.randrange(1, serial_space)
+            intent = new_intent(serial, created_at=T0 + timedelta(milliseconds=len(serials)))
+            try:
+                reg.record_intent(intent, actor=ACTOR)
+            except SerialCollision:
+                collisions += 1
+                continue
+            reg.complete_intent(issued(intent), actor=ACTOR)
+            serials.append(serial)
+    return {"serials": serials, "collisions": collisions}
+
+
+def crl_numbers(kind: str, location: str, count: int) -> list[int]:
+    with open_register(kind, location) as reg:
+        return [reg.next_crl_number(ISSUER) for _ in range(count)]
+
+
+def _kill_at(step: str) -> object:
+    def hook(name: str) -> None:
+        if name == step:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return hook
+
+
+def crash_during(kind: str, location: str, operation: str, step: str, serial: int) -> None:
+    """Run ``operation`` on ``serial`` and die by SIGKILL at ``step`` inside its transaction."""
+    reg = open_register(kind, location, _kill_at(step))
+    intent = new_intent(serial)
+    if operation == "record_intent":
+        reg.record_intent(intent, actor=ACTOR)
+    elif operation == "complete_intent":
+        reg.complete_intent(issued(intent), actor=ACTOR)
+    elif operation == "revoke":
+        reg.revoke(
+            ISSUER,
+            serial,
+            reason=RevocationReason.KEY_COMPROMISE,
+            revocation_date=T0,
+            actor=OPERATOR,
+        )
+    raise SystemExit(f"{operation} finished without reaching step {step!r}")
+
+
+def write_as_unprivileged(path: str) -> tuple[str, str]:
+    """Drop root (which ignores file modes), then try to write to the register at ``path``."""
+    latest_version("sqlite")  # load what imports lazily while the interpreter's files are readable
+    if os.geteuid() == 0:
+        os.setgid(65534)
+        os.setuid(65534)
+    try:
+        reg = SqliteRegister(path, opened_at=T0, busy_timeout_ms=2000)
+        reg.record_intent(new_intent(801), actor=ACTOR)
+    except AtlasCaError as exc:
+        return type(exc).__name__, str(exc)
+    return "no error", ""
