@@ -191,3 +191,62 @@ def register(store: Store) -> SqlRegister:
 
 
 Opener = Callable[..., SqlRegister]
+
+
+def fill_revoked(store: Store, n: int, *, issuer: str = ISSUER.value, first: int = 1) -> None:
+    """``n`` completed intents and revoked certificates, generated inside the database (no
+    Python list of rows anywhere), serials ``first .. first+n-1``, last_change 1 .. n."""
+    if store.kind == "sqlite":
+        gen = "WITH RECURSIVE g(i) AS (SELECT ? UNION ALL SELECT i + 1 FROM g WHERE i < ?) "
+        when = "'2026-11-25T12:00:00.000000Z'"
+        serial = "printf('%040x', i)"
+        blob = "zeroblob(32)"
+        conn = sqlite3.connect(store.location, isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(
+                gen + "INSERT INTO issuance_intents (issuer, serial, tbs_digest, subscriber,"
+                f" profile, state, created_at) SELECT ?, {serial}, {blob}, 'sub-1',"
+                f" 'qualified-person', 'completed', {when} FROM g",
+                (first, first + n - 1, issuer),
+            )
+            conn.execute(
+                gen + "INSERT INTO certificates (issuer, serial, der, subject_key_id, subscriber,"
+                " profile, not_before, not_after, issued_at, status, status_changed_at, reason,"
+                f" revocation_date, last_change) SELECT ?, {serial}, x'3000', x'01', 'sub-1',"
+                f" 'qualified-person', {when}, {when}, {when}, 'revoked', {when}, 1, {when}, i"
+                " FROM g",
+                (first, first + n - 1, issuer),
+            )
+            conn.execute(
+                "INSERT INTO issuer_changes (issuer, last_change) VALUES (?, ?)"
+                " ON CONFLICT (issuer) DO UPDATE SET last_change = excluded.last_change",
+                (issuer, first + n - 1),
+            )
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+        return
+    with psycopg.connect(store.location, autocommit=True) as pg, pg.transaction():
+        when = "timestamptz '2026-11-25 12:00:00+00'"
+        serial = "lpad(to_hex(i), 40, '0')"
+        pg.execute(
+            "INSERT INTO issuance_intents (issuer, serial, tbs_digest, subscriber, profile,"
+            f" state, created_at) SELECT %s, {serial}, decode(repeat('00', 32), 'hex'), 'sub-1',"
+            f" 'qualified-person', 'completed', {when} FROM generate_series(%s::bigint, %s) AS i",
+            (issuer, first, first + n - 1),
+        )
+        pg.execute(
+            "INSERT INTO certificates (issuer, serial, der, subject_key_id, subscriber, profile,"
+            " not_before, not_after, issued_at, status, status_changed_at, reason,"
+            f" revocation_date, last_change) SELECT %s, {serial}, '\\x3000', '\\x01', 'sub-1',"
+            f" 'qualified-person', {when}, {when}, {when}, 'revoked', {when}, 1, {when}, i"
+            " FROM generate_series(%s::bigint, %s) AS i",
+            (issuer, first, first + n - 1),
+        )
+        pg.execute(
+            "INSERT INTO issuer_changes (issuer, last_change) VALUES (%s, %s)"
+            " ON CONFLICT (issuer) DO UPDATE SET last_change = excluded.last_change",
+            (issuer, first + n - 1),
+        )
+        pg.execute("ANALYZE certificates")

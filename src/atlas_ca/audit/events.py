@@ -47,8 +47,10 @@ def utc_text(at: datetime) -> str:
 
 
 def parse_utc_text(text: str) -> datetime:
-    """The inverse of :func:`utc_text`."""
-    return datetime.strptime(text, _TIME_FORMAT).replace(tzinfo=UTC)
+    """The inverse of :func:`utc_text` (strict about the shape, fast: no strptime)."""
+    if len(text) != 27 or text[-1] != "Z" or text[10] != "T":
+        raise ValueError(f"not a UTC time of the form YYYY-MM-DDTHH:MM:SS.ffffffZ: {text!r}")
+    return datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
