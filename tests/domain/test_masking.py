@@ -15,6 +15,7 @@ from atlas_ca.domain.authorities import Authority, AuthorityScope, PowerOfAttorn
 from atlas_ca.domain.fakes import (
     SAMPLE_OGRNIP,
     SERVER_CENTRE,
+    confirmed_change,
     fake_government,
     sample_person,
     sample_registrar,
@@ -72,14 +73,10 @@ def _objects() -> list[object]:
         checked, sample_registrar(), IdentificationMethod.PERSONAL_PRESENCE, at=T0
     )
     fns.known.clear()
+    new_inn = replace(data, person=replace(PERSON, inn=InnPerson("770708389324")))
+    code = confirmed_change(verified, new_inn, at=T0)
     rejected = run_government_checks(
-        enter_data(
-            verified,
-            replace(data, person=replace(PERSON, inn=InnPerson("770708389324"))),
-            at=T0,
-        ),
-        checks,
-        at=T0,
+        enter_data(verified, new_inn, at=T0, confirmation=code), checks, at=T0
     )
     challenge, _code = create_challenge(
         sub.id, bind(Operation.ISSUE_CERTIFICATE), now=T0, random_bytes=lambda n: b"\x01" * n
@@ -113,6 +110,7 @@ def _objects() -> list[object]:
         verified.identification,
         sample_registrar(),
         challenge,
+        code,
         verify_code(
             challenge, "000000", bind(Operation.ISSUE_CERTIFICATE), subscriber=sub.id, now=T0
         ),
@@ -170,7 +168,7 @@ def test_every_object_and_error_renders_without_raw_personal_data(
     texts = [r for t in things for r in _renderings(t)] + [caplog.text]
     leaks = [(raw, text[:120]) for text in texts for raw in RAW if raw in text]
     assert leaks == []
-    assert len(things) == 26
+    assert len(things) == 27
     assert "***-***-*** 95" in caplog.text  # the masked form is what appears
 
 

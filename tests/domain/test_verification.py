@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import replace
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from atlas_ca.domain.fakes import (
@@ -14,13 +14,15 @@ from atlas_ca.domain.fakes import (
     SERVER_CENTRE,
     FakeEgrip,
     FakeEgrul,
+    confirmed_change,
     fake_government,
     sample_person,
     sample_registrar,
 )
-from atlas_ca.domain.identifiers import Kpp, MobilePhone, Ogrnip
+from atlas_ca.domain.identifiers import Kpp, MobilePhone, Ogrnip, Snils
 from atlas_ca.domain.identity_ports import CheckResult, CheckSource, RegistryUnavailable
 from atlas_ca.domain.ids import SubscriberId
+from atlas_ca.domain.otp import create_challenge, verify_code
 from atlas_ca.domain.registrars import RegistrarRefused, suspend
 from atlas_ca.domain.subscribers import (
     EntrepreneurData,
@@ -38,12 +40,14 @@ from atlas_ca.domain.subscribers import (
 from atlas_ca.domain.verification import (
     VerificationRefused,
     apply_check,
+    change_binding,
     complete_verification,
     confirm_with_egrul,
     enter_data,
     is_verified,
     require_verified,
     run_government_checks,
+    verified_fields_changed,
     verified_record,
 )
 from atlas_ca.errors import DomainError, InvalidInput
@@ -248,7 +252,10 @@ def test_a_new_passport_unverifies_only_the_passport() -> None:
     sub, person = checked_individual()
     sub = complete_verification(sub, sample_registrar(), IdentificationMethod(0), at=t(3))
     renewed = replace(person, passport=replace(person.passport, number="654321"))
-    sub = enter_data(sub, renewed, at=t(4))
+    with pytest.raises(VerificationRefused, match=r"\(passport\) needs a one-time code") as exc:
+        enter_data(sub, renewed, at=t(4))
+    assert exc.value.rule == "R7"
+    sub = enter_data(sub, renewed, at=t(4), confirmation=confirmed_change(sub, renewed, at=t(4)))
     assert sub.status(IdentityField.PASSPORT) is FieldStatus.ENTERED
     for f in (IdentityField.PERSON, IdentityField.INN, IdentityField.SNILS):
         assert sub.status(f) is FieldStatus.VERIFIED
@@ -295,6 +302,7 @@ OPS = (
     "new_passport",
     "new_surname",
     "new_snils",
+    "new_passport_no_code",
     "checks_ok",
     "checks_fail",
     "verify",
@@ -324,6 +332,23 @@ def _verified(sub: Subscriber) -> set[IdentityField]:
 
 
 @settings(max_examples=150, deadline=None)
+@example(
+    kind=SubscriberKind.INDIVIDUAL,
+    ops=[
+        "enter",
+        "checks_ok",
+        "verify",
+        "new_passport_no_code",
+        "new_surname",
+        "checks_ok",
+        "verify_suspended",
+        "verify",
+    ],
+)
+@example(
+    kind=SubscriberKind.ENTREPRENEUR,
+    ops=["enter", "checks_fail", "verify", "checks_ok", "verify_self", "verify", "new_snils"],
+)
 @given(
     kind=st.sampled_from([SubscriberKind.INDIVIDUAL, SubscriberKind.ENTREPRENEUR]),
     ops=st.lists(st.sampled_from(OPS), max_size=14),
@@ -342,7 +367,7 @@ def test_no_path_reaches_verified_without_a_registrar_and_changes_unverify(
         try:
             if op == "enter" or (op.startswith("new_") and entered):
                 if op.startswith("new_"):
-                    key = op.removeprefix("new_")
+                    key = op.removeprefix("new_").removesuffix("_no_code")
                     counters[key] += 1
                     changed = {
                         "surname": {IdentityField.PERSON},
@@ -350,7 +375,16 @@ def test_no_path_reaches_verified_without_a_registrar_and_changes_unverify(
                         "snils": {IdentityField.SNILS},
                     }[key]
                 person = _person(counters["surname"], counters["passport"], counters["snils"])
-                sub = enter_data(sub, _data(kind, person), at=at)
+                data = _data(kind, person)
+                needs_code = bool(verified_fields_changed(sub, data))
+                code = None if op.endswith("_no_code") else confirmed_change(sub, data, at=at)
+                try:
+                    sub = enter_data(sub, data, at=at, confirmation=code)
+                except VerificationRefused:
+                    assert needs_code
+                    assert code is None  # only a missing code refuses a change here
+                    counters[key] -= 1
+                    raise
                 entered = True
             elif op in ("checks_ok", "checks_fail"):
                 current = sub.data
@@ -376,6 +410,7 @@ def test_no_path_reaches_verified_without_a_registrar_and_changes_unverify(
         except DomainError:
             assert sub is before  # a refused step changes nothing
             registrar_completed = False
+            changed = set()
         gained = _verified(sub) - _verified(before)
         if gained:
             assert registrar_completed, f"{op} verified {gained} without a registrar"
@@ -388,3 +423,37 @@ def test_no_path_reaches_verified_without_a_registrar_and_changes_unverify(
             if op.startswith("new_") and entered:
                 assert sub.status(f) is before.status(f)
         assert is_verified(sub) == all(sub.status(f) is FieldStatus.VERIFIED for f in sub.required)
+
+
+def test_a_code_for_another_change_or_subscriber_does_not_confirm() -> None:
+    sub, person = checked_individual()
+    sub = complete_verification(sub, sample_registrar(), IdentificationMethod(0), at=t(3))
+    passport_a = replace(person, passport=replace(person.passport, number="654321"))
+    passport_b = replace(person, passport=replace(person.passport, number="765432"))
+    code_for_a = confirmed_change(sub, passport_a, at=t(4))
+    with pytest.raises(VerificationRefused, match="another operation or another change"):
+        enter_data(sub, passport_b, at=t(4), confirmation=code_for_a)
+    other = replace(sub, id=SubscriberId("sub-2"))
+    with pytest.raises(VerificationRefused, match="another subscriber"):
+        enter_data(other, passport_a, at=t(4), confirmation=code_for_a)
+    with pytest.raises(VerificationRefused, match="after this change"):
+        enter_data(
+            sub, passport_a, at=t(3), confirmation=confirmed_change(sub, passport_a, at=t(5))
+        )
+    binding = change_binding(sub, passport_a)
+    challenge, code = create_challenge(
+        sub.id, binding, now=t(4), random_bytes=lambda n: bytes(range(n))
+    )
+    wrong = verify_code(
+        challenge, "999999" if code != "999999" else "000000", binding, subscriber=sub.id, now=t(4)
+    )
+    with pytest.raises(VerificationRefused, match="not accepted"):
+        enter_data(sub, passport_a, at=t(4), confirmation=wrong)
+    assert is_verified(sub)  # every refusal left the subscriber as it was
+
+
+def test_entering_data_for_unverified_fields_needs_no_code() -> None:
+    sub = enter_data(new(), sample_person(), at=t(1))
+    changed = replace(sample_person(), snils=Snils("999-999-999 01"))
+    assert verified_fields_changed(sub, changed) == ()
+    assert enter_data(sub, changed, at=t(2)).status(IdentityField.SNILS) is FieldStatus.ENTERED

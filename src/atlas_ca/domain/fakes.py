@@ -29,10 +29,12 @@ from atlas_ca.domain.identity_ports import (
     RegistryUnavailable,
 )
 from atlas_ca.domain.ids import OfficeId, RegistrarId, SubscriberId
+from atlas_ca.domain.otp import OtpVerification, create_challenge, verify_code
 from atlas_ca.domain.registrars import Office, OfficeKind, Registrar
 from atlas_ca.domain.subscribers import (
     EntrepreneurData,
     IdentificationMethod,
+    IdentityData,
     IndividualData,
     OrganisationData,
     PersonName,
@@ -41,6 +43,7 @@ from atlas_ca.domain.subscribers import (
     register,
 )
 from atlas_ca.domain.verification import (
+    change_binding,
     complete_verification,
     confirm_with_egrul,
     enter_data,
@@ -59,6 +62,7 @@ __all__ = [
     "FakeSfr",
     "FakeSmsGateway",
     "SentSms",
+    "confirmed_change",
     "fake_government",
     "sample_person",
     "sample_registrar",
@@ -277,3 +281,12 @@ def verified_subscriber(
         sub = enter_data(sub, data, at=at)
         sub = run_government_checks(sub, checks, at=at)
     return complete_verification(sub, sample_registrar(), method, at=at)
+
+
+def confirmed_change(sub: Subscriber, data: IdentityData, *, at: dt.datetime) -> OtpVerification:
+    """An accepted one-time code for changing ``sub``'s verified data to ``data`` (R7)."""
+    binding = change_binding(sub, data)
+    challenge, code = create_challenge(
+        sub.id, binding, now=at, random_bytes=lambda n: bytes(range(1, n + 1))
+    )
+    return verify_code(challenge, code, binding, subscriber=sub.id, now=at)

@@ -17,8 +17,11 @@ For R3 callers use :func:`is_verified` / :func:`require_verified` (re-exported h
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 from dataclasses import dataclass, replace
 
+from atlas_ca.domain.identifiers import InnLegal, InnPerson, Kpp, Ogrnip, Passport, Snils
 from atlas_ca.domain.identity_ports import (
     CheckResult,
     CheckSource,
@@ -26,6 +29,7 @@ from atlas_ca.domain.identity_ports import (
     GovernmentChecks,
 )
 from atlas_ca.domain.ids import RegistrarId, SubscriberId
+from atlas_ca.domain.otp import Operation, OperationBinding, OtpVerification, bind
 from atlas_ca.domain.registrars import Registrar, RegistrarRefused, require_can_verify
 from atlas_ca.domain.subscribers import (
     EntrepreneurData,
@@ -38,6 +42,7 @@ from atlas_ca.domain.subscribers import (
     IndividualData,
     NotVerified,
     OrganisationData,
+    PersonName,
     Stage,
     Subscriber,
     SubscriberKind,
@@ -54,12 +59,14 @@ __all__ = [
     "VerificationRefused",
     "VerifiedRecord",
     "apply_check",
+    "change_binding",
     "complete_verification",
     "confirm_with_egrul",
     "enter_data",
     "is_verified",
     "require_verified",
     "run_government_checks",
+    "verified_fields_changed",
     "verified_record",
 ]
 
@@ -97,12 +104,100 @@ def _require_not_before(sub: Subscriber, at: dt.datetime) -> None:
         )
 
 
-def enter_data(sub: Subscriber, data: IdentityData, *, at: dt.datetime) -> Subscriber:
+def _canonical(value: object) -> str:
+    """A stable text form of one field's value, for binding a one-time code to a change."""
+    if isinstance(value, tuple):
+        name, birth = value
+        if isinstance(name, PersonName) and isinstance(birth, dt.date):
+            return "\x1f".join(
+                (name.surname, name.given_name, name.patronymic or "", birth.isoformat())
+            )
+    if isinstance(value, Passport):
+        return "\x1f".join((value.value, value.issue_date.isoformat(), value.issuer_code))
+    if isinstance(value, InnPerson | Snils | Ogrnip | InnLegal | Kpp):
+        return value.value
+    raise VerificationRefused(f"cannot bind a one-time code to a {type(value).__name__}")
+
+
+def verified_fields_changed(sub: Subscriber, data: IdentityData) -> tuple[IdentityField, ...]:
+    """The fields that are ``verified`` now and that ``data`` would change (R7 needs a code)."""
+    old = sub.data.field_values() if sub.data is not None else {}
+    new = data.field_values()
+    return tuple(
+        f
+        for f in IdentityField
+        if f in new and sub.status(f) is FieldStatus.VERIFIED and old.get(f) != new[f]
+    )
+
+
+def change_binding(sub: Subscriber, data: IdentityData) -> OperationBinding:
+    """What the one-time code for changing verified data must be bound to (R7).
+
+    The subscriber, the verified fields that change and a digest of their new values: a code
+    sent to confirm a new passport cannot confirm a different passport or another field.
+    """
+    changed = verified_fields_changed(sub, data)
+    new = data.field_values()
+    fingerprint = hashlib.sha256(
+        "\x1e".join(f"{f.value}={_canonical(new[f])}" for f in changed).encode()
+    ).hexdigest()
+    return bind(
+        Operation.CHANGE_VERIFIED_DATA,
+        {
+            "subscriber": sub.id.value,
+            "fields": ",".join(f.value for f in changed),
+            "data": fingerprint,
+        },
+    )
+
+
+def _require_change_confirmed(
+    sub: Subscriber,
+    data: IdentityData,
+    changed: tuple[IdentityField, ...],
+    confirmation: OtpVerification | None,
+    at: dt.datetime,
+) -> None:
+    names = ", ".join(f.value for f in changed)
+    if confirmation is None:
+        raise VerificationRefused(
+            f"subscriber {sub.id}: changing verified data ({names}) needs a one-time code (R7)",
+            rule="R7",
+            subscriber=str(sub.id),
+        )
+    c = confirmation.challenge
+    problem = None
+    if not confirmation.accepted or c.used_at is None:
+        problem = f"the one-time code was not accepted ({confirmation.outcome.value})"
+    elif c.subscriber != sub.id:
+        problem = "the one-time code was issued to another subscriber"
+    elif not hmac.compare_digest(c.binding_digest, change_binding(sub, data).digest()):
+        problem = "the one-time code confirmed another operation or another change"
+    elif c.used_at > at:
+        problem = "the one-time code is confirmed after this change"
+    if problem is not None:
+        raise VerificationRefused(
+            f"subscriber {sub.id}: changing verified data ({names}) refused: {problem} (R7)",
+            rule="R7",
+            subscriber=str(sub.id),
+        )
+
+
+def enter_data(
+    sub: Subscriber,
+    data: IdentityData,
+    *,
+    at: dt.datetime,
+    confirmation: OtpVerification | None = None,
+) -> Subscriber:
     """Stage 1 of R2: the person enters (or changes) their data.
 
     A field whose value is new or different goes to ``entered`` (losing any earlier check or
     verification); a field whose value is unchanged keeps its status. For a ЮЛ the
     organisation's ОГРН and name from ЕГРЮЛ are kept when ИНН and КПП are unchanged.
+
+    Changing a *verified* field is a sensitive operation (R7): ``confirmation`` must be an
+    accepted one-time code of this subscriber bound to :func:`change_binding` of this change.
     """
     _require_not_before(sub, at)
     if kind_of_data(data) is not sub.kind:
@@ -112,6 +207,9 @@ def enter_data(sub: Subscriber, data: IdentityData, *, at: dt.datetime) -> Subsc
             rule="R2",
             subscriber=str(sub.id),
         )
+    touched = verified_fields_changed(sub, data)
+    if touched:
+        _require_change_confirmed(sub, data, touched, confirmation, at)
     old_values = sub.data.field_values() if sub.data is not None else {}
     changes: dict[IdentityField, FieldState] = {}
     for f, value in data.field_values().items():
