@@ -298,3 +298,77 @@ def test_our_verifier_accepts_a_cms_signed_by_openssl(
     )
     info = verify_attestation(rec.read_bytes(), out.read_bytes())
     assert info.signer == Certificate.from_pem(cert_pem.read_bytes())
+
+
+# --- the registrar's key in a PKCS#11 token (SoftHSM built with GOST) -------------------------
+
+
+@pytest.mark.softhsm
+@pytest.mark.openssl_gost
+def test_a_token_key_signs_a_qualified_attestation_that_openssl_verifies(
+    pki: Pki,
+    softhsm,
+    openssl_gost,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    from atlas_ca.hsm import open_key
+    from atlas_ca.hsm.pkcs11 import open_token
+
+    label = "attestation-registrar"
+    open_token(softhsm.uri()).generate_key(
+        KeyType.GOST3410_2012_256, label=label, param_set="cryptopro-a"
+    )
+    key = open_key(softhsm.uri(object=label))
+    assert key.qualified_use_allowed
+    ca_key = _key(tmp_path, "ca2")
+    ca_name = Name.build([(NameAttribute.COMMON_NAME, "Atlas test CA 2")])
+    ca = (
+        CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key_info)
+        .serial_number(2)
+        .not_valid_before(T0 - dt.timedelta(days=2))
+        .not_valid_after(T0 + dt.timedelta(days=3650))
+        .add_extension(BasicConstraints(True, True))
+        .add_extension(KeyUsage(True, frozenset({KeyUsageBit.KEY_CERT_SIGN})))
+        .sign(ca_key)
+    )
+    cert = (
+        CertificateBuilder()
+        .subject_name(Name.build([(NameAttribute.COMMON_NAME, "Регистратор на токене")]))
+        .issuer_certificate(ca)
+        .public_key(key.public_key_info)
+        .serial_number(0x2001)
+        .not_valid_before(T0 - dt.timedelta(days=1))
+        .not_valid_after(T0 + dt.timedelta(days=365))
+        .add_extension(KeyUsage(True, frozenset({KeyUsageBit.DIGITAL_SIGNATURE})))
+        .sign(ca_key)
+    )
+    sub = verified_subscriber("sub-8", at=T0)
+    registrar = with_certificate(sample_registrar(), cert.der)
+    att = attest_verification(sub, registrar, key, at=T0)  # qualified: the default
+    assert verify_attestation(att.record_der, att.signature_der, registrar_certificate=cert)
+    rec, sig, ca_pem = tmp_path / "r.der", tmp_path / "r.p7s", tmp_path / "ca2.pem"
+    rec.write_bytes(att.record_der)
+    sig.write_bytes(att.signature_der)
+    ca_pem.write_bytes(ca.pem())
+    out = openssl_gost.run(
+        [
+            "cms",
+            "-verify",
+            "-binary",
+            "-inform",
+            "DER",
+            "-in",
+            sig,
+            "-content",
+            rec,
+            "-CAfile",
+            ca_pem,
+            "-out",
+            tmp_path / "out",
+        ],
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr.decode()
