@@ -131,6 +131,48 @@ class _Name(core.SequenceOf):  # type: ignore[misc]
     _child_spec = _Rdn
 
 
+class _RawExt(core.Sequence):  # type: ignore[misc]
+    _fields = [  # noqa: RUF012
+        ("extn_id", core.ObjectIdentifier),
+        ("critical", core.Boolean, {"default": False}),
+        ("extn_value", core.OctetString),
+    ]
+
+
+class _RawExts(core.SequenceOf):  # type: ignore[misc]
+    _child_spec = _RawExt
+
+
+class _AlgId(core.Sequence):  # type: ignore[misc]
+    _fields = [  # noqa: RUF012
+        ("algorithm", core.ObjectIdentifier),
+        ("parameters", core.Any, {"optional": True}),
+    ]
+
+
+class _Tbs(core.Sequence):  # type: ignore[misc]
+    _fields = [  # noqa: RUF012
+        ("version", x509.Version, {"explicit": 0, "default": "v1"}),
+        ("serial_number", core.Integer),
+        ("signature", _AlgId),
+        ("issuer", core.Any),
+        ("validity", x509.Validity),
+        ("subject", core.Any),
+        ("subject_public_key_info", core.Any),
+        ("issuer_unique_id", core.OctetBitString, {"implicit": 1, "optional": True}),
+        ("subject_unique_id", core.OctetBitString, {"implicit": 2, "optional": True}),
+        ("extensions", _RawExts, {"explicit": 3, "optional": True}),
+    ]
+
+
+class _Cert(core.Sequence):  # type: ignore[misc]
+    _fields = [  # noqa: RUF012
+        ("tbs_certificate", _Tbs),
+        ("signature_algorithm", _AlgId),
+        ("signature_value", core.OctetBitString),
+    ]
+
+
 def _content_of(tlv_bytes: bytes) -> bytes:
     """The content octets of one TLV with a single-octet tag."""
     lb = tlv_bytes[1]
@@ -172,6 +214,16 @@ def _time(value: x509.Time, what: str) -> tuple[dt.datetime, int, bytes]:
     return when, tag, bytes(chosen.contents)
 
 
+def _spki_algorithm(spki_der: bytes) -> str:
+    """The algorithm OID of a SubjectPublicKeyInfo, read without knowing its parameters."""
+    seq = _SpkiRaw.load(spki_der)
+    return str(seq["algorithm"]["algorithm"].dotted)
+
+
+class _SpkiRaw(core.Sequence):  # type: ignore[misc]
+    _fields = [("algorithm", _AlgId), ("public_key", core.OctetBitString)]  # noqa: RUF012
+
+
 def _first_inner_tag(der: bytes) -> int:
     """The tag byte of the first element inside the outer SEQUENCE."""
     lb = der[1]
@@ -194,11 +246,11 @@ def view_of(der: bytes) -> CertView:
         problem = str(exc)
     try:
         if _first_inner_tag(der) == 0x30:
-            cert = x509.Certificate.load(der)
+            cert = _Cert.load(der)
             tbs = cert["tbs_certificate"]
             outer_sig: str | None = cert["signature_algorithm"]["algorithm"].dotted
         else:
-            tbs = x509.TbsCertificate.load(der)
+            tbs = _Tbs.load(der)
             outer_sig = None
         version = int(tbs["version"].native[1:]) - 1
         serial_int = tbs["serial_number"]
@@ -213,7 +265,7 @@ def view_of(der: bytes) -> CertView:
         na, na_tag, na_raw = _time(tbs["validity"]["not_after"], "notAfter")
         spki = tbs["subject_public_key_info"]
         spki_der = bytes(spki.dump())
-        spki_alg = spki["algorithm"]["algorithm"].dotted
+        spki_alg = _spki_algorithm(spki_der)
         raw_exts = tbs["extensions"]
         present = not isinstance(raw_exts, core.Void)
         exts: list[Ext] = []
