@@ -240,3 +240,32 @@ def test_module_registers_on_import_in_a_fresh_interpreter() -> None:
         env=dict(os.environ),
     ).stdout.strip()
     assert out == GostAlgorithm.GOST3410_2012_512.dotted
+
+
+@settings(max_examples=60, deadline=None)
+@given(ps=st.sampled_from(PARAM_SETS), seed=st.integers(min_value=1, max_value=(1 << 512)))
+def test_spki_and_point_encodings_round_trip_for_random_keys(ps: ParamSet, seed: int) -> None:
+    d = seed % (ps.q - 1) + 1
+    key = public_key_from_private(ps, d)
+    assert GostPublicKey.from_bytes(ps, key.to_bytes()) == key
+    der = key.spki_der()
+    assert GostPublicKey.from_spki_der(der) == key
+    assert GostPublicKey.from_spki_der(der).spki_der() == der
+
+
+def test_our_pkcs8_layout_is_what_openssl_reads(openssl_gost, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    for name in ("cryptopro-a", "tc26-256-a", "tc26-512-c"):
+        ps = param_set(name)
+        d = 0x1234567890ABCDEF % ps.q
+        digest = ps.digest_param_set.dotted if ps.digest_param_set else None
+        der = asn1_gost.encode_pkcs8(
+            ps.algorithm_oid.dotted, ps.oid.dotted, digest, d.to_bytes(ps.size, "little")
+        )
+        info = keys.PrivateKeyInfo.load(der)
+        assert info["private_key"].parsed.native == d.to_bytes(ps.size, "little")
+        path = tmp_path / f"{name}.p8"
+        path.write_bytes(der)
+        spki = openssl_gost.run(
+            ["pkey", "-inform", "DER", "-in", path, "-pubout", "-outform", "DER"]
+        ).stdout
+        assert GostPublicKey.from_spki_der(spki) == public_key_from_private(ps, d, engine="pure")

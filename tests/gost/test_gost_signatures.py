@@ -161,3 +161,23 @@ def test_generated_scalars_are_in_range_and_differ() -> None:
     scalars = {generate_private_scalar(ps) for _ in range(20)}
     assert len(scalars) == 20
     assert all(0 < d < ps.q for d in scalars)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    ps=st.sampled_from([param_set("tc26-256-b"), param_set("tc26-512-b")]),
+    digest_seed=st.binary(min_size=64, max_size=64),
+)
+def test_native_and_pure_accept_each_others_signatures_on_random_digests(
+    ps: ParamSet, digest_seed: bytes
+) -> None:
+    require_engine("native")
+    digest = digest_seed[: ps.size]
+    d = generate_private_scalar(ps)
+    key = public_key_from_private(ps, d, engine="native")
+    assert key == public_key_from_private(ps, d, engine="pure")
+    by_native = sign_digest(ps, d, digest, engine="native")
+    by_pure = sign_digest(ps, d, digest, engine="pure")
+    for signature in (by_native, by_pure):
+        assert verify_digest(key, digest, signature, engine="native")
+        assert verify_digest(key, digest, signature, engine="pure")
