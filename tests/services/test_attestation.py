@@ -372,3 +372,29 @@ def test_a_token_key_signs_a_qualified_attestation_that_openssl_verifies(
         check=False,
     )
     assert out.returncode == 0, out.stderr.decode()
+
+
+def test_signing_outside_the_certificate_validity_is_refused(pki: Pki) -> None:
+    sub = verified_subscriber("sub-7", at=T0)
+    registrar = with_certificate(sample_registrar(), pki.registrar_cert.der)
+    late = T0 + dt.timedelta(days=400)  # after the registrar certificate's notAfter
+    with pytest.raises(AttestationRefused, match="not valid at"):
+        attest_verification(sub, registrar, pki.registrar_key, at=late, require_qualified=False)
+
+
+def test_a_signing_time_outside_the_signer_validity_is_rejected(pki: Pki, tmp_path: Path) -> None:
+    att = _attested(pki)  # signed at T0 + 5 minutes
+    ca_key = _key(tmp_path, "ca-expired")
+    # the same issuer name and serial, a validity that ended before the signing time
+    expired = (
+        CertificateBuilder()
+        .subject_name(pki.registrar_cert.subject)
+        .issuer_name(pki.registrar_cert.issuer)
+        .public_key(pki.registrar_key.public_key_info)
+        .serial_number(pki.registrar_cert.serial_number)
+        .not_valid_before(T0 - dt.timedelta(days=10))
+        .not_valid_after(T0 - dt.timedelta(days=1))
+        .sign(ca_key)
+    )
+    with pytest.raises(AttestationInvalid, match="outside the validity"):
+        verify_attestation(att.record_der, att.signature_der, registrar_certificate=expired)

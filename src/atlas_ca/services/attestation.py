@@ -313,6 +313,10 @@ def sign_record(
     cert = Certificate.from_der(certificate_der)
     if cert.public_key_info != key.public_key_info:
         raise AttestationRefused("the registrar's certificate does not certify this key (R5)")
+    if not cert.validity.contains(at):
+        raise AttestationRefused(
+            f"the registrar's certificate is not valid at {at.isoformat()} (R5)"
+        )
     digest_oid, key_oid = _GOST[key.key_type]
     digest = _streebog(digest_oid.dotted, record_der)
     attrs = _signed_attributes(digest, at.astimezone(dt.UTC).replace(microsecond=0))
@@ -486,6 +490,10 @@ def verify_attestation(
     )
     if signer is None:
         raise _invalid("signed by a certificate other than the registrar's")
+    if not isinstance(signing_time, dt.datetime) or not signer.validity.contains(signing_time):
+        raise _invalid(
+            f"signingTime {signing_time} is outside the validity of the registrar's certificate"
+        )
     actual = _streebog(digest_oid, record_der)
     if not hmac.compare_digest(actual, claimed):
         raise _invalid("the record does not match the signed message digest")
