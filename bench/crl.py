@@ -92,7 +92,8 @@ def prepare(work: Path, entries: int, openssl: list[str], env: dict[str, str]) -
         lines = []
         for i in range(entries):
             serial = rng.getrandbits(128).to_bytes(16, "big").hex().upper()
-            when = datetime.fromtimestamp(start + rng.randrange(span), UTC).strftime("%y%m%d%H%M%SZ")
+            moment = datetime.fromtimestamp(start + rng.randrange(span), UTC)
+            when = moment.strftime("%y%m%d%H%M%SZ")
             reason = REASONS[rng.randrange(len(REASONS))]
             lines.append(f"R\t301231235959Z\t{when},{reason}\t{serial}\tunknown\t/CN=r{i}\n")
             if len(lines) == 10000:

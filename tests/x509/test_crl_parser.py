@@ -243,3 +243,42 @@ def test_mutated_crls_raise_only_decode_errors(edits: list[tuple[int, int, str]]
 def test_random_bytes_raise_only_decode_errors(data: bytes) -> None:
     with contextlib.suppress(DecodeError):
         _exercise(b"\x30" + bytes([len(data)]) + data if len(data) < 128 else data)
+
+
+def _one_entry(e: RevokedEntry) -> bytes:
+    """The DER of one entry as the builder writes it (content only, without its SEQUENCE)."""
+    crl = load_crl(signed([e]))
+    start, end = crl._revoked  # type: ignore[misc]
+    _, cs, ce = der.read_header(crl.der, start, end, "t")
+    return crl.der[cs:ce]
+
+
+_ENTRY_SAMPLES = [
+    _one_entry(RevokedEntry(0x0102, AT, RevocationReason.KEY_COMPROMISE)),
+    _one_entry(RevokedEntry(0x80, AT)),
+    _one_entry(RevokedEntry(2**159 - 1, AT, RevocationReason.CERTIFICATE_HOLD, AT)),
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(_ENTRY_SAMPLES),
+    st.lists(st.tuples(st.integers(0, 200), st.integers(0, 255)), max_size=3),
+)
+def test_the_fast_entry_decoder_agrees_with_the_full_one(
+    sample: bytes, edits: list[tuple[int, int]]
+) -> None:
+    from atlas_ca.x509.crl import _decode_entry, _decode_entry_fully
+
+    data = bytearray(sample)
+    for pos, value in edits:
+        data[pos % len(data)] = value
+    raw = bytes(data)
+
+    def outcome(decode: object) -> object:
+        try:
+            return decode(raw, 0, len(raw))  # type: ignore[operator]
+        except DecodeError as exc:
+            return type(exc)
+
+    assert outcome(_decode_entry) == outcome(_decode_entry_fully)

@@ -680,9 +680,11 @@ def pem_to_der(data: bytes, label: str = PEM_LABEL) -> bytes:
     stop = data.find(end, start)
     if stop < 0:
         raise DecodeError(f"PEM block {label} has no END line")
-    body = data[start + len(begin) : stop]
+    body = memoryview(data)[start + len(begin) : stop]
     try:
-        return binascii.a2b_base64(body.replace(b"\n", b"").replace(b"\r", b""), strict_mode=True)
+        # Non-strict mode skips the line breaks without copying the (possibly 60 MB) body;
+        # whatever else it tolerates cannot survive the strict DER parse and the signature.
+        return binascii.a2b_base64(body)
     except binascii.Error as exc:
         raise DecodeError(f"PEM block {label} is not valid base64: {exc}") from exc
 
@@ -1182,7 +1184,61 @@ def _decode_reason_flags(
     return frozenset(reasons)
 
 
+#: The whole crlEntryExtensions content of an entry whose only extension is a reasonCode.
+_REASON_BY_EXT: Final = {
+    _extension(der.oid(Extension.CRL_REASON.dotted), False, der.enumerated(reason)): reason
+    for reason in RevocationReason
+}
+
+
 def _decode_entry(data: bytes, start: int, end: int) -> RevokedEntry:
+    """One entry from its content span; the common shapes take a fast path.
+
+    Fast: a short serial, a UTCTime, and either no extensions or exactly one reasonCode —
+    what this builder, OpenSSL and certtool write. Anything else, including anything the fast
+    path is unsure of, goes through :func:`_decode_entry_fully`, which validates every field.
+    """
+    if end - start > 4 and data[start] == der.INTEGER:
+        n = data[start + 1]
+        ts = start + 2 + n
+        if 0 < n <= 20 and ts + 15 <= end and data[ts] == der.UTC_TIME and data[ts + 1] == 13:
+            te = ts + 15
+            reason: RevocationReason | None = None
+            ok = te == end
+            if not ok and data[te] == der.SEQUENCE and te + 2 + data[te + 1] == end:
+                reason = _REASON_BY_EXT.get(data[te + 2 : end])
+                ok = reason is not None
+            t = data[ts + 2 : te]
+            first = data[start + 2]
+            if (
+                ok
+                and first < 0x80
+                and (first or n == 1 or data[start + 3] >= 0x80)
+                and t[12] == 0x5A
+                and t[:12].isdigit()
+            ):
+                yy = (t[0] - 48) * 10 + t[1] - 48
+                try:
+                    revoked_at = datetime(
+                        yy + (1900 if yy >= 50 else 2000),
+                        (t[2] - 48) * 10 + t[3] - 48,
+                        (t[4] - 48) * 10 + t[5] - 48,
+                        (t[6] - 48) * 10 + t[7] - 48,
+                        (t[8] - 48) * 10 + t[9] - 48,
+                        (t[10] - 48) * 10 + t[11] - 48,
+                        tzinfo=UTC,
+                    )
+                except ValueError:
+                    pass  # the full decoder reports the bad date
+                else:
+                    if reason is RevocationReason.UNSPECIFIED:
+                        reason = None
+                    serial = int.from_bytes(data[start + 2 : ts], "big")
+                    return RevokedEntry(serial, revoked_at, reason)
+    return _decode_entry_fully(data, start, end)
+
+
+def _decode_entry_fully(data: bytes, start: int, end: int) -> RevokedEntry:
     what = "revokedCertificates entry"
     parts = der.children(data, start, end, what)
     if len(parts) not in (2, 3) or parts[0][0] != der.INTEGER:
