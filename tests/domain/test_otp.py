@@ -25,6 +25,7 @@ from atlas_ca.domain.otp import (
     bind,
     create_challenge,
     generate_code,
+    require_confirmed,
     send_challenge,
     verify_code,
 )
@@ -178,3 +179,24 @@ def test_sms_gateway_failure_propagates() -> None:
 def test_naive_time_is_refused() -> None:
     with pytest.raises(InvalidInput, match="timezone-aware"):
         create_challenge(ALICE, ISSUE, now=dt.datetime(2026, 1, 1), random_bytes=seeded(1))
+
+
+# --- the R7 gate other services call ---------------------------------------------------------
+
+
+def test_require_confirmed_passes_only_an_accepted_code_for_exactly_this_operation() -> None:
+    ch, code = new(binding=REVOKE)
+    ok = verify_code(ch, code, REVOKE, subscriber=ALICE, now=T0)
+    require_confirmed(ok, REVOKE, subscriber=ALICE, at=T0 + dt.timedelta(seconds=1))
+    with pytest.raises(OtpRefused, match="needs a one-time code") as exc:
+        require_confirmed(None, REVOKE, subscriber=ALICE, at=T0)
+    assert exc.value.rule == "R7"
+    with pytest.raises(OtpRefused, match="another operation"):
+        require_confirmed(ok, ISSUE, subscriber=ALICE, at=T0)
+    with pytest.raises(OtpRefused, match="another subscriber"):
+        require_confirmed(ok, REVOKE, subscriber=BOB, at=T0)
+    with pytest.raises(OtpRefused, match="after this operation"):
+        require_confirmed(ok, REVOKE, subscriber=ALICE, at=T0 - dt.timedelta(seconds=1))
+    bad = verify_code(ch, wrong(code), REVOKE, subscriber=ALICE, now=T0)
+    with pytest.raises(OtpRefused, match="not accepted"):
+        require_confirmed(bad, REVOKE, subscriber=ALICE, at=T0)

@@ -22,7 +22,7 @@ from atlas_ca.domain.fakes import (
 from atlas_ca.domain.identifiers import Kpp, MobilePhone, Ogrnip, Snils
 from atlas_ca.domain.identity_ports import CheckResult, CheckSource, RegistryUnavailable
 from atlas_ca.domain.ids import SubscriberId
-from atlas_ca.domain.otp import create_challenge, verify_code
+from atlas_ca.domain.otp import OtpRefused, create_challenge, verify_code
 from atlas_ca.domain.registrars import RegistrarRefused, suspend
 from atlas_ca.domain.subscribers import (
     EntrepreneurData,
@@ -41,10 +41,12 @@ from atlas_ca.domain.verification import (
     VerificationRefused,
     apply_check,
     change_binding,
+    change_phone,
     complete_verification,
     confirm_with_egrul,
     enter_data,
     is_verified,
+    phone_binding,
     require_verified,
     run_government_checks,
     verified_fields_changed,
@@ -252,7 +254,7 @@ def test_a_new_passport_unverifies_only_the_passport() -> None:
     sub, person = checked_individual()
     sub = complete_verification(sub, sample_registrar(), IdentificationMethod(0), at=t(3))
     renewed = replace(person, passport=replace(person.passport, number="654321"))
-    with pytest.raises(VerificationRefused, match=r"\(passport\) needs a one-time code") as exc:
+    with pytest.raises(OtpRefused, match=r"\(passport\) needs a one-time code") as exc:
         enter_data(sub, renewed, at=t(4))
     assert exc.value.rule == "R7"
     sub = enter_data(sub, renewed, at=t(4), confirmation=confirmed_change(sub, renewed, at=t(4)))
@@ -380,7 +382,7 @@ def test_no_path_reaches_verified_without_a_registrar_and_changes_unverify(
                 code = None if op.endswith("_no_code") else confirmed_change(sub, data, at=at)
                 try:
                     sub = enter_data(sub, data, at=at, confirmation=code)
-                except VerificationRefused:
+                except OtpRefused:
                     assert needs_code
                     assert code is None  # only a missing code refuses a change here
                     counters[key] -= 1
@@ -431,12 +433,12 @@ def test_a_code_for_another_change_or_subscriber_does_not_confirm() -> None:
     passport_a = replace(person, passport=replace(person.passport, number="654321"))
     passport_b = replace(person, passport=replace(person.passport, number="765432"))
     code_for_a = confirmed_change(sub, passport_a, at=t(4))
-    with pytest.raises(VerificationRefused, match="another operation or another change"):
+    with pytest.raises(OtpRefused, match="another operation or another change"):
         enter_data(sub, passport_b, at=t(4), confirmation=code_for_a)
     other = replace(sub, id=SubscriberId("sub-2"))
-    with pytest.raises(VerificationRefused, match="another subscriber"):
+    with pytest.raises(OtpRefused, match="another subscriber"):
         enter_data(other, passport_a, at=t(4), confirmation=code_for_a)
-    with pytest.raises(VerificationRefused, match="after this change"):
+    with pytest.raises(OtpRefused, match="after this operation"):
         enter_data(
             sub, passport_a, at=t(3), confirmation=confirmed_change(sub, passport_a, at=t(5))
         )
@@ -447,7 +449,7 @@ def test_a_code_for_another_change_or_subscriber_does_not_confirm() -> None:
     wrong = verify_code(
         challenge, "999999" if code != "999999" else "000000", binding, subscriber=sub.id, now=t(4)
     )
-    with pytest.raises(VerificationRefused, match="not accepted"):
+    with pytest.raises(OtpRefused, match="not accepted"):
         enter_data(sub, passport_a, at=t(4), confirmation=wrong)
     assert is_verified(sub)  # every refusal left the subscriber as it was
 
@@ -457,3 +459,20 @@ def test_entering_data_for_unverified_fields_needs_no_code() -> None:
     changed = replace(sample_person(), snils=Snils("999-999-999 01"))
     assert verified_fields_changed(sub, changed) == ()
     assert enter_data(sub, changed, at=t(2)).status(IdentityField.SNILS) is FieldStatus.ENTERED
+
+
+def test_a_new_phone_needs_a_code_bound_to_that_number() -> None:
+    sub, _ = checked_individual()
+    new_phone = MobilePhone("+79241234567")
+    binding = phone_binding(sub, new_phone)
+    challenge, code = create_challenge(
+        sub.id, binding, now=t(3), random_bytes=lambda n: bytes(range(n))
+    )
+    ok = verify_code(challenge, code, binding, subscriber=sub.id, now=t(3))
+    with pytest.raises(OtpRefused, match="changing the phone number needs a one-time code"):
+        change_phone(sub, new_phone, at=t(3), confirmation=None)
+    with pytest.raises(OtpRefused, match="another operation"):
+        change_phone(sub, MobilePhone("+79241234568"), at=t(3), confirmation=ok)
+    changed = change_phone(sub, new_phone, at=t(3), confirmation=ok)
+    assert changed.phone == new_phone
+    assert changed.states == sub.states

@@ -43,6 +43,7 @@ __all__ = [
     "bind",
     "create_challenge",
     "generate_code",
+    "require_confirmed",
     "send_challenge",
     "sms_text",
     "verify_code",
@@ -287,3 +288,44 @@ def verify_code(
     else:
         outcome = OtpOutcome.WRONG_CODE
     return OtpVerification(counted, outcome)
+
+
+def require_confirmed(
+    confirmation: OtpVerification | None,
+    binding: OperationBinding,
+    *,
+    subscriber: SubscriberId,
+    at: dt.datetime,
+    what: str | None = None,
+) -> None:
+    """The R7 gate of a sensitive operation (issue, revoke, suspend, key action, data change).
+
+    Raise :class:`OtpRefused` unless ``confirmation`` is an accepted one-time code of
+    ``subscriber`` for exactly ``binding`` (operation and parameters), confirmed no later than
+    ``at``. ``what`` names the operation in the message (default: the operation's wording).
+    """
+    require_aware("at", at)
+    label = what or binding.operation.value
+    if confirmation is None:
+        raise OtpRefused(
+            f"subscriber {subscriber}: {label} needs a one-time code (R7)",
+            rule="R7",
+            subscriber=str(subscriber),
+        )
+    c = confirmation.challenge
+    problem = None
+    if not confirmation.accepted or c.used_at is None:
+        problem = f"the one-time code was not accepted ({confirmation.outcome.value})"
+    elif c.subscriber != subscriber:
+        problem = "the one-time code was issued to another subscriber"
+    elif not hmac.compare_digest(c.binding_digest, binding.digest()):
+        problem = "the one-time code confirmed another operation or another change"
+    elif c.used_at > at:
+        problem = "the one-time code is confirmed after this operation"
+    if problem is not None:
+        raise OtpRefused(
+            f"subscriber {subscriber}: {label} refused: {problem} (R7)",
+            rule="R7",
+            subscriber=str(subscriber),
+            outcome=confirmation.outcome.name,
+        )

@@ -18,10 +18,17 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import hmac
 from dataclasses import dataclass, replace
 
-from atlas_ca.domain.identifiers import InnLegal, InnPerson, Kpp, Ogrnip, Passport, Snils
+from atlas_ca.domain.identifiers import (
+    InnLegal,
+    InnPerson,
+    Kpp,
+    MobilePhone,
+    Ogrnip,
+    Passport,
+    Snils,
+)
 from atlas_ca.domain.identity_ports import (
     CheckResult,
     CheckSource,
@@ -29,7 +36,13 @@ from atlas_ca.domain.identity_ports import (
     GovernmentChecks,
 )
 from atlas_ca.domain.ids import RegistrarId, SubscriberId
-from atlas_ca.domain.otp import Operation, OperationBinding, OtpVerification, bind
+from atlas_ca.domain.otp import (
+    Operation,
+    OperationBinding,
+    OtpVerification,
+    bind,
+    require_confirmed,
+)
 from atlas_ca.domain.registrars import Registrar, RegistrarRefused, require_can_verify
 from atlas_ca.domain.subscribers import (
     EntrepreneurData,
@@ -60,10 +73,12 @@ __all__ = [
     "VerifiedRecord",
     "apply_check",
     "change_binding",
+    "change_phone",
     "complete_verification",
     "confirm_with_egrul",
     "enter_data",
     "is_verified",
+    "phone_binding",
     "require_verified",
     "run_government_checks",
     "verified_fields_changed",
@@ -151,38 +166,6 @@ def change_binding(sub: Subscriber, data: IdentityData) -> OperationBinding:
     )
 
 
-def _require_change_confirmed(
-    sub: Subscriber,
-    data: IdentityData,
-    changed: tuple[IdentityField, ...],
-    confirmation: OtpVerification | None,
-    at: dt.datetime,
-) -> None:
-    names = ", ".join(f.value for f in changed)
-    if confirmation is None:
-        raise VerificationRefused(
-            f"subscriber {sub.id}: changing verified data ({names}) needs a one-time code (R7)",
-            rule="R7",
-            subscriber=str(sub.id),
-        )
-    c = confirmation.challenge
-    problem = None
-    if not confirmation.accepted or c.used_at is None:
-        problem = f"the one-time code was not accepted ({confirmation.outcome.value})"
-    elif c.subscriber != sub.id:
-        problem = "the one-time code was issued to another subscriber"
-    elif not hmac.compare_digest(c.binding_digest, change_binding(sub, data).digest()):
-        problem = "the one-time code confirmed another operation or another change"
-    elif c.used_at > at:
-        problem = "the one-time code is confirmed after this change"
-    if problem is not None:
-        raise VerificationRefused(
-            f"subscriber {sub.id}: changing verified data ({names}) refused: {problem} (R7)",
-            rule="R7",
-            subscriber=str(sub.id),
-        )
-
-
 def enter_data(
     sub: Subscriber,
     data: IdentityData,
@@ -209,7 +192,14 @@ def enter_data(
         )
     touched = verified_fields_changed(sub, data)
     if touched:
-        _require_change_confirmed(sub, data, touched, confirmation, at)
+        names = ", ".join(f.value for f in touched)
+        require_confirmed(
+            confirmation,
+            change_binding(sub, data),
+            subscriber=sub.id,
+            at=at,
+            what=f"changing verified data ({names})",
+        )
     old_values = sub.data.field_values() if sub.data is not None else {}
     changes: dict[IdentityField, FieldState] = {}
     for f, value in data.field_values().items():
@@ -226,6 +216,36 @@ def enter_data(
         # the ЕГРЮЛ details belong to the ИНН, which has not changed
         data = replace(data, ogrn=old.ogrn, full_name=old.full_name)
     return sub.with_states(changes, data=data)
+
+
+def phone_binding(sub: Subscriber, phone: MobilePhone) -> OperationBinding:
+    """What the one-time code for a new phone number is bound to (R1, R7)."""
+    return bind(Operation.CHANGE_PHONE, {"subscriber": sub.id.value, "phone": phone.value})
+
+
+def change_phone(
+    sub: Subscriber,
+    phone: MobilePhone,
+    *,
+    at: dt.datetime,
+    confirmation: OtpVerification | None,
+) -> Subscriber:
+    """R1: the mobile phone is the key to the profile; a new one needs a one-time code (R7).
+
+    Send the code to the *new* number (it proves the person holds it) with
+    :func:`phone_binding`; the identity fields keep their status.
+    """
+    _require_not_before(sub, at)
+    if not isinstance(phone, MobilePhone):
+        raise VerificationRefused("the new phone must be a MobilePhone (R1)", rule="R1")
+    require_confirmed(
+        confirmation,
+        phone_binding(sub, phone),
+        subscriber=sub.id,
+        at=at,
+        what="changing the phone number",
+    )
+    return replace(sub, phone=phone)
 
 
 def apply_check(
