@@ -31,7 +31,11 @@ from atlas_ca.hsm.software import SoftwareKey, generate_software_key, open_softw
 from atlas_ca.profiles.config import CaConfig, IssuerTools
 from atlas_ca.profiles.issue import Address, Organisation
 
-NOW = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
+#: Yesterday, midnight UTC: certificates issued "now" are valid when OpenSSL and certtool check
+#: them against the wall clock.
+NOW = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0) - dt.timedelta(
+    days=1
+)
 SIGN_TOOL = 'СКЗИ "КриптоПро CSP" (версия 5.0)'
 
 

@@ -1,0 +1,54 @@
+"""``atlas-ca lint FILE [--profile NAME|auto] [--json]``: lint any certificate.
+
+Exit codes: 0 when there is no error finding (warnings and notices allowed), 1 with at least
+one error finding, 2 when the file cannot be read or is not a certificate (also an unknown
+profile name). The profile is detected (individual / ИП / legal entity / CA / OCSP / unknown)
+unless ``--profile`` names one.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from atlas_ca.cli.errors import ExitCode, handle_errors
+from atlas_ca.errors import DecodeError
+from atlas_ca.profiles import PROFILES
+from atlas_ca.profiles.lint import lint_der
+from atlas_ca.x509.pem import PemLabel, read_der_or_pem
+
+
+@click.command("lint")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--profile",
+    "profile",
+    default="auto",
+    show_default=True,
+    type=click.Choice(["auto", *PROFILES]),
+    help="Profile to check against; 'auto' detects it from the certificate.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@handle_errors
+def lint(file: Path, profile: str, as_json: bool) -> None:
+    """Lint a certificate (PEM or DER) against the qualified-certificate profiles."""
+    label, der = read_der_or_pem(file.read_bytes())
+    if label is not None and label is not PemLabel.CERTIFICATE:
+        raise DecodeError(f"PEM block {label} is not a certificate")
+    report = lint_der(der, profile)
+    if as_json:
+        click.echo(report.to_json())
+    else:
+        click.echo(f"profile: {report.profile}")
+        for f in report.findings:
+            click.echo(f"{f.severity.value:7} {f.code}  {f.path}: {f.message}  [{f.source}]")
+        click.echo(
+            f"{len(report.errors)} error(s), {len(report.warnings)} warning(s), "
+            f"{len(report.notices)} notice(s)"
+        )
+    sys.exit(int(ExitCode.OK if report.ok else ExitCode.REFUSED))
+
+
+__all__ = ["lint"]
