@@ -19,6 +19,7 @@ from atlas_ca.gost import (
     streebog512,
     verify,
 )
+from conftest import OpenSSL
 
 CASES = [
     ("gost2012_256", "A", "md_gost12_256"),
@@ -51,8 +52,13 @@ def _pem(der: bytes) -> bytes:
 
 @pytest.mark.parametrize(("algorithm", "paramset", "md"), CASES)
 def test_we_verify_what_openssl_signs(
-    openssl_gost, tmp_path: Path, engine: EngineName, algorithm: str, paramset: str, md: str
-) -> None:  # type: ignore[no-untyped-def]
+    openssl_gost: OpenSSL,
+    tmp_path: Path,
+    engine: EngineName,
+    algorithm: str,
+    paramset: str,
+    md: str,
+) -> None:
     key_pem = tmp_path / "key.pem"
     openssl_gost.run(
         ["genpkey", "-algorithm", algorithm, "-pkeyopt", f"paramset:{paramset}", "-out", key_pem]
@@ -71,8 +77,8 @@ def test_we_verify_what_openssl_signs(
 
 @pytest.mark.parametrize("name", sorted(OPENSSL_PARAMSET))
 def test_openssl_verifies_what_we_sign(
-    openssl_gost, tmp_path: Path, engine: EngineName, name: str
-) -> None:  # type: ignore[no-untyped-def]
+    openssl_gost: OpenSSL, tmp_path: Path, engine: EngineName, name: str
+) -> None:
     ps = param_set(name)
     d = generate_private_scalar(ps)
     public_key = public_key_from_private(ps, d, engine=engine)
@@ -99,8 +105,8 @@ def test_openssl_verifies_what_we_sign(
 
 
 def test_openssl_raw_pkeyutl_verify_takes_our_digest_and_signature(
-    openssl_gost, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    openssl_gost: OpenSSL, tmp_path: Path
+) -> None:
     ps = param_set("tc26-512-a")
     d = generate_private_scalar(ps)
     payload = b"raw digest path"
@@ -118,7 +124,7 @@ def test_openssl_raw_pkeyutl_verify_takes_our_digest_and_signature(
     assert b"Signature Verified Successfully" in ok.stdout, ok.stderr.decode()
 
 
-def test_large_file_digest_matches_openssl(openssl_gost, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_large_file_digest_matches_openssl(openssl_gost: OpenSSL, tmp_path: Path) -> None:
     blob = bytes(range(251)) * 40_000 + b"!"  # ~10 MB, not a multiple of the block size
     path = tmp_path / "big.bin"
     path.write_bytes(blob)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from pathlib import Path
 
 import pytest
 from asn1crypto import algos, core, keys
@@ -22,6 +23,7 @@ from atlas_ca.gost import (
     param_set,
     public_key_from_private,
 )
+from conftest import OpenSSL
 
 # A fixed, valid key per set: d = 2 (cheap to derive, and a real point of the group).
 KEYS = {ps.name: public_key_from_private(ps, 2, engine="pure") for ps in PARAM_SETS}
@@ -202,7 +204,7 @@ def test_register_gost_is_idempotent_and_patches_reverse_maps() -> None:
     )
 
 
-def test_openssl_generated_keys_parse(openssl_gost, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_openssl_generated_keys_parse(openssl_gost: OpenSSL, tmp_path: Path) -> None:
     for algorithm, paramset, expected in (
         ("gost2012_256", "A", "cryptopro-a"),
         ("gost2012_256", "TCA", "tc26-256-a"),
@@ -253,7 +255,7 @@ def test_spki_and_point_encodings_round_trip_for_random_keys(ps: ParamSet, seed:
     assert GostPublicKey.from_spki_der(der).spki_der() == der
 
 
-def test_our_pkcs8_layout_is_what_openssl_reads(openssl_gost, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_our_pkcs8_layout_is_what_openssl_reads(openssl_gost: OpenSSL, tmp_path: Path) -> None:
     for name in ("cryptopro-a", "tc26-256-a", "tc26-512-c"):
         ps = param_set(name)
         d = 0x1234567890ABCDEF % ps.q
