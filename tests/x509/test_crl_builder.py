@@ -12,6 +12,7 @@ from cryptography import x509
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from atlas_ca.errors import SignatureInvalid
 from atlas_ca.x509 import der_stream as der
 from atlas_ca.x509.crl import (
     CertificateRevocationList,
@@ -380,3 +381,27 @@ def test_der_object_identifiers_round_trip(arcs: list[int], data: st.DataObject)
     dotted = ".".join(map(str, [first, second, *arcs]))
     encoded = der.oid(dotted)
     assert der.decode_oid(encoded, 2 if encoded[1] < 0x80 else 3, len(encoded), "t") == dotted
+
+
+class _WrongPublicHalf(type(KEY)):  # type: ignore[misc]
+    """A key whose signatures do not match the public key it reports (a faulty token)."""
+
+    @property
+    def public_key_info(self) -> bytes:
+        return new_ecdsa_key().public_key_info
+
+
+class _WrongEdPublicHalf(type(new_ed25519_key())):  # type: ignore[misc]
+    @property
+    def public_key_info(self) -> bytes:
+        return new_ed25519_key().public_key_info
+
+
+@pytest.mark.parametrize(
+    "key",
+    [_WrongPublicHalf(KEY.private), _WrongEdPublicHalf(new_ed25519_key().private)],
+    ids=["prehash-ecdsa", "whole-tbs-ed25519"],
+)
+def test_a_signature_that_does_not_verify_is_never_returned(key: object) -> None:
+    with pytest.raises(SignatureInvalid, match="does not verify with its own public key"):
+        base_builder().sign(key, [entry(1)])  # type: ignore[arg-type]

@@ -40,9 +40,16 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, BinaryIO, Final
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+from cryptography.hazmat.primitives.serialization import load_der_public_key
+
+from atlas_ca import gost
 from atlas_ca.algorithms import SignatureAlgorithm
 from atlas_ca.asn1.oids import Extension
-from atlas_ca.errors import DecodeError, Refused, X509Error
+from atlas_ca.errors import AtlasCaError, DecodeError, Refused, SignatureInvalid, X509Error
 from atlas_ca.hsm.base import PrehashSigningKey, SigningKey
 from atlas_ca.x509 import der_stream as der
 from atlas_ca.x509.signatures import verify_signature
@@ -440,19 +447,67 @@ class CrlBuilder:
             hasher.update(tbs_head)
             hasher.update(entries)
             hasher.update(extensions)
-            signature = key.sign_digest(hasher.digest())
+            digest = hasher.digest()
+            signature = bytes(key.sign_digest(digest))
+            checked = _digest_signature_verifies(key.public_key_info, algorithm, digest, signature)
         else:
-            signature = key.sign(b"".join((tbs_head, entries, extensions)))
+            tbs = b"".join((tbs_head, entries, extensions))
+            signature = bytes(key.sign(tbs))
+            try:
+                verify_signature(key.public_key_info, algorithm, tbs, signature)
+                checked = True
+            except SignatureInvalid:
+                checked = False
+        if not checked:
+            raise SignatureInvalid(
+                f"the signing key produced a CRL signature ({algorithm.value}) that does not "
+                "verify with its own public key",
+                algorithm=algorithm.value,
+            )
         return SignedCrl(
             tbs_head=tbs_head,
             entries=entries,
             tbs_tail=extensions,
             algorithm=algorithm,
             algorithm_der=alg_der,
-            signature=bytes(signature),
+            signature=signature,
             entry_count=count,
             crl_number=f.crl_number,
         )
+
+
+_PREHASH: Final[dict[SignatureAlgorithm, type[hashes.HashAlgorithm]]] = {
+    SignatureAlgorithm.ECDSA_SHA256: hashes.SHA256,
+    SignatureAlgorithm.ECDSA_SHA384: hashes.SHA384,
+    SignatureAlgorithm.RSA_SHA256: hashes.SHA256,
+}
+
+
+def _digest_signature_verifies(
+    spki_der: bytes, algorithm: SignatureAlgorithm, digest: bytes, signature: bytes
+) -> bool:
+    """Sign-then-verify for the streamed path: check ``signature`` over the TBS ``digest``.
+
+    The TBS is not materialised again; the check is on the digest the key's own hasher gave.
+    """
+    gost_algorithms = (SignatureAlgorithm.GOST3410_2012_256, SignatureAlgorithm.GOST3410_2012_512)
+    if algorithm not in _PREHASH and algorithm not in gost_algorithms:
+        raise ValueError(f"a prehash key cannot sign with {algorithm.value}")
+    try:
+        if algorithm in gost_algorithms:
+            public_gost = gost.GostPublicKey.from_spki_der(spki_der)
+            return gost.verify_digest(public_gost, digest, signature)
+        public = load_der_public_key(spki_der)
+        prehashed = Prehashed(_PREHASH[algorithm]())
+        if isinstance(public, ec.EllipticCurvePublicKey):
+            public.verify(signature, digest, ec.ECDSA(prehashed))
+        elif isinstance(public, rsa.RSAPublicKey):
+            public.verify(signature, digest, padding.PKCS1v15(), prehashed)
+        else:
+            return False
+    except (InvalidSignature, ValueError, AtlasCaError):
+        return False
+    return True
 
 
 def _algorithm_identifier(algorithm: SignatureAlgorithm) -> bytes:
