@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from gost_test_support import ENGINES, load_vectors, require_engine
 from hypothesis import given, settings
