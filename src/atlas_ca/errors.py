@@ -210,3 +210,48 @@ class CrlNumberConflict(StorageError, Refused):
 
 class AuditError(AtlasCaError):
     """Errors of :mod:`atlas_ca.audit`."""
+
+
+# --- services (issuance, revocation, CRL publication) ---------------------------------------
+# Context fields: ``issuer`` (key id hex), ``serial`` (40 hex digits), ``order``, ``step`` (the
+# pipeline step that failed). Never a CSR's subject, a one-time code or a PIN.
+
+
+class ServiceError(AtlasCaError):
+    """Errors of :mod:`atlas_ca.services`."""
+
+
+class CsrRejected(ServiceError, InvalidInput):
+    """The certification request cannot be read, or fails its proof of possession."""
+
+
+class OrderNotPaid(ServiceError, Refused):
+    """R10: the order is not paid (or does not name the subscriber); nothing is issued."""
+
+
+class IdempotentRequestFailed(ServiceError, Refused):
+    """The first request under this idempotency key failed (its intent was voided)."""
+
+
+class IssuanceInProgress(ServiceError, Unavailable):
+    """Another request under this idempotency key holds an open intent; retry later."""
+
+
+class IssuanceFailed(ServiceError, Unavailable):
+    """Signing or the check of the signed certificate failed: the intent was voided."""
+
+
+class IssuancePending(ServiceError, Unavailable):
+    """The certificate was signed and kept in the outbox, but the register did not store it.
+
+    The intent stays open; :meth:`IssuanceService.resolve_open_intents` completes it when the
+    database is back. The certificate is not returned before it is in the register.
+    """
+
+
+class CertificateNotOwned(ServiceError, Refused):
+    """A subscriber asked to change the status of a certificate that is not theirs."""
+
+
+class CrlPublicationFailed(ServiceError, Unavailable):
+    """The CRL could not be written to the publication directory; the old file stays."""

@@ -1,0 +1,604 @@
+"""The issuance service: CSR + verified subscriber + paid order + one-time code → certificate.
+
+One visible pipeline (style lesson 10; Boulder's ``ca/ca.go``)::
+
+    prepare   parse the CSR, check its proof of possession; the subscriber is verified (R3),
+              the organisation's authority is in force (R4), the order is paid and names the
+              subscriber (R10); plan the certificate from the profile and VERIFIED data only
+    lint      build the TBS with a fresh random serial; any lint error refuses, with findings
+    confirm   the one-time code, bound to the operation and its parameters (R7), is spent
+    record    the serial and the Streebog-256 digest of the TBS are committed as an intent
+    sign      the CA key (HSM) signs the TBS; on failure the intent is voided
+    verify    the certificate is checked against the CA certificate's public key and against
+              the recorded TBS digest; on failure the intent is voided
+    store     the certificate goes to the outbox (fsync), then the register stores it and
+              completes the intent in one transaction (with the ``certificate.issued`` audit
+              event); only then is it returned
+
+A crash between *record* and *store* leaves an open intent. :meth:`IssuanceService.
+resolve_open_intents` finds it on restart: with the certificate in the outbox (signed, verified,
+digest equal to the intent's) the intent is completed, otherwise voided — its serial is never
+used again. A certificate the register does not know is never returned.
+
+Serials are 127-bit CSPRNG values; the register's primary key refuses a repeated one and the
+pipeline draws a new serial. An idempotency key makes a retried request return the first
+request's certificate (the code was spent by the first request and is not checked again).
+
+The one-time code is checked after the lint, so a request refused for its data does not burn
+the subscriber's code; it is checked before anything is recorded or signed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from atlas_ca.audit.events import Actor
+from atlas_ca.domain.authorities import Authority, require_authority
+from atlas_ca.domain.ids import ChallengeId, OrderId, SubscriberId
+from atlas_ca.domain.orders import Order, service_access
+from atlas_ca.domain.otp import Operation, OperationBinding, bind, verify_code
+from atlas_ca.domain.subscribers import Subscriber, require_verified
+from atlas_ca.errors import (
+    CsrRejected,
+    DecodeError,
+    DuplicateIdempotencyKey,
+    IdempotentRequestFailed,
+    IntentNotOpen,
+    IssuanceFailed,
+    IssuanceInProgress,
+    IssuancePending,
+    OrderNotPaid,
+    RecordNotFound,
+    SerialCollision,
+    SignatureInvalid,
+    StorageError,
+)
+from atlas_ca.gost import streebog256
+from atlas_ca.profiles import get_profile
+from atlas_ca.profiles.issue import (
+    Address,
+    CertificatePlan,
+    Organisation,
+    PreparedTbs,
+    SubscriberRequest,
+    plan_subscriber_certificate,
+    prepare_tbs,
+)
+from atlas_ca.services.ca import CertificateAuthority
+from atlas_ca.services.ports import (
+    CertificateOutbox,
+    ChallengeStore,
+    Clock,
+    RandomBytes,
+    StepHook,
+)
+from atlas_ca.storage.ports import (
+    CertificateRecord,
+    IdempotencyKey,
+    Intent,
+    IntentOutcome,
+    IntentState,
+    IssuedCertificate,
+    IssuerKeyId,
+    NewIntent,
+    ProfileName,
+    Register,
+    serial_text,
+)
+from atlas_ca.x509.certificate import Certificate, random_serial
+from atlas_ca.x509.csr import CertificationRequest
+from atlas_ca.x509.extensions import SubjectKeyIdentifier, key_identifier
+
+#: Pipeline steps, in order; the step hook is called with each name once the step is done.
+STEPS = ("prepare", "lint", "confirm", "record", "sign", "verify", "outbox", "store")
+MAX_SERIAL_ATTEMPTS = 5
+SYSTEM_ACTOR = Actor("system:issuance")
+
+
+# --- requests and results ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OtpConfirmation:
+    """The challenge a code was sent for, and the code the subscriber typed (R7)."""
+
+    challenge: ChallengeId
+    code: str = field(repr=False)
+
+
+def _length_prefixed(*parts: bytes) -> bytes:
+    return b"".join(len(p).to_bytes(4, "big") + p for p in parts)
+
+
+def issuance_binding(csr: bytes, order: Order, profile: str) -> OperationBinding:
+    """What the one-time code of an issuance confirms: this CSR (by its Streebog-256 digest),
+    under this order and profile. Send the code with this binding; the service checks the same."""
+    der = _parse_csr(csr).der
+    return bind(
+        Operation.ISSUE_CERTIFICATE,
+        {"csr": streebog256(der).hex(), "order": order.id.value, "profile": profile},
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class IssuanceRequest:
+    """Everything one issuance needs; the caller loads the domain objects from their registers.
+
+    ``csr`` is PEM or DER. ``profile`` names a profile of :mod:`atlas_ca.profiles`
+    (``individual``, ``entrepreneur``, ``legal-entity``). ``organisation`` (legal-entity
+    profile) needs an authority of ``authorities`` in force (R4). ``not_after`` defaults to the
+    profile's maximum. ``idempotency_key`` makes a retry return the first certificate.
+    """
+
+    csr: bytes = field(repr=False)
+    subscriber: Subscriber
+    order: Order
+    profile: str
+    subject_sign_tool: str
+    confirmation: OtpConfirmation
+    idempotency_key: IdempotencyKey | None = None
+    organisation: Organisation | None = None
+    authorities: tuple[Authority, ...] = ()
+    title: str | None = None
+    address: Address | None = None
+    email: str | None = None
+    not_after: datetime | None = None
+    private_key_not_after: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedIssuance:
+    """The outcome of *prepare*: a checked request and its certificate plan."""
+
+    request: IssuanceRequest
+    csr: CertificationRequest
+    plan: CertificatePlan
+    request_digest: bytes
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class IssuanceResult:
+    """The issued certificate and its register record. ``replayed`` is True when an idempotency
+    key found an earlier request's certificate; ``warnings`` are the plan's and the lint's."""
+
+    certificate: Certificate
+    record: CertificateRecord
+    replayed: bool = False
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """What :meth:`IssuanceService.resolve_open_intents` did, by serial."""
+
+    completed: tuple[int, ...] = ()
+    voided: tuple[int, ...] = ()
+    skipped: tuple[int, ...] = ()
+    """Open intents younger than ``older_than``: possibly still being issued."""
+    cleaned: tuple[int, ...] = ()
+    """Outbox files of intents already resolved, removed."""
+
+
+# --- the service ------------------------------------------------------------------------------
+
+
+def _parse_csr(data: bytes) -> CertificationRequest:
+    try:
+        return CertificationRequest.load(data)
+    except DecodeError as exc:
+        raise CsrRejected(f"the certification request cannot be read: {exc}") from exc
+
+
+class IssuanceService:
+    """Issues certificates of one CA into one register (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        ca: CertificateAuthority,
+        register: Register,
+        challenges: ChallengeStore,
+        outbox: CertificateOutbox,
+        clock: Clock,
+        random_bytes: RandomBytes,
+        actor: Actor = SYSTEM_ACTOR,
+        on_step: StepHook | None = None,
+    ) -> None:
+        self._ca = ca
+        self._register = register
+        self._challenges = challenges
+        self._outbox = outbox
+        self._clock = clock
+        self._random = random_bytes
+        self._actor = actor
+        self._on_step = on_step
+
+    @property
+    def ca(self) -> CertificateAuthority:
+        return self._ca
+
+    def _done(self, step: str) -> None:
+        if self._on_step is not None:
+            self._on_step(step)
+
+    def _now(self) -> datetime:
+        now = self._clock.now()
+        if now.tzinfo is None or now.utcoffset() is None:
+            raise ValueError("the clock must return timezone-aware datetimes")
+        return now
+
+    # --- the pipeline ---------------------------------------------------------------------------
+
+    def issue(self, request: IssuanceRequest) -> IssuanceResult:
+        """Run the pipeline; raise a specific error at the first step that refuses."""
+        now = self._now()
+        prepared = self.prepare(request, at=now)
+        if isinstance(prepared, IssuanceResult):
+            return prepared
+        self._done("prepare")
+        for attempt in range(MAX_SERIAL_ATTEMPTS):
+            serial = random_serial(self._random)
+            tbs = self.lint(prepared, serial)
+            self._done("lint")
+            if attempt == 0:
+                self.confirm(prepared)
+                self._done("confirm")
+            try:
+                outcome = self.record(prepared, serial, tbs)
+            except SerialCollision:
+                continue
+            if not outcome.created:  # a concurrent request with the same idempotency key won
+                return self._replay(outcome, prepared.csr, request)
+            self._done("record")
+            certificate = self.sign(tbs, serial)
+            self._done("sign")
+            self.verify(certificate, serial, tbs)
+            self._done("verify")
+            record = self.store(prepared, certificate)
+            warnings = prepared.plan.warnings + tuple(
+                f"{f.code}: {f.message}" for f in tbs.report.findings
+            )
+            return IssuanceResult(certificate, record, False, warnings)
+        raise IssuanceFailed(
+            f"no unused serial after {MAX_SERIAL_ATTEMPTS} random draws: the random source is "
+            "broken",
+            step="record",
+        )
+
+    def prepare(
+        self, request: IssuanceRequest, *, at: datetime
+    ) -> PreparedIssuance | IssuanceResult:
+        """Check the request and plan the certificate (R3, R4, R10, profile rules).
+
+        Returns the earlier result instead when the idempotency key has one.
+        """
+        profile = get_profile(request.profile)
+        csr = _parse_csr(request.csr)
+        try:
+            csr.verify()
+        except SignatureInvalid as exc:
+            raise CsrRejected(
+                f"the certification request fails proof of possession: {exc}"
+            ) from exc
+        if request.idempotency_key is not None:
+            known = self._register.find_idempotent(request.idempotency_key)
+            if known is not None:
+                return self._replay(known, csr, request)
+        subscriber, order = request.subscriber, request.order
+        require_verified(subscriber)
+        access = service_access(order, subscriber.id)
+        if not access.granted:
+            raise OrderNotPaid(
+                f"{access.explanation}: nothing is issued before payment (R10)",
+                rule="R10",
+                order=order.id.value,
+                state=order.state.value,
+            )
+        authority: Authority | None = None
+        if request.organisation is not None:
+            authority = require_authority(
+                request.authorities,
+                person=subscriber,
+                organisation=request.organisation.inn,
+                at=at,
+            )
+        plan = plan_subscriber_certificate(
+            SubscriberRequest(
+                profile=profile,
+                subscriber=subscriber,
+                public_key_info=csr.public_key_info,
+                subject_sign_tool=request.subject_sign_tool,
+                not_before=at,
+                not_after=request.not_after,
+                private_key_not_after=request.private_key_not_after,
+                address=request.address,
+                email=request.email,
+                organisation=request.organisation,
+                authority=authority,
+                title=request.title,
+                csr_subject=csr.subject,
+            ),
+            self._ca.config,
+            self._ca.key,
+            at=at,
+        )
+        digest = streebog256(
+            _length_prefixed(
+                csr.der,
+                subscriber.id.value.encode(),
+                order.id.value.encode(),
+                profile.name.encode(),
+                plan.not_after.isoformat().encode(),
+            )
+        )
+        return PreparedIssuance(request, csr, plan, digest, at)
+
+    def lint(self, prepared: PreparedIssuance, serial: int) -> PreparedTbs:
+        """Build the TBS with ``serial``; LintFailed (with the findings) on any error."""
+        return prepare_tbs(
+            prepared.plan,
+            serial=serial,
+            algorithm=self._ca.key.signature_algorithm,
+            issuer=self._ca.certificate,
+        )
+
+    def confirm(self, prepared: PreparedIssuance) -> None:
+        """Spend the one-time code; OtpRefused (R7) unless it confirms exactly this issuance."""
+        request = prepared.request
+        binding = bind(
+            Operation.ISSUE_CERTIFICATE,
+            {
+                "csr": streebog256(prepared.csr.der).hex(),
+                "order": request.order.id.value,
+                "profile": request.profile,
+            },
+        )
+        challenge = self._challenges.get(request.confirmation.challenge)
+        checked = verify_code(
+            challenge,
+            request.confirmation.code,
+            binding,
+            subscriber=request.subscriber.id,
+            now=self._now(),
+        )
+        self._challenges.save(checked.challenge)
+        checked.require_accepted()
+
+    def record(self, prepared: PreparedIssuance, serial: int, tbs: PreparedTbs) -> IntentOutcome:
+        """Commit the serial and the TBS digest before anything is signed."""
+        request = prepared.request
+        return self._register.record_intent(
+            NewIntent(
+                issuer=self._ca.issuer_id,
+                serial=serial,
+                tbs_digest=streebog256(tbs.tbs.der),
+                subscriber=request.subscriber.id,
+                profile=ProfileName(prepared.plan.profile.name),
+                created_at=prepared.at,
+                order=request.order.id,
+                idempotency_key=request.idempotency_key,
+                request_digest=prepared.request_digest,
+            ),
+            actor=self._actor,
+        )
+
+    def sign(self, tbs: PreparedTbs, serial: int) -> Certificate:
+        """Sign with the CA key; any failure voids the intent and raises IssuanceFailed."""
+        try:
+            return tbs.tbs.sign(self._ca.key)
+        except Exception as exc:
+            raise self._failed(serial, "sign", f"the CA key did not sign: {exc}", exc) from exc
+
+    def verify(self, certificate: Certificate, serial: int, tbs: PreparedTbs) -> None:
+        """The certificate is the recorded TBS, signed by the CA certificate's key."""
+        try:
+            if certificate.serial_number != serial or certificate.tbs_der != tbs.tbs.der:
+                raise SignatureInvalid("the signed certificate is not the recorded TBS")
+            certificate.verify_signed_by(self._ca.certificate.public_key_info)
+        except Exception as exc:
+            raise self._failed(
+                serial, "verify", f"the signed certificate does not verify: {exc}", exc
+            ) from exc
+
+    def store(self, prepared: PreparedIssuance, certificate: Certificate) -> CertificateRecord:
+        """Outbox first (durable), then the register (certificate + intent completed + audit)."""
+        serial = certificate.serial_number
+        issuer = self._ca.issuer_id
+        try:
+            self._outbox.put(issuer, serial, certificate.der)
+        except Exception as exc:
+            raise self._failed(
+                serial, "outbox", f"the certificate outbox refused the write: {exc}", exc
+            ) from exc
+        self._done("outbox")
+        request = prepared.request
+        issued = _issued(
+            issuer,
+            certificate,
+            request.subscriber.id,
+            ProfileName(prepared.plan.profile.name),
+            request.order.id,
+            self._now(),
+        )
+        try:
+            record = self._register.complete_intent(issued, actor=self._actor)
+        except IntentNotOpen as exc:
+            self._outbox.remove(issuer, serial)
+            raise IssuanceFailed(
+                f"the intent of serial {serial_text(serial)} was resolved by someone else "
+                "while this request signed; the certificate is discarded",
+                step="store",
+                serial=serial_text(serial),
+            ) from exc
+        except StorageError as exc:
+            raise IssuancePending(
+                f"certificate {serial_text(serial)} was signed and kept in the outbox, but the "
+                f"register did not store it ({exc}); it is not issued until the resolver "
+                "completes its intent",
+                step="store",
+                serial=serial_text(serial),
+            ) from exc
+        self._outbox.remove(issuer, serial)
+        self._done("store")
+        return record
+
+    # --- failures and retries -------------------------------------------------------------------
+
+    def _failed(self, serial: int, step: str, message: str, cause: BaseException) -> IssuanceFailed:
+        note = "the intent was voided"
+        try:
+            self._register.void_intent(
+                self._ca.issuer_id, serial, at=self._now(), actor=self._actor
+            )
+        except (StorageError, ValueError) as exc:
+            note = f"the intent stays open for the resolver ({type(exc).__name__})"
+        return IssuanceFailed(
+            f"{message}; {note}; no certificate was issued",
+            step=step,
+            serial=serial_text(serial),
+            cause=type(cause).__name__,
+        )
+
+    def _replay(
+        self, outcome: IntentOutcome, csr: CertificationRequest, request: IssuanceRequest
+    ) -> IssuanceResult:
+        intent = outcome.intent
+        same = (
+            intent.subscriber == request.subscriber.id
+            and intent.order == request.order.id
+            and intent.profile.value == request.profile
+        )
+        if not same:
+            raise DuplicateIdempotencyKey(
+                "this idempotency key was used for a different request", issuer=intent.issuer.value
+            )
+        if intent.state is IntentState.VOIDED:
+            raise IdempotentRequestFailed(
+                "the first request under this idempotency key failed and its serial was voided; "
+                "send the request again with a new idempotency key",
+                serial=serial_text(intent.serial),
+            )
+        record = outcome.certificate
+        if record is None:
+            raise IssuanceInProgress(
+                "the first request under this idempotency key is still being issued; retry later",
+                serial=serial_text(intent.serial),
+            )
+        certificate = Certificate.from_der(record.der)
+        if certificate.public_key_info != csr.public_key_info:
+            raise DuplicateIdempotencyKey(
+                "this idempotency key was used for a request with another public key",
+                issuer=intent.issuer.value,
+            )
+        return IssuanceResult(certificate, record, replayed=True)
+
+    # --- recovery -------------------------------------------------------------------------------
+
+    def resolve_open_intents(self, *, older_than: timedelta = timedelta(0)) -> Resolution:
+        """Complete or void every open intent of this CA created at least ``older_than`` ago.
+
+        Run it on start-up (``older_than=0`` when no other node issues for this CA) and
+        periodically with a grace period longer than one issuance (e.g. five minutes), so an
+        intent still being signed elsewhere is left alone.
+        """
+        now = self._now()
+        issuer = self._ca.issuer_id
+        completed: list[int] = []
+        voided: list[int] = []
+        skipped: list[int] = []
+        for intent in self._register.open_intents(issuer):
+            if now - intent.created_at < older_than:
+                skipped.append(intent.serial)
+                continue
+            der = self._outbox.get(issuer, intent.serial)
+            certificate = None if der is None else self._matching(intent, der)
+            try:
+                if certificate is not None:
+                    self._register.complete_intent(
+                        _issued(
+                            issuer,
+                            certificate,
+                            intent.subscriber,
+                            intent.profile,
+                            intent.order,
+                            now,
+                        ),
+                        actor=self._actor,
+                    )
+                    completed.append(intent.serial)
+                else:
+                    self._register.void_intent(issuer, intent.serial, at=now, actor=self._actor)
+                    voided.append(intent.serial)
+            except IntentNotOpen:
+                continue  # resolved meanwhile by its own request or another resolver
+            if der is not None:
+                self._outbox.remove(issuer, intent.serial)
+        cleaned = list(self._clean_outbox(skipped))
+        return Resolution(tuple(completed), tuple(voided), tuple(skipped), tuple(cleaned))
+
+    def _matching(self, intent: Intent, der: bytes) -> Certificate | None:
+        """The outbox certificate, if it is the intent's TBS signed by this CA."""
+        try:
+            certificate = Certificate.from_der(der)
+            if certificate.serial_number != intent.serial:
+                return None
+            if streebog256(certificate.tbs_der) != intent.tbs_digest:
+                return None
+            certificate.verify_signed_by(self._ca.certificate.public_key_info)
+        except (DecodeError, SignatureInvalid):
+            return None
+        return certificate
+
+    def _clean_outbox(self, keep: list[int]) -> Iterator[int]:
+        issuer = self._ca.issuer_id
+        for owner, serial in list(self._outbox.entries()):
+            if owner != issuer or serial in keep:
+                continue
+            try:
+                state = self._register.get_intent(issuer, serial).state
+            except RecordNotFound:
+                state = IntentState.VOIDED
+            if state is not IntentState.OPEN:
+                self._outbox.remove(issuer, serial)
+                yield serial
+
+
+def _issued(
+    issuer: IssuerKeyId,
+    certificate: Certificate,
+    subscriber: SubscriberId,
+    profile: ProfileName,
+    order: OrderId | None,
+    at: datetime,
+) -> IssuedCertificate:
+    ski = certificate.extensions.get(SubjectKeyIdentifier)
+    return IssuedCertificate(
+        issuer=issuer,
+        serial=certificate.serial_number,
+        der=certificate.der,
+        subject_key_id=ski.digest
+        if ski is not None
+        else key_identifier(certificate.public_key_info),
+        subscriber=subscriber,
+        profile=profile,
+        not_before=certificate.not_before,
+        not_after=certificate.not_after,
+        issued_at=at,
+        order=order,
+    )
+
+
+__all__ = [
+    "MAX_SERIAL_ATTEMPTS",
+    "STEPS",
+    "IssuanceRequest",
+    "IssuanceResult",
+    "IssuanceService",
+    "OtpConfirmation",
+    "PreparedIssuance",
+    "Resolution",
+    "issuance_binding",
+]

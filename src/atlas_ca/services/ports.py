@@ -1,0 +1,199 @@
+"""Ports of the services (a clock, randomness, one-time-code challenges, the certificate outbox)
+and their plain adapters.
+
+Time and randomness are constructor parameters of every service: production passes
+:class:`SystemClock` and ``secrets.token_bytes``, tests a fixed clock and a seeded source.
+
+The *outbox* closes the gap between "the HSM signed" and "the register stored": the issuance
+service writes the signed certificate to the outbox (fsync'd) before the database transaction
+that stores it, so a crash in between leaves an open intent **and** the certificate on disk,
+and the resolver completes the intent from it. Nothing leaves the service before the register
+has the certificate.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from atlas_ca.domain.ids import ChallengeId
+from atlas_ca.domain.otp import OtpChallenge
+from atlas_ca.errors import RecordNotFound, StorageUnavailable
+from atlas_ca.storage.ports import IssuerKeyId, serial_text
+
+RandomBytes = Callable[[int], bytes]
+"""``n -> n`` random bytes from a CSPRNG (``secrets.token_bytes``); a parameter, never global."""
+
+StepHook = Callable[[str], None]
+"""Called with the name of each pipeline step once it is done (fault-injection seam)."""
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """The only source of "now" a service has."""
+
+    def now(self) -> datetime:
+        """A timezone-aware datetime."""
+        ...
+
+
+class SystemClock:
+    """The wall clock, in UTC."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class ChallengeStore(Protocol):
+    """Where one-time-code challenges live between sending and presenting the code (R7).
+
+    ``save`` is called after every presentation (attempts count, single use).
+    """
+
+    def get(self, challenge_id: ChallengeId) -> OtpChallenge:
+        """The challenge, or :class:`~atlas_ca.errors.RecordNotFound`."""
+        ...
+
+    def save(self, challenge: OtpChallenge) -> None: ...
+
+
+class InMemoryChallengeStore:
+    """A thread-safe :class:`ChallengeStore` in a dict (one process: the demo, the tests)."""
+
+    def __init__(self) -> None:
+        self._items: dict[ChallengeId, OtpChallenge] = {}
+        self._lock = threading.Lock()
+
+    def get(self, challenge_id: ChallengeId) -> OtpChallenge:
+        with self._lock:
+            found = self._items.get(challenge_id)
+        if found is None:
+            raise RecordNotFound(
+                "no one-time-code challenge with this id", challenge=challenge_id.value
+            )
+        return found
+
+    def save(self, challenge: OtpChallenge) -> None:
+        with self._lock:
+            self._items[challenge.id] = challenge
+
+
+class CertificateOutbox(Protocol):
+    """Durable storage of signed certificates between signing and the register's commit."""
+
+    def put(self, issuer: IssuerKeyId, serial: int, der: bytes) -> None:
+        """Store durably (the write is on disk when this returns)."""
+        ...
+
+    def get(self, issuer: IssuerKeyId, serial: int) -> bytes | None: ...
+
+    def remove(self, issuer: IssuerKeyId, serial: int) -> None: ...
+
+    def entries(self) -> Iterator[tuple[IssuerKeyId, int]]:
+        """Every certificate still in the outbox."""
+        ...
+
+
+_OUTBOX_NAME = re.compile(r"([0-9a-f]{8,128})-([0-9a-f]{40})\.der")
+
+
+def fsync_directory(directory: Path) -> None:
+    """Make a rename or unlink in ``directory`` durable."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomically(path: Path, write: Callable[[int], None]) -> None:
+    """Write a file so readers see the old or the new content, never a part: ``write(fd)`` fills
+    a temporary file in the same directory, which is fsync'd and renamed over ``path``."""
+    directory = path.parent
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        try:
+            write(fd)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    fsync_directory(directory)
+
+
+class DirectoryOutbox:
+    """A :class:`CertificateOutbox` in a directory: ``<issuer>-<serial>.der``, written atomically
+    and fsync'd. Share the directory between the nodes whose intents one resolver resolves."""
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.directory = Path(directory)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageUnavailable(
+                f"the certificate outbox {self.directory} cannot be created: {exc.strerror}",
+                path=str(self.directory),
+            ) from exc
+
+    def _path(self, issuer: IssuerKeyId, serial: int) -> Path:
+        return self.directory / f"{issuer.value}-{serial_text(serial)}.der"
+
+    def put(self, issuer: IssuerKeyId, serial: int, der: bytes) -> None:
+        path = self._path(issuer, serial)
+
+        def write(fd: int) -> None:
+            view = memoryview(der)
+            while view:
+                view = view[os.write(fd, view) :]
+
+        try:
+            write_atomically(path, write)
+        except OSError as exc:
+            raise StorageUnavailable(
+                f"the certificate outbox {self.directory} refused the write: {exc.strerror}",
+                path=str(self.directory),
+            ) from exc
+
+    def get(self, issuer: IssuerKeyId, serial: int) -> bytes | None:
+        try:
+            return self._path(issuer, serial).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def remove(self, issuer: IssuerKeyId, serial: int) -> None:
+        try:
+            self._path(issuer, serial).unlink()
+        except FileNotFoundError:
+            return
+        fsync_directory(self.directory)
+
+    def entries(self) -> Iterator[tuple[IssuerKeyId, int]]:
+        for path in sorted(self.directory.iterdir()):
+            m = _OUTBOX_NAME.fullmatch(path.name)
+            if m is not None:
+                yield IssuerKeyId(m.group(1)), int(m.group(2), 16)
+
+
+__all__ = [
+    "CertificateOutbox",
+    "ChallengeStore",
+    "Clock",
+    "DirectoryOutbox",
+    "InMemoryChallengeStore",
+    "RandomBytes",
+    "StepHook",
+    "SystemClock",
+    "fsync_directory",
+    "write_atomically",
+]
