@@ -74,6 +74,10 @@ class InvalidKey(GostError, InvalidInput):
     """A key value that is out of range, not on the curve, or badly encoded."""
 
 
+class GostEngineFailure(GostError, Unavailable):
+    """The loaded native GOST engine (libcrypto) failed an operation; the message quotes it."""
+
+
 class HsmError(AtlasCaError):
     """Errors of :mod:`atlas_ca.hsm`; messages name the call, slot and token, never the PIN."""
 
@@ -255,3 +259,7 @@ class CertificateNotOwned(ServiceError, Refused):
 
 class CrlPublicationFailed(ServiceError, Unavailable):
     """The CRL could not be written to the publication directory; the old file stays."""
+
+
+class ReasonNotAllowed(ServiceError, Refused):
+    """A revocation reason the requester may not give (a subscriber cannot claim caCompromise)."""

@@ -40,7 +40,7 @@ from ctypes import (
 from typing import Any
 
 from atlas_ca.asn1 import gost as asn1_gost
-from atlas_ca.errors import GostEngineUnavailable, GostError
+from atlas_ca.errors import GostEngineFailure, GostEngineUnavailable
 from atlas_ca.gost.keys import GostPublicKey
 from atlas_ca.gost.params import ParamSet
 
@@ -208,7 +208,9 @@ class NativeStreebog:
         else:
             ok = lib.EVP_DigestInit_ex(ctx, lib.md[digest_size], lib.engine)
         if ok != 1:
-            raise GostError(f"initialising Streebog in libcrypto failed: {lib.last_error()}")
+            raise GostEngineFailure(
+                f"initialising Streebog in libcrypto failed: {lib.last_error()}"
+            )
 
     def update(self, data: memoryview) -> None:
         lib = _L()
@@ -233,7 +235,7 @@ class NativeStreebog:
 
     def _feed(self, lib: _Lib, address: int | None, length: int) -> None:
         if lib.EVP_DigestUpdate(self._ctx, address, length) != 1:
-            raise GostError(f"EVP_DigestUpdate failed: {lib.last_error()}")
+            raise GostEngineFailure(f"EVP_DigestUpdate failed: {lib.last_error()}")
 
     def digest(self) -> bytes:
         lib = _L()
@@ -241,7 +243,7 @@ class NativeStreebog:
         out = (c_ubyte * 64)()
         length = ctypes.c_uint(0)
         if lib.EVP_DigestFinal_ex(final._ctx, out, byref(length)) != 1:
-            raise GostError(f"EVP_DigestFinal_ex failed: {lib.last_error()}")
+            raise GostEngineFailure(f"EVP_DigestFinal_ex failed: {lib.last_error()}")
         return bytes(out[: length.value])
 
     def copy(self) -> NativeStreebog:
@@ -294,7 +296,7 @@ def _d2i(lib: _Lib, func: Any, der: bytes | bytearray, what: str) -> _PKey:
     pkey = func(None, byref(pointer), len(der))
     del keep
     if not pkey:
-        raise GostError(f"libcrypto cannot read the {what}: {lib.last_error()}")
+        raise GostEngineFailure(f"libcrypto cannot read the {what}: {lib.last_error()}")
     return _PKey(pkey)
 
 
@@ -333,10 +335,10 @@ def _signing_pkey(lib: _Lib, ps: ParamSet, d: int) -> _PKey:
             _templates[ps] = template
     pkey = _PKey(lib.EVP_PKEY_new())
     if not pkey.ptr or lib.EVP_PKEY_copy_parameters(pkey.ptr, template.ptr) != 1:
-        raise GostError(f"EVP_PKEY_copy_parameters failed: {lib.last_error()}")
+        raise GostEngineFailure(f"EVP_PKEY_copy_parameters failed: {lib.last_error()}")
     ec_key = lib.EVP_PKEY_get0(pkey.ptr)
     if not ec_key:
-        raise GostError(f"the gost engine key holds no EC_KEY: {lib.last_error()}")
+        raise GostEngineFailure(f"the gost engine key holds no EC_KEY: {lib.last_error()}")
     scalar = bytearray(d.to_bytes(ps.size, "big"))
     try:
         holder = (c_ubyte * len(scalar)).from_buffer(scalar)
@@ -345,10 +347,10 @@ def _signing_pkey(lib: _Lib, ps: ParamSet, d: int) -> _PKey:
     finally:
         scalar[:] = bytes(len(scalar))
     if not bn:
-        raise GostError(f"BN_bin2bn failed: {lib.last_error()}")
+        raise GostEngineFailure(f"BN_bin2bn failed: {lib.last_error()}")
     try:
         if lib.EC_KEY_set_private_key(ec_key, bn) != 1:
-            raise GostError(f"EC_KEY_set_private_key failed: {lib.last_error()}")
+            raise GostEngineFailure(f"EC_KEY_set_private_key failed: {lib.last_error()}")
     finally:
         lib.BN_clear_free(bn)
     return pkey
@@ -370,7 +372,7 @@ def public_point(ps: ParamSet, d: int) -> tuple[int, int]:
         out = c_void_p(None)
         length = lib.i2d_PUBKEY(pkey.ptr, byref(out))
         if length <= 0 or not out.value:
-            raise GostError(f"i2d_PUBKEY failed: {lib.last_error()}")
+            raise GostEngineFailure(f"i2d_PUBKEY failed: {lib.last_error()}")
         try:
             der = ctypes.string_at(out.value, length)
         finally:
@@ -388,18 +390,20 @@ def sign_digest(ps: ParamSet, d: int, digest: bytes) -> bytes:
         pkey = _signing_pkey(lib, ps, d)
         ctx = lib.EVP_PKEY_CTX_new(pkey.ptr, lib.engine)
         if not ctx:
-            raise GostError(f"EVP_PKEY_CTX_new failed: {lib.last_error()}")
+            raise GostEngineFailure(f"EVP_PKEY_CTX_new failed: {lib.last_error()}")
         try:
             if lib.EVP_PKEY_sign_init(ctx) != 1:
-                raise GostError(f"EVP_PKEY_sign_init failed: {lib.last_error()}")
+                raise GostEngineFailure(f"EVP_PKEY_sign_init failed: {lib.last_error()}")
             out = ctypes.create_string_buffer(2 * ps.size)
             length = c_size_t(len(out))
             if lib.EVP_PKEY_sign(ctx, out, byref(length), digest, len(digest)) != 1:
-                raise GostError(f"EVP_PKEY_sign failed: {lib.last_error()}")
+                raise GostEngineFailure(f"EVP_PKEY_sign failed: {lib.last_error()}")
         finally:
             lib.EVP_PKEY_CTX_free(ctx)
         if length.value != 2 * ps.size:
-            raise GostError(f"EVP_PKEY_sign returned {length.value} bytes, not {2 * ps.size}")
+            raise GostEngineFailure(
+                f"EVP_PKEY_sign returned {length.value} bytes, not {2 * ps.size}"
+            )
         return out.raw[: length.value]
     finally:
         lib.ERR_clear_error()
@@ -411,10 +415,10 @@ def verify_digest(key: GostPublicKey, digest: bytes, signature: bytes) -> bool:
         pkey = _public_pkey(lib, key)
         ctx = lib.EVP_PKEY_CTX_new(pkey.ptr, lib.engine)
         if not ctx:
-            raise GostError(f"EVP_PKEY_CTX_new failed: {lib.last_error()}")
+            raise GostEngineFailure(f"EVP_PKEY_CTX_new failed: {lib.last_error()}")
         try:
             if lib.EVP_PKEY_verify_init(ctx) != 1:
-                raise GostError(f"EVP_PKEY_verify_init failed: {lib.last_error()}")
+                raise GostEngineFailure(f"EVP_PKEY_verify_init failed: {lib.last_error()}")
             result = lib.EVP_PKEY_verify(ctx, signature, len(signature), digest, len(digest))
         finally:
             lib.EVP_PKEY_CTX_free(ctx)

@@ -25,10 +25,11 @@ _CHUNK = 1 << 16
 class PureStreebog:
     """Incremental Streebog over gostcrypto (≈ 0.3 MB/s: a fallback, not a workhorse)."""
 
-    __slots__ = ("_h", "_tail")
+    __slots__ = ("_h", "_size", "_tail")
 
     def __init__(self, digest_size: int, *, _h: Any = None, _tail: bytes = b"") -> None:
         name = "streebog256" if digest_size == 32 else "streebog512"
+        self._size = digest_size
         self._h: Any = _h if _h is not None else _gh.new(name)
         self._tail = _tail
 
@@ -57,7 +58,7 @@ class PureStreebog:
         return bytes(h.digest())
 
     def copy(self) -> PureStreebog:
-        return PureStreebog(32, _h=self._h.copy(), _tail=self._tail)
+        return PureStreebog(self._size, _h=self._h.copy(), _tail=self._tail)
 
 
 def _curve(ps: ParamSet) -> Any:
