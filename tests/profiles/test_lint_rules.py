@@ -33,14 +33,12 @@ from profiles_certkit import (
 )
 from profiles_samples import NOW, World, build_world
 
-from atlas_ca.algorithms import SignatureAlgorithm
 from atlas_ca.asn1 import gost as asn1_gost
 from atlas_ca.asn1 import oids
 from atlas_ca.asn1.oids import Oid
 from atlas_ca.errors import DecodeError
 from atlas_ca.profiles.lint import Severity, lint_der, registry
 from atlas_ca.x509 import extensions as x509ext
-from atlas_ca.x509.certificate import algorithm_identifier
 from atlas_ca.x509.der import tlv
 
 A = oids.NameAttribute
@@ -54,6 +52,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
 
 
 # --- surgery helpers --------------------------------------------------------------------------
+
+
+def alg_id(oid: Oid) -> bytes:
+    """An AlgorithmIdentifier without parameters (GOST, ECDSA)."""
+    return tlv(0x30, core.ObjectIdentifier(oid.dotted).dump())
 
 
 def ext_oid(raw: bytes) -> str:
@@ -179,7 +182,7 @@ def key_on_test_curve(tbs: bytes) -> bytes:
 
 
 def outer_sig_512(cert_der: bytes) -> bytes:
-    return with_child(cert_der, 1, algorithm_identifier(SignatureAlgorithm.GOST3410_2012_512))
+    return with_child(cert_der, 1, alg_id(oids.GostAlgorithm.SIGN_WITH_GOST3411_2012_512))
 
 
 def padded_inn(year: int) -> Callable[[bytes], bytes]:
@@ -281,7 +284,7 @@ CASES: tuple[Case, ...] = (
     Case(
         "e_ru_signature_not_gost2012",
         "individual",
-        child(SIGNATURE, algorithm_identifier(SignatureAlgorithm.ECDSA_SHA256)),
+        child(SIGNATURE, alg_id(oids.SignatureAlgorithmOid.ECDSA_WITH_SHA256)),
     ),
     Case("e_ru_subject_attribute_missing", "individual", drop_attr(R.SNILS)),
     Case(

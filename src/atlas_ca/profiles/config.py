@@ -1,7 +1,7 @@
 """CA configuration the profiles read: tools, conformity certificates, policy class, URLs.
 
 These values differ per CA and change when the CA re-certifies its tools, so they are
-configuration, never constants (Order 795 §20: issuerSignTool names the CA's tools and the
+configuration, never constants (Order 795: issuerSignTool names the CA's tools and the
 numbers of their conformity certificates; the class of the signature tool goes into
 certificatePolicies). :meth:`CaConfig.from_mapping` reads the same values from a parsed
 TOML/JSON document.
@@ -67,7 +67,7 @@ def _urls(name: str, values: object) -> tuple[str, ...]:
 
 @dataclass(frozen=True, slots=True)
 class IssuerTools:
-    """The four strings of issuerSignTool (Order 795 §20)."""
+    """The four strings of issuerSignTool (Order 795)."""
 
     sign_tool: str
     ca_tool: str

@@ -36,12 +36,14 @@ class IdentifierKind(enum.Enum):
 
 # --- sources, cited by every rule -------------------------------------------------------------
 
-ORDER_795 = "FSB Order 795 of 27.12.2011 as amended by Order 31 of 29.01.2021"
-ORDER_795_ATTRS = f"{ORDER_795}, §§ 15–16 (subject attributes)"
-ORDER_795_EXTS = f"{ORDER_795}, §§ 17–20 (extensions)"
+#: Paragraph numbers are not cited: the primary text's numbering was not verified (see
+#: docs/profiles.md); the rules name the part of the Order they come from instead.
+ORDER_795 = "FSB Order 795 (27.12.2011, as amended by Order 31)"
+ORDER_795_ATTRS = f"{ORDER_795}: subject name attributes"
+ORDER_795_EXTS = f"{ORDER_795}: extensions"
 #: The day FSB Order 31 (INNLE, identificationKind) came into force.
 ORDER_31_IN_FORCE = dt.datetime(2021, 9, 1, tzinfo=dt.UTC)
-ORDER_31 = "FSB Order 31 of 29.01.2021 (INNLE, identificationKind; in force 01.09.2021)"
+ORDER_31 = "FSB Order 31 (29.01.2021; INNLE, identificationKind; in force 01.09.2021)"
 LAW_63_17 = "63-ФЗ art. 17 part 2 (contents of a qualified certificate)"
 RFC5280 = "RFC 5280"
 RFC9215 = "RFC 9215 §§ 3–4 (GOST keys and signatures in X.509)"

@@ -461,7 +461,11 @@ def plan_subscriber_certificate(
 
 def _tool(profile: Profile, tool: str) -> str:
     if not isinstance(tool, str) or not 1 <= len(tool.strip()) <= 200 or len(tool) > 200:
-        raise _refuse(profile, "Order 795 §19", "subjectSignTool must be 1..200 characters")
+        raise _refuse(
+            profile,
+            "Order 795 (subjectSignTool SIZE(1..200))",
+            "subjectSignTool must be 1..200 characters",
+        )
     return tool
 
 

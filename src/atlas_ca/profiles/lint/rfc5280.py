@@ -186,7 +186,7 @@ def extension_value_empty(ctx: LintContext) -> Iterator[Hit]:
 @lint(
     "e_ext_malformed",
     E,
-    "RFC 5280 §4.2 (standard extensions); Order 795 §§ 18–20 (Russian extensions)",
+    "RFC 5280 §4.2 (standard extensions); Order 795 (Russian extensions)",
 )
 def extension_malformed(ctx: LintContext) -> Iterator[Hit]:
     """A known extension whose value does not decode as its ASN.1 type requires."""
