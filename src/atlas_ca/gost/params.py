@@ -21,8 +21,12 @@ from atlas_ca.errors import UnknownParameterSet
 class ParamSet:
     """One curve ``y² = x³ + a·x + b (mod p)`` with base point ``(x, y)`` of prime order ``q``.
 
-    ``digest_param_set`` is the digestParamSet OID a SubjectPublicKeyInfo of this set must carry
-    (RFC 9215 §4: present for 256-bit keys on the CryptoPro sets, absent otherwise).
+    ``digest_param_set`` is the digestParamSet OID a SubjectPublicKeyInfo of this set carries
+    (RFC 9215 §4.2: MUST be present, id-tc26-gost3411-12-256, for 256-bit keys on the CryptoPro
+    sets; MUST be omitted for TC26 256 paramSetB–D; SHOULD be omitted for 256 paramSetA and the
+    512-bit sets). :meth:`GostPublicKey.from_spki_der` is lenient on input: it accepts a present
+    digestParamSet of the key's own size and an absent one whatever the set (OpenSSL itself
+    writes one for 512-bit paramSetA/B keys).
     """
 
     name: str
