@@ -17,6 +17,7 @@ from atlas_ca.x509 import der_stream as der
 from atlas_ca.x509.crl import (
     CertificateRevocationList,
     CrlBuilder,
+    CrlIssuerMismatch,
     FreshestCrl,
     IssuingDistributionPoint,
     RevocationReason,
@@ -403,5 +404,41 @@ class _WrongEdPublicHalf(type(new_ed25519_key())):  # type: ignore[misc]
     ids=["prehash-ecdsa", "whole-tbs-ed25519"],
 )
 def test_a_signature_that_does_not_verify_is_never_returned(key: object) -> None:
+    builder = (
+        CrlBuilder()
+        .issuer_name(name_der("Атлас тест УЦ"))  # no certificate: no early key comparison
+        .authority_key_identifier(b"\x01" * 20)
+        .this_update(NOW)
+        .next_update(LATER)
+        .crl_number(1)
+    )
     with pytest.raises(SignatureInvalid, match="does not verify with its own public key"):
-        base_builder().sign(key, [entry(1)])  # type: ignore[arg-type]
+        builder.sign(key, [entry(1)])  # type: ignore[arg-type]
+
+
+def test_signing_with_a_key_other_than_the_issuer_certificates_is_refused() -> None:
+    with pytest.raises(CrlIssuerMismatch, match="not the key of the issuer certificate"):
+        base_builder().sign(new_ecdsa_key(), [entry(1)])
+
+
+def test_a_large_crl_is_built_without_an_object_per_entry() -> None:
+    """40,000 streamed entries: traced peak memory stays near the size of the DER itself."""
+    import tracemalloc
+
+    def stream() -> object:
+        for i in range(40_000):
+            yield RevokedEntry(
+                2**127 + i * 7919, NOW - timedelta(hours=1), RevocationReason.SUPERSEDED
+            )
+
+    tracemalloc.start()
+    try:
+        signed = base_builder().sign(KEY, stream())  # type: ignore[arg-type]
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    size = len(signed.der())
+    assert signed.entry_count == 40_000
+    # One RevokedEntry with its int and datetime is > 200 bytes: holding them all would be
+    # > 8 MB; the encoded entries are ≈ 1.9 MB and the buffer may over-allocate.
+    assert peak < 2 * size, (peak, size)

@@ -269,6 +269,7 @@ class _Fields:
     idp: IssuingDistributionPoint | None = None
     freshest: FreshestCrl | None = None
     entries: tuple[RevokedEntry, ...] = field(default=())
+    issuer_spki: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,7 +336,8 @@ class CrlBuilder:
         (SHA-1 of its subjectPublicKey bits), which is what such a CA's subscribers carry.
         """
         facts = issuer_facts(bytes(certificate_der))
-        return self.issuer_name(facts.subject_der).authority_key_identifier(facts.key_identifier)
+        named = self.issuer_name(facts.subject_der).authority_key_identifier(facts.key_identifier)
+        return self._with(replace(named._f, issuer_spki=facts.spki_der))
 
     def this_update(self, moment: datetime) -> CrlBuilder:
         return self._set("this_update", _utc(moment, "this_update"))
@@ -423,6 +425,10 @@ class CrlBuilder:
         ``revoked`` is consumed once, in order; each entry becomes DER immediately.
         """
         f = self._checked()
+        if self._f.issuer_spki is not None and self._f.issuer_spki != key.public_key_info:
+            raise CrlIssuerMismatch(
+                "the signing key is not the key of the issuer certificate given to the builder"
+            )
         algorithm = key.signature_algorithm
         alg_der = _algorithm_identifier(algorithm)
 
