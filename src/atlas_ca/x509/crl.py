@@ -4,10 +4,14 @@ Building
     :class:`CrlBuilder` is immutable in the ``cryptography`` style: every setter returns a new
     builder and may be called once. :meth:`CrlBuilder.sign` takes the signing key and an
     *iterable* of :class:`RevokedEntry`; each entry is encoded straight to DER bytes (see
-    :mod:`atlas_ca.x509.der_stream`) and appended to one buffer, never kept as an object, and
-    the TBS is hashed in pieces through :class:`~atlas_ca.hsm.base.PrehashSigningKey` when the
-    key offers it (Ed25519 does not: its TBS is joined once and signed whole). The result, a
-    :class:`SignedCrl`, writes itself to a binary stream (DER or PEM) without joining the parts.
+    :mod:`atlas_ca.x509.der_stream`) and appended to one ``bytearray`` (≈ 48 bytes an entry),
+    never kept as an object. The buffer is needed because DER puts the length of
+    ``revokedCertificates`` before its content. The TBS is then hashed in three pieces (header,
+    entries, extensions) through :class:`~atlas_ca.hsm.base.PrehashSigningKey` when the key
+    offers it, never joined (Ed25519 has no prehash: its TBS is joined once and signed whole).
+    The signature is verified with the key's public half before the CRL is returned, and a key
+    that is not the issuer certificate's is refused. The result, a :class:`SignedCrl`, writes
+    itself to a binary stream (DER or PEM) without joining the parts.
 
     Entries are written **in the order given** — a streamed CRL cannot be sorted without holding
     every entry — and duplicates are not detected; the register that feeds the builder owns
