@@ -65,6 +65,15 @@ def _urls(name: str, values: object) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _policy_class(name: object) -> Oid:
+    found = POLICY_CLASSES.get(str(name))
+    if found is None:
+        raise ConfigError(
+            f"policy_classes: {name!r} is not a class КС1…КА1", field="policy_classes"
+        )
+    return found
+
+
 @dataclass(frozen=True, slots=True)
 class IssuerTools:
     """The four strings of issuerSignTool (Order 795)."""
@@ -117,7 +126,7 @@ class CaConfig:
         """Read a parsed TOML/JSON document (keys as the field names; classes by name)."""
         try:
             tools = data["issuer_tools"]
-            classes = tuple(POLICY_CLASSES[str(c)] for c in data["policy_classes"])
+            classes = tuple(_policy_class(c) for c in data["policy_classes"])
             return cls(
                 issuer_tools=IssuerTools(
                     tools["sign_tool"],
