@@ -118,3 +118,30 @@ def test_native_calls_leave_no_error_in_libcrypto_queue() -> None:
     key = public_key_from_private(ps, 12345, engine="native")
     assert not verify_digest(key, bytes(32), b"\x01" * 64, engine="native")
     assert _native._L().ERR_get_error() == 0
+
+
+def test_native_engine_is_safe_to_use_from_many_threads() -> None:
+    require_engine("native")
+    from concurrent.futures import ThreadPoolExecutor
+
+    from atlas_ca.gost import param_set, public_key_from_private, sign, verify
+
+    ps = param_set("tc26-256-b")
+    scalars = [1000 + i for i in range(8)]
+    keys = [public_key_from_private(ps, d, engine="native") for d in scalars]
+
+    def work(i: int) -> bool:
+        d, key = scalars[i % 8], keys[i % 8]
+        data = f"message {i}".encode()
+        signature = sign(ps, d, data, engine="native")
+        h = Streebog(32, engine="native")
+        h.update(data)
+        return (
+            verify(key, data, signature, engine="native")
+            and not verify(keys[(i + 1) % 8], data, signature, engine="native")
+            and h.digest() == streebog256(data, engine="pure")
+        )
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(work, range(400)))
+    assert all(results)

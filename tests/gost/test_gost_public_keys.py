@@ -271,3 +271,34 @@ def test_our_pkcs8_layout_is_what_openssl_reads(openssl_gost: OpenSSL, tmp_path:
             ["pkey", "-inform", "DER", "-in", path, "-pubout", "-outform", "DER"]
         ).stdout
         assert GostPublicKey.from_spki_der(spki) == public_key_from_private(ps, d, engine="pure")
+
+
+@pytest.mark.parametrize("name", ["tc26-256-a", "tc26-512-c"])
+def test_points_with_a_small_order_component_fail_the_order_check(name: str) -> None:
+    from atlas_ca.gost._pure import multiply
+
+    ps = param_set(name)
+    good = KEYS[ps.name]
+    good.check_order()
+    # Find a point of order dividing 4 (not infinity): cofactor · q-multiples vanish, so take a
+    # random curve point R and use q·R, whose order divides the cofactor.
+    x = 2
+    while True:
+        rhs = (x**3 + ps.a * x + ps.b) % ps.p
+        y = pow(rhs, (ps.p + 1) // 4, ps.p) if ps.p % 4 == 3 else None
+        if y is not None and y * y % ps.p == rhs:
+            small = multiply(ps, ps.q, (x, y))
+            if small is not None:
+                break
+        x += 1
+    from atlas_ca.gost._pure import _add
+
+    point = _add(ps, (good.x, good.y), small)
+    assert point is not None
+    bad = GostPublicKey(ps, *point)  # on the curve, so construction accepts it
+    with pytest.raises(InvalidKey, match="prime-order subgroup"):
+        bad.check_order()
+
+
+def test_order_check_is_free_on_cofactor_one_sets() -> None:
+    KEYS["cryptopro-a"].check_order()

@@ -140,6 +140,11 @@ def _add(ps: ParamSet, p1: _Point, p2: _Point) -> _Point:
     return x3, (lam * (x1 - x3) - y1) % ps.p
 
 
+def multiply(ps: ParamSet, k: int, point: tuple[int, int]) -> tuple[int, int] | None:
+    """``k·point`` in affine coordinates; ``None`` is the point at infinity."""
+    return _mul(ps, k, point)
+
+
 def _mul(ps: ParamSet, k: int, point: _Point) -> _Point:
     result: _Point = None
     while k:

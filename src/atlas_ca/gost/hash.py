@@ -58,6 +58,11 @@ class Streebog:
         else:
             self._state = _pure.PureStreebog(digest_size)
 
+    @property
+    def block_size(self) -> int:
+        """64 bytes, as in :mod:`hashlib`."""
+        return 64
+
     def update(self, data: Buffer) -> None:
         self._state.update(_as_bytes_view(data))
 

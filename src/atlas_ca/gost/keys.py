@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from atlas_ca.algorithms import KeyType
 from atlas_ca.asn1 import gost as asn1_gost
 from atlas_ca.errors import InvalidKey, UnknownParameterSet
+from atlas_ca.gost import _pure
 from atlas_ca.gost.params import ParamSet, param_set
 
 
@@ -34,6 +35,22 @@ class GostPublicKey:
         if self.param_set.bits == 256:
             return KeyType.GOST3410_2012_256
         return KeyType.GOST3410_2012_512
+
+    def check_order(self) -> None:
+        """Raise :class:`InvalidKey` unless ``q·P`` is the point at infinity.
+
+        Construction only checks that the point is on the curve, which on the cofactor-1 sets
+        already means it is in the prime-order group. On the cofactor-4 sets (TC26 256 paramSetA,
+        512 paramSetC) a point may also carry a small-order component; call this where a key
+        is accepted for certification (a few ms in pure Python, hence not on every parse).
+        """
+        if self.param_set.cofactor == 1:
+            return
+        if _pure.multiply(self.param_set, self.param_set.q, (self.x, self.y)) is not None:
+            raise InvalidKey(
+                f"public key is not in the prime-order subgroup of {self.param_set.name}",
+                param_set=self.param_set.name,
+            )
 
     def to_bytes(self) -> bytes:
         """``X||Y``, each little-endian: the SPKI OCTET STRING content and PKCS#11 CKA_VALUE."""
