@@ -326,8 +326,9 @@ def test_the_crl_scan_lists_revoked_and_suspended_in_serial_order(register: SqlR
         (7, CertificateStatus.REVOKED),
         (9, CertificateStatus.REVOKED),
     ]
-    assert entries[2].revocation is not None
-    assert entries[2].revocation.reason is RevocationReason.KEY_COMPROMISE
+    assert entries[2].reason is RevocationReason.KEY_COMPROMISE
+    assert entries[2].revocation_date == T0
+    assert entries[0].reason is RevocationReason.CERTIFICATE_HOLD
 
 
 def test_delta_changes_since_a_base_crl_include_holds_released(register: SqlRegister) -> None:

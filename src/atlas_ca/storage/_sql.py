@@ -770,11 +770,9 @@ class SqlRegister:
             yield StatusEntry(
                 int(serial, 16),
                 statuses[status],
-                None
-                if reason is None
-                else Revocation(
-                    reasons[reason], from_ts(rev), None if inv is None else from_ts(inv)
-                ),
+                None if reason is None else reasons[reason],
+                None if rev is None else from_ts(rev),
+                None if inv is None else from_ts(inv),
             )
 
     # --- audit ---------------------------------------------------------------------------------

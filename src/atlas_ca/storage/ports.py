@@ -20,13 +20,14 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from atlas_ca.audit.checkpoints import Checkpoint
 from atlas_ca.audit.events import Actor, AuditEvent, ChainedEvent
 from atlas_ca.audit.verify import AuditStore as AuditStore
 from atlas_ca.domain.ids import OrderId, SubscriberId
 from atlas_ca.hsm.base import SigningKey
+from atlas_ca.x509.crl import RevocationReason as RevocationReason
 
 MAX_SERIAL = (1 << 159) - 1  # 20 octets of a positive DER INTEGER
 _HEX = re.compile(r"[0-9a-f]{8,128}")
@@ -98,21 +99,6 @@ class CertificateStatus(enum.Enum):
     VALID = "valid"
     SUSPENDED = "suspended"  # certificateHold
     REVOKED = "revoked"
-
-
-class RevocationReason(enum.IntEnum):
-    """CRLReason (RFC 5280 §5.3.1); 7 is unused by the RFC."""
-
-    UNSPECIFIED = 0
-    KEY_COMPROMISE = 1
-    CA_COMPROMISE = 2
-    AFFILIATION_CHANGED = 3
-    SUPERSEDED = 4
-    CESSATION_OF_OPERATION = 5
-    CERTIFICATE_HOLD = 6
-    REMOVE_FROM_CRL = 8
-    PRIVILEGE_WITHDRAWN = 9
-    AA_COMPROMISE = 10
 
 
 class IntentState(enum.Enum):
@@ -229,16 +215,21 @@ class StatusChange:
     actor: Actor
 
 
-@dataclass(frozen=True, slots=True)
-class StatusEntry:
-    """What a CRL (or a delta CRL) says about one serial.
+class StatusEntry(NamedTuple):
+    """What a CRL (or a delta CRL) says about one serial — a named tuple, because the CRL
+    publisher reads a million of them and a tuple is built several times faster than a frozen
+    dataclass.
 
-    In a delta CRL a VALID entry means "removed from hold" (reason removeFromCRL).
+    REVOKED: ``reason`` and ``revocation_date`` (``invalidity_date`` if known); SUSPENDED:
+    reason CERTIFICATE_HOLD and the hold date; in a delta, VALID means "removed from hold"
+    (write reason removeFromCRL) and carries no reason or date.
     """
 
     serial: int
     status: CertificateStatus
-    revocation: Revocation | None
+    reason: RevocationReason | None
+    revocation_date: datetime | None
+    invalidity_date: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
