@@ -190,7 +190,7 @@ def _hostile(good: bytes) -> dict[str, tuple[bytes, str]]:
             _with_key(_gost_spki(TEST_PARAM_SET)),
             "unknown parameter set",
         ),
-        "not even a request": (b"\x02\x01\x05", "malformed"),
+        "not even a request": (b"\x02\x01\x05", "is not a SEQUENCE"),
     }
 
 

@@ -20,14 +20,21 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from asn1crypto import core
-from asn1crypto import x509 as asn1_x509
-
 from atlas_ca.algorithms import SignatureAlgorithm
 from atlas_ca.asn1 import specs
 from atlas_ca.errors import AtlasCaError, DecodeError, Refused, SignatureInvalid, X509Error
 from atlas_ca.hsm.base import SigningKey
-from atlas_ca.x509.der import check_der, tlv
+from atlas_ca.x509.der import (
+    check_der,
+    children,
+    decode_integer,
+    decode_oid,
+    decode_time,
+    encode_integer,
+    encode_oid,
+    split_tlv,
+    tlv,
+)
 from atlas_ca.x509.extensions import (
     AuthorityKeyIdentifier,
     BasicConstraints,
@@ -78,7 +85,7 @@ def check_serial(serial: int) -> int:
         raise TypeError("serial number must be an int")
     if serial <= 0:
         raise ValueError("serial number must be positive (RFC 5280 §4.1.2.2)")
-    if len(core.Integer(serial).contents) > MAX_SERIAL_OCTETS:
+    if len(encode_integer(serial)) - 2 > MAX_SERIAL_OCTETS:
         raise ValueError("serial number exceeds 20 octets (RFC 5280 §4.1.2.2)")
     return serial
 
@@ -100,7 +107,7 @@ def encode_time(t: datetime) -> bytes:
 
 
 def algorithm_identifier(algorithm: SignatureAlgorithm) -> bytes:
-    oid = core.ObjectIdentifier(algorithm.oid.dotted).dump()
+    oid = encode_oid(algorithm.oid.dotted)
     return tlv(0x30, oid + (b"\x05\x00" if algorithm.null_params else b""))
 
 
@@ -144,18 +151,27 @@ def wrap_parse(what: str, fn: Callable[[], T]) -> T:
         raise DecodeError(f"{what} is malformed: {exc}") from exc
 
 
-def signature_algorithm_of(alg_id: Any, what: str) -> SignatureAlgorithm:
-    """Our enum for an asn1crypto AlgorithmIdentifier, checking its parameters (internal)."""
-    dotted = alg_id["algorithm"].dotted
+def parse_algorithm(tag: int, content: bytes, what: str) -> SignatureAlgorithm:
+    """Our enum for a DER AlgorithmIdentifier, checking its parameters (internal)."""
+    parts = children(content, what)
+    if tag != 0x30 or not 1 <= len(parts) <= 2 or parts[0][0] != 0x06:
+        raise DecodeError(f"{what}: signature AlgorithmIdentifier is malformed")
+    dotted = decode_oid(parts[0][2], what)
     algorithm = SignatureAlgorithm.from_oid(dotted)
     if algorithm is None:
         raise DecodeError(f"{what}: signature algorithm {dotted} is not supported")
-    raw = bytes(alg_id["parameters"].dump())
+    raw = parts[1][1] if len(parts) == 2 else b""
     # RFC 9215 §3.2 says absent for GOST, but OpenSSL's gost engine writes NULL: accept both.
     lenient = algorithm.null_params or algorithm.oid.dotted in _GOST_SIGS
     if raw and not (raw == b"\x05\x00" and lenient):
         raise DecodeError(f"{what}: unexpected parameters for {algorithm.value}")
     return algorithm
+
+
+def signature_bits(tag: int, content: bytes, what: str) -> bytes:
+    if tag != 0x03 or not content or content[0] != 0:
+        raise DecodeError(f"{what}: signature is not a BIT STRING without unused bits")
+    return content[1:]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -235,51 +251,73 @@ class Certificate:
 
 
 def _parse_certificate(der: bytes) -> Certificate:
-    cert = asn1_x509.Certificate.load(der, strict=True)
-    tbs = cert["tbs_certificate"]
-    version = {"v1": 1, "v2": 2, "v3": 3}.get(tbs["version"].native)
-    if version is None:
-        raise DecodeError(f"certificate version {tbs['version'].native} is not v1, v2 or v3")
-    algorithm = signature_algorithm_of(cert["signature_algorithm"], "certificate")
-    inner = signature_algorithm_of(tbs["signature"], "certificate")
-    if inner is not algorithm:
+    tag, content = split_tlv(der)
+    if tag != 0x30:
+        raise DecodeError(f"certificate is not a SEQUENCE (tag 0x{tag:02x})")
+    top = children(content, "certificate")
+    if tag != 0x30 or len(top) != 3 or top[0][0] != 0x30:
+        raise DecodeError("certificate is not SEQUENCE { tbsCertificate, algorithm, signature }")
+    algorithm = parse_algorithm(top[1][0], top[1][2], "certificate")
+    signature = signature_bits(top[2][0], top[2][2], "certificate")
+    tbs = children(top[0][2], "tbsCertificate")
+    i, version = 0, 1
+    if tbs and tbs[0][0] == 0xA0:
+        inner = children(tbs[0][2], "certificate version")
+        if len(inner) != 1 or inner[0][0] != 0x02:
+            raise DecodeError("certificate version is not an INTEGER")
+        version = decode_integer(inner[0][2], "certificate version") + 1
+        if version not in (2, 3):
+            raise DecodeError(f"certificate version {version} is not v1, v2 or v3")
+        i = 1
+    if len(tbs) < i + 6:
+        raise DecodeError("tbsCertificate lacks fields (serial ... subjectPublicKeyInfo)")
+    serial_tag, _, serial_content = tbs[i]
+    if serial_tag != 0x02:
+        raise DecodeError("certificate serialNumber is not an INTEGER")
+    if len(serial_content) > MAX_SERIAL_OCTETS:
+        raise DecodeError(
+            f"certificate: serial number of {len(serial_content)} octets exceeds 20 "
+            "(RFC 5280 §4.1.2.2)"
+        )
+    serial = decode_integer(serial_content, "serialNumber")
+    if parse_algorithm(tbs[i + 1][0], tbs[i + 1][2], "certificate") is not algorithm:
         raise DecodeError(
             "certificate: signatureAlgorithm differs from the TBS signature field "
             "(RFC 5280 §4.1.1.2)"
         )
-    serial = tbs["serial_number"].native
-    if len(tbs["serial_number"].contents) > MAX_SERIAL_OCTETS:
-        raise DecodeError(
-            f"certificate: serial number of {len(tbs['serial_number'].contents)} octets "
-            "exceeds 20 (RFC 5280 §4.1.2.2)"
-        )
-    validity = tbs["validity"]
+    validity = children(tbs[i + 3][2], "validity")
+    if tbs[i + 3][0] != 0x30 or len(validity) != 2:
+        raise DecodeError("certificate validity is not SEQUENCE { notBefore, notAfter }")
+    not_before = decode_time(validity[0][0], validity[0][2], "notBefore")
+    not_after = decode_time(validity[1][0], validity[1][2], "notAfter")
     try:
-        val = Validity(validity["not_before"].native, validity["not_after"].native)
+        val = Validity(not_before, not_after)
     except ValueError as exc:
         raise DecodeError(f"certificate validity: {exc}") from exc
-    if tbs["extensions"].native is not None and version != 3:
-        raise DecodeError("certificate: extensions in a certificate that is not v3")
-    exts = (
-        Extensions.from_asn1(tbs["extensions"])
-        if tbs["extensions"].native is not None
-        else Extensions()
-    )
-    sig = cert["signature_value"]
-    if bytes(sig.contents)[:1] != b"\x00":
-        raise DecodeError("certificate: signatureValue has unused bits")
+    exts = Extensions()
+    for extra_tag, _, extra in tbs[i + 6 :]:
+        if extra_tag in (0x81, 0x82) and version >= 2:
+            continue  # issuerUniqueID / subjectUniqueID: read past, not used
+        if extra_tag != 0xA3 or version != 3 or len(exts):
+            raise DecodeError(f"tbsCertificate has an unexpected field (tag 0x{extra_tag:02x})")
+        inner = children(extra, "extensions")
+        if len(inner) != 1:
+            raise DecodeError("certificate [3] extensions does not wrap one SEQUENCE")
+        exts = Extensions.from_der(inner[0][1])
+        if not len(exts):
+            raise DecodeError("certificate has an empty extensions SEQUENCE (RFC 5280 §4.1)")
     return Certificate(
         der=der,
-        tbs_der=bytes(tbs.dump()),
+        tbs_der=top[0][1],
         version=version,
         serial_number=serial,
         signature_algorithm=algorithm,
-        issuer=Name.from_der(bytes(tbs["issuer"].dump())),
+        issuer=Name.from_checked_der(tbs[i + 2][1]),
         validity=val,
-        subject=Name.from_der(bytes(tbs["subject"].dump())),
-        public_key=PublicKeyInfo.from_der(bytes(tbs["subject_public_key_info"].dump())),
+        subject=Name.from_checked_der(tbs[i + 4][1]),
+        public_key=PublicKeyInfo.from_checked_der(tbs[i + 5][1]),
         extensions=exts,
-        signature=bytes(sig.contents)[1:],
+        signature=signature,
     )
 
 
@@ -293,8 +331,11 @@ def assemble_signed(tbs_der: bytes, algorithm: SignatureAlgorithm, signature: by
 
 def sign_and_check(
     tbs_der: bytes, algorithm: SignatureAlgorithm, key: SigningKey, what: str
-) -> bytes:
-    """Sign ``tbs_der`` with ``key``, verify the signature with the key's public half, assemble."""
+) -> tuple[bytes, bytes]:
+    """Sign ``tbs_der`` with ``key`` and verify the signature with the key's public half.
+
+    Returns ``(der of the signed object, signature)``.
+    """
     if key.signature_algorithm is not algorithm:
         raise ValueError(
             f"{what} was prepared for {algorithm.value} but the key signs with "
@@ -307,7 +348,7 @@ def sign_and_check(
         raise SignatureInvalid(
             f"the signing key produced a {what} signature that does not verify: {exc}"
         ) from exc
-    return assemble_signed(tbs_der, algorithm, signature)
+    return assemble_signed(tbs_der, algorithm, signature), signature
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,6 +357,12 @@ class TbsCertificate:
 
     der: bytes
     signature_algorithm: SignatureAlgorithm
+    serial_number: int
+    issuer: Name
+    validity: Validity
+    subject: Name
+    public_key: PublicKeyInfo
+    extensions: Extensions
     issuer_public_key_info: bytes | None = field(default=None, repr=False)
 
     def sign(self, key: SigningKey) -> Certificate:
@@ -325,8 +372,19 @@ class TbsCertificate:
             and key.public_key_info != self.issuer_public_key_info
         ):
             raise ValueError("the signing key is not the key of the issuer certificate")
-        return Certificate.from_der(
-            sign_and_check(self.der, self.signature_algorithm, key, "certificate")
+        der, signature = sign_and_check(self.der, self.signature_algorithm, key, "certificate")
+        return Certificate(
+            der=der,
+            tbs_der=self.der,
+            version=3,
+            serial_number=self.serial_number,
+            signature_algorithm=self.signature_algorithm,
+            issuer=self.issuer,
+            validity=self.validity,
+            subject=self.subject,
+            public_key=self.public_key,
+            extensions=self.extensions,
+            signature=signature,
         )
 
 
@@ -435,7 +493,7 @@ class CertificateBuilder:
         exts = Extensions(self._extensions)
         body = (
             b"\xa0\x03\x02\x01\x02"
-            + core.Integer(self._serial).dump()
+            + encode_integer(self._serial)
             + algorithm_identifier(signature_algorithm)
             + self._issuer.der
             + validity.der()
@@ -444,7 +502,17 @@ class CertificateBuilder:
         )
         if len(exts):
             body += tlv(0xA3, exts.der())
-        return TbsCertificate(tlv(0x30, body), signature_algorithm, issuer_spki)
+        return TbsCertificate(
+            der=tlv(0x30, body),
+            signature_algorithm=signature_algorithm,
+            serial_number=self._serial,
+            issuer=self._issuer,
+            validity=validity,
+            subject=self._subject,
+            public_key=self._public_key,
+            extensions=exts,
+            issuer_public_key_info=issuer_spki,
+        )
 
     def sign(self, key: SigningKey) -> Certificate:
         """Shortcut: :meth:`build_tbs` with the key's algorithm, then sign the TBS."""

@@ -11,15 +11,25 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from asn1crypto import core
-from asn1crypto import csr as asn1_csr
-
 from atlas_ca.algorithms import SignatureAlgorithm
 from atlas_ca.asn1 import oids, specs
 from atlas_ca.errors import DecodeError, SignatureInvalid
 from atlas_ca.hsm.base import SigningKey
-from atlas_ca.x509.certificate import sign_and_check, signature_algorithm_of, wrap_parse
-from atlas_ca.x509.der import check_der, tlv
+from atlas_ca.x509.certificate import (
+    parse_algorithm,
+    sign_and_check,
+    signature_bits,
+    wrap_parse,
+)
+from atlas_ca.x509.der import (
+    check_der,
+    children,
+    decode_integer,
+    decode_oid,
+    encode_oid,
+    split_tlv,
+    tlv,
+)
 from atlas_ca.x509.extensions import Extension, Extensions
 from atlas_ca.x509.keys import PublicKeyInfo
 from atlas_ca.x509.names import Name
@@ -93,40 +103,51 @@ class CertificationRequest:
 
 
 def _parse(der: bytes) -> CertificationRequest:
-    req = asn1_csr.CertificationRequest.load(der, strict=True)
-    info = req["certification_request_info"]
-    if info["version"].native != "v1":
-        raise DecodeError(f"request version {info['version'].native} is not v1 (0)")
-    algorithm = signature_algorithm_of(req["signature_algorithm"], "certification request")
-    subject = Name.from_der(bytes(info["subject"].dump()))
-    key = PublicKeyInfo.from_der(bytes(info["subject_pk_info"].dump()))
+    tag, content = split_tlv(der)
+    if tag != 0x30:
+        raise DecodeError(f"certification request is not a SEQUENCE (tag 0x{tag:02x})")
+    top = children(content, "certification request")
+    if tag != 0x30 or len(top) != 3 or top[0][0] != 0x30:
+        raise DecodeError(
+            "certification request is not SEQUENCE { certificationRequestInfo, algorithm, "
+            "signature }"
+        )
+    algorithm = parse_algorithm(top[1][0], top[1][2], "certification request")
+    signature = signature_bits(top[2][0], top[2][2], "certification request")
+    info = children(top[0][2], "certificationRequestInfo")
+    if len(info) != 4 or info[0][0] != 0x02 or info[3][0] != 0xA0:
+        raise DecodeError(
+            "certificationRequestInfo is not { version, subject, subjectPKInfo, [0] attributes }"
+        )
+    version = decode_integer(info[0][2], "request version")
+    if version != 0:
+        raise DecodeError(f"request version {version} is not v1 (0)")
+    subject = Name.from_checked_der(info[1][1])
+    key = PublicKeyInfo.from_checked_der(info[2][1])
     extensions = Extensions()
     attr_oids: list[str] = []
-    seen_ext_request = False
-    for attr in info["attributes"]:
-        dotted = attr["type"].dotted
+    for atag, _, acontent in children(info[3][2], "request attributes"):
+        parts = children(acontent, "request attribute")
+        if atag != 0x30 or len(parts) != 2 or parts[0][0] != 0x06 or parts[1][0] != 0x31:
+            raise DecodeError("request attribute is not SEQUENCE { OID, SET OF values }")
+        dotted = decode_oid(parts[0][2], "request attribute")
+        if dotted == oids.Cms.EXTENSION_REQUEST.dotted:
+            if dotted in attr_oids:
+                raise DecodeError("request carries extensionRequest twice")
+            values = children(parts[1][2], "extensionRequest")
+            if len(values) != 1:
+                raise DecodeError(f"extensionRequest has {len(values)} values, expected 1")
+            extensions = Extensions.from_der(values[0][1])
         attr_oids.append(dotted)
-        if dotted != oids.Cms.EXTENSION_REQUEST.dotted:
-            continue
-        if seen_ext_request:
-            raise DecodeError("request carries extensionRequest twice")
-        seen_ext_request = True
-        values = attr["values"]
-        if len(values) != 1:
-            raise DecodeError(f"extensionRequest has {len(values)} values, expected 1")
-        extensions = Extensions.from_asn1(values[0])
-    sig = req["signature"]
-    if bytes(sig.contents)[:1] != b"\x00":
-        raise DecodeError("request signature BIT STRING has unused bits")
     return CertificationRequest(
         der=der,
-        info_der=bytes(info.dump()),
+        info_der=top[0][1],
         subject=subject,
         public_key=key,
         extensions=extensions,
         attribute_oids=tuple(attr_oids),
         signature_algorithm=algorithm,
-        signature=bytes(sig.contents)[1:],
+        signature=signature,
     )
 
 
@@ -166,8 +187,7 @@ class CsrBuilder:
             ext_der = Extensions(self._extensions).der()
             attributes = tlv(
                 0x30,
-                core.ObjectIdentifier(oids.Cms.EXTENSION_REQUEST.dotted).dump()
-                + tlv(0x31, ext_der),
+                encode_oid(oids.Cms.EXTENSION_REQUEST.dotted) + tlv(0x31, ext_der),
             )
         return tlv(
             0x30,
@@ -178,7 +198,7 @@ class CsrBuilder:
         """Sign with ``key`` (whose public key the request carries); verified before return."""
         PublicKeyInfo.from_der(key.public_key_info)
         info = self.info_der(key.public_key_info)
-        der = sign_and_check(info, key.signature_algorithm, key, "request")
+        der, _ = sign_and_check(info, key.signature_algorithm, key, "request")
         return CertificationRequest.from_der(der)
 
 

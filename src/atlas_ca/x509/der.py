@@ -7,6 +7,9 @@ a CA must not: what it signs and what it parses from a subscriber is DER (X.690 
 
 from __future__ import annotations
 
+import functools
+from datetime import UTC, datetime
+
 from atlas_ca.errors import DecodeError
 
 _MAX_DEPTH = 40
@@ -120,4 +123,120 @@ def split_tlv(data: bytes) -> tuple[int, bytes]:
     return data[0], data[start:]
 
 
-__all__ = ["check_der", "split_tlv", "tlv"]
+def children(content: bytes, what: str) -> list[tuple[int, bytes, bytes]]:
+    """The TLVs inside a constructed value's ``content``: ``(tag, whole TLV, content)``.
+
+    Only single-octet tags (everything X.509 uses); call after :func:`check_der`, which has
+    validated the lengths, but every bound is checked again here.
+    """
+    out = []
+    pos, end = 0, len(content)
+    while pos < end:
+        if end - pos < 2:
+            raise DecodeError(f"{what}: truncated value")
+        tag = content[pos]
+        if tag & 0x1F == 0x1F:
+            raise DecodeError(f"{what}: unexpected multi-octet tag")
+        lb = content[pos + 1]
+        if lb < 0x80:
+            start, length = pos + 2, lb
+        else:
+            n = lb & 0x7F
+            if n == 0 or n > 4 or pos + 2 + n > end:
+                raise DecodeError(f"{what}: bad length")
+            start, length = pos + 2 + n, int.from_bytes(content[pos + 2 : pos + 2 + n], "big")
+        stop = start + length
+        if stop > end:
+            raise DecodeError(f"{what}: truncated value")
+        out.append((tag, content[pos:stop], content[start:stop]))
+        pos = stop
+    return out
+
+
+def decode_oid(content: bytes, what: str) -> str:
+    """Dotted form of an OBJECT IDENTIFIER's content octets (X.690 §8.19)."""
+    if not content or content[-1] & 0x80:
+        raise DecodeError(f"{what}: malformed OBJECT IDENTIFIER")
+    arcs: list[int] = []
+    value = 0
+    for i, b in enumerate(content):
+        if value == 0 and b == 0x80 and (i == 0 or not content[i - 1] & 0x80):
+            raise DecodeError(f"{what}: OBJECT IDENTIFIER arc with a leading 0x80 (not DER)")
+        value = (value << 7) | (b & 0x7F)
+        if not b & 0x80:
+            arcs.append(value)
+            value = 0
+    first = arcs[0]
+    head = [0, first] if first < 40 else [1, first - 40] if first < 80 else [2, first - 80]
+    return ".".join(str(a) for a in head + arcs[1:])
+
+
+def decode_integer(content: bytes, what: str) -> int:
+    if not content:
+        raise DecodeError(f"{what}: empty INTEGER")
+    return int.from_bytes(content, "big", signed=True)
+
+
+def decode_time(tag: int, content: bytes, what: str) -> datetime:
+    """UTCTime (``YYMMDDHHMMSSZ``) or GeneralizedTime (``YYYYMMDDHHMMSSZ``), RFC 5280 §4.1.2.5."""
+    try:
+        text = content.decode("ascii")
+    except UnicodeDecodeError as exc:
+        raise DecodeError(f"{what}: time is not ASCII") from exc
+    if tag == 0x17 and len(text) == 13 and text.endswith("Z") and text[:12].isdigit():
+        year = int(text[:2])
+        year += 2000 if year < 50 else 1900
+        rest = text[2:12]
+    elif tag == 0x18 and len(text) == 15 and text.endswith("Z") and text[:14].isdigit():
+        year = int(text[:4])
+        rest = text[4:14]
+    else:
+        raise DecodeError(f"{what}: time {text!r} is not UTCTime/GeneralizedTime in Z form")
+    try:
+        return datetime(
+            year,
+            int(rest[0:2]),
+            int(rest[2:4]),
+            int(rest[4:6]),
+            int(rest[6:8]),
+            int(rest[8:10]),
+            tzinfo=UTC,
+        )
+    except ValueError as exc:
+        raise DecodeError(f"{what}: time {text!r} is not a valid date: {exc}") from exc
+
+
+@functools.lru_cache(maxsize=512)
+def encode_oid(dotted: str) -> bytes:
+    """DER of an OBJECT IDENTIFIER (tag and length included)."""
+    arcs = [int(a) for a in dotted.split(".")]
+    if len(arcs) < 2 or arcs[0] > 2 or (arcs[0] < 2 and arcs[1] >= 40):
+        raise ValueError(f"{dotted!r} is not a valid OID")
+    out = bytearray()
+    for arc in [arcs[0] * 40 + arcs[1], *arcs[2:]]:
+        chunk = [arc & 0x7F]
+        arc >>= 7
+        while arc:
+            chunk.append(0x80 | (arc & 0x7F))
+            arc >>= 7
+        out += bytes(reversed(chunk))
+    return tlv(0x06, bytes(out))
+
+
+def encode_integer(value: int) -> bytes:
+    """DER of an INTEGER (minimal two's complement)."""
+    size = (value + (value < 0)).bit_length() // 8 + 1
+    return tlv(0x02, value.to_bytes(size, "big", signed=True))
+
+
+__all__ = [
+    "check_der",
+    "children",
+    "decode_integer",
+    "decode_oid",
+    "decode_time",
+    "encode_integer",
+    "encode_oid",
+    "split_tlv",
+    "tlv",
+]

@@ -22,7 +22,7 @@ from asn1crypto import core, keys, x509
 from atlas_ca.asn1 import oids, ru
 from atlas_ca.asn1.oids import Oid
 from atlas_ca.errors import DecodeError
-from atlas_ca.x509.der import split_tlv, tlv
+from atlas_ca.x509.der import children, decode_oid, encode_integer, encode_oid, split_tlv, tlv
 from atlas_ca.x509.names import Name, oid_of
 
 # --- general names -------------------------------------------------------------------------
@@ -163,7 +163,7 @@ class Extension:
     def der(self) -> bytes:
         """The DER of the whole ``Extension`` SEQUENCE (criticality FALSE omitted, DER)."""
         crit = b"\x01\x01\xff" if self.critical else b""
-        body = core.ObjectIdentifier(self.oid_dotted).dump() + crit
+        body = encode_oid(self.oid_dotted) + crit
         return tlv(0x30, body + tlv(0x04, self.value_der()))
 
 
@@ -234,7 +234,7 @@ class BasicConstraints(Extension):
     def value_der(self) -> bytes:
         body = b"\x01\x01\xff" if self.ca else b""
         if self.path_length is not None:
-            body += core.Integer(self.path_length).dump()
+            body += encode_integer(self.path_length)
         return tlv(0x30, body)
 
     @classmethod
@@ -285,7 +285,7 @@ class ExtendedKeyUsage(Extension):
             raise ValueError("extendedKeyUsage lists a purpose twice")
 
     def value_der(self) -> bytes:
-        return tlv(0x30, b"".join(core.ObjectIdentifier(p.dotted).dump() for p in self.purposes))
+        return tlv(0x30, b"".join(encode_oid(p.dotted) for p in self.purposes))
 
     @classmethod
     def from_value_der(cls, der: bytes, critical: bool) -> ExtendedKeyUsage:
@@ -355,7 +355,7 @@ class AuthorityKeyIdentifier(Extension):
         if self.issuer:
             body += _general_names_der(self.issuer, 0xA1)
         if self.serial_number is not None:
-            body += b"\x82" + core.Integer(self.serial_number).dump()[1:]
+            body += b"\x82" + encode_integer(self.serial_number)[1:]
         return tlv(0x30, body)
 
     @classmethod
@@ -452,8 +452,7 @@ class AuthorityInformationAccess(Extension):
         return tlv(
             0x30,
             b"".join(
-                tlv(0x30, core.ObjectIdentifier(d.method.dotted).dump() + d.location.der())
-                for d in self.descriptions
+                tlv(0x30, encode_oid(d.method.dotted) + d.location.der()) for d in self.descriptions
             ),
         )
 
@@ -504,12 +503,12 @@ class CertificatePolicies(Extension):
     def value_der(self) -> bytes:
         out = b""
         for p in self.policies:
-            body = core.ObjectIdentifier(p.policy.dotted).dump()
+            body = encode_oid(p.policy.dotted)
             if p.cps_uris:
                 body += tlv(
                     0x30,
                     b"".join(
-                        tlv(0x30, core.ObjectIdentifier(_CPS).dump() + core.IA5String(u).dump())
+                        tlv(0x30, encode_oid(_CPS) + tlv(0x16, u.encode("ascii")))
                         for u in p.cps_uris
                     ),
                 )
@@ -552,9 +551,13 @@ class PrivateKeyUsagePeriod(Extension):
     def __post_init__(self) -> None:
         if self.not_before is None and self.not_after is None:
             raise ValueError("privateKeyUsagePeriod needs notBefore or notAfter")
-        for t in (self.not_before, self.not_after):
-            if t is not None and t.tzinfo is None:
+        for name in ("not_before", "not_after"):
+            t = getattr(self, name)
+            if t is None:
+                continue
+            if t.tzinfo is None:
                 raise ValueError("privateKeyUsagePeriod times must be timezone-aware")
+            object.__setattr__(self, name, t.astimezone(UTC).replace(microsecond=0))
         if self.not_before and self.not_after and self.not_after < self.not_before:
             raise ValueError("privateKeyUsagePeriod ends before it begins")
 
@@ -685,7 +688,7 @@ class IdentificationKind(Extension):
             raise TypeError("identificationKind takes an IdentificationKindValue")
 
     def value_der(self) -> bytes:
-        return bytes(core.Integer(int(self.kind)).dump())
+        return encode_integer(int(self.kind))
 
     @classmethod
     def from_value_der(cls, der: bytes, critical: bool) -> IdentificationKind:
@@ -757,13 +760,25 @@ class Extensions:
         return tlv(0x30, b"".join(e.der() for e in self.items))
 
     @classmethod
-    def from_asn1(cls, seq: Any) -> Extensions:
-        """From an asn1crypto ``Extensions`` value (internal)."""
+    def from_der(cls, der: bytes) -> Extensions:
+        """From the DER of ``Extensions`` (SEQUENCE OF Extension), already checked as DER."""
+        tag, content = split_tlv(der)
+        if tag != 0x30:
+            raise DecodeError("extensions: expected a SEQUENCE")
         items = []
-        for ext in seq:
-            dotted = ext["extn_id"].dotted
-            value = bytes(ext["extn_value"].contents)
-            items.append(parse_extension(dotted, bool(ext["critical"].native), value))
+        for etag, _, econtent in children(content, "extension"):
+            parts = children(econtent, "extension")
+            if etag != 0x30 or len(parts) not in (2, 3) or parts[0][0] != 0x06:
+                raise DecodeError("extension is not SEQUENCE { OID, BOOLEAN?, OCTET STRING }")
+            critical = False
+            if len(parts) == 3:
+                if parts[1][0] != 0x01 or len(parts[1][2]) != 1:
+                    raise DecodeError("extension criticality is not a BOOLEAN")
+                critical = parts[1][2] != b"\x00"
+            if parts[-1][0] != 0x04:
+                raise DecodeError("extension value is not an OCTET STRING")
+            dotted = decode_oid(parts[0][2], "extension id")
+            items.append(parse_extension(dotted, critical, parts[-1][2]))
         try:
             return cls(tuple(items))
         except ValueError as exc:

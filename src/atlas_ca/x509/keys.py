@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from asn1crypto import keys as asn1_keys
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_der_public_key
@@ -19,7 +18,7 @@ from atlas_ca import gost
 from atlas_ca.algorithms import KeyType, SignatureAlgorithm
 from atlas_ca.asn1 import oids
 from atlas_ca.errors import AtlasCaError, DecodeError
-from atlas_ca.x509.der import check_der
+from atlas_ca.x509.der import check_der, children, decode_oid, split_tlv
 
 _GOST_ALGS = {
     oids.GostAlgorithm.GOST3410_2012_256.dotted,
@@ -46,6 +45,11 @@ class PublicKeyInfo:
     def from_der(cls, der: bytes) -> PublicKeyInfo:
         der = bytes(der)
         check_der(der, "SubjectPublicKeyInfo")
+        return cls.from_checked_der(der)
+
+    @classmethod
+    def from_checked_der(cls, der: bytes) -> PublicKeyInfo:
+        """:meth:`from_der` for bytes inside a structure already checked by ``check_der``."""
         alg = _algorithm_oid(der)
         if alg in _GOST_ALGS:
             try:
@@ -93,11 +97,14 @@ _FITS = {
 
 
 def _algorithm_oid(der: bytes) -> str:
-    try:
-        info = asn1_keys.PublicKeyInfo.load(der, strict=True)
-        return str(info["algorithm"]["algorithm"].dotted)
-    except (ValueError, TypeError, KeyError) as exc:
-        raise DecodeError(f"SubjectPublicKeyInfo is malformed: {exc}") from exc
+    tag, content = split_tlv(der)
+    parts = children(content, "SubjectPublicKeyInfo")
+    if tag != 0x30 or len(parts) != 2 or parts[0][0] != 0x30 or parts[1][0] != 0x03:
+        raise DecodeError("SubjectPublicKeyInfo is not SEQUENCE { algorithm, BIT STRING }")
+    alg = children(parts[0][2], "SubjectPublicKeyInfo algorithm")
+    if not alg or alg[0][0] != 0x06:
+        raise DecodeError("SubjectPublicKeyInfo algorithm does not start with an OID")
+    return decode_oid(alg[0][2], "SubjectPublicKeyInfo algorithm")
 
 
 __all__ = ["PublicKeyInfo"]

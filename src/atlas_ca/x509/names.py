@@ -12,12 +12,10 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from asn1crypto import core
-
 from atlas_ca.asn1 import oids
 from atlas_ca.asn1.oids import Oid
 from atlas_ca.errors import DecodeError
-from atlas_ca.x509.der import check_der, tlv
+from atlas_ca.x509.der import check_der, children, decode_oid, encode_oid, split_tlv, tlv
 
 
 class StringType(enum.Enum):
@@ -139,7 +137,7 @@ class NameAttribute:
 
     def der(self) -> bytes:
         value = tlv(self.string_type.value, self.value.encode(_ENCODE[self.string_type]))
-        return tlv(0x30, core.ObjectIdentifier(self.oid.dotted).dump() + value)
+        return tlv(0x30, encode_oid(self.oid.dotted) + value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,9 +164,8 @@ class Name:
     der: bytes = field(default=b"", compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        encoded = tlv(0x30, b"".join(r.der() for r in self.rdns))
         if not self.der:
-            object.__setattr__(self, "der", encoded)
+            object.__setattr__(self, "der", tlv(0x30, b"".join(r.der() for r in self.rdns)))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Name) and other.der == self.der
@@ -190,19 +187,29 @@ class Name:
         """Parse a DER Name; the result keeps ``der`` byte-for-byte."""
         der = bytes(der)
         check_der(der, "name")
-        try:
-            parsed = _Name.load(der, strict=True)
-            rdns = []
-            for rdn in parsed:
-                attrs = []
-                for atv in rdn:
-                    oid = oid_of(atv["type"].dotted)
-                    attrs.append(_attribute(oid, atv["value"]))
+        return cls.from_checked_der(der)
+
+    @classmethod
+    def from_checked_der(cls, der: bytes) -> Name:
+        """:meth:`from_der` for bytes inside a structure already checked by ``check_der``."""
+        tag, content = split_tlv(der)
+        if tag != 0x30:
+            raise DecodeError(f"name: expected a SEQUENCE, found tag 0x{tag:02x}")
+        rdns = []
+        for rtag, _, rcontent in children(content, "name"):
+            if rtag != 0x31:
+                raise DecodeError(f"name: an RDN must be a SET, found tag 0x{rtag:02x}")
+            attrs = []
+            for atag, _, acontent in children(rcontent, "name"):
+                parts = children(acontent, "name")
+                if atag != 0x30 or len(parts) != 2 or parts[0][0] != 0x06:
+                    raise DecodeError("name: an attribute is not SEQUENCE { OID, value }")
+                oid = oid_of(decode_oid(parts[0][2], "name attribute type"))
+                attrs.append(_attribute(oid, parts[1][0], parts[1][2]))
+            try:
                 rdns.append(RelativeDistinguishedName(tuple(attrs)))
-        except DecodeError:
-            raise
-        except (ValueError, TypeError, KeyError) as exc:
-            raise DecodeError(f"name is not a valid X.501 Name: {exc}") from exc
+            except ValueError as exc:
+                raise DecodeError(f"name: {exc}") from exc
         return cls(tuple(rdns), der)
 
     def __iter__(self) -> Iterator[NameAttribute]:
@@ -237,32 +244,18 @@ def _escape(value: str) -> str:
 _BY_TAG = {t.value: t for t in StringType}
 
 
-def _attribute(oid: Oid, value: core.Any) -> NameAttribute:
-    raw = bytes(value.dump())
-    first = raw[0]
-    if first not in _BY_TAG:
+def _attribute(oid: Oid, tag: int, content: bytes) -> NameAttribute:
+    if tag not in _BY_TAG:
         raise DecodeError(f"name attribute {oid.name} does not hold a string value")
-    stype = _BY_TAG[first]
+    stype = _BY_TAG[tag]
     try:
-        text = bytes(core.load(raw).contents).decode(_ENCODE[stype])
+        text = content.decode(_ENCODE[stype])
     except UnicodeDecodeError as exc:
         raise DecodeError(f"name attribute {oid.name} is not valid {stype.name}") from exc
     try:
         return NameAttribute(oid, text, stype)
     except ValueError as exc:
         raise DecodeError(f"name attribute {oid.name}: {exc}") from exc
-
-
-class _Atv(core.Sequence):  # type: ignore[misc]
-    _fields = [("type", core.ObjectIdentifier), ("value", core.Any)]  # noqa: RUF012
-
-
-class _Rdn(core.SetOf):  # type: ignore[misc]
-    _child_spec = _Atv
-
-
-class _Name(core.SequenceOf):  # type: ignore[misc]
-    _child_spec = _Rdn
 
 
 __all__ = [
