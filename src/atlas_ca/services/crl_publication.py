@@ -1,0 +1,258 @@
+"""Publication of full and delta CRLs from the register into the directory a CDP URL serves.
+
+One publication, under an exclusive lock on the publication directory::
+
+    number   the register allocates the next cRLNumber of the issuer (a counter row updated
+             in its own transaction: strictly increasing, never repeated, whatever the number
+             of publishers; the ``crls`` primary key refuses a number recorded twice)
+    scan     a consistent snapshot of the issuer's statuses is streamed from the register
+             (server-side cursor / batched fetch) straight into the streaming CRL builder:
+             each entry becomes DER at once, no list of rows is ever built
+    sign     the CA key signs the TBS, hashed in pieces when the key can sign a digest
+    verify   the signature is checked with the CA certificate's public key
+    write    to a temporary file in the same directory, fsync, ``os.replace``, fsync of the
+             directory: readers see the old CRL or the new one, never a part
+    record   the CRL (number, times, the scan's change mark, base number for a delta) and the
+             ``crl.published`` audit event go to the register
+
+The directory lock orders the publishers that share a directory, so the file there only ever
+moves to a higher number; a crash after *number* leaves a gap in the numbers, which RFC 5280
+allows (§5.2.3 asks for increasing numbers, not consecutive ones). The file is written before
+it is recorded, so every recorded CRL (and so every base of a delta) was published.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from atlas_ca.audit.events import Actor
+from atlas_ca.errors import CrlPublicationFailed, RecordNotFound, SignatureInvalid
+from atlas_ca.gost import GostPublicKey, verify_digest
+from atlas_ca.hsm.base import PrehashSigningKey
+from atlas_ca.services.ca import CertificateAuthority
+from atlas_ca.services.ports import Clock, StepHook, write_atomically
+from atlas_ca.storage.ports import (
+    CertificateStatus,
+    CrlRecord,
+    Register,
+    RevocationReason,
+    StatusEntry,
+)
+from atlas_ca.x509 import crl as x509crl
+from atlas_ca.x509.signatures import verify_signature
+
+SYSTEM_ACTOR = Actor("system:crl")
+LOCK_NAME = ".atlas-crl-publish.lock"
+
+_X509_REASON: dict[RevocationReason, x509crl.RevocationReason | None] = {
+    r: (None if r is RevocationReason.UNSPECIFIED else x509crl.RevocationReason(int(r)))
+    for r in RevocationReason
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CrlPolicy:
+    """How often CRLs are published and where: ``nextUpdate = thisUpdate + validity``.
+
+    The defaults follow common practice of accredited CAs (a full CRL valid for a week, a
+    delta for a day); the operator publishes again well before ``nextUpdate``.
+    """
+
+    full_validity: timedelta = timedelta(days=7)
+    delta_validity: timedelta = timedelta(days=1)
+    file_name: str = "ca.crl"
+    delta_file_name: str = "ca-delta.crl"
+    pem: bool = False
+
+    def __post_init__(self) -> None:
+        if self.full_validity <= timedelta(0) or self.delta_validity <= timedelta(0):
+            raise ValueError("CRL validity periods must be positive")
+        for name in (self.file_name, self.delta_file_name):
+            if not name or "/" in name or name.startswith("."):
+                raise ValueError(f"{name!r} is not a plain file name")
+        if self.file_name == self.delta_file_name:
+            raise ValueError("the full and the delta CRL need different file names")
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedCrl:
+    """One CRL as published: its number (and base number for a delta), times, file, size."""
+
+    number: int
+    base_number: int | None
+    this_update: datetime
+    next_update: datetime
+    path: Path
+    entries: int
+    size: int
+
+
+def _revoked_entries(
+    entries: Iterable[StatusEntry], this_update: datetime
+) -> Iterator[x509crl.RevokedEntry]:
+    """Register statuses as CRL entries, one at a time (a VALID entry of a delta CRL is a
+    suspension lifted: removeFromCRL)."""
+    entry_cls = x509crl.RevokedEntry
+    reasons = _X509_REASON
+    valid = CertificateStatus.VALID
+    remove = x509crl.RevocationReason.REMOVE_FROM_CRL
+    for e in entries:
+        rev = e.revocation
+        if e.status is valid or rev is None:
+            yield entry_cls(e.serial, this_update, remove)
+        else:
+            yield entry_cls(e.serial, rev.revocation_date, reasons[rev.reason], rev.invalidity_date)
+
+
+class CrlPublisher:
+    """Publishes one CA's CRLs from the register into ``directory``."""
+
+    def __init__(
+        self,
+        *,
+        ca: CertificateAuthority,
+        register: Register,
+        directory: str | os.PathLike[str],
+        clock: Clock,
+        policy: CrlPolicy | None = None,
+        actor: Actor = SYSTEM_ACTOR,
+        on_step: StepHook | None = None,
+    ) -> None:
+        self._ca = ca
+        self._register = register
+        self.directory = Path(directory)
+        self._clock = clock
+        self.policy = policy or CrlPolicy()
+        self._actor = actor
+        self._on_step = on_step
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CrlPublicationFailed(
+                f"the publication directory {self.directory} cannot be created: {exc.strerror}",
+                path=str(self.directory),
+            ) from exc
+
+    def _done(self, step: str) -> None:
+        if self._on_step is not None:
+            self._on_step(step)
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        try:
+            fd = os.open(self.directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise CrlPublicationFailed(
+                f"the publication directory {self.directory} cannot be locked: {exc.strerror}",
+                path=str(self.directory),
+            ) from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor releases the lock
+
+    def publish_full(self) -> PublishedCrl:
+        """A full CRL of every revoked and suspended certificate, to ``policy.file_name``."""
+        return self._publish(delta=False)
+
+    def publish_delta(self) -> PublishedCrl:
+        """A delta CRL of the changes since the latest full CRL, to ``policy.delta_file_name``."""
+        return self._publish(delta=True)
+
+    def _publish(self, *, delta: bool) -> PublishedCrl:
+        issuer = self._ca.issuer_id
+        policy = self.policy
+        with self._locked():
+            base: CrlRecord | None = None
+            if delta:
+                base = self._register.latest_crl(issuer, full_only=True)
+                if base is None:
+                    raise RecordNotFound(
+                        "a delta CRL needs a full CRL to refer to: publish a full CRL first",
+                        issuer=issuer.value,
+                    )
+            number = self._register.next_crl_number(issuer)
+            self._done("number")
+            this_update = self._clock.now().replace(microsecond=0)
+            next_update = this_update + (policy.delta_validity if delta else policy.full_validity)
+            builder = (
+                x509crl.CrlBuilder()
+                .issuer_certificate(self._ca.certificate.der)
+                .this_update(this_update)
+                .next_update(next_update)
+                .crl_number(number)
+            )
+            if base is not None:
+                builder = builder.delta_crl_indicator(base.number)
+            with self._register.crl_scan(issuer) as scan:
+                statuses = scan.listed() if base is None else scan.changes_since(base.number)
+                signed = builder.sign(self._ca.key, _revoked_entries(statuses, this_update))
+                mark = scan.change_mark
+            self._done("sign")
+            self._verify(signed)
+            self._done("verify")
+            path = self.directory / (policy.delta_file_name if delta else policy.file_name)
+            size = self._write(path, signed)
+            self._done("write")
+            record = CrlRecord(
+                issuer,
+                number,
+                this_update,
+                next_update,
+                mark,
+                None if base is None else base.number,
+            )
+            self._register.record_crl(record, at=this_update, actor=self._actor)
+            self._done("record")
+        return PublishedCrl(
+            number,
+            record.base_number,
+            this_update,
+            next_update,
+            path,
+            signed.entry_count,
+            size,
+        )
+
+    def _verify(self, signed: x509crl.SignedCrl) -> None:
+        """The CRL's signature, checked with the CA certificate's key before it is written."""
+        key = self._ca.key
+        spki = self._ca.certificate.public_key_info
+        parts = (signed.tbs_head, signed.entries, signed.tbs_tail)
+        if key.key_type.is_gost and isinstance(key, PrehashSigningKey):
+            hasher = key.new_hasher()
+            for part in parts:
+                hasher.update(part)
+            ok = verify_digest(GostPublicKey.from_spki_der(spki), hasher.digest(), signed.signature)
+            if not ok:
+                raise SignatureInvalid("the CA key produced a CRL signature that does not verify")
+            return
+        verify_signature(spki, signed.algorithm, b"".join(parts), signed.signature)
+
+    def _write(self, path: Path, signed: x509crl.SignedCrl) -> int:
+        written = 0
+
+        def write(fd: int) -> None:
+            nonlocal written
+            with open(fd, "wb", closefd=False) as stream:
+                written = signed.write_to(stream, pem=self.policy.pem)
+
+        try:
+            write_atomically(path, write)
+        except OSError as exc:
+            raise CrlPublicationFailed(
+                f"the CRL could not be written to {path} ({exc.strerror}); the published file "
+                "is unchanged",
+                path=str(path),
+            ) from exc
+        return written
+
+
+__all__ = ["LOCK_NAME", "CrlPolicy", "CrlPublisher", "PublishedCrl"]
