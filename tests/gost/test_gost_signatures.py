@@ -163,7 +163,7 @@ def test_generated_scalars_are_in_range_and_differ() -> None:
     assert all(0 < d < ps.q for d in scalars)
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     ps=st.sampled_from([param_set("tc26-256-b"), param_set("tc26-512-b")]),
     digest_seed=st.binary(min_size=64, max_size=64),
