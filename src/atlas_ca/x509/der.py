@@ -155,6 +155,17 @@ def children(content: bytes, what: str) -> list[tuple[int, bytes, bytes]]:
 
 def decode_oid(content: bytes, what: str) -> str:
     """Dotted form of an OBJECT IDENTIFIER's content octets (X.690 §8.19)."""
+    if len(content) <= 32:  # the OIDs of real certificates: a handful, parsed over and over
+        return _decode_oid_cached(bytes(content), what)
+    return _decode_oid(content, what)
+
+
+@functools.lru_cache(maxsize=1024)
+def _decode_oid_cached(content: bytes, what: str) -> str:
+    return _decode_oid(content, what)
+
+
+def _decode_oid(content: bytes, what: str) -> str:
     if not content or content[-1] & 0x80:
         raise DecodeError(f"{what}: malformed OBJECT IDENTIFIER")
     arcs: list[int] = []

@@ -17,12 +17,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 
-from asn1crypto import core, keys, x509
+from asn1crypto import core, x509
 
 from atlas_ca.asn1 import oids, ru
 from atlas_ca.asn1.oids import Oid
 from atlas_ca.errors import DecodeError
-from atlas_ca.x509.der import children, decode_oid, encode_integer, encode_oid, split_tlv, tlv
+from atlas_ca.x509.der import (
+    check_der,
+    children,
+    decode_oid,
+    encode_integer,
+    encode_oid,
+    split_tlv,
+    tlv,
+)
 from atlas_ca.x509.names import Name, oid_of
 
 # --- general names -------------------------------------------------------------------------
@@ -298,11 +306,12 @@ class ExtendedKeyUsage(Extension):
 
 def key_identifier(spki_der: bytes) -> bytes:
     """RFC 5280 §4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING's value."""
-    try:
-        info = keys.PublicKeyInfo.load(spki_der, strict=True)
-        bits = bytes(info["public_key"].contents)[1:]
-    except (ValueError, TypeError) as exc:
-        raise DecodeError(f"SubjectPublicKeyInfo is malformed: {exc}") from exc
+    check_der(spki_der, "SubjectPublicKeyInfo")
+    tag, content = split_tlv(spki_der)
+    parts = children(content, "SubjectPublicKeyInfo")
+    if tag != 0x30 or len(parts) != 2 or parts[1][0] != 0x03 or not parts[1][2]:
+        raise DecodeError("SubjectPublicKeyInfo is not SEQUENCE { algorithm, BIT STRING }")
+    bits = parts[1][2][1:]
     return hashlib.sha1(bits, usedforsecurity=False).digest()
 
 

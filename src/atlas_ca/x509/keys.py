@@ -14,11 +14,11 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
-from atlas_ca import gost
 from atlas_ca.algorithms import KeyType, SignatureAlgorithm
 from atlas_ca.asn1 import oids
-from atlas_ca.errors import AtlasCaError, DecodeError
-from atlas_ca.x509.der import check_der, children, decode_oid, split_tlv
+from atlas_ca.errors import DecodeError
+from atlas_ca.x509.der import check_der
+from atlas_ca.x509.signatures import gost_public_key, spki_algorithm
 
 _GOST_ALGS = {
     oids.GostAlgorithm.GOST3410_2012_256.dotted,
@@ -50,12 +50,9 @@ class PublicKeyInfo:
     @classmethod
     def from_checked_der(cls, der: bytes) -> PublicKeyInfo:
         """:meth:`from_der` for bytes inside a structure already checked by ``check_der``."""
-        alg = _algorithm_oid(der)
+        alg = spki_algorithm(der)
         if alg in _GOST_ALGS:
-            try:
-                pub = gost.GostPublicKey.from_spki_der(der)
-            except AtlasCaError as exc:
-                raise DecodeError(f"GOST public key is invalid: {exc}") from exc
+            pub = gost_public_key(der)
             return cls(der, pub.key_type, pub.param_set.name)
         try:
             key = load_der_public_key(der)
@@ -94,17 +91,6 @@ _FITS = {
     SignatureAlgorithm.ED25519: KeyType.ED25519,
     SignatureAlgorithm.RSA_SHA256: KeyType.RSA,
 }
-
-
-def _algorithm_oid(der: bytes) -> str:
-    tag, content = split_tlv(der)
-    parts = children(content, "SubjectPublicKeyInfo")
-    if tag != 0x30 or len(parts) != 2 or parts[0][0] != 0x30 or parts[1][0] != 0x03:
-        raise DecodeError("SubjectPublicKeyInfo is not SEQUENCE { algorithm, BIT STRING }")
-    alg = children(parts[0][2], "SubjectPublicKeyInfo algorithm")
-    if not alg or alg[0][0] != 0x06:
-        raise DecodeError("SubjectPublicKeyInfo algorithm does not start with an OID")
-    return decode_oid(alg[0][2], "SubjectPublicKeyInfo algorithm")
 
 
 __all__ = ["PublicKeyInfo"]

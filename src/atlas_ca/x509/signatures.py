@@ -8,7 +8,8 @@ verify or the algorithm does not fit the key.
 
 from __future__ import annotations
 
-from asn1crypto import keys as asn1_keys
+import functools
+
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
@@ -18,6 +19,7 @@ from atlas_ca import gost
 from atlas_ca.algorithms import KeyType, SignatureAlgorithm
 from atlas_ca.asn1 import oids
 from atlas_ca.errors import AtlasCaError, DecodeError, SignatureInvalid
+from atlas_ca.x509.der import check_der, children, decode_oid, split_tlv
 
 _GOST_KEY_FOR: dict[SignatureAlgorithm, KeyType] = {
     SignatureAlgorithm.GOST3410_2012_256: KeyType.GOST3410_2012_256,
@@ -42,7 +44,8 @@ def verify_signature(
     ``signature`` is the content of an X.509 ``signatureValue`` BIT STRING (for GOST ``s || r``
     big-endian, for ECDSA the DER ``Ecdsa-Sig-Value``). Returns ``None`` on success.
     """
-    gost_key = _key_algorithm(spki_der) in _GOST_KEYS
+    spki_der = bytes(spki_der)
+    gost_key = spki_algorithm(spki_der) in _GOST_KEYS
     if gost_key != (algorithm in _GOST_KEY_FOR):
         kind = "a GOST" if gost_key else "a non-GOST"
         raise SignatureInvalid(
@@ -55,21 +58,33 @@ def verify_signature(
         _verify_other(spki_der, algorithm, data, signature)
 
 
-def _key_algorithm(spki_der: bytes) -> str:
+@functools.lru_cache(maxsize=1024)
+def spki_algorithm(spki_der: bytes) -> str:
+    """The dotted algorithm OID of a SubjectPublicKeyInfo (cached: the same keys recur)."""
+    check_der(spki_der, "SubjectPublicKeyInfo")
+    tag, content = split_tlv(spki_der)
+    parts = children(content, "SubjectPublicKeyInfo")
+    if tag != 0x30 or len(parts) != 2 or parts[0][0] != 0x30 or parts[1][0] != 0x03:
+        raise DecodeError("SubjectPublicKeyInfo is not SEQUENCE { algorithm, BIT STRING }")
+    alg = children(parts[0][2], "SubjectPublicKeyInfo algorithm")
+    if not alg or alg[0][0] != 0x06:
+        raise DecodeError("SubjectPublicKeyInfo algorithm does not start with an OID")
+    return decode_oid(alg[0][2], "SubjectPublicKeyInfo algorithm")
+
+
+@functools.lru_cache(maxsize=1024)
+def gost_public_key(spki_der: bytes) -> gost.GostPublicKey:
+    """The GOST public key of a SubjectPublicKeyInfo (cached; the value is immutable)."""
     try:
-        info = asn1_keys.PublicKeyInfo.load(bytes(spki_der), strict=True)
-        return str(info["algorithm"]["algorithm"].dotted)
-    except (ValueError, TypeError, KeyError) as exc:
-        raise DecodeError(f"SubjectPublicKeyInfo is malformed: {exc}") from exc
+        return gost.GostPublicKey.from_spki_der(spki_der)
+    except AtlasCaError as exc:
+        raise DecodeError(f"GOST public key is invalid: {exc}") from exc
 
 
 def _verify_gost(
     spki_der: bytes, algorithm: SignatureAlgorithm, data: bytes, signature: bytes
 ) -> None:
-    try:
-        pub = gost.GostPublicKey.from_spki_der(spki_der)
-    except AtlasCaError as exc:
-        raise DecodeError(f"cannot read the GOST public key: {exc}") from exc
+    pub = gost_public_key(spki_der)
     if pub.key_type is not _GOST_KEY_FOR[algorithm]:
         raise SignatureInvalid(
             f"signature algorithm {algorithm.value} does not fit a {pub.key_type.value} key",
@@ -117,4 +132,4 @@ def _verify_other(
         raise SignatureInvalid(f"{algorithm.value} signature is malformed: {exc}") from exc
 
 
-__all__ = ["verify_signature"]
+__all__ = ["gost_public_key", "spki_algorithm", "verify_signature"]
