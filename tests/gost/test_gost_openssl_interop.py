@@ -130,3 +130,39 @@ def test_large_file_digest_matches_openssl(openssl_gost: OpenSSL, tmp_path: Path
     path.write_bytes(blob)
     out = openssl_gost.run(["dgst", "-md_gost12_256", "-r", path]).stdout.split()[0].decode()
     assert streebog256(memoryview(blob)).hex() == out
+
+
+@pytest.mark.parametrize(("algorithm", "paramset", "md"), [CASES[1], CASES[4]])
+def test_openssl_gost_certificate_and_csr_parse_in_asn1crypto_and_verify_with_us(
+    openssl_gost: OpenSSL, tmp_path: Path, algorithm: str, paramset: str, md: str
+) -> None:
+    from asn1crypto import csr, x509
+
+    from atlas_ca.asn1 import gost as asn1_gost
+
+    key_pem = tmp_path / "key.pem"
+    openssl_gost.run(
+        ["genpkey", "-algorithm", algorithm, "-pkeyopt", f"paramset:{paramset}", "-out", key_pem]
+    )
+    cert_der = openssl_gost.run(
+        ["req", "-new", "-x509", "-key", key_pem, f"-{md}", "-subj", "/CN=gost test",
+         "-days", "1", "-outform", "DER"]
+    ).stdout  # fmt: skip
+    csr_der = openssl_gost.run(
+        ["req", "-new", "-key", key_pem, f"-{md}", "-subj", "/CN=gost csr", "-outform", "DER"]
+    ).stdout
+
+    cert = x509.Certificate.load(cert_der)
+    assert cert.native["tbs_certificate"]["subject"]["common_name"] == "gost test"
+    sig_name = cert["signature_algorithm"]["algorithm"].native
+    assert sig_name in (asn1_gost.SIG_256, asn1_gost.SIG_512)
+    key = GostPublicKey.from_spki_der(cert.public_key.dump())
+    tbs = cert["tbs_certificate"].dump()
+    assert verify(key, tbs, cert["signature_value"].native)
+
+    request = csr.CertificationRequest.load(csr_der)
+    info = request["certification_request_info"]
+    assert info.native["subject"]["common_name"] == "gost csr"
+    csr_key = GostPublicKey.from_spki_der(info["subject_pk_info"].dump())
+    assert csr_key == key
+    assert verify(csr_key, info.dump(), request["signature"].native)
