@@ -29,6 +29,7 @@ OCSP = Profile(
         f.country(REQ),
         f.state(OPT),
         f.locality(OPT),
+        f.street(OPT),
         f.organization(REQ),
         f.common_name(REQ, "The responder's name ('OCSP-служба УЦ ...')."),
         replace(OGRN, presence=OPT),

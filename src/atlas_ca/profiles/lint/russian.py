@@ -7,6 +7,7 @@ check digits come from :mod:`atlas_ca.domain.identifiers`, never re-implemented 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -77,6 +78,11 @@ _VALIDATORS: dict[IdentifierKind, Callable[[str], object]] = {
     IdentifierKind.SNILS: ids.Snils,
 }
 _DIGITS = re.compile(r"[0-9]+")
+
+#: Slack when checking a foreign certificate's validity against the profile's months: CryptoPro
+#: УЦ 2.0 issues "15 months" as 15 months and 10 minutes (seen on its test OCSP certificate).
+#: Our own issuance is refused at the exact limit (``issue.check_validity``).
+VALIDITY_GRACE = dt.timedelta(days=1)
 
 
 def _padded_legal_inn(a: Attr) -> bool:
@@ -421,7 +427,7 @@ def validity_too_long(ctx: LintContext) -> Iterator[Hit]:
     if ctx.profile is None:
         return
     months = ctx.profile.validity.certificate_months
-    if ctx.cert.not_after > add_months(ctx.cert.not_before, months):
+    if ctx.cert.not_after > add_months(ctx.cert.not_before, months) + VALIDITY_GRACE:
         yield Hit("tbsCertificate.validity", f"longer than {months} months ({ctx.profile.name})")
 
 
@@ -436,7 +442,7 @@ def private_key_usage_too_long(ctx: LintContext) -> Iterator[Hit]:
         return
     start = pkup.not_before or ctx.cert.not_before
     months = ctx.profile.validity.private_key_months
-    if pkup.not_after > add_months(start, months):
+    if pkup.not_after > add_months(start, months) + VALIDITY_GRACE:
         yield Hit(ext.path, f"private key usable longer than {months} months")
 
 
@@ -453,4 +459,4 @@ def identification_kind_value(ctx: LintContext) -> Iterator[Hit]:
         yield Hit(ext.path, f"identificationKind is {value}, expected 0..3")
 
 
-__all__ = ["PERSON_KINDS", "PROFILED"]
+__all__ = ["PERSON_KINDS", "PROFILED", "VALIDITY_GRACE"]
