@@ -95,3 +95,21 @@ def test_streebog_of_a_file_matches_openssl_dgst(openssl_gost: OpenSSL, tmp_path
         expected = out.split()[0]
         one_shot = streebog256 if size == 32 else streebog512
         assert one_shot(data).hex() == expected
+
+
+def test_streebog_hashes_an_mmapped_file_in_place(engine: EngineName, tmp_path: Path) -> None:
+    import mmap
+
+    data = bytes(range(256)) * 1000 + b"end"
+    path = tmp_path / "mapped.bin"
+    path.write_bytes(data)
+    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+        h = Streebog(32, engine=engine)
+        h.update(memoryview(mapped))
+        digest = h.digest()
+    assert digest == streebog256(data, engine=engine)
+
+
+def test_streebog_refuses_objects_without_the_buffer_protocol() -> None:
+    with pytest.raises(TypeError, match="bytes-like, not int"):
+        streebog512(42)  # type: ignore[arg-type]

@@ -24,9 +24,12 @@ class _State(Protocol):
 
 
 def _as_bytes_view(data: Buffer) -> memoryview:
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise TypeError(f"Streebog input must be bytes-like, not {type(data).__name__}")
-    view = memoryview(data)
+    if isinstance(data, str):
+        raise TypeError("Streebog input must be bytes-like, not str")
+    try:
+        view = memoryview(data)  # also mmap, array.array: anything with the buffer protocol
+    except TypeError:
+        raise TypeError(f"Streebog input must be bytes-like, not {type(data).__name__}") from None
     if view.format != "B" or view.ndim != 1:
         if not view.c_contiguous:
             raise ValueError("Streebog input memoryview must be C-contiguous")
