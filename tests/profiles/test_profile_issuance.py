@@ -35,7 +35,7 @@ from atlas_ca.domain.subscribers import (
     OrganisationData,
     PersonName,
 )
-from atlas_ca.errors import LintFailed
+from atlas_ca.errors import LintFailed, SignatureInvalid
 from atlas_ca.profiles import ENTREPRENEUR, INDIVIDUAL, LEGAL_ENTITY
 from atlas_ca.profiles.base import KeyRule
 from atlas_ca.profiles.issue import (
@@ -47,6 +47,7 @@ from atlas_ca.profiles.issue import (
 )
 from atlas_ca.profiles.lint import lint_der
 from atlas_ca.x509 import extensions as x509ext
+from atlas_ca.x509.csr import CsrBuilder
 from atlas_ca.x509.names import Name
 
 PROFILE_NAMES = ["ca", "individual", "entrepreneur", "legal-entity", "ocsp"]
@@ -279,3 +280,53 @@ def test_pre_issuance_lint_passes_a_clean_plan_and_returns_its_report(world: Wor
     )
     assert prepared.report.ok
     assert lint_der(prepared.tbs.der).profile == "individual"
+
+
+# --- from a CSR ---------------------------------------------------------------------------------
+
+
+def test_a_request_from_a_csr_takes_its_key_and_only_warns_about_its_subject(world: World) -> None:
+    csr_subject = Name.build([(oids.NameAttribute.COMMON_NAME, "Иванова Мария")])
+    csr = CsrBuilder().subject_name(csr_subject).sign(world.keys.subscriber)
+    sub = verified(person(random.Random(1)))
+    request = SubscriberRequest.from_csr(INDIVIDUAL, sub, csr, SIGN_TOOL, NOW)
+    assert request.public_key_info == world.keys.subscriber.public_key_info
+    plan = plan_subscriber_certificate(request, CONFIG, world.keys.ca, at=NOW)
+    assert plan.subject.get(oids.NameAttribute.COMMON_NAME) == ("Иванова Мария Петровна",)
+    assert plan.warnings == (
+        "CSR commonName differs from the verified data; the verified value is used",
+    )
+
+
+def test_a_csr_whose_signature_does_not_verify_is_refused(world: World) -> None:
+    csr = (
+        CsrBuilder()
+        .subject_name(Name.build([(oids.NameAttribute.COMMON_NAME, "x")]))
+        .sign(world.keys.subscriber)
+    )
+    forged = dataclasses.replace(csr, signature=bytes(len(csr.signature)))
+    with pytest.raises(SignatureInvalid):
+        SubscriberRequest.from_csr(
+            INDIVIDUAL, verified(person(random.Random(1))), forged, SIGN_TOOL, NOW
+        )
+
+
+def test_the_title_of_a_legal_entity_certificate_defaults_to_the_authority_position(
+    world: World,
+) -> None:
+    title = world.legal_entity.subject.get(oids.NameAttribute.TITLE)
+    assert title == ("Генеральный директор",)
+    head = verified(person(random.Random(9)), sid="sub-head")
+    request = SubscriberRequest(
+        LEGAL_ENTITY,
+        head,
+        world.keys.subscriber.public_key_info,
+        SIGN_TOOL,
+        NOW,
+        organisation=ORG,
+        authority=authority_for(head),
+    )
+    plan = plan_subscriber_certificate(request, CONFIG, world.keys.ca, at=NOW)
+    assert plan.subject.get(oids.NameAttribute.TITLE) == ("Генеральный директор",)
+    assert plan.subject.get(oids.NameAttribute.ORGANIZATION_NAME) == (ORG.name,)
+    assert plan.subject.get(oids.NameAttribute.COMMON_NAME) == (ORG.name,)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from atlas_ca.algorithms import SignatureAlgorithm
 from atlas_ca.asn1 import gost as asn1_gost
@@ -48,6 +49,7 @@ from atlas_ca.x509.certificate import (
     TbsCertificate,
     authority_key_identifier_for,
 )
+from atlas_ca.x509.csr import CertificationRequest
 from atlas_ca.x509.keys import PublicKeyInfo
 from atlas_ca.x509.names import Name, NameAttribute
 
@@ -125,6 +127,32 @@ class SubscriberRequest:
     authority: Authority | None = None
     title: str | None = None
     csr_subject: Name | None = None
+
+    @classmethod
+    def from_csr(
+        cls,
+        profile: Profile,
+        subscriber: Subscriber,
+        csr: CertificationRequest,
+        subject_sign_tool: str,
+        not_before: dt.datetime,
+        **options: Any,
+    ) -> SubscriberRequest:
+        """A request for the key of ``csr`` after checking its proof of possession.
+
+        The CSR's subject is kept only to warn where it disagrees with the verified data.
+        ``options`` are the other fields (``not_after``, ``organisation``, ``authority``...).
+        """
+        csr.verify()
+        return cls(
+            profile,
+            subscriber,
+            csr.public_key_info,
+            subject_sign_tool,
+            not_before,
+            csr_subject=csr.subject,
+            **options,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,8 +314,9 @@ def _values_for(request: SubscriberRequest) -> dict[str, str]:
     org = request.organisation
     if org is not None:
         values.update(_organisation_values(org))
-        if request.title:
-            values[oids.NameAttribute.TITLE.dotted] = request.title
+        title = request.title or (request.authority.position if request.authority else None)
+        if title:
+            values[oids.NameAttribute.TITLE.dotted] = title
     address = request.address
     if address is not None:
         values.update(_address_values(address))
