@@ -50,11 +50,6 @@ from atlas_ca.x509.signatures import verify_signature
 SYSTEM_ACTOR = Actor("system:crl")
 LOCK_NAME = ".atlas-crl-publish.lock"
 
-_X509_REASON: dict[RevocationReason, x509crl.RevocationReason | None] = {
-    r: (None if r is RevocationReason.UNSPECIFIED else x509crl.RevocationReason(int(r)))
-    for r in RevocationReason
-}
-
 
 @dataclass(frozen=True, slots=True)
 class CrlPolicy:
@@ -97,17 +92,18 @@ def _revoked_entries(
     entries: Iterable[StatusEntry], this_update: datetime
 ) -> Iterator[x509crl.RevokedEntry]:
     """Register statuses as CRL entries, one at a time (a VALID entry of a delta CRL is a
-    suspension lifted: removeFromCRL)."""
+    suspension lifted: removeFromCRL; reason unspecified is written as no reasonCode)."""
     entry_cls = x509crl.RevokedEntry
-    reasons = _X509_REASON
     valid = CertificateStatus.VALID
-    remove = x509crl.RevocationReason.REMOVE_FROM_CRL
-    for e in entries:
-        rev = e.revocation
-        if e.status is valid or rev is None:
-            yield entry_cls(e.serial, this_update, remove)
+    unspecified = RevocationReason.UNSPECIFIED
+    remove = RevocationReason.REMOVE_FROM_CRL
+    for serial, status, reason, revoked_at, invalidity in entries:
+        if status is valid or revoked_at is None:
+            yield entry_cls(serial, this_update, remove)
         else:
-            yield entry_cls(e.serial, rev.revocation_date, reasons[rev.reason], rev.invalidity_date)
+            yield entry_cls(
+                serial, revoked_at, None if reason is unspecified else reason, invalidity
+            )
 
 
 class CrlPublisher:
