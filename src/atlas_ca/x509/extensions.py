@@ -10,6 +10,7 @@ into a certificate unless a caller builds one on purpose.
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import ipaddress
 from collections.abc import Iterable, Iterator
@@ -170,9 +171,15 @@ class Extension:
 
     def der(self) -> bytes:
         """The DER of the whole ``Extension`` SEQUENCE (criticality FALSE omitted, DER)."""
-        crit = b"\x01\x01\xff" if self.critical else b""
-        body = encode_oid(self.oid_dotted) + crit
-        return tlv(0x30, body + tlv(0x04, self.value_der()))
+        return _extension_der(self)
+
+
+@functools.lru_cache(maxsize=4096)
+def _extension_der(ext: Extension) -> bytes:
+    # Extensions are immutable values and the CA writes the same ones into every certificate.
+    crit = b"\x01\x01\xff" if ext.critical else b""
+    body = encode_oid(ext.oid_dotted) + crit
+    return tlv(0x30, body + tlv(0x04, ext.value_der()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,6 +311,7 @@ class ExtendedKeyUsage(Extension):
             raise DecodeError(f"extendedKeyUsage: {exc}") from exc
 
 
+@functools.lru_cache(maxsize=1024)
 def key_identifier(spki_der: bytes) -> bytes:
     """RFC 5280 §4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING's value."""
     check_der(spki_der, "SubjectPublicKeyInfo")
