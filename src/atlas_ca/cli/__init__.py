@@ -17,10 +17,12 @@ def main() -> None:
 
 
 def _register() -> None:
+    from atlas_ca.cli.demo import demo
     from atlas_ca.cli.lint import lint
     from atlas_ca.cli.show import show
     from atlas_ca.cli.verify import verify
 
+    main.add_command(demo)
     main.add_command(lint)
     main.add_command(show)
     main.add_command(verify)
