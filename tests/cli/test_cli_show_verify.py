@@ -190,7 +190,7 @@ def test_verify_accepts_a_good_certificate_request_and_crl(files: Files) -> None
     assert run("verify", files.leaf, "--issuer", files.ca, "--at", at)[0] == 0
     assert run("verify", files.ca, "--issuer", files.ca_der, "--at", at)[0] == 0
     assert run("verify", files.csr)[0] == 0
-    assert run("verify", files.crl, "--issuer", files.ca, "--at", at)[0] == 0
+    assert run("verify", files.crl, "--issuer", files.ca, "--at", "2026-01-05")[0] == 0
 
 
 def test_verify_exits_1_with_the_reason_when_invalid(files: Files) -> None:
@@ -200,9 +200,18 @@ def test_verify_exits_1_with_the_reason_when_invalid(files: Files) -> None:
     code, _, err = run("verify", files.leaf, "--issuer", files.ca, "--at", "2030-01-01")
     assert code == 1
     assert "has expired" in err
-    code, _, err = run("verify", files.bad_crl, "--issuer", files.ca, "--at", "2026-06-01")
+    code, _, err = run("verify", files.bad_crl, "--issuer", files.ca, "--at", "2026-01-05")
     assert code == 1
     assert "does not verify" in err
+
+
+def test_a_stale_or_future_crl_is_invalid(files: Files) -> None:
+    code, _, err = run("verify", files.crl, "--issuer", files.ca, "--at", "2026-03-01")
+    assert code == 1
+    assert "the CRL is stale" in err
+    code, _, err = run("verify", files.crl, "--issuer", files.ca, "--at", "2026-01-01T12:00")
+    assert code == 1
+    assert "not yet valid" in err
 
 
 def test_unreadable_input_exits_2_with_one_line_and_no_traceback(files: Files) -> None:

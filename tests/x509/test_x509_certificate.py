@@ -27,6 +27,7 @@ from atlas_ca.x509.extensions import (
     KeyUsageBit,
     SubjectKeyIdentifier,
     SubjectSignTool,
+    UnrecognizedExtension,
 )
 from atlas_ca.x509.names import Name
 from atlas_ca.x509.pem import PemLabel, pem_blocks
@@ -285,3 +286,17 @@ def test_mutated_certificates_raise_only_our_errors(ca: Certificate, data: st.Da
         assert str(exc)  # noqa: PT017
     else:
         assert cert.der == bytes(der[:cut])
+
+
+def test_an_extension_we_do_not_model_is_never_copied_into_a_certificate() -> None:
+    foreign = UnrecognizedExtension(False, "1.2.3.4.5", b"\x05\x00")
+    with pytest.raises(TypeError, match="not one atlas_ca models"):
+        CertificateBuilder().add_extension(foreign)
+
+
+def test_reprs_show_no_names(ca: Certificate) -> None:
+    tbs = leaf_builder(ca, ecdsa_key()).build_tbs(SignatureAlgorithm.GOST3410_2012_256)
+    for text in (repr(ca), repr(tbs)):
+        assert "Тестовый" not in text
+        assert "Иванов" not in text
+    assert repr(ca).startswith(f"Certificate(serial={ca.serial_number:x}")

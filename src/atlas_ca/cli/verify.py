@@ -14,6 +14,7 @@ from atlas_ca.x509.crl import CertificateRevocationList
 from atlas_ca.x509.csr import CertificationRequest
 from atlas_ca.x509.extensions import KeyUsageBit
 from atlas_ca.x509.verify import (
+    CertificateInvalid,
     check_validity,
     require_crl_issuer,
     require_key_usage,
@@ -55,7 +56,17 @@ def verify(file: Path, issuer_path: Path | None, at_text: str | None) -> None:
     if isinstance(artifact, CertificateRevocationList):
         require_crl_issuer(issuer)
         artifact.verify_issued_by(issuer.der)
-        click.echo("OK: the CRL is signed by the issuer")
+        if artifact.this_update > at:
+            raise CertificateInvalid(
+                f"the CRL is not yet valid at {at:%Y-%m-%d %H:%M:%SZ} "
+                f"(thisUpdate {artifact.this_update:%Y-%m-%d %H:%M:%SZ})"
+            )
+        if artifact.next_update is not None and artifact.next_update < at:
+            raise CertificateInvalid(
+                f"the CRL is stale at {at:%Y-%m-%d %H:%M:%SZ} "
+                f"(nextUpdate {artifact.next_update:%Y-%m-%d %H:%M:%SZ})"
+            )
+        click.echo("OK: the CRL is signed by the issuer and current")
         return
     check_validity(artifact, at)
     if artifact != issuer:

@@ -42,6 +42,7 @@ from atlas_ca.x509.extensions import (
     Extensions,
     KeyUsage,
     SubjectKeyIdentifier,
+    UnrecognizedExtension,
 )
 from atlas_ca.x509.keys import PublicKeyInfo
 from atlas_ca.x509.names import Name
@@ -195,6 +196,13 @@ class Certificate:
 
     def __hash__(self) -> int:
         return hash(self.der)
+
+    def __repr__(self) -> str:
+        # Names hold personal data (R21): the repr shows only what identifies the certificate.
+        return (
+            f"Certificate(serial={self.serial_number:x}, "
+            f"not_after={self.not_after:%Y-%m-%dT%H:%M:%SZ}, key={self.public_key.describe()})"
+        )
 
     @property
     def not_before(self) -> datetime:
@@ -365,6 +373,12 @@ class TbsCertificate:
     extensions: Extensions
     issuer_public_key_info: bytes | None = field(default=None, repr=False)
 
+    def __repr__(self) -> str:
+        return (
+            f"TbsCertificate(serial={self.serial_number:x}, "
+            f"algorithm={self.signature_algorithm.value}, bytes={len(self.der)})"
+        )
+
     def sign(self, key: SigningKey) -> Certificate:
         """Sign with ``key``; the signature is verified before the certificate is returned."""
         if (
@@ -446,8 +460,18 @@ class CertificateBuilder:
         return self._set("_not_after", _utc(t, "notAfter"))
 
     def add_extension(self, extension: Extension) -> CertificateBuilder:
+        """Add a typed extension; at most one per OID.
+
+        :class:`UnrecognizedExtension` (an extension we only carry as bytes, e.g. from a CSR)
+        is refused: nothing we cannot interpret goes into a certificate by accident.
+        """
         if not isinstance(extension, Extension):
             raise TypeError("add_extension takes a typed Extension")
+        if isinstance(extension, UnrecognizedExtension):
+            raise TypeError(
+                f"extension {extension.oid_dotted} is not one atlas_ca models; it is not "
+                "copied into a certificate"
+            )
         if any(e.oid_dotted == extension.oid_dotted for e in self._extensions):
             raise ValueError(f"extension {extension.oid.name} is already added")
         return replace(self, _extensions=(*self._extensions, extension))

@@ -61,6 +61,12 @@ class CertificationRequest:
     def __hash__(self) -> int:
         return hash(self.der)
 
+    def __repr__(self) -> str:
+        return (
+            f"CertificationRequest(key={self.public_key.describe()}, "
+            f"algorithm={self.signature_algorithm.value}, extensions={len(self.extensions)})"
+        )
+
     @property
     def public_key_info(self) -> bytes:
         return self.public_key.der
