@@ -50,6 +50,7 @@ from atlas_ca.services.issuance import (
 )
 from atlas_ca.services.ports import DirectoryOutbox, InMemoryChallengeStore
 from atlas_ca.storage.ports import IdempotencyKey, Register
+from atlas_ca.x509.certificate import Certificate
 from atlas_ca.x509.csr import CsrBuilder
 from atlas_ca.x509.names import Name
 
@@ -221,10 +222,18 @@ class World:
 
 
 def make_world(register: Register, base: Path, ca_key: SigningKey | None = None) -> World:
+    """A world in ``base``: the CA key, CA certificate and subscriber key are created once and
+    reused by every process that builds a world in the same directory."""
     key = ca_key or software_key(base, "ca")
+    cert_path = base / "ca.der"
+    if cert_path.exists():
+        ca = CertificateAuthority(key, Certificate.from_der(cert_path.read_bytes()), CONFIG)
+    else:
+        ca = make_ca(key)
+        cert_path.write_bytes(ca.certificate.der)
     subscriber = verified_subscriber("sub-1", at=T0 - dt.timedelta(days=3))
     return World(
-        ca=make_ca(key),
+        ca=ca,
         register=register,
         outbox=DirectoryOutbox(base / "outbox"),
         clock=FakeClock(),
