@@ -11,7 +11,7 @@ from datetime import timedelta
 from registers import ACTOR, ISSUER, OPERATOR, T0, issued, new_intent
 
 from atlas_ca.errors import AtlasCaError, SerialCollision
-from atlas_ca.storage import RevocationReason
+from atlas_ca.storage import IdempotencyKey, RevocationReason
 from atlas_ca.storage._sql import SqlRegister, latest_version
 from atlas_ca.storage.postgres import PostgresRegister
 from atlas_ca.storage.sqlite import SqliteRegister
@@ -89,3 +89,18 @@ def write_as_unprivileged(path: str) -> tuple[str, str]:
     except AtlasCaError as exc:
         return type(exc).__name__, str(exc)
     return "no error", ""
+
+
+def same_request(kind: str, location: str, worker: int, rounds: int) -> list[tuple[int, bool]]:
+    """Send ``rounds`` requests, each with a key shared by every worker (a client retrying on
+    several nodes at once) but a serial of this worker's own."""
+    out = []
+    with open_register(kind, location) as reg:
+        for r in range(rounds):
+            key = IdempotencyKey(f"client-retry-{r:04d}")
+            intent = new_intent(
+                1_000_000 * (worker + 1) + r, idempotency_key=key, request_digest=b"same request"
+            )
+            outcome = reg.record_intent(intent, actor=ACTOR)
+            out.append((outcome.intent.serial, outcome.created))
+    return out

@@ -60,3 +60,20 @@ def test_concurrent_crl_number_allocation_is_strictly_increasing_without_duplica
         assert numbers == sorted(numbers)  # type: ignore[type-var]
         assert len(set(numbers)) == len(numbers)  # type: ignore[arg-type]
     assert sorted(every) == list(range(1, WORKERS * per_worker + 1))  # type: ignore[type-var]
+
+
+def test_one_idempotency_key_sent_by_four_processes_at_once_creates_one_intent(
+    store: Store,
+) -> None:
+    store.open()
+    rounds = 25
+    results = run_parallel(
+        register_workers.same_request,
+        *[(store.kind, store.location, w, rounds) for w in range(WORKERS)],
+    )
+    for r in range(rounds):
+        answers = [worker_results[r] for worker_results in results]  # type: ignore[index]
+        assert len({serial for serial, _created in answers}) == 1  # everyone got the same intent
+        assert sum(created for _serial, created in answers) == 1  # exactly one created it
+    assert store.raw("SELECT count(*) FROM issuance_intents") == [(rounds,)]
+    assert store.raw("SELECT count(*) FROM idempotency_keys") == [(rounds,)]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
 import pytest
-from registers import ACTOR, ISSUER, OPERATOR, T0, Store
+from registers import ACTOR, ISSUER, OPERATOR, PG_ENV, T0, PgServer, Store, missing
 
 from atlas_ca.audit import verify_chain
 from atlas_ca.errors import SchemaTooNew, Unavailable
-from atlas_ca.storage import CertificateStatus, IntentState, RevocationReason
+from atlas_ca.storage import CertificateStatus, IntentState, RevocationReason, open_register
 from atlas_ca.storage import postgres as pg_adapter
 from atlas_ca.storage import sqlite as sqlite_adapter
 from atlas_ca.storage._sql import latest_version, migrations
@@ -98,3 +101,24 @@ def test_a_register_from_a_newer_atlas_ca_is_refused_with_a_clear_message(store:
     assert caught.value.context["found"] == 3
     assert caught.value.context["supported"] == 2
     assert store.raw("SELECT count(*) FROM atlas_schema") == [(3,)]  # nothing touched
+
+
+def test_open_register_picks_the_adapter_from_the_location(
+    tmp_path: Path, pg_server: PgServer | None
+) -> None:
+    for location in (tmp_path / "a.sqlite3", f"sqlite://{tmp_path / 'b.sqlite3'}"):
+        with open_register(location, opened_at=T0) as reg:
+            assert isinstance(reg, sqlite_adapter.SqliteRegister)
+            assert reg.schema_version == 2
+    assert (tmp_path / "b.sqlite3").exists()
+    if pg_server is None:
+        missing(f"PostgreSQL ({PG_ENV})")
+        return
+    url = urlsplit(pg_server.admin_dsn)
+    if url.scheme not in ("postgresql", "postgres"):
+        pytest.skip("ATLAS_CA_TEST_PG_DSN is not in URL form")
+    test_db = urlunsplit(url._replace(path=f"/{pg_server.dbname}"))
+    with open_register(test_db, opened_at=T0) as reg:
+        assert isinstance(reg, pg_adapter.PostgresRegister)
+        assert reg.schema_version == 2
+        assert "@" not in repr(reg)
