@@ -18,11 +18,14 @@ def main() -> None:
 
 def _register() -> None:
     from atlas_ca.cli.demo import demo
+    from atlas_ca.cli.issue import crl, issue, resume, revoke, suspend
     from atlas_ca.cli.lint import lint
     from atlas_ca.cli.show import show
     from atlas_ca.cli.verify import verify
 
     main.add_command(demo)
+    for command in (issue, revoke, suspend, resume, crl):
+        main.add_command(command)
     main.add_command(lint)
     main.add_command(show)
     main.add_command(verify)

@@ -1,0 +1,261 @@
+"""``atlas-ca issue``, ``revoke``, ``suspend``, ``resume`` and ``crl publish``: thin commands
+over :mod:`atlas_ca.services` (issuance, revocation, CRL publication).
+
+Issuing takes two runs, as the one-time code does (R7): the first run sends the code to the
+subscriber's phone and stores the challenge; the second, with ``--otp CODE``, issues. Only the
+console SMS gateway exists in this package: it prints the message (phone masked) on stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+
+import click
+
+from atlas_ca.cli.config import Workspace, config_option, json_option, open_workspace
+from atlas_ca.cli.config import operator_actor as _actor
+from atlas_ca.cli.errors import handle_errors
+from atlas_ca.domain.identifiers import MobilePhone
+from atlas_ca.domain.orders import Order
+from atlas_ca.domain.otp import OtpChallenge, send_challenge
+from atlas_ca.domain.subscribers import Subscriber
+from atlas_ca.errors import InvalidInput
+from atlas_ca.services.issuance import IssuanceRequest, OtpConfirmation, issuance_binding
+from atlas_ca.services.revocation import ByOperator
+from atlas_ca.services.state import RecordKind, get_record
+from atlas_ca.storage import CertificateRecord, RevocationReason
+from atlas_ca.storage.ports import serial_text
+
+DEFAULT_SIGN_TOOL = 'СКЗИ "КриптоПро CSP" (версия 5.0)'
+
+
+class ConsoleSmsGateway:
+    """Prints the SMS on stderr instead of sending it (demos, tests, a desk with no gateway)."""
+
+    def send(self, phone: MobilePhone, text: str) -> None:
+        click.echo(f"[console SMS gateway] to {phone}: {text}", err=True)
+
+
+def _pending_key(digest: bytes) -> str:
+    return f"pending-{digest.hex()[:40]}"
+
+
+def parse_serial(text: str) -> int:
+    """A serial in hex (``0x`` and colons allowed)."""
+    cleaned = text.strip().lower().removeprefix("0x").replace(":", "")
+    try:
+        value = int(cleaned, 16)
+    except ValueError:
+        raise InvalidInput(f"{text!r} is not a hexadecimal serial number") from None
+    if value <= 0:
+        raise InvalidInput("a serial number is positive")
+    return value
+
+
+def _record_json(record: CertificateRecord) -> dict[str, object]:
+    return {
+        "serial": serial_text(record.serial),
+        "issuer": record.issuer.value,
+        "subscriber": record.subscriber.value,
+        "profile": record.profile.value,
+        "status": record.status.value,
+        "not_before": record.not_before.isoformat(),
+        "not_after": record.not_after.isoformat(),
+    }
+
+
+def _workspace(config_path: Path | None) -> Workspace:
+    return open_workspace(config_path)
+
+
+@click.command("issue")
+@click.option("--csr", "csr_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--subscriber", "subscriber_id", required=True, help="Subscriber id (verified).")
+@click.option("--profile", default="individual", show_default=True, help="Certificate profile.")
+@click.option("--order", "order_id", required=True, help="A paid order naming the subscriber.")
+@click.option("--otp", "otp_code", help="The one-time code from the SMS (second run).")
+@click.option("--sign-tool", default=DEFAULT_SIGN_TOOL, show_default=True, help="subjectSignTool.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path))
+@config_option
+@json_option
+@handle_errors
+def issue(
+    csr_path: Path,
+    subscriber_id: str,
+    profile: str,
+    order_id: str,
+    otp_code: str | None,
+    sign_tool: str,
+    out_path: Path | None,
+    config_path: Path | None,
+    as_json: bool,
+) -> None:
+    """Issue a qualified certificate from a CSR for a verified subscriber and a paid order.
+
+    Without --otp, a one-time code bound to this CSR, order and profile is sent to the
+    subscriber's phone (R7); run the command again with --otp CODE to issue. The certificate
+    (PEM) goes to --out, or to stdout.
+
+    \b
+    Examples:
+      atlas-ca issue --csr req.pem --subscriber sub-0001 --order ord-0001
+      atlas-ca issue --csr req.pem --subscriber sub-0001 --order ord-0001 --otp 123456 \\
+          --out cert.pem
+    """
+    csr = csr_path.read_bytes()
+    ws = _workspace(config_path)
+    try:
+        records = ws.records
+        subscriber = get_record(records, RecordKind.SUBSCRIBER, subscriber_id, Subscriber)
+        order = get_record(records, RecordKind.ORDER, order_id, Order)
+        binding = issuance_binding(csr, order, profile)
+        pending = _pending_key(binding.digest())
+        if otp_code is None:
+            if subscriber.phone is None:
+                raise InvalidInput(f"subscriber {subscriber.id} has no phone for the code (R1)")
+            challenge = send_challenge(
+                ConsoleSmsGateway(),
+                subscriber.phone,
+                subscriber.id,
+                binding,
+                now=ws.now(),
+                random_bytes=secrets.token_bytes,
+            )
+            ws.challenges().save(challenge)
+            records.put(RecordKind.CHALLENGE, pending, challenge, at=ws.now())
+            message = "one-time code sent; run the same command again with --otp CODE"
+            click.echo(
+                json.dumps({"sent": True, "challenge": challenge.id.value}) if as_json else message
+            )
+            return
+        sent = get_record(records, RecordKind.CHALLENGE, pending, OtpChallenge)
+        result = ws.issuance().issue(
+            IssuanceRequest(
+                csr=csr,
+                subscriber=subscriber,
+                order=order,
+                profile=profile,
+                subject_sign_tool=sign_tool,
+                confirmation=OtpConfirmation(sent.id, otp_code),
+            )
+        )
+    finally:
+        ws.close()
+    pem = result.certificate.pem()
+    if out_path is not None:
+        out_path.write_bytes(pem)
+    if as_json:
+        data = _record_json(result.record)
+        data["warnings"] = list(result.warnings)
+        data["file"] = str(out_path) if out_path else None
+        click.echo(json.dumps(data, ensure_ascii=False))
+        return
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if out_path is None:
+        click.echo(pem.decode("ascii"), nl=False)
+    else:
+        click.echo(f"issued {serial_text(result.record.serial)} to {out_path}")
+
+
+_REASONS = {r.name.lower().replace("_", "-"): r for r in RevocationReason}
+
+
+def _status_command(action: str) -> click.Command:
+    @click.argument("serial")
+    @click.option("--operator", "operator", help="Operator account id (default: $USER).")
+    @config_option
+    @json_option
+    @handle_errors
+    def command(
+        serial: str, operator: str | None, config_path: Path | None, as_json: bool, **kw: str
+    ) -> None:
+        number = parse_serial(serial)
+        ws = _workspace(config_path)
+        try:
+            service = ws.revocation()
+            by = ByOperator(_actor(operator))
+            if action == "revoke":
+                record = service.revoke(number, reason=_REASONS[kw["reason"]], by=by)
+            elif action == "suspend":
+                record = service.suspend(number, by=by)
+            else:
+                record = service.resume(number, by=by)
+        finally:
+            ws.close()
+        if as_json:
+            click.echo(json.dumps(_record_json(record), ensure_ascii=False))
+        else:
+            click.echo(f"{serial_text(record.serial)}: {record.status.value}")
+
+    doc = {
+        "revoke": "Revoke a certificate (final); the next CRL lists it.\n\n"
+        "\b\nExamples:\n  atlas-ca revoke 5ec3d50f0124a18d --reason key-compromise",
+        "suspend": "Suspend a certificate (certificateHold, 63-ФЗ art. 14).\n\n"
+        "\b\nExamples:\n  atlas-ca suspend 5ec3d50f0124a18d",
+        "resume": "Lift a suspension (removeFromCRL in the next delta CRL).\n\n"
+        "\b\nExamples:\n  atlas-ca resume 5ec3d50f0124a18d",
+    }[action]
+    command.__doc__ = doc + "\n\nSERIAL is hexadecimal. The operator is recorded in the audit log."
+    if action == "revoke":
+        command = click.option(
+            "--reason",
+            type=click.Choice(sorted(_REASONS)),
+            default="unspecified",
+            show_default=True,
+        )(command)
+    return click.command(action)(command)
+
+
+revoke = _status_command("revoke")
+suspend = _status_command("suspend")
+resume = _status_command("resume")
+
+
+@click.group("crl")
+def crl() -> None:
+    """Certificate revocation lists."""
+
+
+@crl.command("publish")
+@click.option("--delta", is_flag=True, help="A delta CRL since the latest full CRL.")
+@click.option("--operator", "operator", help="Operator account id (default: $USER).")
+@config_option
+@json_option
+@handle_errors
+def crl_publish(delta: bool, operator: str | None, config_path: Path | None, as_json: bool) -> None:
+    """Publish the CA's full (or delta) CRL into the configured directory.
+
+    \b
+    Examples:
+      atlas-ca crl publish
+      atlas-ca crl publish --delta --json
+    """
+    ws = _workspace(config_path)
+    try:
+        publisher = ws.crl_publisher(_actor(operator))
+        published = publisher.publish_delta() if delta else publisher.publish_full()
+    finally:
+        ws.close()
+    data = {
+        "number": published.number,
+        "base_number": published.base_number,
+        "this_update": published.this_update.isoformat(),
+        "next_update": published.next_update.isoformat(),
+        "entries": published.entries,
+        "path": str(published.path),
+        "size": published.size,
+    }
+    if as_json:
+        click.echo(json.dumps(data))
+        return
+    kind = f"delta CRL (base {published.base_number})" if delta else "CRL"
+    click.echo(
+        f"{kind} {published.number}: {published.entries} entries, next update "
+        f"{published.next_update.isoformat()}, written to {published.path}"
+    )
+
+
+__all__ = ["crl", "issue", "parse_serial", "resume", "revoke", "suspend"]
