@@ -104,3 +104,19 @@ def same_request(kind: str, location: str, worker: int, rounds: int) -> list[tup
             outcome = reg.record_intent(intent, actor=ACTOR)
             out.append((outcome.intent.serial, outcome.created))
     return out
+
+
+def revoke_many(kind: str, location: str, serials: list[int]) -> list[int]:
+    """Revoke ``serials``; returns the change numbers the register gave each change."""
+    with open_register(kind, location) as reg:
+        out = []
+        for serial in serials:
+            reg.revoke(
+                ISSUER,
+                serial,
+                reason=RevocationReason.SUPERSEDED,
+                revocation_date=T0,
+                actor=OPERATOR,
+            )
+            out.append(reg.status_history(ISSUER, serial)[-1].change_no)
+        return out

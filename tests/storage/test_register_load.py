@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from datetime import timedelta
 
 import register_workers
-from registers import ISSUER, Store
+from registers import ACTOR, ISSUER, T0, Store, issued, new_intent
 
 from atlas_ca.audit import verify_store
-from atlas_ca.storage import IntentState
+from atlas_ca.storage import CrlRecord, IntentState
 
 WORKERS = 4
 PER_WORKER = 250
@@ -77,3 +78,48 @@ def test_one_idempotency_key_sent_by_four_processes_at_once_creates_one_intent(
         assert sum(created for _serial, created in answers) == 1  # exactly one created it
     assert store.raw("SELECT count(*) FROM issuance_intents") == [(rounds,)]
     assert store.raw("SELECT count(*) FROM idempotency_keys") == [(rounds,)]
+
+
+def test_concurrent_revocations_get_gapless_change_numbers_and_a_consistent_delta(
+    store: Store,
+) -> None:
+    reg = store.open()
+    for serial in range(1, 201):
+        intent = new_intent(serial)
+        reg.record_intent(intent, actor=ACTOR)
+        reg.complete_intent(issued(intent), actor=ACTOR)
+    base_no = reg.next_crl_number(ISSUER)
+    with reg.crl_scan(ISSUER) as scan:
+        assert scan.change_mark == 0
+    reg.record_crl(CrlRecord(ISSUER, base_no, T0, T0 + timedelta(days=1), 0), at=T0, actor=ACTOR)
+
+    chunks = [
+        (store.kind, store.location, list(range(1 + w, 201, WORKERS))) for w in range(WORKERS)
+    ]
+    results = run_parallel(register_workers.revoke_many, *chunks)
+    numbers = sorted(n for r in results for n in r)  # type: ignore[attr-defined]
+    assert numbers == list(range(1, 201))  # one change number each, no gap, no repeat
+    with reg.crl_scan(ISSUER) as scan:
+        assert scan.change_mark == 200
+        delta = [e.serial for e in scan.changes_since(base_no)]
+        listed = [e.serial for e in scan.listed()]
+    assert delta == listed == list(range(1, 201))
+    assert verify_store(reg).ok
+
+
+def test_threads_sharing_one_register_do_not_interleave_transactions(store: Store) -> None:
+    reg = store.open()
+
+    def work(offset: int) -> None:
+        for serial in range(offset, offset + 25):
+            intent = new_intent(serial)
+            reg.record_intent(intent, actor=ACTOR)
+            reg.complete_intent(issued(intent), actor=ACTOR)
+            reg.get_certificate(ISSUER, serial)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for f in [pool.submit(work, 1000 * (t + 1)) for t in range(4)]:
+            f.result(timeout=300)
+    assert store.raw("SELECT count(*) FROM certificates") == [(100,)]
+    assert reg.open_intents() == []
+    assert verify_store(reg).ok

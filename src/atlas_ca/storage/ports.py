@@ -173,6 +173,10 @@ class Revocation:
     revocation_date: datetime
     invalidity_date: datetime | None = None
 
+    def __post_init__(self) -> None:
+        _aware(self.revocation_date, "revocation_date")
+        _aware(self.invalidity_date, "invalidity_date")
+
 
 @dataclass(frozen=True, slots=True)
 class CertificateRecord:

@@ -15,6 +15,7 @@ migrate once.
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -127,6 +128,7 @@ class PostgresDatabase(Database):
     def __init__(self, dsn: str) -> None:
         self._dsn = dsn
         self.conn = _connect(dsn, op="open")
+        self._lock = threading.RLock()
 
     @contextmanager
     def _tx(self, conn: psycopg.Connection[Row], op: str, first: str | None) -> Iterator[_Cur]:
@@ -152,11 +154,17 @@ class PostgresDatabase(Database):
                 self.conn = _connect(self._dsn, op="reconnect")
         return self.conn
 
+    @contextmanager
+    def _own_tx(self, op: str, first: str | None) -> Iterator[_Cur]:
+        # One transaction at a time on the register's own connection (_live() under the lock).
+        with self._lock, self._tx(self._live(), op, first) as cur:
+            yield cur
+
     def write(self) -> Any:
-        return self._tx(self._live(), "write", None)
+        return self._own_tx("write", None)
 
     def read(self) -> Any:
-        return self._tx(self._live(), "read", "SET TRANSACTION READ ONLY")
+        return self._own_tx("read", "SET TRANSACTION READ ONLY")
 
     @contextmanager
     def snapshot(self) -> Iterator[_Cur]:

@@ -8,7 +8,9 @@ several machines use :mod:`atlas_ca.storage.postgres`.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -165,26 +167,26 @@ class SqliteDatabase(Database):
         self.path = path
         self._busy = busy_timeout_ms
         self._conn = _connect(path, busy_timeout_ms, op="open")
+        self._lock = threading.RLock()
 
     @contextmanager
     def _tx(self, begin: str, op: str) -> Iterator[_Cur]:
-        conn = self._conn
-        try:
-            conn.execute(begin)
-        except sqlite3.Error as exc:
-            raise _map_error(exc, op, self.path) from exc
-        try:
-            yield _Cur(conn)
-            conn.execute("COMMIT")
-        except BaseException as exc:
+        with self._lock:  # one transaction at a time on the shared connection
+            conn = self._conn
             try:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass
-            if isinstance(exc, sqlite3.Error):
+                conn.execute(begin)
+            except sqlite3.Error as exc:
                 raise _map_error(exc, op, self.path) from exc
-            raise
+            try:
+                yield _Cur(conn)
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise _map_error(exc, op, self.path) from exc
+                raise
 
     def write(self) -> Any:
         return self._tx("BEGIN IMMEDIATE", "write")
