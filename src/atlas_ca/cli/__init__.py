@@ -18,13 +18,15 @@ def main() -> None:
 
 def _register() -> None:
     from atlas_ca.cli.demo import demo
+    from atlas_ca.cli.doctor import audit, doctor
+    from atlas_ca.cli.hsm import hsm
     from atlas_ca.cli.issue import crl, issue, resume, revoke, suspend
     from atlas_ca.cli.lint import lint
     from atlas_ca.cli.show import show
     from atlas_ca.cli.verify import verify
 
     main.add_command(demo)
-    for command in (issue, revoke, suspend, resume, crl):
+    for command in (doctor, hsm, issue, revoke, suspend, resume, crl, audit):
         main.add_command(command)
     main.add_command(lint)
     main.add_command(show)
