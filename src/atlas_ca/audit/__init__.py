@@ -7,6 +7,7 @@ register is written together with its audit event in one transaction.
 from atlas_ca.audit.checkpoints import (
     Checkpoint,
     SignatureVerifier,
+    checkpoint_due,
     sign_checkpoint,
     x509_signature_verifier,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "UndecodableEvent",
     "VerificationReport",
     "chain_hash",
+    "checkpoint_due",
     "sign_checkpoint",
     "verify_chain",
     "verify_store",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from atlas_ca.algorithms import SignatureAlgorithm
@@ -88,3 +88,22 @@ def x509_signature_verifier(
     except (SignatureInvalid, DecodeError):
         return False
     return True
+
+
+def checkpoint_due(
+    head: ChainHead,
+    last: Checkpoint | None,
+    *,
+    now: datetime,
+    every_events: int = 1000,
+    every: timedelta = timedelta(hours=1),
+) -> bool:
+    """The periodic policy: a checkpoint is due when events were appended since the last one
+    and either ``every_events`` of them accumulated or ``every`` has passed since it."""
+    if every_events < 1 or every <= timedelta(0):
+        raise ValueError("every_events must be ≥ 1 and every positive")
+    if head.seq == 0 or (last is not None and last.seq >= head.seq):
+        return False
+    if last is None:
+        return True
+    return head.seq - last.seq >= every_events or now - last.at >= every
