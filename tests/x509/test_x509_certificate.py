@@ -28,6 +28,7 @@ from atlas_ca.x509.extensions import (
     SubjectKeyIdentifier,
     SubjectSignTool,
     UnrecognizedExtension,
+    parse_extension,
 )
 from atlas_ca.x509.names import Name
 from atlas_ca.x509.pem import PemLabel, pem_blocks
@@ -288,10 +289,15 @@ def test_mutated_certificates_raise_only_our_errors(ca: Certificate, data: st.Da
         assert cert.der == bytes(der[:cut])
 
 
-def test_an_extension_we_do_not_model_is_never_copied_into_a_certificate() -> None:
-    foreign = UnrecognizedExtension(False, "1.2.3.4.5", b"\x05\x00")
-    with pytest.raises(TypeError, match="not one atlas_ca models"):
+def test_an_unmodelled_extension_from_input_is_never_copied_into_a_certificate() -> None:
+    foreign = parse_extension("1.2.3.4.5", False, b"\x05\x00")
+    assert isinstance(foreign, UnrecognizedExtension)
+    with pytest.raises(TypeError, match="from parsed input is not one atlas_ca models"):
         CertificateBuilder().add_extension(foreign)
+    # the same bytes, constructed on purpose by a profile, are accepted
+    on_purpose = UnrecognizedExtension(False, "1.2.3.4.5", b"\x05\x00")
+    assert on_purpose == foreign
+    assert CertificateBuilder().add_extension(on_purpose) is not None
 
 
 def test_reprs_show_no_names(ca: Certificate) -> None:

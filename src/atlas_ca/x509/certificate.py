@@ -462,15 +462,15 @@ class CertificateBuilder:
     def add_extension(self, extension: Extension) -> CertificateBuilder:
         """Add a typed extension; at most one per OID.
 
-        :class:`UnrecognizedExtension` (an extension we only carry as bytes, e.g. from a CSR)
-        is refused: nothing we cannot interpret goes into a certificate by accident.
+        An :class:`UnrecognizedExtension` that was *parsed* (from a CSR or certificate) is
+        refused: nothing we cannot interpret goes from input into a certificate by accident.
         """
         if not isinstance(extension, Extension):
             raise TypeError("add_extension takes a typed Extension")
-        if isinstance(extension, UnrecognizedExtension):
+        if isinstance(extension, UnrecognizedExtension) and extension.parsed:
             raise TypeError(
-                f"extension {extension.oid_dotted} is not one atlas_ca models; it is not "
-                "copied into a certificate"
+                f"extension {extension.oid_dotted} from parsed input is not one atlas_ca "
+                "models; it is not copied into a certificate"
             )
         if any(e.oid_dotted == extension.oid_dotted for e in self._extensions):
             raise ValueError(f"extension {extension.oid.name} is already added")

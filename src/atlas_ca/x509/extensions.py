@@ -184,10 +184,16 @@ def _extension_der(ext: Extension) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class UnrecognizedExtension(Extension):
-    """An extension we do not model: its OID and raw ``extnValue`` content."""
+    """An extension we do not model: its OID and raw ``extnValue`` content.
+
+    ``parsed`` is True when it came out of a parsed CSR or certificate: the certificate builder
+    refuses those, so an extension we cannot interpret is never copied from input blindly. One
+    constructed on purpose (``parsed=False``, e.g. id-pkix-ocsp-nocheck's NULL) is accepted.
+    """
 
     dotted: str = ""
     value: bytes = b""
+    parsed: bool = field(default=False, compare=False)
 
     oid: ClassVar[Oid] = Oid("0.0", "unrecognized")
 
@@ -434,7 +440,7 @@ class CrlDistributionPoints(Extension):
                 or name.native is None
                 or name.name != "full_name"
             ):
-                return UnrecognizedExtension(critical, cls.oid.dotted, der)
+                return UnrecognizedExtension(critical, cls.oid.dotted, der, parsed=True)
             points.append(DistributionPoint(_general_names_from(name.chosen)))
         try:
             return cls(critical, tuple(points))
@@ -540,7 +546,7 @@ class CertificatePolicies(Extension):
             uris: list[str] = []
             for q in info["policy_qualifiers"] if info["policy_qualifiers"].native else ():
                 if q["policy_qualifier_id"].dotted != _CPS:
-                    return UnrecognizedExtension(critical, cls.oid.dotted, der)
+                    return UnrecognizedExtension(critical, cls.oid.dotted, der, parsed=True)
                 uris.append(str(q["qualifier"].native))
             policies.append(
                 PolicyInformation(oid_of(info["policy_identifier"].dotted), tuple(uris))
@@ -738,7 +744,7 @@ def parse_extension(dotted: str, critical: bool, value_der: bytes) -> Extension:
     """The typed extension for ``dotted`` (or :class:`UnrecognizedExtension`)."""
     cls = _BY_OID.get(dotted)
     if cls is None:
-        return UnrecognizedExtension(critical, dotted, value_der)
+        return UnrecognizedExtension(critical, dotted, value_der, parsed=True)
     return cls.from_value_der(value_der, critical)
 
 
