@@ -1,0 +1,288 @@
+"""End-to-end issuances/s through IssuanceService vs the raw SoftHSM signing rate, same run.
+
+Setup: a fresh SoftHSM-GOST token in a temporary directory with one GOST R 34.10-2012-256 CA key
+(CryptoPro-A, generated on the token through atlas_ca.hsm), a self-signed CA certificate planned
+from the CA profile, a verified subscriber, a paid order and 200 CSRs (bench/issue.py's
+``_ca_and_csrs``), all before timing.
+
+Child processes, one after the other (twice, alternating; the best count wins), each working
+for ``--seconds`` seconds in one thread:
+
+* **raw** — bench/issue.py's ``worker_raw``: python-pkcs11, ``C_SignInit + C_Sign``
+  (CKM_GOSTR3410) over a precomputed digest: the token's bare signing rate.
+* **sqlite** / **pg** — per certificate, the whole service: create the one-time-code challenge
+  for the request (what the SMS step stores), then ``IssuanceService.issue``: parse the CSR and
+  check its proof of possession, check R3/R10, plan from the profile, build and lint the TBS,
+  spend the code, record the intent (a committed transaction), sign on SoftHSM, verify, write
+  the outbox file (fsync), store the certificate and complete the intent (a second committed
+  transaction). SQLite runs with WAL and ``synchronous=FULL`` (every commit is on disk);
+  PostgreSQL is the local server (``--pg-dsn`` or ``ATLAS_CA_TEST_PG_DSN``; a fresh database is
+  created and dropped).
+
+Prints ``RESULT issue_service ratio_sqlite=<sqlite/raw> ratio_pg=<pg/raw>``.
+
+Usage: ``.venv/bin/python bench/issue_service.py [--seconds S] [--pg-dsn DSN]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import issue as issue_bench  # bench/issue.py: the raw signing worker and the CSRs
+
+TOKEN = issue_bench.TOKEN
+LABEL = issue_bench.LABEL
+PIN = issue_bench.PIN
+
+
+def worker_service(
+    uri: str, store: str, location: str, base: str, seconds: float
+) -> dict[str, float]:
+    import secrets
+
+    from atlas_ca.asn1 import oids
+    from atlas_ca.domain.fakes import verified_subscriber
+    from atlas_ca.domain.identifiers import InnLegal, Ogrn
+    from atlas_ca.domain.ids import OrderId, ProductCode, TariffPlanId
+    from atlas_ca.domain.money import Money
+    from atlas_ca.domain.orders import (
+        EntryPoint,
+        OrderItem,
+        PaymentReceipt,
+        VerifiedSubscribers,
+        draft_order,
+        place_order,
+        record_receipt,
+    )
+    from atlas_ca.domain.otp import create_challenge
+    from atlas_ca.domain.sellers import PaymentMethod, SellerCode
+    from atlas_ca.domain.tariffs import Catalogue, PriceVersion, Product, ProductKind, TariffPlan
+    from atlas_ca.profiles.config import CaConfig, IssuerTools
+    from atlas_ca.profiles.issue import (
+        Address,
+        Organisation,
+        issue_certificate,
+        plan_ca_certificate,
+    )
+    from atlas_ca.services.ca import CertificateAuthority
+    from atlas_ca.services.issuance import (
+        IssuanceRequest,
+        IssuanceService,
+        OtpConfirmation,
+        issuance_binding,
+    )
+    from atlas_ca.services.ports import DirectoryOutbox, InMemoryChallengeStore, SystemClock
+    from atlas_ca.storage import open_register
+
+    now = datetime.now(UTC)
+    ca_key, _, csrs = issue_bench._ca_and_csrs(uri)
+    config = CaConfig(
+        issuer_tools=IssuerTools("ПАК HSM", "ПАК УЦ", "СФ/124-0000", "СФ/128-0000"),
+        ca_sign_tool="ПАК HSM",
+        policy_classes=(oids.RuPolicy.KC1,),
+        crl_urls=("http://ca.example.ru/cdp/ca.crl",),
+    )
+    org = Organisation(
+        'АО "Сервер-Центр"',
+        Ogrn("1022502121476"),
+        InnLegal("2539038819"),
+        Address("25 Приморский край", "г. Владивосток", "ул. Светланская, д. 1"),
+        common_name="УЦ (bench)",
+    )
+    plan = plan_ca_certificate(
+        org, ca_key.public_key_info, config, ca_key, not_before=now - timedelta(days=1),
+        not_after=now + timedelta(days=3650),
+    )  # fmt: skip
+    ca = CertificateAuthority(
+        ca_key, issue_certificate(plan, ca_key, serial=1, self_signed=True), config
+    )
+    subscriber = verified_subscriber("sub-bench", at=now - timedelta(days=3))
+    kep, plan_id = ProductCode("kep"), TariffPlanId("basic")
+    catalogue = Catalogue(
+        products=[Product(kep, "КЭП", ProductKind.CERTIFICATE_ISSUANCE)],
+        plans=[TariffPlan(plan_id, "Базовый")],
+        prices=[PriceVersion(plan_id, kep, date(2025, 1, 1), Money(Decimal("3600.00")))],
+    )
+    order = draft_order(
+        OrderId("ord-bench"), subscriber.id, EntryPoint.DIGITAL_PROFILE, SellerCode.ATLAS_2,
+        PaymentMethod.BANK_CARD, plan_id, (OrderItem(kep),), (subscriber.id,), now,
+    )  # fmt: skip
+    order = place_order(order, catalogue, now, VerifiedSubscribers(frozenset({subscriber.id})))
+    order = record_receipt(
+        order, PaymentReceipt("pay-bench", order.total, PaymentMethod.BANK_CARD, now)
+    )
+    register = open_register(location, opened_at=now)
+    challenges = InMemoryChallengeStore()
+    clock = SystemClock()
+    service = IssuanceService(
+        ca=ca,
+        register=register,
+        challenges=challenges,
+        outbox=DirectoryOutbox(Path(base) / f"outbox-{store}"),
+        clock=clock,
+        random_bytes=secrets.token_bytes,
+    )
+    bindings = [issuance_binding(csr, order, "individual") for csr in csrs]
+
+    def one(i: int) -> None:
+        challenge, code = create_challenge(
+            subscriber.id,
+            bindings[i % len(csrs)],
+            now=clock.now(),
+            random_bytes=secrets.token_bytes,
+        )
+        challenges.save(challenge)
+        service.issue(
+            IssuanceRequest(
+                csr=csrs[i % len(csrs)],
+                subscriber=subscriber,
+                order=order,
+                profile="individual",
+                subject_sign_tool="СКЗИ «КриптоПро CSP» (версия 5.0)",
+                confirmation=OtpConfirmation(challenge.id, code),
+            )
+        )
+
+    one(0)  # warm-up: imports, first session, first transaction
+    n = 0
+    start = time.perf_counter()
+    deadline = start + seconds
+    while time.perf_counter() < deadline:
+        n += 1
+        one(n)
+    elapsed = time.perf_counter() - start
+    register.close()
+    return {"count": n, "elapsed": elapsed}
+
+
+def _child(args: list[str], env: dict[str, str]) -> float:
+    proc = subprocess.run(
+        [sys.executable, __file__, *args], capture_output=True, env=env, timeout=600, check=False
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"worker {args} failed:\n{proc.stderr.decode()}")
+    out = json.loads(proc.stdout.decode().strip().splitlines()[-1])
+    return float(out["count"]) / float(out["elapsed"])
+
+
+def _pg_database(dsn: str) -> tuple[str, str]:
+    import psycopg
+    from psycopg import conninfo, sql
+
+    name = f"atlas_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    params = conninfo.conninfo_to_dict(dsn)
+    params["dbname"] = name
+    user = params.get("user", "postgres")
+    host = params.get("host", "127.0.0.1")
+    port = params.get("port", 5432)
+    return name, f"postgresql://{user}@{host}:{port}/{name}"
+
+
+def _drop_pg_database(dsn: str, name: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--pg-dsn", default=os.environ.get("ATLAS_CA_TEST_PG_DSN"))
+    parser.add_argument("--worker", choices=["raw", "sqlite", "pg"])
+    parser.add_argument("--module")
+    parser.add_argument("--uri")
+    parser.add_argument("--location")
+    parser.add_argument("--base")
+    args = parser.parse_args()
+
+    if args.worker == "raw":
+        print(json.dumps(issue_bench.worker_raw(args.module, args.seconds)))
+        return
+    if args.worker in ("sqlite", "pg"):
+        out = worker_service(args.uri, args.worker, args.location, args.base, args.seconds)
+        print(json.dumps(out))
+        return
+
+    module = issue_bench._env_value("ATLAS_CA_SOFTHSM_MODULE")
+    util = issue_bench._env_value("ATLAS_CA_SOFTHSM_UTIL")
+    with tempfile.TemporaryDirectory(prefix="atlas-issue-service-bench-") as tmp:
+        base = Path(tmp)
+        (base / "tokens").mkdir()
+        conf = base / "softhsm2.conf"
+        conf.write_text(
+            f"directories.tokendir = {base / 'tokens'}\nobjectstore.backend = file\n"
+            "log.level = ERROR\nslots.removable = false\n"
+        )
+        env = dict(os.environ, SOFTHSM2_CONF=str(conf))
+        subprocess.run(
+            [util, "--init-token", "--free", "--label", TOKEN, "--pin", PIN, "--so-pin", "8765"],
+            check=True,
+            capture_output=True,
+            env=env,
+        )
+        pin_file = base / "pin"
+        pin_file.write_text(PIN)
+        token_uri = f"pkcs11:token={TOKEN}?module-path={module}&pin-source=file:{pin_file}"
+        key_uri = (
+            f"pkcs11:token={TOKEN};object={LABEL}?module-path={module}&pin-source=file:{pin_file}"
+        )
+        setup = (
+            "from atlas_ca.algorithms import KeyType; "
+            "from atlas_ca.hsm.pkcs11 import open_token; "
+            f"t = open_token({token_uri!r}); "
+            f"t.generate_key(KeyType.GOST3410_2012_256, label={LABEL!r})"
+        )
+        subprocess.run([sys.executable, "-c", setup], check=True, env=env, timeout=120)
+
+        pg: tuple[str, str] | None = None
+        if args.pg_dsn:
+            pg = _pg_database(args.pg_dsn)
+        try:
+            best = {"raw": 0.0, "sqlite": 0.0, "pg": 0.0}
+            common = ["--seconds", str(args.seconds), "--uri", key_uri, "--base", str(base)]
+            for _ in range(2):
+                best["raw"] = max(
+                    best["raw"], _child(["--worker", "raw", "--module", module, *common], env)
+                )
+                sqlite_loc = str(base / f"register-{uuid.uuid4().hex[:6]}.sqlite3")
+                best["sqlite"] = max(
+                    best["sqlite"],
+                    _child(["--worker", "sqlite", "--location", sqlite_loc, *common], env),
+                )
+                if pg is not None:
+                    best["pg"] = max(
+                        best["pg"], _child(["--worker", "pg", "--location", pg[1], *common], env)
+                    )
+        finally:
+            if pg is not None and args.pg_dsn:
+                _drop_pg_database(args.pg_dsn, pg[0])
+
+    raw = best["raw"]
+    print(f"raw CKM_GOSTR3410 signatures (SoftHSM):  {raw:7.0f}/s")
+    print(f"issuances, SQLite (WAL, synchronous=FULL): {best['sqlite']:7.1f}/s")
+    if pg is not None:
+        print(f"issuances, PostgreSQL (local server):      {best['pg']:7.1f}/s")
+    ratio_pg = f"{best['pg'] / raw:.4f}" if pg is not None else "nan"
+    print(f"RESULT issue_service ratio_sqlite={best['sqlite'] / raw:.4f} ratio_pg={ratio_pg}")
+
+
+if __name__ == "__main__":
+    main()
