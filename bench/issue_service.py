@@ -87,7 +87,10 @@ def worker_service(
     from atlas_ca.storage import open_register
 
     now = datetime.now(UTC)
-    ca_key, _, csrs = issue_bench._ca_and_csrs(uri)
+    from atlas_ca.hsm import open_key
+
+    _, _, csrs = issue_bench._ca_and_csrs(uri)
+    ca_key = open_key(uri)
     config = CaConfig(
         issuer_tools=IssuerTools("ПАК HSM", "ПАК УЦ", "СФ/124-0000", "СФ/128-0000"),
         ca_sign_tool="ПАК HSM",
