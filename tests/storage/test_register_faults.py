@@ -311,3 +311,36 @@ def test_a_read_only_sqlite_file_refuses_writes_with_a_clear_error(tmp_path: Pat
         for p in base.iterdir():
             p.unlink()
         base.rmdir()
+
+
+def test_a_writer_blocked_beyond_its_timeout_is_unavailable_and_writes_nothing(
+    store: Store,
+) -> None:
+    from atlas_ca.storage.postgres import PostgresRegister
+    from atlas_ca.storage.sqlite import SqliteRegister
+
+    store.open().close()
+    before = snapshot(store)
+    if store.kind == "sqlite":
+        holder = sqlite3.connect(store.location, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        reg: SqlRegister = SqliteRegister(store.location, opened_at=T0, busy_timeout_ms=300)
+    else:
+        holder_pg = psycopg.connect(store.location, autocommit=True)
+        holder_pg.execute("BEGIN")
+        holder_pg.execute("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE")  # a stuck node
+        reg = PostgresRegister(store.location, opened_at=T0, lock_timeout_ms=300)
+    try:
+        with pytest.raises(StorageUnavailable, match="locked") as caught:
+            reg.record_intent(new_intent(900), actor=ACTOR)
+        assert caught.value.exit_code == 3
+    finally:
+        if store.kind == "sqlite":
+            holder.execute("ROLLBACK")
+            holder.close()
+        else:
+            holder_pg.execute("ROLLBACK")
+            holder_pg.close()
+    assert snapshot(store) == before
+    reg.record_intent(new_intent(900), actor=ACTOR)  # once the lock is gone it works
+    reg.close()

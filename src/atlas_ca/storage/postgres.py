@@ -47,6 +47,11 @@ def _map_error(exc: psycopg.Error, op: str) -> Exception:
             f"{op}: PostgreSQL refused the write ({type(exc).__name__}); nothing was written",
             sqlstate=state,
         )
+    if isinstance(exc, pg_errors.LockNotAvailable):
+        return StorageUnavailable(
+            f"{op}: a row stayed locked by another node beyond lock_timeout; nothing was written",
+            sqlstate=state,
+        )
     return StorageUnavailable(
         f"{op}: PostgreSQL failed ({type(exc).__name__}: {str(exc).strip()});"
         " the transaction was rolled back",
@@ -76,10 +81,18 @@ class _Cur:
             yield from server_side
 
 
-def _connect(dsn: str, *, op: str) -> psycopg.Connection[Row]:
+DEFAULT_LOCK_TIMEOUT_MS = 30_000
+
+
+def _connect(
+    dsn: str, *, op: str, lock_timeout_ms: int = DEFAULT_LOCK_TIMEOUT_MS
+) -> psycopg.Connection[Row]:
     try:
         conn: psycopg.Connection[Row] = psycopg.connect(dsn, autocommit=True)
         conn.execute("SET TIME ZONE 'UTC'")
+        # A writer waits for a row lock at most this long (the counterpart of SQLite's busy
+        # timeout), then fails with StorageUnavailable instead of hanging behind a stuck node.
+        conn.execute(f"SET lock_timeout = {int(lock_timeout_ms)}")
         return conn
     except psycopg.Error as exc:
         raise _map_error(exc, op) from exc
@@ -125,9 +138,10 @@ def migrate(dsn: str, *, applied_at: datetime, target: int | None = None) -> int
 class PostgresDatabase(Database):
     for_update = " FOR UPDATE"
 
-    def __init__(self, dsn: str) -> None:
+    def __init__(self, dsn: str, lock_timeout_ms: int = DEFAULT_LOCK_TIMEOUT_MS) -> None:
         self._dsn = dsn
-        self.conn = _connect(dsn, op="open")
+        self._lock_timeout_ms = lock_timeout_ms
+        self.conn = _connect(dsn, op="open", lock_timeout_ms=lock_timeout_ms)
         self._lock = threading.RLock()
 
     @contextmanager
@@ -151,7 +165,9 @@ class PostgresDatabase(Database):
             try:
                 self.conn.close()
             finally:
-                self.conn = _connect(self._dsn, op="reconnect")
+                self.conn = _connect(
+                    self._dsn, op="reconnect", lock_timeout_ms=self._lock_timeout_ms
+                )
         return self.conn
 
     @contextmanager
@@ -194,9 +210,16 @@ class PostgresDatabase(Database):
 class PostgresRegister(SqlRegister):
     """The register in the PostgreSQL database named by ``dsn`` (migrated on open)."""
 
-    def __init__(self, dsn: str, *, opened_at: datetime, on_step: StepHook | None = None) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        opened_at: datetime,
+        lock_timeout_ms: int = DEFAULT_LOCK_TIMEOUT_MS,
+        on_step: StepHook | None = None,
+    ) -> None:
         version = migrate(dsn, applied_at=opened_at)
-        self.db = PostgresDatabase(dsn)
+        self.db = PostgresDatabase(dsn, lock_timeout_ms)
         super().__init__(self.db, version, on_step)
 
     def __repr__(self) -> str:

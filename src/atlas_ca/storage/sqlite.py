@@ -104,13 +104,30 @@ def _statements(script: str) -> Iterator[str]:
         raise ValueError("a migration ends with an incomplete statement")
 
 
-def _current_version(conn: sqlite3.Connection) -> int:
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS atlas_schema (version INTEGER PRIMARY KEY,"
-        " name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-    )
+def _current_version(conn: sqlite3.Connection, *, create: bool) -> int:
+    exists = conn.execute(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'atlas_schema'"
+    ).fetchone()[0]
+    if not exists:
+        if not create:
+            return 0
+        conn.execute(
+            "CREATE TABLE atlas_schema (version INTEGER PRIMARY KEY,"
+            " name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
     row = conn.execute("SELECT coalesce(max(version), 0) FROM atlas_schema").fetchone()
     return int(row[0])
+
+
+def _refuse_newer(current: int, supported: int, path: Path) -> None:
+    if current > supported:
+        raise SchemaTooNew(
+            f"the register at {path} has schema version {current}, newer than the"
+            f" {supported} this atlas_ca knows: upgrade atlas_ca before opening it",
+            path=str(path),
+            found=current,
+            supported=supported,
+        )
 
 
 def migrate(
@@ -121,13 +138,21 @@ def migrate(
     busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
 ) -> int:
     """Bring the SQLite file at ``path`` to schema ``target`` (default: the latest) in one
-    transaction; returns the version. A database newer than this code raises SchemaTooNew."""
+    transaction; returns the version. A database newer than this code raises SchemaTooNew.
+    An up-to-date database is only read: opening it does not wait for the write lock."""
     path = Path(path)
     steps = migrations(DIALECT)
     target = len(steps) if target is None else target
     conn = _connect(path, busy_timeout_ms, op="open")
     try:
         try:
+            if path.exists() and path.stat().st_size > 0:
+                current = _current_version(conn, create=False)
+                _refuse_newer(current, len(steps), path)
+                if current >= target:
+                    mode = conn.execute("PRAGMA journal_mode").fetchone()
+                    if mode is not None and str(mode[0]).lower() == "wal":
+                        return current
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()
             if mode is None or str(mode[0]).lower() != "wal":
                 raise StorageUnavailable(
@@ -135,15 +160,8 @@ def migrate(
                 )
             conn.execute("BEGIN IMMEDIATE")
             try:
-                current = _current_version(conn)
-                if current > len(steps):
-                    raise SchemaTooNew(
-                        f"the register at {path} has schema version {current}, newer than the"
-                        f" {len(steps)} this atlas_ca knows: upgrade atlas_ca before opening it",
-                        path=str(path),
-                        found=current,
-                        supported=len(steps),
-                    )
+                current = _current_version(conn, create=True)
+                _refuse_newer(current, len(steps), path)
                 for version, name, sql in steps[current:target]:
                     for statement in _statements(sql):
                         conn.execute(statement)
