@@ -22,6 +22,7 @@ the call, the slot and the token label; the PIN is never part of a message, repr
 
 from __future__ import annotations
 
+import ctypes
 import hmac
 import os
 import secrets
@@ -128,6 +129,133 @@ def map_ckr(
     return Pkcs11Failure(f"{where} failed: {name}{tail}", **ctx)
 
 
+# --- the native hot path --------------------------------------------------------------------------
+#
+# PyKCS11 keeps the GIL during every PKCS#11 call and converts its byte vectors element by element
+# (about 20 us for a 64-byte signature). The two calls of the hot path, C_SignInit and C_Sign, go
+# instead through the module's own function list with ctypes, which releases the GIL; and the
+# module is initialised with CKF_OS_LOCKING_OK (SoftHSM initialised with NULL arguments does not
+# lock, and concurrent calls corrupt its heap). Everything else stays on PyKCS11.
+
+_CK_FUNCTIONS: Final = [
+    "C_Initialize",
+    "C_Finalize",
+    "C_GetInfo",
+    "C_GetFunctionList",
+    "C_GetSlotList",
+    "C_GetSlotInfo",
+    "C_GetTokenInfo",
+    "C_GetMechanismList",
+    "C_GetMechanismInfo",
+    "C_InitToken",
+    "C_InitPIN",
+    "C_SetPIN",
+    "C_OpenSession",
+    "C_CloseSession",
+    "C_CloseAllSessions",
+    "C_GetSessionInfo",
+    "C_GetOperationState",
+    "C_SetOperationState",
+    "C_Login",
+    "C_Logout",
+    "C_CreateObject",
+    "C_CopyObject",
+    "C_DestroyObject",
+    "C_GetObjectSize",
+    "C_GetAttributeValue",
+    "C_SetAttributeValue",
+    "C_FindObjectsInit",
+    "C_FindObjects",
+    "C_FindObjectsFinal",
+    "C_EncryptInit",
+    "C_Encrypt",
+    "C_EncryptUpdate",
+    "C_EncryptFinal",
+    "C_DecryptInit",
+    "C_Decrypt",
+    "C_DecryptUpdate",
+    "C_DecryptFinal",
+    "C_DigestInit",
+    "C_Digest",
+    "C_DigestUpdate",
+    "C_DigestKey",
+    "C_DigestFinal",
+    "C_SignInit",
+    "C_Sign",
+]
+
+CKF_OS_LOCKING_OK: Final = 0x2
+
+
+class _CkFunctionList(ctypes.Structure):
+    _fields_ = [
+        ("version", ctypes.c_ubyte * 2),
+        *((name, ctypes.c_void_p) for name in _CK_FUNCTIONS),
+    ]
+
+
+class _CkMechanism(ctypes.Structure):
+    _fields_ = [
+        ("mechanism", ctypes.c_ulong),
+        ("pParameter", ctypes.c_void_p),
+        ("ulParameterLen", ctypes.c_ulong),
+    ]
+
+
+class _CkInitArgs(ctypes.Structure):
+    _fields_ = [
+        ("CreateMutex", ctypes.c_void_p),
+        ("DestroyMutex", ctypes.c_void_p),
+        ("LockMutex", ctypes.c_void_p),
+        ("UnlockMutex", ctypes.c_void_p),
+        ("flags", ctypes.c_ulong),
+        ("pReserved", ctypes.c_void_p),
+    ]
+
+
+_UL = ctypes.c_ulong
+_SignInitFn = ctypes.CFUNCTYPE(_UL, _UL, ctypes.POINTER(_CkMechanism), _UL)
+_SignFn = ctypes.CFUNCTYPE(_UL, _UL, ctypes.c_char_p, _UL, ctypes.c_char_p, ctypes.POINTER(_UL))
+_InitFn = ctypes.CFUNCTYPE(_UL, ctypes.c_void_p)
+
+
+class _Native:
+    """C_Initialize/C_Finalize/C_SignInit/C_Sign of a module, from its C_GetFunctionList."""
+
+    def __init__(self, path: str) -> None:
+        dll = ctypes.CDLL(path)  # dlopen of an open library: the same instance PyKCS11 uses
+        get_list = dll.C_GetFunctionList
+        get_list.restype = _UL
+        get_list.argtypes = [ctypes.POINTER(ctypes.POINTER(_CkFunctionList))]
+        fl = ctypes.POINTER(_CkFunctionList)()
+        rv = get_list(ctypes.byref(fl))
+        if rv != 0 or not fl:
+            raise ModuleNotFound(f"PKCS#11 module {path}: C_GetFunctionList failed ({rv})")
+        table = fl.contents
+        self._dll = dll
+        self.initialize = _InitFn(table.C_Initialize)
+        self.finalize = _InitFn(table.C_Finalize)
+        self.sign_init = _SignInitFn(table.C_SignInit)
+        self.sign = _SignFn(table.C_Sign)
+
+    def reinitialize_with_locking(self) -> int:
+        """``C_Finalize``, then ``C_Initialize`` with ``CKF_OS_LOCKING_OK``; returns its CKR."""
+        self.finalize(None)
+        args = _CkInitArgs(None, None, None, None, CKF_OS_LOCKING_OK, None)
+        return int(self.initialize(ctypes.byref(args)))
+
+
+def native_mechanism(number: int, parameter: bytes | None) -> Any:
+    """A ``CK_MECHANISM`` for the hot path; keep the result alive while it is used."""
+    mech = _CkMechanism(number, None, 0)
+    if parameter:
+        buf = ctypes.create_string_buffer(parameter, len(parameter))
+        mech.pParameter = ctypes.cast(buf, ctypes.c_void_p)
+        mech.ulParameterLen = len(parameter)
+        mech._keep = buf
+    return mech
+
+
 # --- the module -----------------------------------------------------------------------------------
 
 
@@ -147,9 +275,16 @@ class Pkcs11Module:
             raise ModuleNotFound(
                 f"PKCS#11 module {path} cannot be loaded: {exc}", module=path
             ) from None
+        self.native = _Native(path)
+        self._init_locking("C_Initialize(CKF_OS_LOCKING_OK)")
         self._pid = os.getpid()
         self._generation = 0
         self._tokens: dict[int, Pkcs11Token] = {}
+
+    def _init_locking(self, call: str) -> None:
+        rv = self.native.reinitialize_with_locking()
+        if rv != PyKCS11.CKR_OK:
+            raise map_ckr(rv, call, slot=None, token=None)
 
     @classmethod
     def load(cls, path: str) -> Pkcs11Module:
@@ -182,11 +317,7 @@ class Pkcs11Module:
         with self._lock:
             if self._pid == os.getpid():
                 return
-            low = self._lib.lib
-            low.C_Finalize()
-            rv = low.C_Initialize()
-            if rv not in (PyKCS11.CKR_OK, PyKCS11.CKR_CRYPTOKI_ALREADY_INITIALIZED):
-                raise map_ckr(rv, "C_Initialize (after fork)", slot=None, token=None)
+            self._init_locking("C_Initialize (after fork)")
             self._pid = os.getpid()
             self._generation += 1
 
@@ -318,12 +449,12 @@ Template = Sequence[tuple[int, Any]]
 class _Session:
     """One PKCS#11 session: the narrow seam every token operation goes through."""
 
-    __slots__ = ("_low", "_raw", "handle", "session")
+    __slots__ = ("_native", "_number", "session")
 
-    def __init__(self, session: Any) -> None:
+    def __init__(self, session: Any, native: _Native) -> None:
         self.session = session
-        self._low = session.lib
-        self._raw = session.session
+        self._native = native
+        self._number = int(session.session.value())
 
     def find(self, template: Template) -> list[Any]:
         return list(self.session.findObjects(list(template)))
@@ -331,17 +462,19 @@ class _Session:
     def attributes(self, handle: Any, types: Sequence[int]) -> list[Any]:
         return list(self.session.getAttributeValue(handle, list(types), True))
 
-    def sign(self, handle: Any, mechanism: Any, data: bytes, out_len: int) -> bytes:
-        """``C_SignInit`` + ``C_Sign`` with a pre-sized output buffer (one call, not two)."""
-        inp = PyKCS11.LowLevel.ckbytelist(data)
-        out = PyKCS11.LowLevel.ckbytelist(out_len)
-        rv = self._low.C_SignInit(self._raw, mechanism, handle)
+    def sign(self, handle: int, mechanism: Any, data: bytes, out_len: int) -> bytes:
+        """``C_SignInit`` + ``C_Sign`` with a pre-sized output buffer (one call, not two), through
+        the native function list (GIL released during both calls)."""
+        native = self._native
+        rv = native.sign_init(self._number, ctypes.byref(mechanism), handle)
         if rv != PyKCS11.CKR_OK:
             raise PyKCS11.PyKCS11Error(rv, "C_SignInit")
-        rv = self._low.C_Sign(self._raw, inp, out)
+        out = ctypes.create_string_buffer(out_len)
+        size = _UL(out_len)
+        rv = native.sign(self._number, data, len(data), out, ctypes.byref(size))
         if rv != PyKCS11.CKR_OK:
             raise PyKCS11.PyKCS11Error(rv, "C_Sign")
-        return bytes(out)
+        return out.raw[: size.value]
 
     def generate(self, mechanism: int, public: Template, private: Template) -> tuple[Any, Any]:
         return tuple(
@@ -466,7 +599,7 @@ class Pkcs11Token:
             )
         except PyKCS11.PyKCS11Error as exc:
             raise self._error(exc, "C_OpenSession") from None
-        session = _Session(raw)
+        session = _Session(raw, self.module.native)
         with self._cond:
             need_login = not self._logged_in
             pin = self._pin
@@ -892,9 +1025,7 @@ class Pkcs11Key:
         self._generation = token.module.generation
         self._key_type = key_type
         self._mech = mechanism
-        # The Mechanism object owns the parameter buffer the native struct points to: keep both.
-        self._mech_obj = PyKCS11.Mechanism(mechanism.number, mechanism.parameter)
-        self._native = self._mech_obj.to_native()
+        self._native = native_mechanism(mechanism.number, mechanism.parameter)
         self._spki = spki
         self._sig_len = _signature_length(key_type, spki)
         self.label = label
@@ -965,7 +1096,7 @@ class Pkcs11Key:
             handle = self._handle
             try:
                 with self._token.session() as s:
-                    raw = s.sign(handle, self._native, payload, self._sig_len)
+                    raw = s.sign(handle.value(), self._native, payload, self._sig_len)
                 return m.post_process(self._mech.post, raw)
             except PyKCS11.PyKCS11Error as exc:
                 rv = _errno(exc)
