@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -427,3 +427,72 @@ def test_any_action_sequence_matches_the_lifecycle_model(store: Store, actions: 
             changes += 1
         assert reg.get_certificate(ISSUER, serial).status is model
     assert len(reg.status_history(ISSUER, serial)) == changes
+
+
+aware_times = st.datetimes(
+    min_value=datetime(1950, 1, 1),
+    max_value=datetime(9999, 12, 30),
+    timezones=st.sampled_from([UTC, timezone(timedelta(hours=10)), timezone(timedelta(hours=-3))]),
+)
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    serial=st.integers(1, MAX_SERIAL),
+    der=st.binary(min_size=1, max_size=300),
+    ski=st.binary(min_size=0, max_size=64),
+    not_before=aware_times,
+    days=st.integers(1, 3650),
+    reason=st.sampled_from(
+        [
+            r
+            for r in RevocationReason
+            if r not in (RevocationReason.CERTIFICATE_HOLD, RevocationReason.REMOVE_FROM_CRL)
+        ]
+    ),
+)
+def test_any_certificate_and_revocation_round_trip_exactly(
+    store: Store,
+    serial: int,
+    der: bytes,
+    ski: bytes,
+    not_before: datetime,
+    days: int,
+    reason: RevocationReason,
+) -> None:
+    reg = store.open()
+    try:
+        reg.get_intent(ISSUER, serial)
+    except RecordNotFound:
+        pass
+    else:
+        return  # hypothesis drew a serial an earlier example took
+    intent = new_intent(serial, created_at=not_before)
+    reg.record_intent(intent, actor=ACTOR)
+    not_after = min(not_before + timedelta(days=days), datetime(9999, 12, 31, tzinfo=UTC))
+    cert = issued(intent, der=der, subject_key_id=ski, not_before=not_before, not_after=not_after)
+    reg.complete_intent(cert, actor=ACTOR)
+    got = reg.get_certificate(ISSUER, serial)
+    assert (got.serial, got.der, got.subject_key_id) == (serial, der, ski)
+    assert (got.not_before, got.not_after, got.issued_at) == (not_before, not_after, cert.issued_at)
+    assert got.not_before.utcoffset() == timedelta(0)  # read back in UTC
+    revoked_at = not_before + timedelta(seconds=1, microseconds=7)
+    reg.revoke(
+        ISSUER,
+        serial,
+        reason=reason,
+        revocation_date=revoked_at,
+        invalidity_date=not_before,
+        actor=OPERATOR,
+    )
+    with reg.crl_scan(ISSUER) as scan:
+        entry = next(e for e in scan.listed() if e.serial == serial)
+    assert (entry.reason, entry.revocation_date, entry.invalidity_date) == (
+        reason,
+        revoked_at,
+        not_before,
+    )
