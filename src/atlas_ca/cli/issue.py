@@ -18,6 +18,7 @@ from atlas_ca.cli.config import Workspace, config_option, json_option, open_work
 from atlas_ca.cli.config import operator_actor as _actor
 from atlas_ca.cli.errors import handle_errors
 from atlas_ca.domain.identifiers import MobilePhone
+from atlas_ca.domain.ids import ChallengeId
 from atlas_ca.domain.orders import Order
 from atlas_ca.domain.otp import OtpChallenge, send_challenge
 from atlas_ca.domain.subscribers import Subscriber
@@ -29,6 +30,7 @@ from atlas_ca.storage import CertificateRecord, RevocationReason
 from atlas_ca.storage.ports import serial_text
 
 DEFAULT_SIGN_TOOL = 'СКЗИ "КриптоПро CSP" (версия 5.0)'
+NO_CHALLENGE = ChallengeId("not-sent-yet")
 
 
 class ConsoleSmsGateway:
@@ -112,7 +114,20 @@ def issue(
         order = get_record(records, RecordKind.ORDER, order_id, Order)
         binding = issuance_binding(csr, order, profile)
         pending = _pending_key(binding.digest())
+
+        def request(confirmation: OtpConfirmation) -> IssuanceRequest:
+            return IssuanceRequest(
+                csr=csr,
+                subscriber=subscriber,
+                order=order,
+                profile=profile,
+                subject_sign_tool=sign_tool,
+                confirmation=confirmation,
+            )
+
         if otp_code is None:
+            # the service's own checks (proof of possession, R3, R10, profile) before any SMS
+            ws.issuance().prepare(request(OtpConfirmation(NO_CHALLENGE, "")), at=ws.now())
             if subscriber.phone is None:
                 raise InvalidInput(f"subscriber {subscriber.id} has no phone for the code (R1)")
             challenge = send_challenge(
@@ -131,16 +146,7 @@ def issue(
             )
             return
         sent = get_record(records, RecordKind.CHALLENGE, pending, OtpChallenge)
-        result = ws.issuance().issue(
-            IssuanceRequest(
-                csr=csr,
-                subscriber=subscriber,
-                order=order,
-                profile=profile,
-                subject_sign_tool=sign_tool,
-                confirmation=OtpConfirmation(sent.id, otp_code),
-            )
-        )
+        result = ws.issuance().issue(request(OtpConfirmation(sent.id, otp_code)))
     finally:
         ws.close()
     pem = result.certificate.pem()
