@@ -9,7 +9,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from conftest import _env_file_value, missing
+from atlas_testing import _env_file_value, missing
 
 ATLAS_CA = Path(sys.executable).with_name("atlas-ca")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from cli_ops_support import run_cli, softhsm_env
 
-from conftest import OpenSSL
+from atlas_testing import OpenSSL
 
 pytestmark = [pytest.mark.softhsm, pytest.mark.openssl_gost]
 

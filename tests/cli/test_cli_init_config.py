@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from atlas_ca.cli import main
 from atlas_ca.cli.config import load_config
-from conftest import OpenSSL
+from atlas_testing import OpenSSL
 
 PROFILE = """
 [ca.profile]

@@ -19,7 +19,7 @@ from atlas_ca.gost import (
     streebog512,
     verify,
 )
-from conftest import OpenSSL
+from atlas_testing import OpenSSL
 
 CASES = [
     ("gost2012_256", "A", "md_gost12_256"),

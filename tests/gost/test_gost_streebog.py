@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from atlas_ca.gost import EngineName, Streebog, streebog256, streebog512
-from conftest import OpenSSL
+from atlas_testing import OpenSSL
 
 STREEBOG = load_vectors("streebog.json")
 

@@ -1,0 +1,202 @@
+"""Shared test support: the real SoftHSM-GOST token, OpenSSL with the gost engine, certtool.
+
+Import it as ``atlas_testing``, never through ``conftest``: every conftest.py in the tree is a
+module named ``conftest``, so such imports pick whichever was loaded first.
+Locally a missing component skips the tests that need it; with ``CI=true`` it fails them
+(the project's rule: no skipped GOST/HSM tests in CI).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _env_file_value(name: str) -> str | None:
+    env_file = REPO / ".atlas-ca-env"
+    if not env_file.exists():
+        return None
+    for line in env_file.read_text().splitlines():
+        prefix = f"export {name}="
+        if line.startswith(prefix):
+            return line[len(prefix) :].strip().strip('"')
+    return None
+
+
+def missing(what: str) -> None:
+    """Skip locally, fail in CI: a missing verifier or token is never a silent pass."""
+    if IN_CI:
+        pytest.fail(f"{what} is required when CI=true", pytrace=False)
+    pytest.skip(f"{what} not available")
+
+
+# --- OpenSSL with the gost engine ----------------------------------------------------------
+
+OPENSSL_GOST_CONF = """\
+openssl_conf = openssl_init
+[openssl_init]
+engines = engine_section
+[engine_section]
+gost = gost_section
+[gost_section]
+engine_id = gost
+default_algorithms = ALL
+"""
+
+
+@dataclass(frozen=True)
+class OpenSSL:
+    """The ``openssl`` binary run with a config that loads the gost engine."""
+
+    binary: str
+    conf: Path
+
+    def run(
+        self,
+        args: Sequence[str | os.PathLike[str]],
+        *,
+        input: bytes | None = None,
+        check: bool = True,
+    ) -> subprocess.CompletedProcess[bytes]:
+        env = dict(os.environ, OPENSSL_CONF=str(self.conf))
+        proc = subprocess.run(
+            [self.binary, *map(str, args)], input=input, capture_output=True, env=env, timeout=120
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(
+                f"openssl {' '.join(map(str, args))} failed ({proc.returncode}):\n"
+                f"{proc.stdout.decode(errors='replace')}\n{proc.stderr.decode(errors='replace')}"
+            )
+        return proc
+
+
+@pytest.fixture(scope="session")
+def openssl_gost(tmp_path_factory: pytest.TempPathFactory) -> OpenSSL:
+    binary = shutil.which("openssl")
+    if binary is None:
+        missing("openssl")
+        raise AssertionError  # unreachable
+    conf = tmp_path_factory.mktemp("openssl") / "openssl-gost.cnf"
+    conf.write_text(OPENSSL_GOST_CONF)
+    ssl = OpenSSL(binary, conf)
+    probe = ssl.run(["engine", "-t", "gost"], check=False)
+    if probe.returncode != 0 or b"available" not in probe.stdout:
+        missing("OpenSSL gost engine (Debian package libengine-gost-openssl)")
+    return ssl
+
+
+# --- GnuTLS certtool -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Certtool:
+    binary: str
+
+    def run(
+        self,
+        args: Sequence[str | os.PathLike[str]],
+        *,
+        input: bytes | None = None,
+        check: bool = True,
+    ) -> subprocess.CompletedProcess[bytes]:
+        proc = subprocess.run(
+            [self.binary, *map(str, args)], input=input, capture_output=True, timeout=120
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(
+                f"certtool {' '.join(map(str, args))} failed ({proc.returncode}):\n"
+                f"{proc.stdout.decode(errors='replace')}\n{proc.stderr.decode(errors='replace')}"
+            )
+        return proc
+
+
+@pytest.fixture(scope="session")
+def certtool() -> Certtool:
+    binary = shutil.which("certtool")
+    if binary is None:
+        missing("GnuTLS certtool (Debian package gnutls-bin)")
+        raise AssertionError  # unreachable
+    return Certtool(binary)
+
+
+# --- SoftHSM built with GOST ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SoftHsmToken:
+    """A fresh SoftHSM token initialised for one test session."""
+
+    module: Path
+    conf: Path
+    label: str
+    user_pin: str
+    so_pin: str
+    pin_file: Path
+
+    def uri(self, **attrs: str) -> str:
+        path = ";".join([f"token={self.label}", *(f"{k}={v}" for k, v in attrs.items())])
+        return f"pkcs11:{path}?module-path={self.module}&pin-source=file:{self.pin_file}"
+
+
+def softhsm_module_path() -> Path | None:
+    value = os.environ.get("ATLAS_CA_SOFTHSM_MODULE") or _env_file_value("ATLAS_CA_SOFTHSM_MODULE")
+    if value and Path(value).is_file():
+        return Path(value)
+    return None
+
+
+def init_softhsm_token(
+    base: Path, label: str, user_pin: str = "1234", so_pin: str = "5678"
+) -> SoftHsmToken:
+    """Create a SoftHSM config in ``base`` and initialise one token labelled ``label``."""
+    module = softhsm_module_path()
+    if module is None:
+        missing("SoftHSM built with GOST (run scripts/bootstrap.sh)")
+        raise AssertionError  # unreachable
+    util = os.environ.get("ATLAS_CA_SOFTHSM_UTIL") or _env_file_value("ATLAS_CA_SOFTHSM_UTIL")
+    if not util or not Path(util).is_file():
+        util = str(module.parent.parent.parent / "bin" / "softhsm2-util")
+    tokens = base / "tokens"
+    tokens.mkdir(parents=True, exist_ok=True)
+    conf = base / "softhsm2.conf"
+    conf.write_text(
+        f"directories.tokendir = {tokens}\nobjectstore.backend = file\nlog.level = ERROR\n"
+        "slots.removable = false\n"
+    )
+    env = dict(os.environ, SOFTHSM2_CONF=str(conf))
+    subprocess.run(
+        [util, "--init-token", "--free", "--label", label, "--pin", user_pin, "--so-pin", so_pin],
+        check=True,
+        capture_output=True,
+        env=env,
+        timeout=60,
+    )
+    pin_file = base / f"{label}.pin"
+    pin_file.write_text(user_pin)
+    pin_file.chmod(0o600)
+    return SoftHsmToken(module, conf, label, user_pin, so_pin, pin_file)
+
+
+@pytest.fixture(scope="session")
+def softhsm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SoftHsmToken]:
+    """A fresh SoftHSM-GOST token for the test session; SOFTHSM2_CONF points at it."""
+    base = tmp_path_factory.mktemp("softhsm")
+    token = init_softhsm_token(base, "atlas-test")
+    old = os.environ.get("SOFTHSM2_CONF")
+    os.environ["SOFTHSM2_CONF"] = str(token.conf)
+    try:
+        yield token
+    finally:
+        if old is None:
+            os.environ.pop("SOFTHSM2_CONF", None)
+        else:
+            os.environ["SOFTHSM2_CONF"] = old
