@@ -153,7 +153,9 @@ class PostgresDatabase(Database):
                 yield _Cur(cur, conn)
         except psycopg.Error as exc:
             mapped = _map_error(exc, op)
-            if conn.closed or conn.broken:
+            if isinstance(mapped, Retry) and op != "write":  # only writes are re-run
+                mapped = StorageUnavailable(f"{op}: {type(exc).__name__}: {exc}")
+            if conn is self.conn and (conn.closed or conn.broken):
                 self._reconnect_later = True
             raise mapped from exc
 
