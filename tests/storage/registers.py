@@ -4,10 +4,8 @@ PostgreSQL (a fresh database per session, a fresh schema per test)."""
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import os
 import sqlite3
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -20,6 +18,7 @@ import psycopg
 import pytest
 from psycopg import conninfo, sql
 
+import atlas_testing
 from atlas_ca.audit import Actor
 from atlas_ca.domain.ids import OrderId, SubscriberId
 from atlas_ca.storage import (
@@ -34,23 +33,13 @@ from atlas_ca.storage.sqlite import SqliteRegister
 
 
 def _root_conftest() -> ModuleType:
-    """tests/conftest.py, loaded under its own name (every conftest here is called conftest)."""
-    name = "atlas_tests_root_conftest"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).resolve().parent.parent / "conftest.py"
-        )
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    """The shared test support (tests/atlas_testing.py; it used to live in tests/conftest.py)."""
+    return atlas_testing
 
 
 def missing(what: str) -> None:
-    """tests/conftest.py's missing(): skip locally, fail when CI=true."""
-    _root_conftest().missing(what)
+    """atlas_testing.missing(): skip locally, fail when CI=true."""
+    atlas_testing.missing(what)
 
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
