@@ -458,7 +458,13 @@ def write_config(directory: Path, token: DemoToken, ca_pem: Path) -> Path:
         f"ca_tool_certificate = {_toml(tools.ca_tool_certificate)}\n\n"
         "[hsm]\n"
         f'module = "{token.module}"\n'
-        f'softhsm2_conf = "{token.conf}"\n'
+        f'softhsm2_conf = "{token.conf}"\n\n'
+        "[tariffs]\n"
+        'products = [{code = "kep-issue", name = "Квалифицированный сертификат ЭП", '
+        'kind = "certificate_issuance"}]\n'
+        'plans = [{id = "basic", name = "Базовый"}]\n'
+        'prices = [{plan = "basic", product = "kep-issue", from = "2025-01-01", '
+        'price = "3600.00"}]\n'
     )
     return path
 

@@ -24,6 +24,11 @@ File layout (every key optional unless a command needs it)::
     module = "/usr/lib/softhsm/libsofthsm2.so"
     softhsm2_conf = "/etc/softhsm/softhsm2.conf"   # SoftHSM only
 
+    [tariffs]                      # the catalogue of ``atlas-ca order create`` (R11)
+    products = [{code = "kep-issue", name = "...", kind = "certificate_issuance"}]
+    plans = [{id = "basic", name = "Базовый"}]
+    prices = [{plan = "basic", product = "kep-issue", from = "2026-01-01", price = "3600.00"}]
+
 Environment overrides: ``ATLAS_CA_REGISTER``, ``ATLAS_CA_KEY_URI``, ``ATLAS_CA_CERTIFICATE``,
 ``ATLAS_CA_OUTBOX``, ``ATLAS_CA_CRL_DIR``, ``ATLAS_CA_PKCS11_MODULE``. The CA key's PIN comes
 from the key URI's ``pin-source`` or from ``ATLAS_CA_PIN`` — never from a command argument.
@@ -73,6 +78,7 @@ class OperatorConfig:
     profile: Mapping[str, Any] | None = field(default=None, repr=False)
     hsm_module: str | None = None
     softhsm2_conf: str | None = None
+    tariffs: Mapping[str, Any] | None = field(default=None, repr=False)
     source: Path | None = None
 
     def ca_config(self) -> CaConfig:
@@ -154,6 +160,7 @@ def load_config(path: Path | None, environ: Mapping[str, str] | None = None) -> 
         profile=profile,
         hsm_module=hsm.get("module"),
         softhsm2_conf=hsm.get("softhsm2_conf"),
+        tariffs=_table(data, "tariffs") or None,
         source=path,
     )
     overrides: dict[str, Any] = {}
