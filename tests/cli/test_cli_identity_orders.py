@@ -1,0 +1,276 @@
+"""The identity and commercial commands as real processes on the demo's CA: a new subscriber is
+registered, checked, verified and attested by the demo registrar; places, pays and is refunded
+for orders; gets a certificate through ``issue``. Refusals name their rule and exit 1; bad
+input exits 2; personal data is never printed unmasked."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from cli_ops_support import run_cli, softhsm_env
+
+from atlas_ca.algorithms import KeyType
+from atlas_ca.hsm.software import generate_software_key, open_software_key
+from atlas_ca.x509.csr import CsrBuilder
+from atlas_ca.x509.names import Name
+from atlas_testing import OpenSSL
+
+pytestmark = [pytest.mark.softhsm, pytest.mark.openssl_gost]
+
+PERSON = {
+    "surname": "Кузнецов",
+    "given_name": "Пётр",
+    "patronymic": "Андреевич",
+    "birth_date": "1979-02-03",
+    "passport": {
+        "series": "0512",
+        "number": "123456",
+        "issued": "2012-06-01",
+        "issuer_code": "250-001",
+    },
+    "inn": "500100732259",
+    "snils": "112-233-445 95",
+}
+ANSWERS = [
+    {"field": "person", "confirmed": True},
+    {"field": "passport", "confirmed": True},
+    {"field": "inn", "confirmed": True},
+    {"field": "snils", "confirmed": True},
+]
+
+
+@dataclass(frozen=True)
+class Desk:
+    dir: Path
+    config: Path
+    env: dict[str, str]
+
+    def cli(self, *args: str) -> tuple[int, str, str]:
+        proc = run_cli([*args, "--config", str(self.config)], env=self.env)
+        return proc.returncode, proc.stdout, proc.stderr
+
+
+@pytest.fixture(scope="module")
+def desk(tmp_path_factory: pytest.TempPathFactory) -> Desk:
+    out = tmp_path_factory.mktemp("desk") / "demo"
+    env = softhsm_env()
+    proc = run_cli(["demo", "--dir", str(out)], env=env)
+    assert proc.returncode == 0, proc.stderr
+    (out / "person.json").write_text(json.dumps(PERSON, ensure_ascii=False))
+    (out / "answers.json").write_text(json.dumps(ANSWERS))
+    return Desk(out, out / "atlas-ca.toml", env)
+
+
+def test_a_new_subscriber_from_registration_to_a_certificate(
+    desk: Desk, openssl_gost: OpenSSL
+) -> None:
+    data = str(desk.dir / "person.json")
+    rc, out, err = desk.cli(
+        "subscriber", "add", "sub-0100", "--phone", "+79241112233", "--data", data
+    )
+    assert rc == 0, err
+    assert "stage: data_entered" in out
+    for raw in ("500100732259", "Кузнецов", "123456", "+79241112233"):
+        assert raw not in out  # R21: masked
+
+    # R5: no verification before the registries confirmed every field
+    rc, _, err = desk.cli("subscriber", "verify", "sub-0100", "--registrar", "reg-0001")
+    assert rc == 1
+    assert "(R2, R5)" in err
+    rc, out, err = desk.cli(
+        "subscriber", "check", "sub-0100", "--answers", str(desk.dir / "answers.json"), "--json"
+    )
+    assert rc == 0, err
+    assert json.loads(out)["stage"] == "checks_passed"
+    key = f"pkcs11:token=atlas-demo;object=registrar?pin-source=file:{desk.dir / 'user.pin'}"
+    att = desk.dir / "att"
+    rc, out, err = desk.cli(
+        "subscriber",
+        "verify",
+        "sub-0100",
+        "--registrar",
+        "reg-0001",
+        "--attest-key",
+        key,
+        "--attest-out",
+        str(att),
+        "--json",
+    )
+    assert rc == 0, err
+    shown = json.loads(out)
+    assert shown["verified"] is True
+    assert shown["identified_by"] == "reg-0001"
+    cms = openssl_gost.run(
+        [
+            "cms",
+            "-verify",
+            "-binary",
+            "-inform",
+            "DER",
+            "-in",
+            att / "sub-0100.record.p7s",
+            "-content",
+            att / "sub-0100.record.der",
+            "-CAfile",
+            desk.dir / "ca.pem",
+            "-out",
+            att / "out",
+        ],
+        check=False,
+    )
+    assert cms.returncode == 0, cms.stderr
+
+    # R8–R10: an order, unpaid first
+    rc, out, err = desk.cli(
+        "order", "create", "ord-0100", "--customer", "sub-0100", "--item", "kep-issue", "--json"
+    )
+    assert rc == 0, err
+    order = json.loads(out)
+    assert order["state"] == "awaiting_payment"
+    assert order["total"] == "3600.00 ₽"
+
+    key_uri = generate_software_key(
+        desk.dir / "sub-0100.key", KeyType.GOST3410_2012_256, password="pw", iterations=1000
+    )
+    csr = CsrBuilder().subject_name(Name.build([])).sign(open_software_key(key_uri, password="pw"))
+    csr_path = desk.dir / "sub-0100.csr"
+    csr_path.write_bytes(csr.pem())
+    issue = ["issue", "--csr", str(csr_path), "--subscriber", "sub-0100", "--order", "ord-0100"]
+    rc, _, err = desk.cli(*issue)
+    assert rc == 1
+    assert "R10" in err
+    assert "Код" not in err  # refused before any code was sent
+
+    rc, out, err = desk.cli(
+        "order", "pay", "ord-0100", "--amount", "3600.00", "--payment-id", "sber-1"
+    )
+    assert rc == 0, err
+    assert "status: paid_in_full" in out
+    rc, out, _ = desk.cli(
+        "order", "pay", "ord-0100", "--amount", "3600.00", "--payment-id", "sber-1", "--json"
+    )
+    assert json.loads(out)["status"] == "duplicate"
+
+    rc, _, err = desk.cli(*issue)
+    assert rc == 0, err
+    code = re.search(r"Код (\d{6})", err)
+    assert code is not None
+    cert = desk.dir / "sub-0100.pem"
+    rc, _, err = desk.cli(*issue, "--otp", code.group(1), "--out", str(cert))
+    assert rc == 0, err
+    check = openssl_gost.run(["verify", "-CAfile", desk.dir / "ca.pem", cert], check=False)
+    assert check.returncode == 0, check.stderr
+    rc, out, _ = desk.cli("subscriber", "show", "sub-0100", "--json")
+    assert list(json.loads(out)["certificates"].values()) == ["valid"]
+
+
+def test_refunds_are_granted_for_a_paid_order_and_claims_decided(desk: Desk) -> None:
+    rc, _, err = desk.cli(
+        "order", "create", "ord-0200", "--customer", "sub-0001", "--item", "kep-issue:2"
+    )
+    assert rc == 0, err
+    rc, _, err = desk.cli(
+        "order", "pay", "ord-0200", "--amount", "7200.00", "--payment-id", "p-200"
+    )
+    assert rc == 0, err
+    rc, out, err = desk.cli(
+        "order",
+        "refund-request",
+        "ord-0200",
+        "--request-id",
+        "ZV-200",
+        "--amount",
+        "1000.00",
+        "--json",
+    )
+    assert rc == 0, err
+    decision = json.loads(out)
+    assert decision["decision"] == "granted"
+    assert decision["rule"] == "R16"
+    assert decision["amount"] == "1000.00 ₽"
+    assert decision["due"] > "2026-01-01"
+    # the second request sees the first refund: at most 6200.00 is left
+    rc, out, _ = desk.cli("order", "refund-request", "ord-0200", "--request-id", "ZV-201", "--json")
+    assert rc == 0
+    assert json.loads(out)["amount"] == "6200.00 ₽"
+    rc, _, err = desk.cli("order", "refund-request", "ord-0200", "--request-id", "ZV-201")
+    assert rc == 2
+    assert "already assessed" in err
+    rc, _, err = desk.cli(
+        "order", "refund-decide", "ZV-200", "--deny", "--reason", "x", "--by", "ops"
+    )
+    assert rc == 2  # a granted refund is not a claim
+    rc, _, err = desk.cli("order", "refund-decide", "ZV-200", "--reason", "x", "--by", "ops")
+    assert rc == 2
+    assert "exactly one" in err
+
+
+def test_refusals_and_bad_input_of_the_identity_side(desk: Desk, tmp_path: Path) -> None:
+    rc, _, err = desk.cli(
+        "order", "create", "ord-0300", "--customer", "nobody", "--item", "kep-issue"
+    )
+    assert rc == 1
+    assert "(R3, R8)" in err
+    rc, _, err = desk.cli(
+        "order", "create", "ord-0301", "--customer", "sub-0001", "--item", "no-such"
+    )
+    assert rc in (1, 2)
+    assert err.count("\n") == 1
+    rc, _, err = desk.cli("order", "pay", "ord-0001", "--amount", "lots", "--payment-id", "p")
+    assert rc == 2
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({**PERSON, "inn": "500100732258"}))
+    rc, _, err = desk.cli(
+        "subscriber", "add", "sub-0301", "--phone", "+79241112299", "--data", str(bad)
+    )
+    assert rc == 2
+    assert err.startswith("atlas-ca: error: ")
+    assert "500100732258" not in err
+    rc, _, err = desk.cli("subscriber", "add", "sub-0001", "--phone", "+79241112299")
+    assert rc == 2
+    assert "already exists" in err
+    rc, _, err = desk.cli("subscriber", "show", "sub-9999")
+    assert rc == 2
+    rc, out, err = desk.cli(
+        "authority",
+        "add",
+        "auth-1",
+        "--person",
+        "sub-0001",
+        "--organisation",
+        "2536161885",
+        "--position",
+        "Генеральный директор",
+        "--head-since",
+        "2026-01-10",
+        "--valid-from",
+        "2026-01-10",
+        "--registrar",
+        "reg-0001",
+        "--json",
+    )
+    assert rc == 0, err
+    assert json.loads(out)["verified_by"] == "reg-0001"
+    rc, out, err = desk.cli("authority", "revoke", "auth-1", "--reason", "МЧД отозвана", "--json")
+    assert rc == 0, err
+    assert json.loads(out)["revoked_at"] is not None
+    rc, out, err = desk.cli(
+        "registrar",
+        "add",
+        "reg-0009",
+        "--surname",
+        "Иванова",
+        "--given-name",
+        "Ольга",
+        "--office",
+        "office-vl",
+        "--office-name",
+        "Владивосток, офис",
+        "--json",
+    )
+    assert rc == 0, err
+    assert json.loads(out)["can_verify"] is False  # no signing certificate yet (R5)
