@@ -31,10 +31,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from atlas_ca.algorithms import KeyType, SignatureAlgorithm
 from atlas_ca.audit.events import Actor
 from atlas_ca.errors import CrlPublicationFailed, RecordNotFound, SignatureInvalid
 from atlas_ca.gost import GostPublicKey, verify_digest
-from atlas_ca.hsm.base import PrehashSigningKey
+from atlas_ca.hsm.base import Hasher, PrehashSigningKey
 from atlas_ca.services.ca import CertificateAuthority
 from atlas_ca.services.ports import Clock, StepHook, write_atomically
 from atlas_ca.storage.ports import (
@@ -104,6 +105,41 @@ def _revoked_entries(
             yield entry_cls(
                 serial, revoked_at, None if reason is unspecified else reason, invalidity
             )
+
+
+class _DigestRecorder:
+    """The CA key, remembering the digest it was asked to sign (to verify the signature over
+    exactly that digest without hashing a large CRL twice)."""
+
+    def __init__(self, key: PrehashSigningKey) -> None:
+        self._key = key
+        self.digest: bytes | None = None
+
+    @property
+    def key_type(self) -> KeyType:
+        return self._key.key_type
+
+    @property
+    def signature_algorithm(self) -> SignatureAlgorithm:
+        return self._key.signature_algorithm
+
+    @property
+    def public_key_info(self) -> bytes:
+        return self._key.public_key_info
+
+    @property
+    def qualified_use_allowed(self) -> bool:
+        return self._key.qualified_use_allowed
+
+    def sign(self, data: bytes) -> bytes:
+        return self._key.sign(data)
+
+    def new_hasher(self) -> Hasher:
+        return self._key.new_hasher()
+
+    def sign_digest(self, digest: bytes) -> bytes:
+        self.digest = digest
+        return self._key.sign_digest(digest)
 
 
 class CrlPublisher:
@@ -187,12 +223,15 @@ class CrlPublisher:
             )
             if base is not None:
                 builder = builder.delta_crl_indicator(base.number)
+            key = self._ca.key
+            recorder = _DigestRecorder(key) if isinstance(key, PrehashSigningKey) else None
             with self._register.crl_scan(issuer) as scan:
                 statuses = scan.listed() if base is None else scan.changes_since(base.number)
-                signed = builder.sign(self._ca.key, _revoked_entries(statuses, this_update))
+                entries = _revoked_entries(statuses, this_update)
+                signed = builder.sign(recorder or key, entries)
                 mark = scan.change_mark
             self._done("sign")
-            self._verify(signed)
+            self._verify(signed, None if recorder is None else recorder.digest)
             self._done("verify")
             path = self.directory / (policy.delta_file_name if delta else policy.file_name)
             size = self._write(path, signed)
@@ -217,20 +256,19 @@ class CrlPublisher:
             size,
         )
 
-    def _verify(self, signed: x509crl.SignedCrl) -> None:
-        """The CRL's signature, checked with the CA certificate's key before it is written."""
-        key = self._ca.key
+    def _verify(self, signed: x509crl.SignedCrl, digest: bytes | None) -> None:
+        """The CRL's signature, checked with the CA certificate's key before it is written.
+
+        For a GOST key that signed a digest, over that digest (the TBS was hashed once, in
+        pieces, while signing); otherwise over the whole TBS.
+        """
         spki = self._ca.certificate.public_key_info
-        parts = (signed.tbs_head, signed.entries, signed.tbs_tail)
-        if key.key_type.is_gost and isinstance(key, PrehashSigningKey):
-            hasher = key.new_hasher()
-            for part in parts:
-                hasher.update(part)
-            ok = verify_digest(GostPublicKey.from_spki_der(spki), hasher.digest(), signed.signature)
-            if not ok:
+        if digest is not None and self._ca.key.key_type.is_gost:
+            if not verify_digest(GostPublicKey.from_spki_der(spki), digest, signed.signature):
                 raise SignatureInvalid("the CA key produced a CRL signature that does not verify")
             return
-        verify_signature(spki, signed.algorithm, b"".join(parts), signed.signature)
+        tbs = b"".join((signed.tbs_head, signed.entries, signed.tbs_tail))
+        verify_signature(spki, signed.algorithm, tbs, signed.signature)
 
     def _write(self, path: Path, signed: x509crl.SignedCrl) -> int:
         written = 0

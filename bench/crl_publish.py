@@ -1,0 +1,283 @@
+"""Benchmark: a full CRL published from the register by CrlPublisher vs ``openssl ca -gencrl``.
+
+Same serials on both sides: bench/crl.py's ``prepare`` writes the CA key and certificate
+(OpenSSL, gost engine, GOST R 34.10-2012-256) and an ``index.txt`` of N revoked serials; the
+same serials, dates and reasons are then loaded into a register (SQLite file, or PostgreSQL
+with ``--store postgres``) as revoked (or, for certificateHold, suspended) certificates with
+their completed intents — bulk SQL, before any timing. Then, each in its own child process,
+wall time and peak RSS from ``os.wait4`` (bench/crl.py's ``measure``):
+
+* **openssl** — ``openssl ca -gencrl`` over ``index.txt`` (PEM out);
+* **ours** — ``CrlPublisher.publish_full()``: allocate the cRLNumber, open a snapshot of the
+  register, stream the entries into the streaming CRL builder, sign (software GOST key),
+  verify the signature, write the PEM file atomically (temp file, fsync, rename), record it.
+
+Usage: ``.venv/bin/python bench/crl_publish.py [--entries N] [--store sqlite|postgres]
+[--pg-dsn DSN] [--workdir DIR]``.
+Prints ``RESULT crl_publish time_ratio=... goal=0.5`` and ``RESULT crl_publish rss_ratio=...
+goal=0.5``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import crl as crl_bench  # bench/crl.py: prepare(), measure(), OPENSSL_GOST_CONF, PASSWORD
+
+REASON_CODES = {
+    "unspecified": 0,
+    "keyCompromise": 1,
+    "CACompromise": 2,
+    "affiliationChanged": 3,
+    "superseded": 4,
+    "cessationOfOperation": 5,
+    "certificateHold": 6,
+}
+BATCH = 20_000
+
+
+def _index_rows(work: Path) -> list[tuple[int, datetime, int]]:
+    rows = []
+    with (work / "index.txt").open() as fh:
+        for line in fh:
+            status, _, when, serial, _ = line.split("\t", 4)
+            if status != "R":
+                continue
+            stamp, _, reason = when.partition(",")
+            at = datetime.strptime(stamp, "%y%m%d%H%M%SZ").replace(tzinfo=UTC)
+            rows.append((int(serial, 16), at, REASON_CODES[reason]))
+    return rows
+
+
+def load_register(work: Path, location: str) -> None:
+    """Put index.txt's serials into the register at ``location`` (migrated first)."""
+    from atlas_ca.audit.events import utc_text
+    from atlas_ca.storage import open_register
+    from atlas_ca.storage.ports import IssuerKeyId, serial_text
+    from atlas_ca.x509.crl import issuer_facts
+
+    now = datetime.now(UTC)
+    open_register(location, opened_at=now).close()
+    issuer = IssuerKeyId.from_bytes(issuer_facts((work / "ca.pem").read_bytes()).key_identifier)
+    rows = _index_rows(work)
+    postgres = location.startswith(("postgres://", "postgresql://"))
+
+    def ts(at: datetime) -> object:
+        return at if postgres else utc_text(at)
+
+    intents = []
+    certs = []
+    for i, (serial, at, reason) in enumerate(rows, start=1):
+        s = serial_text(serial)
+        intents.append((issuer.value, s, b"\x00" * 32, "sub-bench", "individual", "completed",
+                        ts(at), ts(at)))  # fmt: skip
+        status = "suspended" if reason == 6 else "revoked"
+        certs.append((issuer.value, s, b"\x30\x00", b"\x01", "sub-bench", "individual", ts(at),
+                      ts(at.replace(year=at.year + 1)), ts(at), status, ts(at), reason, ts(at),
+                      i))  # fmt: skip
+    intent_sql = (
+        "INSERT INTO issuance_intents (issuer, serial, tbs_digest, subscriber, profile, state,"
+        " created_at, resolved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    )
+    cert_sql = (
+        "INSERT INTO certificates (issuer, serial, der, subject_key_id, subscriber, profile,"
+        " not_before, not_after, issued_at, status, status_changed_at, reason, revocation_date,"
+        " last_change) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    )
+    changes_sql = "INSERT INTO issuer_changes (issuer, last_change) VALUES (?, ?)"
+    if postgres:
+        import psycopg
+
+        with psycopg.connect(location) as conn, conn.cursor() as cur:
+            for sql_text, data in ((intent_sql, intents), (cert_sql, certs)):
+                for start in range(0, len(data), BATCH):
+                    cur.executemany(sql_text.replace("?", "%s"), data[start : start + BATCH])
+            cur.execute(changes_sql.replace("?", "%s"), (issuer.value, len(rows)))
+            conn.commit()
+            conn.execute("ANALYZE")
+        return
+    import sqlite3
+
+    conn = sqlite3.connect(location)
+    with conn:
+        conn.executemany(intent_sql, intents)
+        conn.executemany(cert_sql, certs)
+        conn.execute(changes_sql, (issuer.value, len(rows)))
+    conn.execute("ANALYZE")
+    conn.close()
+
+
+def ours(work: Path, location: str) -> None:
+    """The measured child: publish one full CRL from the register."""
+    from atlas_ca.asn1 import oids
+    from atlas_ca.hsm.software import open_software_key
+    from atlas_ca.profiles.config import CaConfig, IssuerTools
+    from atlas_ca.services.ca import CertificateAuthority
+    from atlas_ca.services.crl_publication import CrlPolicy, CrlPublisher
+    from atlas_ca.services.ports import SystemClock
+    from atlas_ca.storage import open_register
+    from atlas_ca.x509.certificate import Certificate
+
+    key = open_software_key(f"file:{work / 'ca.enc.pem'}", password=crl_bench.PASSWORD)
+    config = CaConfig(
+        issuer_tools=IssuerTools("ПАК HSM", "ПАК УЦ", "СФ/124-0000", "СФ/128-0000"),
+        ca_sign_tool="ПАК HSM",
+        policy_classes=(oids.RuPolicy.KC1,),
+    )
+    ca = CertificateAuthority(key, Certificate.load((work / "ca.pem").read_bytes()), config)
+    clock = SystemClock()
+    register = open_register(location, opened_at=clock.now())
+    try:
+        publisher = CrlPublisher(
+            ca=ca,
+            register=register,
+            directory=work / "pub",
+            clock=clock,
+            policy=CrlPolicy(file_name="service.pem", pem=True),
+        )
+        published = publisher.publish_full()
+        print(f"published CRL {published.number}: {published.entries} entries, {published.size} B")
+    finally:
+        register.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--store", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--pg-dsn", default=os.environ.get("ATLAS_CA_TEST_PG_DSN"))
+    parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--child", choices=["ours", "load"], help=argparse.SUPPRESS)
+    parser.add_argument("--location", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child == "ours":
+        ours(args.workdir, args.location)
+        return
+    if args.child == "load":
+        load_register(args.workdir, args.location)
+        return
+
+    openssl_bin = shutil.which("openssl")
+    if openssl_bin is None:
+        raise SystemExit("openssl not found")
+    own_tmp = None
+    if args.workdir is None:
+        own_tmp = tempfile.TemporaryDirectory(prefix="atlas-crl-publish-bench-")
+        work = Path(own_tmp.name)
+    else:
+        work = args.workdir.resolve()
+        work.mkdir(parents=True, exist_ok=True)
+    conf = work / "openssl-gost.cnf"
+    conf.write_text(crl_bench.OPENSSL_GOST_CONF)
+    env = dict(os.environ, OPENSSL_CONF=str(conf))
+    src = Path(__file__).resolve().parent.parent / "src"
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(src), env.get("PYTHONPATH")]))
+
+    pg_admin, pg_name = args.pg_dsn, None
+    if args.store == "postgres":
+        if not pg_admin:
+            raise SystemExit("--store postgres needs --pg-dsn or ATLAS_CA_TEST_PG_DSN")
+        import psycopg
+        from psycopg import conninfo, sql
+
+        pg_name = f"atlas_crl_bench_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(pg_admin, autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(pg_name)))
+        params = conninfo.conninfo_to_dict(pg_admin)
+        location = (
+            f"postgresql://{params.get('user', 'postgres')}@{params.get('host', '127.0.0.1')}"
+            f":{params.get('port', 5432)}/{pg_name}"
+        )
+    else:
+        location = str(work / "register.sqlite3")
+
+    try:
+        t0 = time.perf_counter()
+        crl_bench.prepare(work, args.entries, [openssl_bin], env)
+        # The same key and subject, with basicConstraints cA=TRUE (a CertificateAuthority needs
+        # it); both sides use this ca.pem.
+        subprocess.run(
+            [openssl_bin, "req", "-x509", "-new", "-key", "ca.key", "-out", "ca.pem",
+             "-days", "365", "-subj", "/C=RU/O=Bench/CN=Atlas bench GOST CA",
+             "-addext", "basicConstraints=critical,CA:TRUE",
+             "-addext", "subjectKeyIdentifier=hash",
+             "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+            cwd=work, env=env, check=True, capture_output=True,
+        )  # fmt: skip
+        # In a child: the parent stays small, since a forked child's peak RSS counts the
+        # parent's pages until it execs.
+        subprocess.run(
+            [sys.executable, str(Path(__file__).resolve()), "--child", "load",
+             "--workdir", str(work), "--location", location],
+            cwd=work, env=env, check=True,
+        )  # fmt: skip
+        print(f"prepared {args.entries} revoked serials (index.txt and the {args.store} register)"
+              f" in {time.perf_counter() - t0:.1f} s")  # fmt: skip
+
+        ossl_time, ossl_rss = crl_bench.measure(
+            [openssl_bin, "ca", "-config", "ca.cnf", "-gencrl", "-out", "openssl.pem", "-batch"],
+            work,
+            env,
+        )
+        our_time, our_rss = crl_bench.measure(
+            [sys.executable, str(Path(__file__).resolve()), "--child", "ours",
+             "--workdir", str(work), "--location", location],
+            work,
+            env,
+        )  # fmt: skip
+        ours_path = work / "pub" / "service.pem"
+        mb = 1024 * 1024
+        print(f"openssl ca -gencrl:         {ossl_time:6.2f} s  peak RSS {ossl_rss / mb:7.1f} MB")
+        print(f"CrlPublisher ({args.store:8s}):  {our_time:6.2f} s  peak RSS {our_rss / mb:7.1f} MB"
+              f"  CRL {ours_path.stat().st_size / mb:.1f} MB")  # fmt: skip
+
+        from atlas_ca.x509.crl import load_crl
+
+        ca = (work / "ca.pem").read_bytes()
+        mine = load_crl(ours_path.read_bytes())
+        theirs = load_crl((work / "openssl.pem").read_bytes())
+        mine.verify_issued_by(ca)
+        if len(mine) != args.entries or len(theirs) != args.entries:
+            raise SystemExit(f"entry counts differ: ours {len(mine)}, openssl {len(theirs)}")
+        probe = next(iter(theirs))
+        if mine.lookup(probe.serial) != probe:
+            raise SystemExit(f"serial {probe.serial:#x} differs between the two CRLs")
+        check = subprocess.run(
+            [openssl_bin, "crl", "-in", str(ours_path), "-verify", "-CAfile", "ca.pem", "-noout"],
+            cwd=work,
+            env=env,
+            capture_output=True,
+        )
+        if b"verify OK" not in check.stdout + check.stderr:
+            raise SystemExit(f"openssl does not verify the published CRL: {check.stderr.decode()}")
+        print("published CRL verified (atlas_ca parser; openssl crl -verify), same entries")
+    finally:
+        if pg_name is not None and pg_admin:
+            import psycopg
+            from psycopg import sql
+
+            with psycopg.connect(pg_admin, autocommit=True) as conn:
+                conn.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                        sql.Identifier(pg_name)
+                    )
+                )
+        if own_tmp is not None:
+            own_tmp.cleanup()
+    print(f"RESULT crl_publish time_ratio={our_time / ossl_time:.3f} goal=0.5")
+    print(f"RESULT crl_publish rss_ratio={our_rss / ossl_rss:.3f} goal=0.5")
+
+
+if __name__ == "__main__":
+    main()
