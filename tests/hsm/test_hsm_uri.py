@@ -190,3 +190,40 @@ def test_unreadable_pin_sources_fail_without_guessing(tmp_path: Path) -> None:
         read_pin_source(f"file:{tmp_path / 'missing'}")
     with pytest.raises(PinSourceError, match="is not file:/path"):
         read_pin_source("|/bin/echo 1234")
+
+
+@settings(max_examples=100)
+@given(pin=st.text(st.characters(blacklist_categories=("Cs",)), min_size=4, max_size=16))
+def test_no_pin_value_ever_shows_in_repr_or_masked_form(pin: str) -> None:
+    uri = Pkcs11Uri(token="CA", object="k", pin_value=pin)
+    parsed = Pkcs11Uri.parse(str(uri))
+    assert parsed.pin_value == pin
+    for text in (repr(parsed), parsed.masked()):
+        assert "***" in text
+        if pin not in "pkcs11:token=CA;object=k?pin-value=***Pkcs11Uri(token='CA', object='k')":
+            assert pin not in text
+
+
+@settings(max_examples=150)
+@given(
+    path=st.lists(
+        st.text(
+            st.characters(blacklist_categories=("Cs",), blacklist_characters="/\x00"), min_size=1
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    source=st.none() | st.text(max_size=20),
+)
+def test_any_file_uri_survives_a_round_trip(path: list[str], source: str | None) -> None:
+    uri = FileKeyUri(Path("/" + "/".join(path)), pin_source=source)
+    assert FileKeyUri.parse(str(uri)) == uri
+
+
+@settings(max_examples=150)
+@given(st.text(max_size=60))
+def test_parsing_arbitrary_file_uris_raises_only_our_error(text: str) -> None:
+    try:
+        FileKeyUri.parse("file:" + text)
+    except InvalidKeyUri:
+        return
