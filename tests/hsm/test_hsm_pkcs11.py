@@ -335,3 +335,29 @@ def test_open_pkcs11_key_accepts_a_parsed_uri_and_reports_no_module(
     )
     assert key.key_type is KeyType.GOST3410_2012_256
     assert os.environ["ATLAS_CA_PKCS11_MODULE"] == str(softhsm.module)
+
+
+def test_key_generation_templates_are_configurable_per_token(
+    token: Pkcs11Token, softhsm: Any
+) -> None:
+    from atlas_ca.hsm.pkcs11 import TokenConfig
+
+    vendor_like = TokenConfig(
+        max_sessions=2,
+        extra_private={PyKCS11.CKA_MODIFIABLE: False, PyKCS11.CKA_DECRYPT: False},
+        extra_public={PyKCS11.CKA_MODIFIABLE: False},
+    )
+    other = Pkcs11Token(token.module, token.info, vendor_like)
+    other.login(softhsm.user_pin)
+    key = other.generate_key(KeyType.GOST3410_2012_256, label="hsm-test-template")
+    modifiable, decrypt = other.run(
+        "C_GetAttributeValue",
+        lambda s: s.session.getAttributeValue(
+            key._handle, [PyKCS11.CKA_MODIFIABLE, PyKCS11.CKA_DECRYPT]
+        ),
+    )
+    assert (modifiable, decrypt) == (False, False)
+    assert key.protection().never_extractable
+    other.close()
+    with pytest.raises(ValueError, match="max_sessions must be at least 1"):
+        TokenConfig(max_sessions=0)
