@@ -8,6 +8,7 @@ console SMS gateway exists in this package: it prints the message (phone masked)
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import secrets
 from pathlib import Path
@@ -31,6 +32,8 @@ from atlas_ca.storage.ports import serial_text
 
 DEFAULT_SIGN_TOOL = 'СКЗИ "КриптоПро CSP" (версия 5.0)'
 NO_CHALLENGE = ChallengeId("not-sent-yet")
+#: Open intents younger than this may still be signing in another process: left alone.
+RESOLVE_GRACE = dt.timedelta(minutes=5)
 
 
 class ConsoleSmsGateway:
@@ -146,7 +149,10 @@ def issue(
             )
             return
         sent = get_record(records, RecordKind.CHALLENGE, pending, OtpChallenge)
-        result = ws.issuance().issue(request(OtpConfirmation(sent.id, otp_code)))
+        service = ws.issuance()
+        # a crash between signing and storing left an intent open: complete or void it first
+        service.resolve_open_intents(older_than=RESOLVE_GRACE)
+        result = service.issue(request(OtpConfirmation(sent.id, otp_code)))
     finally:
         ws.close()
     pem = result.certificate.pem()

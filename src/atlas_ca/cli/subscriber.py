@@ -86,10 +86,7 @@ _METHODS = {m.name.lower().replace("_", "-"): m for m in IdentificationMethod}
 
 def read_json(path: Path) -> Any:
     """JSON from ``path`` (``-``: stdin); InvalidInput when it is not JSON."""
-    if str(path) == "-":
-        text = sys.stdin.read()
-    else:
-        text = path.read_text()
+    text = sys.stdin.read() if str(path) == "-" else path.read_text()
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
