@@ -111,16 +111,6 @@ def _serials(reg: Any) -> list[int]:
 
 
 def _init_token(base: Path) -> Any:
-    import importlib.util
-    import sys
+    import atlas_testing  # spawned workers inherit sys.path, which has tests/ (pytest pythonpath)
 
-    name = "atlas_tests_root_conftest"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parent.parent / "conftest.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name].init_softhsm_token(base, "vanishing")
+    return atlas_testing.init_softhsm_token(base, "vanishing")
