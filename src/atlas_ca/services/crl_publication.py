@@ -29,6 +29,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import starmap
+from operator import itemgetter
 from pathlib import Path
 
 from atlas_ca.algorithms import KeyType, SignatureAlgorithm
@@ -89,22 +91,25 @@ class PublishedCrl:
     size: int
 
 
-def _revoked_entries(
+def _listed_entries(entries: Iterable[StatusEntry]) -> Iterator[x509crl.RevokedEntry]:
+    """A full CRL's entries: every listed status is REVOKED or SUSPENDED with its date. The
+    loop runs in C (``map``/``starmap``): a million entries pay only for RevokedEntry itself
+    (reason unspecified is written as no reasonCode by the builder)."""
+    return starmap(x509crl.RevokedEntry, map(itemgetter(0, 3, 2, 4), entries))
+
+
+def _changed_entries(
     entries: Iterable[StatusEntry], this_update: datetime
 ) -> Iterator[x509crl.RevokedEntry]:
-    """Register statuses as CRL entries, one at a time (a VALID entry of a delta CRL is a
-    suspension lifted: removeFromCRL; reason unspecified is written as no reasonCode)."""
+    """A delta CRL's entries: a VALID status is a suspension lifted (removeFromCRL)."""
     entry_cls = x509crl.RevokedEntry
     valid = CertificateStatus.VALID
-    unspecified = RevocationReason.UNSPECIFIED
     remove = RevocationReason.REMOVE_FROM_CRL
     for serial, status, reason, revoked_at, invalidity in entries:
         if status is valid or revoked_at is None:
             yield entry_cls(serial, this_update, remove)
         else:
-            yield entry_cls(
-                serial, revoked_at, None if reason is unspecified else reason, invalidity
-            )
+            yield entry_cls(serial, revoked_at, reason, invalidity)
 
 
 class _DigestRecorder:
@@ -226,8 +231,11 @@ class CrlPublisher:
             key = self._ca.key
             recorder = _DigestRecorder(key) if isinstance(key, PrehashSigningKey) else None
             with self._register.crl_scan(issuer) as scan:
-                statuses = scan.listed() if base is None else scan.changes_since(base.number)
-                entries = _revoked_entries(statuses, this_update)
+                entries = (
+                    _listed_entries(scan.listed())
+                    if base is None
+                    else _changed_entries(scan.changes_since(base.number), this_update)
+                )
                 signed = builder.sign(recorder or key, entries)
                 mark = scan.change_mark
             self._done("sign")
