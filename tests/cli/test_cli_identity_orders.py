@@ -274,3 +274,40 @@ def test_refusals_and_bad_input_of_the_identity_side(desk: Desk, tmp_path: Path)
     )
     assert rc == 0, err
     assert json.loads(out)["can_verify"] is False  # no signing certificate yet (R5)
+
+
+def test_bulk_import_checks_every_line_before_writing_any(desk: Desk, tmp_path: Path) -> None:
+    good = tmp_path / "people.jsonl"
+    lines = [
+        json.dumps({"id": f"bulk-{i}", "phone": f"+7924111220{i}", "data": PERSON})
+        for i in range(3)
+    ]
+    good.write_text("\n".join(lines) + "\n")
+    rc, out, err = desk.cli("subscriber", "import", str(good), "--json")
+    assert rc == 0, err
+    assert json.loads(out) == {"imported": ["bulk-0", "bulk-1", "bulk-2"]}
+    assert err == ""  # no progress bar when stderr is not a terminal
+    rc, out, _ = desk.cli("subscriber", "show", "bulk-2", "--json")
+    assert json.loads(out)["stage"] == "data_entered"
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(
+        json.dumps({"id": "bulk-9", "phone": "+79241112209", "data": PERSON})
+        + "\n"
+        + json.dumps({"id": "bulk-10", "phone": "+7924", "data": PERSON})
+        + "\n"
+    )
+    rc, _, err = desk.cli("subscriber", "import", str(bad))
+    assert rc == 2
+    assert f"{bad}:2:" in err
+    rc, _, _ = desk.cli("subscriber", "show", "bulk-9")
+    assert rc == 2  # nothing of the bad file was imported
+    rc, _, err = desk.cli("subscriber", "import", str(good))
+    assert rc == 2
+    assert "already exists" in err
+
+
+def test_crl_publish_prints_no_progress_bar_into_a_pipe(desk: Desk) -> None:
+    rc, out, err = desk.cli("crl", "publish")
+    assert rc == 0, err
+    assert out.startswith("CRL ")
+    assert "publishing" not in err

@@ -53,7 +53,7 @@ from atlas_ca.profiles.config import CaConfig, ConfigError
 from atlas_ca.services.ca import CertificateAuthority
 from atlas_ca.services.crl_publication import CrlPolicy, CrlPublisher
 from atlas_ca.services.issuance import IssuanceService
-from atlas_ca.services.ports import DirectoryOutbox, SystemClock
+from atlas_ca.services.ports import DirectoryOutbox, StepHook, SystemClock
 from atlas_ca.services.revocation import RevocationService
 from atlas_ca.services.state import RecordChallengeStore, SqliteRecordStore
 from atlas_ca.storage import open_register
@@ -288,7 +288,7 @@ class Workspace:
             clock=self.clock,
         )
 
-    def crl_publisher(self, actor: Actor) -> CrlPublisher:
+    def crl_publisher(self, actor: Actor, on_step: StepHook | None = None) -> CrlPublisher:
         validity = self.config.crl_validity
         return CrlPublisher(
             ca=self.ca,
@@ -299,6 +299,7 @@ class Workspace:
                 full_validity=validity, delta_validity=min(validity, dt.timedelta(days=1))
             ),
             actor=actor,
+            on_step=on_step,
         )
 
     def close(self) -> None:

@@ -8,9 +8,11 @@ console SMS gateway exists in this package: it prints the message (phone masked)
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import secrets
+import sys
 from pathlib import Path
 
 import click
@@ -246,9 +248,17 @@ def crl_publish(delta: bool, operator: str | None, config_path: Path | None, as_
       atlas-ca crl publish --delta --json
     """
     ws = _workspace(config_path)
+    steps = ("number", "sign", "verify", "write", "record")
+    show = not as_json and sys.stderr.isatty()  # a bar only for a person at a terminal
+    bar = click.progressbar(
+        length=len(steps), label="publishing the CRL", file=sys.stderr, show_eta=False
+    )
     try:
-        publisher = ws.crl_publisher(_actor(operator))
-        published = publisher.publish_delta() if delta else publisher.publish_full()
+        with bar if show else contextlib.nullcontext(bar):
+            publisher = ws.crl_publisher(
+                _actor(operator), on_step=(lambda _step: bar.update(1)) if show else None
+            )
+            published = publisher.publish_delta() if delta else publisher.publish_full()
     finally:
         ws.close()
     data = {

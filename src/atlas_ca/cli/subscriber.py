@@ -23,6 +23,7 @@ Registry answers for ``subscriber check`` (what СМЭВ returned)::
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import sys
@@ -205,6 +206,61 @@ def subscriber_add(
     finally:
         ws.close()
     _echo(_summary(sub), as_json)
+
+
+@subscriber.command("import")
+@click.argument("jsonl", type=click.Path(dir_okay=False, path_type=Path))
+@config_option
+@json_option
+@handle_errors
+def subscriber_import(jsonl: Path, config_path: Path | None, as_json: bool) -> None:
+    """Register many subscribers from a JSON Lines file (bulk import; R1, R2 stage 1).
+
+    Each line: {"id": ..., "kind": "individual", "phone": "+7...", "data": {...}} with
+    "data" as for ``subscriber add --data``. Every line is checked before anything is written;
+    the first bad line is named and nothing is imported.
+
+    \b
+    Examples:
+      atlas-ca subscriber import people.jsonl --config ca.toml
+    """
+    lines = [line for line in jsonl.read_text().splitlines() if line.strip()]
+    ws = Workspace(load_config(config_path))
+    try:
+        now = ws.now()
+        seen: set[str] = set()
+        parsed: list[Subscriber] = []
+        show = not as_json and sys.stderr.isatty()
+        bar = click.progressbar(lines, label="checking", file=sys.stderr)
+        with bar if show else contextlib.nullcontext(bar):
+            for number, line in enumerate(bar if show else lines, start=1):
+                try:
+                    item = json.loads(line)
+                    if not isinstance(item, dict):
+                        raise InvalidInput("not a JSON object")
+                    sid = SubscriberId(str(item.get("id")))
+                    if sid.value in seen or ws.records.find(RecordKind.SUBSCRIBER, sid.value):
+                        raise InvalidInput(f"subscriber {sid} already exists")
+                    kind = _KINDS.get(str(item.get("kind", "individual")))
+                    if kind is None:
+                        raise InvalidInput(f"unknown kind {item.get('kind')!r}")
+                    sub = register(sid, kind, ids.MobilePhone(str(item.get("phone"))), at=now)
+                    if item.get("data") is not None:
+                        sub = enter_data(sub, identity_data(kind, item["data"]), at=now)
+                except json.JSONDecodeError as exc:
+                    raise InvalidInput(f"{jsonl}:{number}: not valid JSON ({exc.msg})") from None
+                except InvalidInput as exc:
+                    raise InvalidInput(f"{jsonl}:{number}: {exc}") from exc
+                seen.add(sid.value)
+                parsed.append(sub)
+        for sub in parsed:
+            ws.records.put(RecordKind.SUBSCRIBER, sub.id.value, sub, at=now)
+    finally:
+        ws.close()
+    if as_json:
+        click.echo(json.dumps({"imported": [s.id.value for s in parsed]}))
+    else:
+        click.echo(f"imported {len(parsed)} subscriber(s)")
 
 
 @subscriber.command("check")
