@@ -28,6 +28,56 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
         },
         {"asn1crypto"},
     ),
+    # ASN.1 declarations stand alone.
+    "asn1": ({"atlas_ca.errors", "atlas_ca.asn1"}, {"asn1crypto"}),
+    # Key backends sign; they know GOST math and key encodings, not certificates or storage.
+    "hsm": (
+        {
+            "atlas_ca.errors",
+            "atlas_ca.asn1",
+            "atlas_ca.algorithms",
+            "atlas_ca.gost",
+            "atlas_ca.hsm",
+        },
+        {"PyKCS11", "cryptography", "asn1crypto"},
+    ),
+    # The X.509 engine encodes and verifies; it signs only through the SigningKey port.
+    "x509": (
+        {
+            "atlas_ca.errors",
+            "atlas_ca.asn1",
+            "atlas_ca.algorithms",
+            "atlas_ca.gost",
+            "atlas_ca.hsm.base",
+            "atlas_ca.x509",
+        },
+        {"asn1crypto", "cryptography"},
+    ),
+    # The audit chain hashes and checks signatures; it knows no register or service.
+    "audit": (
+        {
+            "atlas_ca.errors",
+            "atlas_ca.audit",
+            "atlas_ca.gost",
+            "atlas_ca.algorithms",
+            "atlas_ca.hsm.base",
+            "atlas_ca.x509.signatures",
+        },
+        set(),
+    ),
+    # Storage adapters serve the services' ports; no profiles, services or CLI.
+    "storage": (
+        {
+            "atlas_ca.errors",
+            "atlas_ca.storage",
+            "atlas_ca.audit",
+            "atlas_ca.domain.ids",
+            "atlas_ca.hsm.base",
+            "atlas_ca.x509.crl",
+            "atlas_ca.algorithms",
+        },
+        {"psycopg"},
+    ),
     # The GOST primitives know nothing of certificates, keys in HSMs or storage.
     "gost": (
         {"atlas_ca.errors", "atlas_ca.asn1", "atlas_ca.algorithms", "atlas_ca.gost"},
@@ -43,7 +93,10 @@ def _imports(path: Path) -> set[str]:
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
+            if node.module == "atlas_ca":  # `from atlas_ca import gost` imports atlas_ca.gost
+                found.update(f"atlas_ca.{alias.name}" for alias in node.names)
+            else:
+                found.add(node.module)
     return found
 
 
@@ -65,6 +118,17 @@ def test_package_imports_only_what_its_layer_allows(package: str) -> None:
         if not _allowed(module, internal, external)
     ]
     assert violations == []
+
+
+def test_nothing_but_the_cli_imports_the_cli() -> None:
+    offenders = [
+        f"{path.relative_to(SRC)} imports {module}"
+        for path in sorted(SRC.rglob("*.py"))
+        if (SRC / "cli") not in path.parents
+        for module in sorted(_imports(path))
+        if module == "atlas_ca.cli" or module.startswith("atlas_ca.cli.")
+    ]
+    assert offenders == []
 
 
 def test_the_domain_reads_no_clock_and_no_randomness() -> None:
