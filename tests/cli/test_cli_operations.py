@@ -219,3 +219,39 @@ def test_doctor_is_happy_with_the_demo_and_exits_3_without_a_module(
     assert rc == 3
     assert "[FAILED] pkcs11 module" in stdout
     _one_line_error(err)
+
+
+def test_init_generates_the_ca_key_on_the_token_and_openssl_verifies_the_root(
+    ca: DemoCa, openssl_gost: OpenSSL, tmp_path: Path
+) -> None:
+    demo_config = ca.config.read_text()
+    profile = demo_config[demo_config.index("[ca.profile]") :]
+    config = tmp_path / "second.toml"
+    uri = f"pkcs11:token=atlas-demo;object=ca-second?pin-source=file:{ca.dir / 'user.pin'}"
+    config.write_text(
+        f'[register]\nlocation = "{tmp_path / "register.sqlite"}"\n\n'
+        f'[ca]\nkey_uri = "{uri}"\ncertificate = "{tmp_path / "ca.pem"}"\n\n' + profile
+    )
+    org = ["--name", 'АО "Атлас-2"', "--ogrn", "1052503122902", "--inn", "2536161885"]
+    org += ["--region", "25 Приморский край", "--locality", "г. Владивосток"]
+    org += ["--street", "ул. Алеутская, д. 11"]
+    proc = run_cli(["init", "--config", str(config), "--generate", *org, "--json"], env=ca.env)
+    assert proc.returncode == 0, proc.stderr
+    made = json.loads(proc.stdout)
+    root = Path(made["certificate"])
+    check = openssl_gost.run(["verify", "-CAfile", root, root], check=False)
+    assert check.returncode == 0, check.stderr
+    token_uri = uri.replace(";object=ca-second", "")
+    keys = run_cli(
+        ["hsm", "keys", "--uri", token_uri, "--config", str(config), "--json"], env=ca.env
+    )
+    assert keys.returncode == 0, keys.stderr
+    assert "ca-second" in {k["label"] for k in json.loads(keys.stdout)}
+    # a PIN that the token refuses: exit 1, and the PIN is not in the message
+    wrong = run_cli(
+        ["init", "--config", str(config), *org, "--out", str(tmp_path / "x.pem")],
+        env=ca.env | {"ATLAS_CA_PIN": "0000-wrong"},
+    )
+    assert wrong.returncode == 1
+    assert "0000-wrong" not in wrong.stderr
+    assert not (tmp_path / "x.pem").exists()
