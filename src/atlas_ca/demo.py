@@ -394,7 +394,8 @@ class _World:
         )
         (self.directory / f"{name}.csr.pem").write_bytes(csr.pem())
         binding = issuance_binding(csr.der, order, "individual")
-        assert subscriber.phone is not None
+        if subscriber.phone is None:
+            raise DemoFailed(f"subscriber {subscriber.id} has no phone for the one-time code")
         challenge = send_challenge(
             self.sms,
             subscriber.phone,

@@ -41,7 +41,7 @@ import os
 import secrets
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -177,11 +177,7 @@ def load_config(path: Path | None, environ: Mapping[str, str] | None = None) -> 
             overrides[key] = Path(env[name])
     if env.get("ATLAS_CA_PKCS11_MODULE"):
         overrides["hsm_module"] = env["ATLAS_CA_PKCS11_MODULE"]
-    if not overrides:
-        return config
-    from dataclasses import replace
-
-    return replace(config, **overrides)
+    return replace(config, **overrides) if overrides else config
 
 
 def config_option(fn: F) -> F:
