@@ -129,7 +129,16 @@ def worker_service(
     register = open_register(location, opened_at=now)
     challenges = InMemoryChallengeStore()
     clock = SystemClock()
+    spent: dict[str, float] = {}
+    last = [0.0]
+
+    def on_step(step: str) -> None:
+        t = time.perf_counter()
+        spent[step] = spent.get(step, 0.0) + t - last[0]
+        last[0] = t
+
     service = IssuanceService(
+        on_step=on_step,
         ca=ca,
         register=register,
         challenges=challenges,
@@ -147,6 +156,7 @@ def worker_service(
             random_bytes=secrets.token_bytes,
         )
         challenges.save(challenge)
+        last[0] = time.perf_counter()
         service.issue(
             IssuanceRequest(
                 csr=csrs[i % len(csrs)],
@@ -159,6 +169,7 @@ def worker_service(
         )
 
     one(0)  # warm-up: imports, first session, first transaction
+    spent.clear()
     n = 0
     start = time.perf_counter()
     deadline = start + seconds
@@ -167,17 +178,18 @@ def worker_service(
         one(n)
     elapsed = time.perf_counter() - start
     register.close()
-    return {"count": n, "elapsed": elapsed}
+    steps = {f"us_{k}": v / n * 1e6 for k, v in spent.items()}
+    return {"count": n, "elapsed": elapsed, **steps}
 
 
-def _child(args: list[str], env: dict[str, str]) -> float:
+def _child(args: list[str], env: dict[str, str]) -> tuple[float, dict[str, float]]:
     proc = subprocess.run(
         [sys.executable, __file__, *args], capture_output=True, env=env, timeout=600, check=False
     )
     if proc.returncode != 0:
         raise SystemExit(f"worker {args} failed:\n{proc.stderr.decode()}")
     out = json.loads(proc.stdout.decode().strip().splitlines()[-1])
-    return float(out["count"]) / float(out["elapsed"])
+    return float(out["count"]) / float(out["elapsed"]), out
 
 
 def _pg_database(dsn: str) -> tuple[str, str]:
@@ -260,20 +272,18 @@ def main() -> None:
             pg = _pg_database(args.pg_dsn)
         try:
             best = {"raw": 0.0, "sqlite": 0.0, "pg": 0.0}
+            steps: dict[str, dict[str, float]] = {}
             common = ["--seconds", str(args.seconds), "--uri", key_uri, "--base", str(base)]
             for _ in range(2):
-                best["raw"] = max(
-                    best["raw"], _child(["--worker", "raw", "--module", module, *common], env)
-                )
-                sqlite_loc = str(base / f"register-{uuid.uuid4().hex[:6]}.sqlite3")
-                best["sqlite"] = max(
-                    best["sqlite"],
-                    _child(["--worker", "sqlite", "--location", sqlite_loc, *common], env),
-                )
+                rate, _out = _child(["--worker", "raw", "--module", module, *common], env)
+                best["raw"] = max(best["raw"], rate)
+                runs = [("sqlite", str(base / f"register-{uuid.uuid4().hex[:6]}.sqlite3"))]
                 if pg is not None:
-                    best["pg"] = max(
-                        best["pg"], _child(["--worker", "pg", "--location", pg[1], *common], env)
-                    )
+                    runs.append(("pg", pg[1]))
+                for name, location in runs:
+                    rate, out = _child(["--worker", name, "--location", location, *common], env)
+                    if rate > best[name]:
+                        best[name], steps[name] = rate, out
         finally:
             if pg is not None and args.pg_dsn:
                 _drop_pg_database(args.pg_dsn, pg[0])
@@ -283,6 +293,9 @@ def main() -> None:
     print(f"issuances, SQLite (WAL, synchronous=FULL): {best['sqlite']:7.1f}/s")
     if pg is not None:
         print(f"issuances, PostgreSQL (local server):      {best['pg']:7.1f}/s")
+    for name, out in steps.items():
+        parts = ", ".join(f"{k[3:]}={v:.0f}" for k, v in out.items() if k.startswith("us_"))
+        print(f"per issuance on {name}, us: {parts}")
     ratio_pg = f"{best['pg'] / raw:.4f}" if pg is not None else "nan"
     print(f"RESULT issue_service ratio_sqlite={best['sqlite'] / raw:.4f} ratio_pg={ratio_pg}")
 
