@@ -43,7 +43,7 @@ from pathlib import Path
 
 from atlas_ca.algorithms import KeyType
 from atlas_ca.asn1 import oids
-from atlas_ca.audit import Actor, verify_store
+from atlas_ca.audit import Actor, verify_store, x509_signature_verifier
 from atlas_ca.domain import identifiers as ids
 from atlas_ca.domain.fakes import SERVER_CENTRE, fake_government
 from atlas_ca.domain.identifiers import MobilePhone
@@ -667,11 +667,17 @@ def _life(
 
     # 8. outside verifiers
     _verify_all(world, report, step, verifiers)
-    audit = verify_store(world.register)
+    world.register.checkpoint(world.ca.key, at=world.now(), key_id="ca")
+    audit = verify_store(
+        world.register,
+        verify_signature=x509_signature_verifier,
+        trusted_keys=[world.ca.certificate.public_key_info],
+    )
     step(
         "audit",
         audit.ok,
-        f"audit log: {audit.events_checked} events chained"
+        f"audit log: {audit.events_checked} events chained, "
+        f"{audit.checkpoints_checked} checkpoint signed on the token"
         + ("" if audit.first_problem is None else f"; {audit.first_problem.detail}"),
     )
 

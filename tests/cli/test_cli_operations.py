@@ -255,3 +255,19 @@ def test_init_generates_the_ca_key_on_the_token_and_openssl_verifies_the_root(
     assert wrong.returncode == 1
     assert "0000-wrong" not in wrong.stderr
     assert not (tmp_path / "x.pem").exists()
+
+
+def test_a_checkpoint_signed_on_the_token_is_verified_and_its_signer_must_be_trusted(
+    ca: DemoCa,
+) -> None:
+    rc, out, err = ca.cli("audit", "checkpoint", "--json")
+    assert rc == 0, err
+    checkpoint = json.loads(out)
+    assert len(checkpoint["chain_hash"]) == 64
+    rc, out, err = ca.cli("audit", "verify", "--json")
+    assert rc == 0, err
+    assert json.loads(out)["checkpoints"] >= 1
+    # the registrar's key did not sign it: with only the registrar trusted, it is refused
+    rc, _, err = ca.cli("audit", "verify", "--trusted-cert", str(ca.dir / "registrar.pem"))
+    assert rc == 1
+    assert "untrusted key" in err

@@ -15,12 +15,21 @@ from pathlib import Path
 
 import click
 
-from atlas_ca.cli.config import OperatorConfig, Workspace, config_option, json_option, load_config
+from atlas_ca.audit import verify_store, x509_signature_verifier
+from atlas_ca.cli.config import (
+    OperatorConfig,
+    Workspace,
+    config_option,
+    json_option,
+    load_config,
+    pin_from_environment,
+)
 from atlas_ca.cli.errors import handle_errors
 from atlas_ca.cli.hsm import module_path, token_reports
 from atlas_ca.demo import find_verifiers
 from atlas_ca.errors import AtlasCaError, Refused, Unavailable
 from atlas_ca.gost import active_engine
+from atlas_ca.hsm import open_key
 from atlas_ca.x509.certificate import Certificate
 
 
@@ -149,24 +158,46 @@ def audit() -> None:
     """The hash-chained audit log of the register."""
 
 
+def _trusted_keys(config: OperatorConfig, certificates: tuple[Path, ...]) -> list[bytes] | None:
+    """SPKIs whose checkpoint signatures count: --trusted-cert files, else the CA's."""
+    paths = list(certificates)
+    if not paths and config.certificate is not None and config.certificate.exists():
+        paths = [config.certificate]
+    if not paths:
+        return None
+    return [Certificate.load(p.read_bytes()).public_key_info for p in paths]
+
+
 @audit.command("verify")
+@click.option(
+    "--trusted-cert",
+    "trusted",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Certificate whose key may sign checkpoints (default: the CA certificate).",
+)
 @config_option
 @json_option
 @handle_errors
-def audit_verify(config_path: Path | None, as_json: bool) -> None:
-    """Verify the audit log's hash chain, its checkpoints and its recorded head.
+def audit_verify(trusted: tuple[Path, ...], config_path: Path | None, as_json: bool) -> None:
+    """Verify the audit log's hash chain, its signed checkpoints and its recorded head.
 
-    Exit 0 when the log is intact, 1 at the first broken link (named with its sequence number).
+    Checkpoint signatures are checked, and must be made by the CA's key (or a key of a
+    --trusted-cert). Exit 0 when the log is intact, 1 at the first broken link (named with its
+    sequence number).
 
     \b
     Examples:
       atlas-ca audit verify --config /etc/atlas-ca/atlas-ca.toml
+      atlas-ca audit verify --trusted-cert audit-signer.pem --json
     """
-    from atlas_ca.audit import verify_store
-
-    ws = Workspace(load_config(config_path))
+    config = load_config(config_path)
+    keys = _trusted_keys(config, trusted)
+    ws = Workspace(config)
     try:
-        report = verify_store(ws.register)
+        report = verify_store(
+            ws.register, verify_signature=x509_signature_verifier, trusted_keys=keys
+        )
     finally:
         ws.close()
     problem = report.first_problem
@@ -195,6 +226,45 @@ def audit_verify(config_path: Path | None, as_json: bool) -> None:
         )
     if not as_json:
         click.echo("OK: the audit log is intact")
+
+
+@audit.command("checkpoint")
+@click.option("--key-uri", help="Key that signs the checkpoint (default: the CA key).")
+@config_option
+@json_option
+@handle_errors
+def audit_checkpoint(key_uri: str | None, config_path: Path | None, as_json: bool) -> None:
+    """Sign the audit chain's head with an HSM key and record the checkpoint.
+
+    Keep a copy of the printed hash elsewhere: with it, a rewrite of the log up to that
+    event is detected even if every hash after the edit was recomputed.
+
+    \b
+    Examples:
+      atlas-ca audit checkpoint --config /etc/atlas-ca/atlas-ca.toml
+    """
+    config = load_config(config_path)
+    ws = Workspace(config)
+    try:
+        uri = key_uri or config.require_key_uri()
+        key = open_key(uri, pin=pin_from_environment())
+        label = getattr(key, "label", None) or "ca"
+        checkpoint = ws.register.checkpoint(key, at=ws.now(), key_id=str(label))
+    finally:
+        ws.close()
+    data = {
+        "seq": checkpoint.seq,
+        "chain_hash": checkpoint.chain_hash.hex(),
+        "at": checkpoint.at.isoformat(),
+        "key_id": checkpoint.key_id,
+    }
+    if as_json:
+        click.echo(json.dumps(data))
+    else:
+        click.echo(
+            f"checkpoint at event {checkpoint.seq}: {checkpoint.chain_hash.hex()} "
+            f"(signed by {checkpoint.key_id})"
+        )
 
 
 __all__ = ["Check", "audit", "doctor", "run_checks"]
