@@ -39,6 +39,7 @@ from atlas_ca.errors import (
 from atlas_ca.gost import streebog256
 from atlas_ca.profiles.issue import Organisation, ProfileViolation
 from atlas_ca.services.issuance import STEPS, IssuanceResult
+from atlas_ca.services.ports import DirectoryOutbox
 from atlas_ca.storage import CertificateStatus, IntentState
 from atlas_ca.storage._sql import SqlRegister
 from atlas_ca.x509.certificate import Certificate
@@ -369,3 +370,14 @@ def test_the_clock_must_be_timezone_aware(world: World) -> None:
 def test_sign_tool_is_what_the_request_names(world: World) -> None:
     cert = world.service().issue(world.request()).certificate
     assert SIGN_TOOL.encode() in cert.der
+
+
+def test_a_durable_outbox_issues_the_same_way_and_leaves_no_files(
+    world: World, tmp_path: Path
+) -> None:
+    durable = DirectoryOutbox(tmp_path / "durable-outbox", durable=True)
+    with pytest.raises(Crash):
+        world.service(outbox=durable, on_step=_crash_at("outbox")).issue(world.request())
+    assert len(list(durable.entries())) == 1
+    assert world.service(outbox=durable).resolve_open_intents().completed
+    assert list((tmp_path / "durable-outbox").iterdir()) == []

@@ -11,7 +11,7 @@ One visible pipeline (style lesson 10; Boulder's ``ca/ca.go``)::
     sign      the CA key (HSM) signs the TBS; on failure the intent is voided
     verify    the certificate is checked against the CA certificate's public key and against
               the recorded TBS digest; on failure the intent is voided
-    store     the certificate goes to the outbox (fsync), then the register stores it and
+    store     the certificate goes to the outbox (a file), then the register stores it and
               completes the intent in one transaction (with the ``certificate.issued`` audit
               event); only then is it returned
 

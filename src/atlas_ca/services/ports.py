@@ -5,10 +5,10 @@ Time and randomness are constructor parameters of every service: production pass
 :class:`SystemClock` and ``secrets.token_bytes``, tests a fixed clock and a seeded source.
 
 The *outbox* closes the gap between "the HSM signed" and "the register stored": the issuance
-service writes the signed certificate to the outbox (fsync'd) before the database transaction
-that stores it, so a crash in between leaves an open intent **and** the certificate on disk,
-and the resolver completes the intent from it. Nothing leaves the service before the register
-has the certificate.
+service writes the signed certificate to the outbox before the database transaction that
+stores it, so a crash in between leaves an open intent **and** the certificate on disk, and the
+resolver completes the intent from it. Nothing leaves the service before the register has the
+certificate.
 """
 
 from __future__ import annotations
@@ -113,15 +113,17 @@ def fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def write_atomically(path: Path, write: Callable[[int], None]) -> None:
+def write_atomically(path: Path, write: Callable[[int], None], *, durable: bool = True) -> None:
     """Write a file so readers see the old or the new content, never a part: ``write(fd)`` fills
-    a temporary file in the same directory, which is fsync'd and renamed over ``path``."""
+    a temporary file in the same directory, which is renamed over ``path`` — after an fsync of
+    the file, and followed by an fsync of the directory, when ``durable``."""
     directory = path.parent
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
         try:
             write(fd)
-            os.fsync(fd)
+            if durable:
+                os.fsync(fd)
         finally:
             os.close(fd)
         os.replace(tmp, path)
@@ -129,15 +131,26 @@ def write_atomically(path: Path, write: Callable[[int], None]) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    fsync_directory(directory)
+    if durable:
+        fsync_directory(directory)
 
 
 class DirectoryOutbox:
     """A :class:`CertificateOutbox` in a directory: ``<issuer>-<serial>.der``, written atomically
-    and fsync'd. Share the directory between the nodes whose intents one resolver resolves."""
+    (temporary file, rename). Share the directory between the nodes whose intents one resolver
+    resolves.
 
-    def __init__(self, directory: str | os.PathLike[str]) -> None:
+    Not fsync'd unless ``durable=True``: the register's consistency never depends on the
+    outbox — a certificate is returned only after the register stored it, and the resolver
+    voids an intent whose file is missing or is not the recorded TBS signed by the CA. A
+    killed process leaves its file in the page cache (the resolver completes the intent); only
+    a power cut between the write and the commit can lose it, and then the intent is voided
+    instead of completed. ``durable=True`` closes that window too, for two fsyncs per issuance.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str], *, durable: bool = False) -> None:
         self.directory = Path(directory)
+        self.durable = durable
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -158,7 +171,7 @@ class DirectoryOutbox:
                 view = view[os.write(fd, view) :]
 
         try:
-            write_atomically(path, write)
+            write_atomically(path, write, durable=self.durable)
         except OSError as exc:
             raise StorageUnavailable(
                 f"the certificate outbox {self.directory} refused the write: {exc.strerror}",
