@@ -311,3 +311,81 @@ def test_crl_publish_prints_no_progress_bar_into_a_pipe(desk: Desk) -> None:
     assert rc == 0, err
     assert out.startswith("CRL ")
     assert "publishing" not in err
+
+
+def test_a_person_acting_for_an_organisation_gets_a_legal_entity_certificate(
+    desk: Desk, openssl_gost: OpenSSL, tmp_path: Path
+) -> None:
+    text = desk.config.read_text().replace(
+        "[ca.profile]\n",
+        '[ca.profile]\nenabled_profiles = ["individual", "legal-entity", "ca", "ocsp"]\n',
+    )
+    config = desk.dir / "legal-entity.toml"
+    config.write_text(text)
+
+    def cli(*args: str) -> tuple[int, str, str]:
+        proc = run_cli([*args, "--config", str(config)], env=desk.env)
+        return proc.returncode, proc.stdout, proc.stderr
+
+    org = tmp_path / "org.json"
+    org.write_text(json.dumps({"inn": "2536161885", "kpp": "253601001"}))
+    extract = tmp_path / "egrul.json"
+    extract.write_text(
+        json.dumps(
+            {
+                "inn": "2536161885",
+                "kpp": "253601001",
+                "ogrn": "1052503122902",
+                "full_name": 'АО "Атлас-2"',
+            },
+            ensure_ascii=False,
+        )
+    )
+    kind = ["--kind", "organisation"]
+    rc, _, err = cli(
+        "subscriber", "add", "org-0001", *kind, "--phone", "+79240000001", "--data", str(org)
+    )
+    assert rc == 0, err
+    rc, out, err = cli("subscriber", "check", "org-0001", "--egrul", str(extract), "--json")
+    assert rc == 0, err
+    assert json.loads(out)["stage"] == "checks_passed"
+    rc, _, err = cli("subscriber", "verify", "org-0001", "--registrar", "reg-0001")
+    assert rc == 0, err
+    authority = ["authority", "add", "auth-le", "--person", "sub-0001", "--organisation"]
+    authority += ["2536161885", "--position", "Генеральный директор", "--head-since"]
+    authority += ["2026-01-10", "--valid-from", "2026-01-10T00:00:00Z", "--registrar", "reg-0001"]
+    rc, _, err = cli(*authority)
+    assert rc == 0, err
+
+    uri = generate_software_key(
+        tmp_path / "le.key", KeyType.GOST3410_2012_256, password="pw", iterations=1000
+    )
+    csr = tmp_path / "le.csr"
+    csr.write_bytes(
+        CsrBuilder().subject_name(Name.build([])).sign(open_software_key(uri, password="pw")).pem()
+    )
+    issue = ["issue", "--csr", str(csr), "--subscriber", "sub-0001", "--order", "ord-0001"]
+    issue += ["--profile", "legal-entity", "--organisation", "org-0001"]
+    issue += ["--org-region", "25 Приморский край", "--org-locality", "г. Владивосток"]
+    issue += ["--org-street", "ул. Алеутская, д. 11"]
+    rc, _, err = cli(*issue)
+    assert rc == 0, err
+    code = re.search(r"Код (\d{6})", err)
+    assert code is not None
+    cert = tmp_path / "le.pem"
+    rc, _, err = cli(*issue, "--otp", code.group(1), "--out", str(cert))
+    assert rc == 0, err
+    check = openssl_gost.run(["verify", "-CAfile", desk.dir / "ca.pem", cert], check=False)
+    assert check.returncode == 0, check.stderr
+    subject = openssl_gost.run(
+        ["x509", "-in", cert, "-noout", "-subject", "-nameopt", "utf8,sep_multiline"]
+    ).stdout.decode()
+    assert "Атлас-2" in subject
+    assert "Генеральный директор" in subject
+
+    # R4: once the authority is revoked, nothing more is issued for the organisation
+    rc, _, err = cli("authority", "revoke", "auth-le", "--reason", "полномочия прекращены")
+    assert rc == 0, err
+    rc, _, err = cli(*issue)
+    assert rc == 1
+    assert "R4" in err

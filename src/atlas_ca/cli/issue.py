@@ -20,15 +20,17 @@ import click
 from atlas_ca.cli.config import Workspace, config_option, json_option, open_workspace
 from atlas_ca.cli.config import operator_actor as _actor
 from atlas_ca.cli.errors import handle_errors
+from atlas_ca.domain.authorities import Authority
 from atlas_ca.domain.identifiers import MobilePhone
 from atlas_ca.domain.ids import ChallengeId
 from atlas_ca.domain.orders import Order
 from atlas_ca.domain.otp import OtpChallenge, send_challenge
-from atlas_ca.domain.subscribers import Subscriber
+from atlas_ca.domain.subscribers import OrganisationData, Subscriber, require_verified
 from atlas_ca.errors import InvalidInput
+from atlas_ca.profiles.issue import Address, Organisation
 from atlas_ca.services.issuance import IssuanceRequest, OtpConfirmation, issuance_binding
 from atlas_ca.services.revocation import ByOperator
-from atlas_ca.services.state import RecordKind, get_record
+from atlas_ca.services.state import RecordKind, get_record, iter_records
 from atlas_ca.storage import CertificateRecord, RevocationReason
 from atlas_ca.storage.ports import serial_text
 
@@ -84,6 +86,15 @@ def _workspace(config_path: Path | None) -> Workspace:
 @click.option("--order", "order_id", required=True, help="A paid order naming the subscriber.")
 @click.option("--otp", "otp_code", help="The one-time code from the SMS (second run).")
 @click.option("--sign-tool", default=DEFAULT_SIGN_TOOL, show_default=True, help="subjectSignTool.")
+@click.option(
+    "--organisation",
+    "organisation_id",
+    help="legal-entity profile: the verified organisation (subscriber id) the person acts for.",
+)
+@click.option("--org-region", help="Organisation's stateOrProvinceName (legal-entity).")
+@click.option("--org-locality", help="Organisation's localityName (legal-entity).")
+@click.option("--org-street", help="Organisation's streetAddress (legal-entity).")
+@click.option("--title", help="The person's title in the organisation (default: the authority's).")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path))
 @config_option
 @json_option
@@ -95,6 +106,11 @@ def issue(
     order_id: str,
     otp_code: str | None,
     sign_tool: str,
+    organisation_id: str | None,
+    org_region: str | None,
+    org_locality: str | None,
+    org_street: str | None,
+    title: str | None,
     out_path: Path | None,
     config_path: Path | None,
     as_json: bool,
@@ -110,6 +126,9 @@ def issue(
       atlas-ca issue --csr req.pem --subscriber sub-0001 --order ord-0001
       atlas-ca issue --csr req.pem --subscriber sub-0001 --order ord-0001 --otp 123456 \\
           --out cert.pem
+      atlas-ca issue --csr req.pem --subscriber sub-0001 --order ord-0001 \\
+          --profile legal-entity --organisation org-0001 --org-region '25 Приморский край' \\
+          --org-locality 'г. Владивосток' --org-street 'ул. Алеутская, д. 11'
     """
     csr = csr_path.read_bytes()
     ws = _workspace(config_path)
@@ -119,6 +138,21 @@ def issue(
         order = get_record(records, RecordKind.ORDER, order_id, Order)
         binding = issuance_binding(csr, order, profile)
         pending = _pending_key(binding.digest())
+        organisation: Organisation | None = None
+        authorities: tuple[Authority, ...] = ()
+        if organisation_id is not None:
+            org = get_record(records, RecordKind.SUBSCRIBER, organisation_id, Subscriber)
+            if not isinstance(org.data, OrganisationData):
+                raise InvalidInput(f"subscriber {org.id} is not an organisation")
+            require_verified(org)
+            organisation = Organisation.from_verified(
+                org.data, Address(org_region, org_locality, org_street)
+            )
+            authorities = tuple(
+                a
+                for a in iter_records(records, RecordKind.AUTHORITY, Authority)
+                if a.person == subscriber.id and a.organisation == org.data.inn
+            )
 
         def request(confirmation: OtpConfirmation) -> IssuanceRequest:
             return IssuanceRequest(
@@ -128,6 +162,9 @@ def issue(
                 profile=profile,
                 subject_sign_tool=sign_tool,
                 confirmation=confirmation,
+                organisation=organisation,
+                authorities=authorities,
+                title=title,
             )
 
         if otp_code is None:

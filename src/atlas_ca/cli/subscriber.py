@@ -27,6 +27,7 @@ import contextlib
 import datetime as dt
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,7 @@ from atlas_ca.domain.authorities import (
     verify_authority,
 )
 from atlas_ca.domain.authorities import revoke as revoke_authority
-from atlas_ca.domain.identity_ports import CheckResult
+from atlas_ca.domain.identity_ports import CheckResult, EgrulRecord
 from atlas_ca.domain.ids import AuthorityId, OfficeId, RegistrarId, SubscriberId
 from atlas_ca.domain.registrars import Office, OfficeKind, Registrar
 from atlas_ca.domain.subscribers import (
@@ -69,6 +70,7 @@ from atlas_ca.domain.verification import (
     FIELD_SOURCES,
     apply_check,
     complete_verification,
+    confirm_with_egrul,
     enter_data,
 )
 from atlas_ca.errors import InvalidInput
@@ -263,49 +265,96 @@ def subscriber_import(jsonl: Path, config_path: Path | None, as_json: bool) -> N
         click.echo(f"imported {len(parsed)} subscriber(s)")
 
 
+@dataclass(frozen=True, slots=True)
+class EgrulExtract:
+    """An ЕГРЮЛ extract the operator obtained, as the :class:`EgrulRegistry` port."""
+
+    record: EgrulRecord
+
+    def find(self, inn: ids.InnLegal) -> EgrulRecord | None:
+        return self.record if self.record.inn == inn else None
+
+
+def egrul_extract(data: Any) -> EgrulExtract:
+    """``{"inn", "kpp", "ogrn", "full_name", "active"}`` from an ЕГРЮЛ extract."""
+    if not isinstance(data, dict):
+        raise InvalidInput("the ЕГРЮЛ extract must be a JSON object")
+    return EgrulExtract(
+        EgrulRecord(
+            inn=ids.InnLegal(_text(data, "inn")),
+            kpp=ids.Kpp(_text(data, "kpp")),
+            ogrn=ids.Ogrn(_text(data, "ogrn")),
+            full_name=_text(data, "full_name"),
+            active=bool(data.get("active", True)),
+        )
+    )
+
+
 @subscriber.command("check")
 @click.argument("subscriber_id")
 @click.option(
     "--answers",
     "answers_path",
-    required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="JSON list of the registries' answers (СМЭВ).",
+    help="JSON list of the registries' answers (СМЭВ), for a person.",
+)
+@click.option(
+    "--egrul",
+    "egrul_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="ЕГРЮЛ extract (JSON), for an organisation.",
 )
 @config_option
 @json_option
 @handle_errors
 def subscriber_check(
-    subscriber_id: str, answers_path: Path, config_path: Path | None, as_json: bool
+    subscriber_id: str,
+    answers_path: Path | None,
+    egrul_path: Path | None,
+    config_path: Path | None,
+    as_json: bool,
 ) -> None:
-    """Record the government registries' answers for the entered fields (R5).
+    """Record the government registries' answers for the entered fields (R2, R5).
+
+    A person's fields are confirmed by МВД, ФНС, СФР (and ЕГРИП for an ИП): --answers.
+    An organisation's ИНН and КПП by ЕГРЮЛ: --egrul, which also records its ОГРН and name.
 
     \b
     Examples:
       atlas-ca subscriber check sub-0002 --answers smev.json
+      atlas-ca subscriber check org-0001 --egrul egrul.json
     """
-    answers = read_json(answers_path)
-    if not isinstance(answers, list):
-        raise InvalidInput("the answers file must hold a JSON list")
+    if (answers_path is None) == (egrul_path is None):
+        raise InvalidInput("give exactly one of --answers FILE or --egrul FILE")
     ws = Workspace(load_config(config_path))
     try:
         now = ws.now()
         sub = get_record(ws.records, RecordKind.SUBSCRIBER, subscriber_id, Subscriber)
-        for answer in answers:
-            if not isinstance(answer, dict):
-                raise InvalidInput("each answer is a JSON object")
-            try:
-                field = IdentityField(str(answer.get("field")))
-            except ValueError:
-                raise InvalidInput(f"unknown field {answer.get('field')!r}") from None
-            result = CheckResult(
-                FIELD_SOURCES[field], bool(answer.get("confirmed")), answer.get("reason")
-            )
-            sub = apply_check(sub, field, result, at=now)
+        if egrul_path is not None:
+            sub = confirm_with_egrul(sub, egrul_extract(read_json(egrul_path)), at=now)
+        elif answers_path is not None:
+            sub = _apply_answers(sub, read_json(answers_path), now)
         ws.records.put(RecordKind.SUBSCRIBER, sub.id.value, sub, at=now)
     finally:
         ws.close()
     _echo(_summary(sub), as_json)
+
+
+def _apply_answers(sub: Subscriber, answers: Any, now: dt.datetime) -> Subscriber:
+    if not isinstance(answers, list):
+        raise InvalidInput("the answers file must hold a JSON list")
+    for answer in answers:
+        if not isinstance(answer, dict):
+            raise InvalidInput("each answer is a JSON object")
+        try:
+            field = IdentityField(str(answer.get("field")))
+        except ValueError:
+            raise InvalidInput(f"unknown field {answer.get('field')!r}") from None
+        result = CheckResult(
+            FIELD_SOURCES[field], bool(answer.get("confirmed")), answer.get("reason")
+        )
+        sub = apply_check(sub, field, result, at=now)
+    return sub
 
 
 @subscriber.command("verify")
