@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from atlas_ca import gost
 from atlas_ca.algorithms import KeyType, SignatureAlgorithm
 from atlas_ca.hsm.base import SigningKey
-from atlas_ca.x509 import der_stream as der
+from atlas_ca.x509 import der
 
 #: An hour ago, so external verifiers (certtool) accept thisUpdate as not in the future.
 NOW = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
@@ -141,9 +141,9 @@ def name_der(cn: str, org: str = 'АО "Сервер-Центр"') -> bytes:
     """A Name C=RU, O=org, CN=cn (UTF8String values) built by hand."""
 
     def rdn(oid: str, value: bytes) -> bytes:
-        return der.tlv(der.SET, der.sequence(der.oid(oid), value))
+        return der.tlv(der.SET, der.encode_sequence(der.encode_oid(oid), value))
 
-    return der.sequence(
+    return der.encode_sequence(
         rdn("2.5.4.6", der.tlv(0x13, b"RU")),
         rdn("2.5.4.10", der.tlv(0x0C, org.encode())),
         rdn("2.5.4.3", der.tlv(0x0C, cn.encode())),
@@ -151,8 +151,10 @@ def name_der(cn: str, org: str = 'АО "Сервер-Центр"') -> bytes:
 
 
 def _ext(oid: str, critical: bool, value: bytes) -> bytes:
-    return der.sequence(
-        der.oid(oid), der.boolean(True) if critical else b"", der.octet_string(value)
+    return der.encode_sequence(
+        der.encode_oid(oid),
+        der.encode_boolean(True) if critical else b"",
+        der.encode_octet_string(value),
     )
 
 
@@ -160,27 +162,31 @@ def make_ca(key: SigningKey, cn: str = "Атлас тест УЦ", *, with_ski: 
     """A self-signed CA certificate (DER) for ``key``: basicConstraints, keyUsage, SKI."""
     spki = key.public_key_info
     alg = key.signature_algorithm
-    alg_id = der.sequence(der.oid(alg.oid.dotted))
+    alg_id = der.encode_sequence(der.encode_oid(alg.oid.dotted))
     subject = name_der(cn)
-    parts = der.children(spki, 2 if spki[1] < 0x80 else 2 + (spki[1] & 0x7F), len(spki), "spki")
+    parts = der.read_children(
+        spki, 2 if spki[1] < 0x80 else 2 + (spki[1] & 0x7F), len(spki), "spki"
+    )
     ski = hashlib.sha1(spki[parts[1][2] + 1 : parts[1][3]]).digest()
     exts = [
-        _ext("2.5.29.19", True, der.sequence(der.boolean(True))),
+        _ext("2.5.29.19", True, der.encode_sequence(der.encode_boolean(True))),
         _ext("2.5.29.15", True, der.tlv(der.BIT_STRING, b"\x01\x06")),  # keyCertSign, cRLSign
     ]
     if with_ski:
-        exts.append(_ext("2.5.29.14", False, der.octet_string(ski)))
-    tbs = der.sequence(
-        der.tlv(0xA0, der.integer(2)),
-        der.integer(int.from_bytes(os.urandom(16), "big") >> 1 | 1),
+        exts.append(_ext("2.5.29.14", False, der.encode_octet_string(ski)))
+    tbs = der.encode_sequence(
+        der.tlv(0xA0, der.encode_integer(2)),
+        der.encode_integer(int.from_bytes(os.urandom(16), "big") >> 1 | 1),
         alg_id,
         subject,
-        der.sequence(der.time(NOW - timedelta(days=1)), der.time(NOW + timedelta(days=3650))),
+        der.encode_sequence(
+            der.encode_time(NOW - timedelta(days=1)), der.encode_time(NOW + timedelta(days=3650))
+        ),
         subject,
         spki,
-        der.tlv(0xA3, der.sequence(*exts)),
+        der.tlv(0xA3, der.encode_sequence(*exts)),
     )
-    return der.sequence(tbs, alg_id, der.bit_string(key.sign(tbs)))
+    return der.encode_sequence(tbs, alg_id, der.encode_bit_string(key.sign(tbs)))
 
 
 def der_to_pem(data: bytes, label: str = "CERTIFICATE") -> bytes:

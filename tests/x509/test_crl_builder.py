@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from atlas_ca.errors import SignatureInvalid
-from atlas_ca.x509 import der_stream as der
+from atlas_ca.x509 import der
 from atlas_ca.x509.crl import (
     CertificateRevocationList,
     CrlBuilder,
@@ -364,10 +364,10 @@ def test_entries_round_trip_through_build_and_parse(entries: list[RevokedEntry])
 @settings(max_examples=100, deadline=None)
 @given(st.integers(min_value=-(2**200), max_value=2**200))
 def test_der_integers_round_trip_minimally(value: int) -> None:
-    encoded = der.integer(value)
+    encoded = der.encode_integer(value)
     tag, start, end = der.read_header(encoded, 0, len(encoded), "test")
     assert (tag, end) == (der.INTEGER, len(encoded))
-    assert der.decode_integer(encoded, start, end, "test") == value
+    assert der.read_integer(encoded, start, end, "test") == value
     content = encoded[start:end]
     assert len(content) == 1 or not (
         (content[0] == 0 and content[1] < 0x80) or (content[0] == 0xFF and content[1] >= 0x80)
@@ -380,8 +380,8 @@ def test_der_object_identifiers_round_trip(arcs: list[int], data: st.DataObject)
     first = data.draw(st.integers(min_value=0, max_value=2))
     second = data.draw(st.integers(min_value=0, max_value=39 if first < 2 else 2**40))
     dotted = ".".join(map(str, [first, second, *arcs]))
-    encoded = der.oid(dotted)
-    assert der.decode_oid(encoded, 2 if encoded[1] < 0x80 else 3, len(encoded), "t") == dotted
+    encoded = der.encode_oid(dotted)
+    assert der.read_oid(encoded, 2 if encoded[1] < 0x80 else 3, len(encoded), "t") == dotted
 
 
 class _WrongPublicHalf(type(KEY)):  # type: ignore[misc]

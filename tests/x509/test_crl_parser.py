@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from atlas_ca.errors import AtlasCaError, DecodeError, SignatureInvalid
-from atlas_ca.x509 import der_stream as der
+from atlas_ca.x509 import der
 from atlas_ca.x509.crl import (
     CertificateRevocationList,
     CrlBuilder,
@@ -166,22 +166,24 @@ def test_malformed_input_raises_decode_error(mutate: object, message: str) -> No
 
 def _crl_with_extension(ext: bytes) -> bytes:
     """A structurally valid (unsigned) CRL whose crlExtensions hold ``ext``."""
-    alg = der.sequence(der.oid("1.2.840.10045.4.3.2"))
-    tbs = der.sequence(
-        der.integer(1),
+    alg = der.encode_sequence(der.encode_oid("1.2.840.10045.4.3.2"))
+    tbs = der.encode_sequence(
+        der.encode_integer(1),
         alg,
-        der.sequence(),
-        der.time(NOW),
-        der.tlv(0xA0, der.sequence(ext)),
+        der.encode_sequence(),
+        der.encode_time(NOW),
+        der.tlv(0xA0, der.encode_sequence(ext)),
     )
-    return der.sequence(tbs, alg, der.bit_string(b"\x00" * 8))
+    return der.encode_sequence(tbs, alg, der.encode_bit_string(b"\x00" * 8))
 
 
 def test_an_unknown_critical_crl_extension_is_refused() -> None:
-    ext = der.sequence(der.oid("1.2.3.4"), der.boolean(True), der.octet_string(b"\x05\x00"))
+    ext = der.encode_sequence(
+        der.encode_oid("1.2.3.4"), der.encode_boolean(True), der.encode_octet_string(b"\x05\x00")
+    )
     with pytest.raises(UnsupportedCrlFeature, match=r"critical CRL extension 1\.2\.3\.4"):
         load_crl(_crl_with_extension(ext))
-    quiet = der.sequence(der.oid("1.2.3.4"), der.octet_string(b"\x05\x00"))
+    quiet = der.encode_sequence(der.encode_oid("1.2.3.4"), der.encode_octet_string(b"\x05\x00"))
     assert load_crl(_crl_with_extension(quiet)).extensions[0].value == b"\x05\x00"
 
 

@@ -4,7 +4,7 @@ Building
     :class:`CrlBuilder` is immutable in the ``cryptography`` style: every setter returns a new
     builder and may be called once. :meth:`CrlBuilder.sign` takes the signing key and an
     *iterable* of :class:`RevokedEntry`; each entry is encoded straight to DER bytes (see
-    :mod:`atlas_ca.x509.der_stream`) and appended to one ``bytearray`` (≈ 48 bytes an entry),
+    :mod:`atlas_ca.x509.der`) and appended to one ``bytearray`` (≈ 48 bytes an entry),
     never kept as an object. The buffer is needed because DER puts the length of
     ``revokedCertificates`` before its content. The TBS is then hashed in three pieces (header,
     entries, extensions) through :class:`~atlas_ca.hsm.base.PrehashSigningKey` when the key
@@ -55,7 +55,7 @@ from atlas_ca.algorithms import SignatureAlgorithm
 from atlas_ca.asn1.oids import Extension
 from atlas_ca.errors import AtlasCaError, DecodeError, Refused, SignatureInvalid, X509Error
 from atlas_ca.hsm.base import PrehashSigningKey, SigningKey
-from atlas_ca.x509 import der_stream as der
+from atlas_ca.x509 import der
 from atlas_ca.x509.signatures import verify_signature
 
 PEM_LABEL: Final = "X509 CRL"
@@ -217,7 +217,7 @@ class IssuingDistributionPoint:
             parts.append(b"\x84\x01\xff")
         if self.only_contains_attribute_certs:
             parts.append(b"\x85\x01\xff")
-        return der.sequence(*parts)
+        return der.encode_sequence(*parts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,9 +233,9 @@ class FreshestCrl:
         _uri_names(self.uris, "freshestCRL")
 
     def value_der(self) -> bytes:
-        return der.sequence(
+        return der.encode_sequence(
             *(
-                der.sequence(der.tlv(0xA0, der.tlv(0xA0, _uri_names((uri,), "freshestCRL"))))
+                der.encode_sequence(der.tlv(0xA0, der.tlv(0xA0, _uri_names((uri,), "freshestCRL"))))
                 for uri in self.uris
             )
         )
@@ -441,11 +441,11 @@ class CrlBuilder:
         count += _encode_entries(entries, revoked, f.this_update, delta=f.delta_base is not None)
 
         fields = [
-            der.integer(1),  # v2
+            der.encode_integer(1),  # v2
             alg_der,
             f.issuer,
-            der.time(f.this_update),
-            der.time(f.next_update),
+            der.encode_time(f.this_update),
+            der.encode_time(f.next_update),
         ]
         revoked_header = der.header(der.SEQUENCE, len(entries)) if count else b""
         extensions = _crl_extensions(f)
@@ -521,51 +521,61 @@ def _digest_signature_verifies(
 
 
 def _algorithm_identifier(algorithm: SignatureAlgorithm) -> bytes:
-    oid = der.oid(algorithm.oid.dotted)
-    return der.sequence(oid, b"\x05\x00") if algorithm.null_params else der.sequence(oid)
+    oid = der.encode_oid(algorithm.oid.dotted)
+    return (
+        der.encode_sequence(oid, b"\x05\x00") if algorithm.null_params else der.encode_sequence(oid)
+    )
 
 
 def _extension(oid_der: bytes, critical: bool, value: bytes) -> bytes:
-    return der.sequence(oid_der, der.boolean(True) if critical else b"", der.octet_string(value))
+    return der.encode_sequence(
+        oid_der, der.encode_boolean(True) if critical else b"", der.encode_octet_string(value)
+    )
 
 
 def _crl_extensions(f: _Ready) -> bytes:
     exts = [
         _extension(
-            der.oid(Extension.AUTHORITY_KEY_IDENTIFIER.dotted),
+            der.encode_oid(Extension.AUTHORITY_KEY_IDENTIFIER.dotted),
             False,
-            der.sequence(der.tlv(0x80, f.key_identifier)),
+            der.encode_sequence(der.tlv(0x80, f.key_identifier)),
         ),
-        _extension(der.oid(Extension.CRL_NUMBER.dotted), False, der.integer(f.crl_number)),
+        _extension(
+            der.encode_oid(Extension.CRL_NUMBER.dotted), False, der.encode_integer(f.crl_number)
+        ),
     ]
     if f.delta_base is not None:
         exts.append(
             _extension(
-                der.oid(Extension.DELTA_CRL_INDICATOR.dotted), True, der.integer(f.delta_base)
+                der.encode_oid(Extension.DELTA_CRL_INDICATOR.dotted),
+                True,
+                der.encode_integer(f.delta_base),
             )
         )
     if f.idp is not None:
         exts.append(
             _extension(
-                der.oid(Extension.ISSUING_DISTRIBUTION_POINT.dotted), True, f.idp.value_der()
+                der.encode_oid(Extension.ISSUING_DISTRIBUTION_POINT.dotted), True, f.idp.value_der()
             )
         )
     if f.freshest is not None:
         exts.append(
-            _extension(der.oid(Extension.FRESHEST_CRL.dotted), False, f.freshest.value_der())
+            _extension(der.encode_oid(Extension.FRESHEST_CRL.dotted), False, f.freshest.value_der())
         )
-    return der.tlv(0xA0, der.sequence(*exts))
+    return der.tlv(0xA0, der.encode_sequence(*exts))
 
 
 _REASON_EXT: Final[dict[RevocationReason | None, bytes]] = {
     reason: (
         b""
         if reason in (None, RevocationReason.UNSPECIFIED)
-        else _extension(der.oid(Extension.CRL_REASON.dotted), False, der.enumerated(reason))
+        else _extension(
+            der.encode_oid(Extension.CRL_REASON.dotted), False, der.encode_enumerated(reason)
+        )
     )
     for reason in (None, *RevocationReason)
 }
-_INVALIDITY_OID: Final = der.oid(Extension.INVALIDITY_DATE.dotted)
+_INVALIDITY_OID: Final = der.encode_oid(Extension.INVALIDITY_DATE.dotted)
 _LEN: Final = tuple(bytes((i,)) for i in range(128))
 _TWO: Final = tuple(b"%02d" % i for i in range(100))
 
@@ -610,7 +620,7 @@ def _encode_entries(
                 )
             )
         else:
-            t = der.time(when)
+            t = der.encode_time(when)
         reason = entry.reason
         if reason is remove and not delta:
             raise ValueError(
@@ -619,8 +629,9 @@ def _encode_entries(
             )
         exts = reason_ext[reason]
         if entry.invalidity_date is not None:
-            exts += der.sequence(
-                _INVALIDITY_OID, der.octet_string(der.generalized_time(entry.invalidity_date))
+            exts += der.encode_sequence(
+                _INVALIDITY_OID,
+                der.encode_octet_string(der.encode_generalized_time(entry.invalidity_date)),
             )
         content = serial.to_bytes(serial.bit_length() // 8 + 1, "big")
         n = len(content)
@@ -662,7 +673,7 @@ class SignedCrl:
     crl_number: int
 
     def _parts(self) -> tuple[bytes | bytearray, ...]:
-        sig = der.bit_string(self.signature)
+        sig = der.encode_bit_string(self.signature)
         body = len(self.tbs_head) + len(self.entries) + len(self.tbs_tail)
         body += len(self.algorithm_der) + len(sig)
         return (
@@ -779,7 +790,7 @@ def issuer_facts(certificate: bytes) -> IssuerFacts:
     if ce != len(data):
         raise DecodeError("certificate: trailing bytes after the certificate")
     ts, te = der.expect(data, cs, ce, der.SEQUENCE, "tbsCertificate")
-    fields = der.children(data, ts, te, "tbsCertificate")
+    fields = der.read_children(data, ts, te, "tbsCertificate")
     if fields and fields[0][0] == 0xA0:
         fields = fields[1:]
     if len(fields) < 6:
@@ -795,11 +806,11 @@ def issuer_facts(certificate: bytes) -> IssuerFacts:
         if tag != 0xA3:
             continue
         es, ee = der.expect(data, xs, xe, der.SEQUENCE, "certificate extensions")
-        for _, _, ecs, ece in der.children(data, es, ee, "certificate extension"):
-            parts = der.children(data, ecs, ece, "certificate extension")
+        for _, _, ecs, ece in der.read_children(data, es, ee, "certificate extension"):
+            parts = der.read_children(data, ecs, ece, "certificate extension")
             if not parts or parts[0][0] != der.OID:
                 raise DecodeError("certificate extension does not start with an OID")
-            if der.decode_oid(data, parts[0][2], parts[0][3], "extnID") != (
+            if der.read_oid(data, parts[0][2], parts[0][3], "extnID") != (
                 Extension.SUBJECT_KEY_IDENTIFIER.dotted
             ):
                 continue
@@ -809,7 +820,7 @@ def issuer_facts(certificate: bytes) -> IssuerFacts:
             ks, ke = der.expect(data, vs, ve, der.OCTET_STRING, "subjectKeyIdentifier")
             ski = data[ks:ke]
     if ski is None:
-        spki_parts = der.children(data, k_cs, k_end, "subjectPublicKeyInfo")
+        spki_parts = der.read_children(data, k_cs, k_end, "subjectPublicKeyInfo")
         if len(spki_parts) != 2 or spki_parts[1][0] != der.BIT_STRING:
             raise DecodeError("subjectPublicKeyInfo is not AlgorithmIdentifier + BIT STRING")
         bits = data[spki_parts[1][2] + 1 : spki_parts[1][3]]
@@ -850,18 +861,18 @@ def _parse_extensions(data: bytes, start: int, end: int, what: str) -> tuple[_Ex
         raise DecodeError(f"{what}: trailing bytes after the extensions")
     found: list[_Ext] = []
     seen: set[str] = set()
-    for tag, _, cs, ce in der.children(data, ss, se, what):
+    for tag, _, cs, ce in der.read_children(data, ss, se, what):
         if tag != der.SEQUENCE:
             raise DecodeError(f"{what}: an extension is not a SEQUENCE")
-        parts = der.children(data, cs, ce, what)
+        parts = der.read_children(data, cs, ce, what)
         if len(parts) not in (2, 3) or parts[0][0] != der.OID or parts[-1][0] != der.OCTET_STRING:
             raise DecodeError(f"{what}: an extension is not (OID, [critical], OCTET STRING)")
-        oid = der.decode_oid(data, parts[0][2], parts[0][3], what)
+        oid = der.read_oid(data, parts[0][2], parts[0][3], what)
         critical = False
         if len(parts) == 3:
             if parts[1][0] != der.BOOLEAN:
                 raise DecodeError(f"{what}: extension {oid} has a non-BOOLEAN critical field")
-            critical = der.decode_boolean(data, parts[1][2], parts[1][3], what)
+            critical = der.read_boolean(data, parts[1][2], parts[1][3], what)
             if not critical:
                 raise DecodeError(f"{what}: extension {oid} encodes critical FALSE (not DER)")
         if oid in seen:
@@ -903,7 +914,7 @@ class CertificateRevocationList:
         cs, ce = der.expect(data, 0, len(data), der.SEQUENCE, "CertificateList")
         if ce != len(data):
             raise DecodeError(f"CertificateList: {len(data) - ce} trailing bytes")
-        top = der.children(data, cs, ce, "CertificateList")
+        top = der.read_children(data, cs, ce, "CertificateList")
         if len(top) != 3 or [t[0] for t in top] != [der.SEQUENCE, der.SEQUENCE, der.BIT_STRING]:
             raise DecodeError("CertificateList is not (tbsCertList, signatureAlgorithm, signature)")
         _, ts, tcs, te = top[0]
@@ -914,11 +925,11 @@ class CertificateRevocationList:
             raise DecodeError("signatureValue BIT STRING must have 0 unused bits")
         self._signature = data[sig_s + 1 : sig_e]
 
-        fields = der.children(data, tcs, te, "tbsCertList")
+        fields = der.read_children(data, tcs, te, "tbsCertList")
         i = 0
         self._version = 1
         if i < len(fields) and fields[i][0] == der.INTEGER:
-            self._version = der.decode_integer(data, fields[i][2], fields[i][3], "version") + 1
+            self._version = der.read_integer(data, fields[i][2], fields[i][3], "version") + 1
             if self._version != 2:
                 raise DecodeError(f"tbsCertList version field says v{self._version}, expected v2")
             i += 1
@@ -929,10 +940,10 @@ class CertificateRevocationList:
             raise DecodeError(
                 "tbsCertList signature differs from signatureAlgorithm (RFC 5280 §5.1.1.2)"
             )
-        alg_parts = der.children(data, cs2, e, "signature algorithm")
+        alg_parts = der.read_children(data, cs2, e, "signature algorithm")
         if not alg_parts or alg_parts[0][0] != der.OID:
             raise DecodeError("signature AlgorithmIdentifier does not start with an OID")
-        self._algorithm_oid = der.decode_oid(
+        self._algorithm_oid = der.read_oid(
             data, alg_parts[0][2], alg_parts[0][3], "signature algorithm"
         )
         tag, s, _, e = fields[i + 1]
@@ -940,12 +951,12 @@ class CertificateRevocationList:
             raise DecodeError("tbsCertList issuer is not a Name (SEQUENCE)")
         self._issuer = data[s:e]
         tag, _, s, e = fields[i + 2]
-        self._this_update = der.decode_time(data, tag, s, e, "thisUpdate")
+        self._this_update = der.read_time(data, tag, s, e, "thisUpdate")
         i += 3
         self._next_update: datetime | None = None
         if i < len(fields) and fields[i][0] in (der.UTC_TIME, der.GENERALIZED_TIME):
             tag, _, s, e = fields[i]
-            self._next_update = der.decode_time(data, tag, s, e, "nextUpdate")
+            self._next_update = der.read_time(data, tag, s, e, "nextUpdate")
             i += 1
         self._revoked: tuple[int, int] | None = None
         if i < len(fields) and fields[i][0] == der.SEQUENCE:
@@ -1028,7 +1039,7 @@ class CertificateRevocationList:
         if ext is None:
             return None
         s, e = _single(self._data, ext.start, ext.end, der.INTEGER, what)
-        value = der.decode_integer(self._data, s, e, what)
+        value = der.read_integer(self._data, s, e, what)
         if value < 0:
             raise DecodeError(f"{what} is negative ({value})")
         return value
@@ -1054,7 +1065,7 @@ class CertificateRevocationList:
             return None
         data = self._data
         s, e = _single(data, ext.start, ext.end, der.SEQUENCE, "authorityKeyIdentifier")
-        for tag, _, cs, ce in der.children(data, s, e, "authorityKeyIdentifier"):
+        for tag, _, cs, ce in der.read_children(data, s, e, "authorityKeyIdentifier"):
             if tag == 0x80:
                 return data[cs:ce]
         return None
@@ -1070,11 +1081,11 @@ class CertificateRevocationList:
         kw: dict[str, object] = {}
         flags = {0x81: "only_contains_user_certs", 0x82: "only_contains_ca_certs"}
         flags |= {0x84: "indirect_crl", 0x85: "only_contains_attribute_certs"}
-        for tag, _, cs, ce in der.children(data, s, e, what):
+        for tag, _, cs, ce in der.read_children(data, s, e, what):
             if tag == 0xA0:
                 kw["full_name"] = _decode_dp_name(data, cs, ce, what)
             elif tag in flags:
-                if not der.decode_boolean(data, cs, ce, what):
+                if not der.read_boolean(data, cs, ce, what):
                     raise DecodeError(f"{what}: a DEFAULT FALSE flag is encoded (not DER)")
                 kw[flags[tag]] = True
             elif tag == 0x83:
@@ -1095,10 +1106,10 @@ class CertificateRevocationList:
         what = "freshestCRL"
         s, e = _single(data, ext.start, ext.end, der.SEQUENCE, what)
         uris: list[str] = []
-        for tag, _, cs, ce in der.children(data, s, e, what):
+        for tag, _, cs, ce in der.read_children(data, s, e, what):
             if tag != der.SEQUENCE:
                 raise DecodeError(f"{what}: a DistributionPoint is not a SEQUENCE")
-            for ftag, _, fs, fe in der.children(data, cs, ce, what):
+            for ftag, _, fs, fe in der.read_children(data, cs, ce, what):
                 if ftag == 0xA0:
                     uris.extend(_decode_dp_name(data, fs, fe, what))
         try:
@@ -1158,7 +1169,7 @@ class CertificateRevocationList:
             return None
         starts = self._index()
         data = self._data
-        pattern = der.integer(serial)
+        pattern = der.encode_integer(serial)
         lo, end = self._revoked
         pos = data.find(pattern, lo, end)
         while pos >= 0:
@@ -1214,14 +1225,14 @@ class CertificateRevocationList:
 
 def _decode_dp_name(data: bytes, start: int, end: int, what: str) -> tuple[str, ...]:
     """DistributionPointName's content (inside its explicit [0]): fullName URIs only."""
-    parts = der.children(data, start, end, what)
+    parts = der.read_children(data, start, end, what)
     if len(parts) != 1:
         raise DecodeError(f"{what}: DistributionPointName must hold one choice")
     tag, _, cs, ce = parts[0]
     if tag != 0xA0:
         raise UnsupportedCrlFeature(f"{what}: nameRelativeToCRLIssuer is not supported")
     uris = []
-    for ntag, _, ns, ne in der.children(data, cs, ce, what):
+    for ntag, _, ns, ne in der.read_children(data, cs, ce, what):
         if ntag != 0x86:
             raise UnsupportedCrlFeature(
                 f"{what}: only URI general names are supported, found tag 0x{ntag:02x}"
@@ -1251,7 +1262,9 @@ def _decode_reason_flags(
 
 #: The whole crlEntryExtensions content of an entry whose only extension is a reasonCode.
 _REASON_BY_EXT: Final = {
-    _extension(der.oid(Extension.CRL_REASON.dotted), False, der.enumerated(reason)): reason
+    _extension(
+        der.encode_oid(Extension.CRL_REASON.dotted), False, der.encode_enumerated(reason)
+    ): reason
     for reason in RevocationReason
 }
 
@@ -1305,12 +1318,12 @@ def _decode_entry(data: bytes, start: int, end: int) -> RevokedEntry:
 
 def _decode_entry_fully(data: bytes, start: int, end: int) -> RevokedEntry:
     what = "revokedCertificates entry"
-    parts = der.children(data, start, end, what)
+    parts = der.read_children(data, start, end, what)
     if len(parts) not in (2, 3) or parts[0][0] != der.INTEGER:
         raise DecodeError(f"{what} at offset {start} is not (serial, revocationDate, [extensions])")
-    serial = der.decode_integer(data, parts[0][2], parts[0][3], what)
+    serial = der.read_integer(data, parts[0][2], parts[0][3], what)
     tag, _, ts, te = parts[1]
-    revoked_at = der.decode_time(data, tag, ts, te, what)
+    revoked_at = der.read_time(data, tag, ts, te, what)
     reason: RevocationReason | None = None
     invalidity: datetime | None = None
     if len(parts) == 3:
@@ -1319,14 +1332,14 @@ def _decode_entry_fully(data: bytes, start: int, end: int) -> RevokedEntry:
         for ext in _parse_extensions(data, parts[2][1], parts[2][3], "crlEntryExtensions"):
             if ext.oid == Extension.CRL_REASON.dotted:
                 s, e = _single(data, ext.start, ext.end, der.ENUMERATED, "reasonCode")
-                code = der.decode_integer(data, s, e, "reasonCode")
+                code = der.read_integer(data, s, e, "reasonCode")
                 try:
                     reason = RevocationReason(code)
                 except ValueError:
                     raise DecodeError(f"reasonCode {code} is not a CRLReason") from None
             elif ext.oid == Extension.INVALIDITY_DATE.dotted:
                 s, e = _single(data, ext.start, ext.end, der.GENERALIZED_TIME, "invalidityDate")
-                invalidity = der.decode_time(data, der.GENERALIZED_TIME, s, e, "invalidityDate")
+                invalidity = der.read_time(data, der.GENERALIZED_TIME, s, e, "invalidityDate")
             elif ext.critical:
                 raise UnsupportedCrlFeature(
                     f"critical CRL entry extension {ext.oid} is not supported"
