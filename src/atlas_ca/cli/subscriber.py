@@ -175,7 +175,7 @@ def subscriber() -> None:
 @subscriber.command("add")
 @click.argument("subscriber_id")
 @click.option("--kind", type=click.Choice(sorted(_KINDS)), default="individual", show_default=True)
-@click.option("--phone", required=True, help="Mobile phone, +7XXXXXXXXXX (R1).")
+@click.option("--phone", required=True, help="Mobile phone: +7 and ten digits (R1).")
 @click.option("--data", "data_path", type=click.Path(dir_okay=False, path_type=Path))
 @config_option
 @json_option
