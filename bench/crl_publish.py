@@ -109,13 +109,13 @@ def load_register(work: Path, location: str) -> None:
         return
     import sqlite3
 
-    conn = sqlite3.connect(location)
-    with conn:
-        conn.executemany(intent_sql, intents)
-        conn.executemany(cert_sql, certs)
-        conn.execute(changes_sql, (issuer.value, len(rows)))
-    conn.execute("ANALYZE")
-    conn.close()
+    lite = sqlite3.connect(location)
+    with lite:
+        lite.executemany(intent_sql, intents)
+        lite.executemany(cert_sql, certs)
+        lite.execute(changes_sql, (issuer.value, len(rows)))
+    lite.execute("ANALYZE")
+    lite.close()
 
 
 def ours(work: Path, location: str) -> None:
