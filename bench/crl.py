@@ -25,6 +25,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from benchlib import measure, print_result
+
 OPENSSL_GOST_CONF = """\
 openssl_conf = openssl_init
 [openssl_init]
@@ -100,19 +102,6 @@ def prepare(work: Path, entries: int, openssl: list[str], env: dict[str, str]) -
                 fh.writelines(lines)
                 lines.clear()
         fh.writelines(lines)
-
-
-def measure(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int]:
-    """Run ``cmd`` as a child; return its wall time (s) and peak RSS (bytes), from wait4."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    out, err = proc.communicate()
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed:\n{out.decode()}\n{err.decode()}")
-    return elapsed, usage.ru_maxrss * 1024
 
 
 # --- the atlas_ca side (runs in its own process) ---------------------------------------------
@@ -238,8 +227,8 @@ def main() -> None:
 
     if own_tmp is not None:
         own_tmp.cleanup()
-    print(f"RESULT crl time_ratio={our_time / ossl_time:.3f} goal=0.5")
-    print(f"RESULT crl rss_ratio={our_rss / ossl_rss:.3f} goal=0.5")
+    print_result("crl", "time_ratio", our_time / ossl_time, 0.5)
+    print_result("crl", "rss_ratio", our_rss / ossl_rss, 0.5)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from atlas_ca.gost import Streebog, streebog256
 from atlas_ca.gost.engine import native_available
+from benchlib import print_result
 
 SIZE = 64 << 20
 RUNS = 3
@@ -99,7 +100,7 @@ def main() -> int:
     print(f"openssl dgst -md_gost12_256: {openssl_hash:.3f} s = {openssl_mbs:.1f} MiB/s")
     print(f"atlas_ca native Streebog-256: {ours_time:.3f} s = {ours_mbs:.1f} MiB/s")
     print(f"atlas_ca pure Streebog-256 (256 KiB): {0.25 / pure_time:.3f} MiB/s")
-    print(f"RESULT gost_hash ratio={ours_mbs / openssl_mbs:.2f} goal=0.8")
+    print_result("gost_hash", "ratio", ours_mbs / openssl_mbs, 0.8, digits=2)
     return 0
 
 

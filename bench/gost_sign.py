@@ -23,6 +23,7 @@ from atlas_ca.gost import (
     verify_digest,
 )
 from atlas_ca.gost.engine import native_available
+from benchlib import print_result
 
 BUDGET = {"native": 1.0, "pure": 2.0}
 
@@ -67,7 +68,7 @@ def main() -> int:
             ratio = figures[op, bits, "native"] / figures[op, bits, "pure"]
             print(f"{op} {bits}: native is {ratio:.0f}x pure")
     speedup = figures["sign", 256, "native"] / figures["sign", 256, "pure"]
-    print(f"RESULT gost_sign speedup_sign_256={speedup:.0f} goal=10")
+    print_result("gost_sign", "speedup_sign_256", speedup, 10, digits=0)
     return 0
 
 

@@ -28,30 +28,24 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from benchlib import (
+    generate_gost_key,
+    init_softhsm_token,
+    print_result,
+    raw_gost_keys,
+    run_json_child,
+)
+
 LABEL = "bench-gost"
 TOKEN = "bench"
 PIN = "123456"
 MESSAGE = bytes(range(256)) * 4  # 1 KiB, about a TBSCertificate
-
-
-def _env_value(name: str) -> str:
-    value = os.environ.get(name)
-    if value:
-        return value
-    env_file = REPO / ".atlas-ca-env"
-    for line in env_file.read_text().splitlines():
-        if line.startswith(f"export {name}="):
-            return line.split("=", 1)[1].strip().strip('"')
-    raise SystemExit(f"{name} is not set: run scripts/bootstrap.sh or source .atlas-ca-env")
+GOAL = 0.9
 
 
 def _run_threads(n: int, seconds: float, sign_once: object) -> tuple[int, float]:
@@ -81,19 +75,11 @@ def _run_threads(n: int, seconds: float, sign_once: object) -> tuple[int, float]
 
 
 def worker_raw(module: str, threads: int, seconds: float) -> dict[str, float]:
-    import pkcs11
-    from pkcs11 import KeyType, Mechanism, ObjectClass
+    from pkcs11 import Mechanism
 
     from atlas_ca.gost import streebog256
 
-    lib = pkcs11.lib(module)
-    token = lib.get_token(token_label=TOKEN)
-    sessions = [token.open(user_pin=PIN)]
-    sessions += [token.open() for _ in range(threads - 1)]
-    keys = [
-        s.get_key(object_class=ObjectClass.PRIVATE_KEY, key_type=KeyType.GOSTR3410, label=LABEL)
-        for s in sessions
-    ]
+    keys = raw_gost_keys(module, TOKEN, PIN, LABEL, sessions=threads)
 
     # python-pkcs11 calls C_Initialize(NULL); SoftHSM then does not lock, and two threads in
     # C_Sign at once hang or corrupt its heap (seen here: "double free or corruption"). A correct
@@ -127,12 +113,7 @@ def worker_lib(module: str, pin_file: str, threads: int, seconds: float) -> dict
 
 
 def _child(args: list[str], env: dict[str, str]) -> float:
-    proc = subprocess.run(
-        [sys.executable, __file__, *args], capture_output=True, env=env, timeout=300, check=False
-    )
-    if proc.returncode != 0:
-        raise SystemExit(f"worker {args} failed:\n{proc.stderr.decode()}")
-    out = json.loads(proc.stdout.decode().strip().splitlines()[-1])
+    out = run_json_child(__file__, args, env, timeout=300)
     return float(out["sigs"]) / float(out["elapsed"])
 
 
@@ -153,33 +134,10 @@ def main() -> None:
         print(json.dumps(worker_lib(args.module, args.pin_file, int(args.threads), args.seconds)))
         return
 
-    module = _env_value("ATLAS_CA_SOFTHSM_MODULE")
-    util = _env_value("ATLAS_CA_SOFTHSM_UTIL")
     with tempfile.TemporaryDirectory(prefix="atlas-hsm-bench-") as tmp:
-        base = Path(tmp)
-        (base / "tokens").mkdir()
-        conf = base / "softhsm2.conf"
-        conf.write_text(
-            f"directories.tokendir = {base / 'tokens'}\nobjectstore.backend = file\n"
-            "log.level = ERROR\nslots.removable = false\n"
-        )
-        env = dict(os.environ, SOFTHSM2_CONF=str(conf))
-        subprocess.run(
-            [util, "--init-token", "--free", "--label", TOKEN, "--pin", PIN, "--so-pin", "8765"],
-            check=True,
-            capture_output=True,
-            env=env,
-        )
-        pin_file = base / "pin"
-        pin_file.write_text(PIN)
-        setup = (
-            "import sys; from atlas_ca.algorithms import KeyType; "
-            "from atlas_ca.hsm.pkcs11 import open_token; "
-            f"t = open_token('pkcs11:token={TOKEN}"
-            f"?module-path={module}&pin-source=file:{pin_file}'); "
-            f"t.generate_key(KeyType.GOST3410_2012_256, label='{LABEL}')"
-        )
-        subprocess.run([sys.executable, "-c", setup], check=True, env=env, timeout=120)
+        token = init_softhsm_token(Path(tmp), TOKEN, PIN)
+        generate_gost_key(token, LABEL)
+        module, pin_file, env = token.module, token.pin_file, token.env
 
         ratios: dict[int, float] = {}
         for n in (int(x) for x in args.threads.split(",")):
@@ -192,8 +150,8 @@ def main() -> None:
                 )
             ratios[n] = lib_best / raw_best
             print(f"threads={n} raw={raw_best:.0f} sig/s lib={lib_best:.0f} sig/s")
-            print(f"RESULT hsm_sign ratio_{n}t={ratios[n]:.3f} goal=0.9")
-        print(f"RESULT hsm_sign ratio_min={min(ratios.values()):.3f} goal=0.9")
+            print_result("hsm_sign", f"ratio_{n}t", ratios[n], GOAL)
+        print_result("hsm_sign", "ratio_min", min(ratios.values()), GOAL)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,6 +31,8 @@ from pathlib import Path
 import psycopg
 from psycopg import conninfo
 from psycopg import sql as pgsql
+
+from benchlib import print_result, run_json_child
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent / "tests" / "storage"), str(HERE.parent / "tests")]
@@ -168,15 +169,8 @@ def scan_child(kind: str, location: str, side: str, mode: str) -> None:
 
 
 def run_scan(store: Store, side: str, mode: str = "time") -> dict[str, float]:
-    out = subprocess.run(
-        [sys.executable, __file__, "scan-child", store.kind, store.location, side, mode],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
+    args = ["scan-child", store.kind, store.location, side, mode]
+    return run_json_child(__file__, args, timeout=1800)
 
 
 # --- driver -----------------------------------------------------------------------------------
@@ -193,7 +187,7 @@ def bench_store(store: Store, entries: int, issues: int) -> None:
         f"# {d} issuance: reference {issues / ref:,.0f}/s, ours {issues / ours:,.0f}/s",
         flush=True,
     )
-    print(f"RESULT register_issue_{d} overhead={ours / ref:.2f} goal={GOAL_ISSUE_OVERHEAD}")
+    print_result(f"register_issue_{d}", "overhead", ours / ref, GOAL_ISSUE_OVERHEAD, digits=2)
 
     t = time.perf_counter()
     fill_revoked(store, entries, issuer=ISSUER.value, first=1)
@@ -210,11 +204,9 @@ def bench_store(store: Store, entries: int, issues: int) -> None:
         f" ours {our_scan['seconds']:.2f} s; ours traced peak {memory['peak_mb']:.2f} MB",
         flush=True,
     )
-    print(
-        f"RESULT register_scan_{d} ratio={our_scan['seconds'] / ref_scan['seconds']:.2f}"
-        f" goal={GOAL_SCAN_RATIO}"
-    )
-    print(f"RESULT register_scan_{d} peak_mb={memory['peak_mb']:.2f} goal={GOAL_SCAN_PEAK_MB}")
+    ratio = our_scan["seconds"] / ref_scan["seconds"]
+    print_result(f"register_scan_{d}", "ratio", ratio, GOAL_SCAN_RATIO, digits=2)
+    print_result(f"register_scan_{d}", "peak_mb", memory["peak_mb"], GOAL_SCAN_PEAK_MB, digits=2)
 
 
 def main() -> None:

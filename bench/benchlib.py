@@ -1,0 +1,140 @@
+"""What the benchmarks share: the environment, a throw-away SoftHSM token, the raw python-pkcs11
+signing reference, child processes (JSON results, wall time and peak RSS) and RESULT lines.
+
+Imported as ``benchlib`` by the scripts in this folder (``python bench/x.py`` puts the folder
+first on ``sys.path``). The OpenSSL gost-engine configuration lives in the library,
+:mod:`atlas_ca.interop`, because the tests and the demo need it too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def env_value(name: str) -> str:
+    """``name`` from the environment, else from the ``export`` lines of ``.atlas-ca-env``."""
+    value = os.environ.get(name)
+    if value:
+        return value
+    env_file = REPO / ".atlas-ca-env"
+    for line in env_file.read_text().splitlines():
+        if line.startswith(f"export {name}="):
+            return line.split("=", 1)[1].strip().strip('"')
+    raise SystemExit(f"{name} is not set: run scripts/bootstrap.sh or source .atlas-ca-env")
+
+
+# --- SoftHSM ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BenchToken:
+    """A SoftHSM-GOST token initialised in a temporary directory for one bench run."""
+
+    module: str
+    label: str
+    pin: str
+    pin_file: Path
+    env: dict[str, str]  # the caller's environment with SOFTHSM2_CONF pointing at the token
+
+    def uri(self, obj: str | None = None) -> str:
+        """The RFC 7512 URI of the token, or of the object labelled ``obj`` on it."""
+        path = f"token={self.label}" if obj is None else f"token={self.label};object={obj}"
+        return f"pkcs11:{path}?module-path={self.module}&pin-source=file:{self.pin_file}"
+
+
+def init_softhsm_token(base: Path, label: str, pin: str, so_pin: str = "8765") -> BenchToken:
+    """Write a SoftHSM config under ``base`` and initialise one token ``label`` with ``pin``."""
+    module = env_value("ATLAS_CA_SOFTHSM_MODULE")
+    util = env_value("ATLAS_CA_SOFTHSM_UTIL")
+    (base / "tokens").mkdir()
+    conf = base / "softhsm2.conf"
+    conf.write_text(
+        f"directories.tokendir = {base / 'tokens'}\nobjectstore.backend = file\n"
+        "log.level = ERROR\nslots.removable = false\n"
+    )
+    env = dict(os.environ, SOFTHSM2_CONF=str(conf))
+    subprocess.run(
+        [util, "--init-token", "--free", "--label", label, "--pin", pin, "--so-pin", so_pin],
+        check=True,
+        capture_output=True,
+        env=env,
+    )
+    pin_file = base / "pin"
+    pin_file.write_text(pin)
+    return BenchToken(module, label, pin, pin_file, env)
+
+
+def generate_gost_key(token: BenchToken, label: str) -> None:
+    """A GOST R 34.10-2012-256 (CryptoPro-A) key pair ``label`` on ``token``, made through
+    atlas_ca.hsm in a child process (so this process never initialises the module)."""
+    setup = (
+        "from atlas_ca.algorithms import KeyType; "
+        "from atlas_ca.hsm.pkcs11 import open_token; "
+        f"t = open_token({token.uri()!r}); "
+        f"t.generate_key(KeyType.GOST3410_2012_256, label={label!r})"
+    )
+    subprocess.run([sys.executable, "-c", setup], check=True, env=token.env, timeout=120)
+
+
+def raw_gost_keys(
+    module: str, token_label: str, pin: str, key_label: str, sessions: int
+) -> list[Any]:
+    """The reference side: python-pkcs11 private keys ``key_label``, one per session (the first
+    session logs in), each found once. Sign with ``key.sign(digest, mechanism=GOSTR3410)``."""
+    import pkcs11
+    from pkcs11 import KeyType, ObjectClass
+
+    # pkcs11.lib() keeps the loaded module for the process; each key holds its session.
+    token = pkcs11.lib(module).get_token(token_label=token_label)
+    opened = [token.open(user_pin=pin)]
+    opened += [token.open() for _ in range(sessions - 1)]
+    return [
+        s.get_key(object_class=ObjectClass.PRIVATE_KEY, key_type=KeyType.GOSTR3410, label=key_label)
+        for s in opened
+    ]
+
+
+# --- child processes --------------------------------------------------------------------------
+
+
+def run_json_child(
+    script: str, args: list[str], env: dict[str, str] | None = None, *, timeout: float = 300
+) -> dict[str, Any]:
+    """Run ``python script *args`` and return the JSON object on its last stdout line."""
+    proc = subprocess.run(
+        [sys.executable, script, *args], capture_output=True, env=env, timeout=timeout, check=False
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"worker {args} failed:\n{proc.stderr.decode()}")
+    result: dict[str, Any] = json.loads(proc.stdout.decode().strip().splitlines()[-1])
+    return result
+
+
+def measure(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int]:
+    """Run ``cmd`` as a child; return its wall time (s) and peak RSS (bytes), from wait4."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{out.decode()}\n{err.decode()}")
+    return elapsed, usage.ru_maxrss * 1024
+
+
+# --- output -----------------------------------------------------------------------------------
+
+
+def print_result(bench: str, figure: str, value: float, goal: float, *, digits: int = 3) -> None:
+    """The line the bench harness collects: ``RESULT <bench> <figure>=<value> goal=<goal>``."""
+    print(f"RESULT {bench} {figure}={value:.{digits}f} goal={goal}")
