@@ -151,7 +151,7 @@ def test_show_decodes_a_certificate_with_russian_extensions_as_json(files: Files
     d = json.loads(out)
     assert d["type"] == "certificate"
     assert d["serial"] == "abcdef0123456789"
-    assert d["subject"] == "SNILS=11223344595,CN=Иванов Иван"
+    assert d["subject"] == "SNILS=***-***-*** 95,CN=Иванов Иван"  # R21: masked by default
     assert d["issuer"] == "CN=Тестовый УЦ,C=RU"
     assert d["not_after"] == "2027-01-01T00:00:00Z"
     assert d["signature_algorithm"] == "gost2012-256-streebog256"

@@ -8,7 +8,9 @@ from typing import Any
 
 import click
 
+from atlas_ca.asn1.oids import RuAttribute
 from atlas_ca.cli.errors import handle_errors
+from atlas_ca.domain.masking import mask_inn_person, mask_snils
 from atlas_ca.errors import DecodeError
 from atlas_ca.x509.certificate import Certificate
 from atlas_ca.x509.crl import CertificateRevocationList
@@ -31,7 +33,7 @@ from atlas_ca.x509.extensions import (
     UnrecognizedExtension,
 )
 from atlas_ca.x509.keys import PublicKeyInfo
-from atlas_ca.x509.names import Name, oid_of
+from atlas_ca.x509.names import Name, NameAttribute, oid_of
 from atlas_ca.x509.pem import PemLabel, read_der_or_pem
 
 Artifact = Certificate | CertificationRequest | CertificateRevocationList
@@ -119,15 +121,31 @@ def _key(info: PublicKeyInfo) -> dict[str, Any]:
     return {"type": info.key_type.value, "parameters": info.parameters}
 
 
-def describe(artifact: Artifact) -> dict[str, Any]:
-    """A JSON-ready description of ``artifact``."""
+def _masked(attribute: NameAttribute) -> str:
+    """A person's СНИЛС and ИНН are masked (R21); an organisation's ИНН ("00" + 10 digits in
+    the INN attribute, pre-2021 practice) and every other attribute print as they are."""
+    value = attribute.value
+    if attribute.oid.dotted == RuAttribute.SNILS.dotted:
+        return mask_snils(value)
+    if attribute.oid.dotted == RuAttribute.INN.dotted and not value.startswith("00"):
+        return mask_inn_person(value)
+    return value
+
+
+def _name(name: Name, unmask: bool) -> str:
+    return str(name) if unmask else name.rfc4514(_masked)
+
+
+def describe(artifact: Artifact, *, unmask: bool = False) -> dict[str, Any]:
+    """A JSON-ready description of ``artifact``; a person's СНИЛС and ИНН masked unless
+    ``unmask``."""
     if isinstance(artifact, Certificate):
         return {
             "type": "certificate",
             "version": artifact.version,
             "serial": f"{artifact.serial_number:x}",
-            "subject": str(artifact.subject),
-            "issuer": str(artifact.issuer),
+            "subject": _name(artifact.subject, unmask),
+            "issuer": _name(artifact.issuer, unmask),
             "not_before": _time(artifact.not_before),
             "not_after": _time(artifact.not_after),
             "signature_algorithm": artifact.signature_algorithm.value,
@@ -138,7 +156,7 @@ def describe(artifact: Artifact) -> dict[str, Any]:
     if isinstance(artifact, CertificationRequest):
         return {
             "type": "request",
-            "subject": str(artifact.subject),
+            "subject": _name(artifact.subject, unmask),
             "signature_algorithm": artifact.signature_algorithm.value,
             "public_key": _key(artifact.public_key),
             "extensions": [describe_extension(e) for e in artifact.extensions],
@@ -148,7 +166,7 @@ def describe(artifact: Artifact) -> dict[str, Any]:
     return {
         "type": "crl",
         "version": artifact.version,
-        "issuer": str(Name.from_der(artifact.issuer_der)),
+        "issuer": _name(Name.from_der(artifact.issuer_der), unmask),
         "this_update": _time(artifact.this_update),
         "next_update": _time(artifact.next_update),
         "crl_number": artifact.crl_number,
@@ -177,10 +195,15 @@ def _text(d: dict[str, Any]) -> str:
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.option(
+    "--unmask",
+    is_flag=True,
+    help="Print a person's СНИЛС and ИНН in full (masked by default, R21 / 152-ФЗ).",
+)
 @handle_errors
-def show(file: Path, as_json: bool) -> None:
+def show(file: Path, as_json: bool, unmask: bool) -> None:
     """Decode a certificate, certificate request or CRL (PEM or DER)."""
-    d = describe(load_artifact(file.read_bytes()))
+    d = describe(load_artifact(file.read_bytes()), unmask=unmask)
     click.echo(json.dumps(d, ensure_ascii=False, indent=2) if as_json else _text(d))
 
 

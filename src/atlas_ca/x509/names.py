@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from atlas_ca.asn1 import oids
@@ -221,9 +221,17 @@ class Name:
         return tuple(a.value for a in self if a.oid.dotted == oid.dotted)
 
     def __str__(self) -> str:
-        """RFC 4514-like: least significant RDN first, ``+`` joins multi-valued RDNs."""
+        return self.rfc4514()
+
+    def rfc4514(self, render: Callable[[NameAttribute], str] | None = None) -> str:
+        """RFC 4514-like: least significant RDN first, ``+`` joins multi-valued RDNs.
+
+        ``render`` replaces each attribute's value in the output (the CLI masks a person's
+        СНИЛС and ИНН with it, R21); the default prints the value as it is.
+        """
+        show = render or (lambda a: a.value)
         return ",".join(
-            "+".join(f"{a.short_name}={_escape(a.value)}" for a in rdn.attributes)
+            "+".join(f"{a.short_name}={_escape(show(a))}" for a in rdn.attributes)
             for rdn in reversed(self.rdns)
         )
 
