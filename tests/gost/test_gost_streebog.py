@@ -113,3 +113,28 @@ def test_streebog_hashes_an_mmapped_file_in_place(engine: EngineName, tmp_path: 
 def test_streebog_refuses_objects_without_the_buffer_protocol() -> None:
     with pytest.raises(TypeError, match="bytes-like, not int"):
         streebog512(42)  # type: ignore[arg-type]
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.binary(max_size=3000))
+def test_one_shot_native_digest_agrees_with_the_incremental_and_pure_engines(data: bytes) -> None:
+    require_engine("native")
+    from atlas_ca.gost import _native
+
+    for size in (32, 64):
+        incremental = _native.NativeStreebog(size)
+        incremental.update(memoryview(data))
+        one_shot = _native.digest_bytes(size, data)
+        assert one_shot == incremental.digest()
+        # The public functions take the one-shot path for bytes and the incremental one else.
+        public = streebog256 if size == 32 else streebog512
+        assert public(data, engine="native") == one_shot == public(bytearray(data))
+    assert streebog256(data, engine="native") == streebog256(data, engine="pure")
+
+
+def test_one_shot_native_digest_leaves_no_error_in_libcrypto_queue() -> None:
+    require_engine("native")
+    from atlas_ca.gost import _native
+
+    _native.digest_bytes(32, b"abc")
+    assert _native._L().ERR_get_error() == 0

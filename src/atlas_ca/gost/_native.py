@@ -7,7 +7,8 @@ Loading: ``ENGINE_load_builtin_engines`` (which brings the *dynamic* engine), ``
 X.509 (see /work/shared/gost-notes.md).
 
 * Streebog: ``EVP_DigestInit_ex`` with the engine's ``md_gost12_256/512``; input is read in place
-  (``PyObject_GetBuffer``) and fed in 1 MiB chunks, never copied whole.
+  (``PyObject_GetBuffer``) and fed in 1 MiB chunks, never copied whole. One-shot hashing of
+  ``bytes`` is one ``EVP_Digest`` call (no context object in Python).
 * Verify: ``d2i_PUBKEY`` of our SubjectPublicKeyInfo, ``EVP_PKEY_verify`` on the raw digest.
 * Sign: an ``EVP_PKEY`` with the curve copied from a cached template and ``d`` set through
   ``EC_KEY_set_private_key`` (from a scrubbed ``bytearray``); ``EVP_PKEY_sign`` on the raw
@@ -98,6 +99,16 @@ class _Lib:
         self.EVP_DigestUpdate = fn("EVP_DigestUpdate", c_int, c_void_p, c_void_p, c_size_t)
         self.EVP_DigestFinal_ex = fn(
             "EVP_DigestFinal_ex", c_int, c_void_p, POINTER(c_ubyte), POINTER(ctypes.c_uint)
+        )
+        self.EVP_Digest = fn(
+            "EVP_Digest",
+            c_int,
+            c_char_p,
+            c_size_t,
+            POINTER(c_ubyte),
+            POINTER(ctypes.c_uint),
+            c_void_p,
+            c_void_p,
         )
         self.d2i_PUBKEY = fn("d2i_PUBKEY", c_void_p, c_void_p, POINTER(c_void_p), c_long)
         self.d2i_AutoPrivateKey = fn(
@@ -248,6 +259,27 @@ class NativeStreebog:
 
     def copy(self) -> NativeStreebog:
         return NativeStreebog(self._size, _from=self)
+
+
+def digest_bytes(digest_size: int, data: bytes) -> bytes:
+    """Streebog of ``data`` in one ``EVP_Digest`` call: no context object lives in Python.
+
+    For the small inputs of the issuance path (a TBS, a request's info: a few KiB), where
+    creating, copying and finalising a :class:`NativeStreebog` costs more than the hashing.
+    ``data`` must be ``bytes`` (read in place); anything else goes through :class:`NativeStreebog`.
+    """
+    lib = _L()
+    out = (c_ubyte * 64)()
+    length = ctypes.c_uint(0)
+    md = lib.md[digest_size]
+    try:
+        if lib.EVP_Digest(data, len(data), out, byref(length), md, lib.engine) != 1:
+            raise GostEngineFailure(f"EVP_Digest failed: {lib.last_error()}")
+    finally:
+        lib.ERR_clear_error()
+    if length.value != digest_size:
+        raise GostEngineFailure(f"EVP_Digest returned {length.value} bytes, not {digest_size}")
+    return bytes(out[:digest_size])
 
 
 # --- keys ------------------------------------------------------------------------------------

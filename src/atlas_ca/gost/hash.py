@@ -88,8 +88,16 @@ class Streebog:
         return f"Streebog({self.digest_size}, engine={self.engine!r})"
 
 
+def _one_shot(digest_size: int, data: bytes) -> bytes:
+    """``bytes`` on the native engine: one libcrypto call instead of a context object."""
+    digest: bytes = native_module().digest_bytes(digest_size, data)
+    return digest
+
+
 def streebog256(data: Buffer, *, engine: EngineName | None = None) -> bytes:
     """Streebog-256 of ``data`` (32 bytes)."""
+    if type(data) is bytes and resolve(engine) == "native":
+        return _one_shot(32, data)
     h = Streebog(32, engine=engine)
     h.update(data)
     return h.digest()
@@ -97,6 +105,8 @@ def streebog256(data: Buffer, *, engine: EngineName | None = None) -> bytes:
 
 def streebog512(data: Buffer, *, engine: EngineName | None = None) -> bytes:
     """Streebog-512 of ``data`` (64 bytes)."""
+    if type(data) is bytes and resolve(engine) == "native":
+        return _one_shot(64, data)
     h = Streebog(64, engine=engine)
     h.update(data)
     return h.digest()
