@@ -302,3 +302,44 @@ def test_points_with_a_small_order_component_fail_the_order_check(name: str) -> 
 
 def test_order_check_is_free_on_cofactor_one_sets() -> None:
     KEYS["cryptopro-a"].check_order()
+
+
+@pytest.mark.parametrize("ps", PARAM_SETS, ids=lambda p: p.name)
+@pytest.mark.parametrize("with_digest", [True, False], ids=["digestParamSet", "none"])
+def test_spki_read_by_its_prefix_agrees_with_asn1crypto_on_random_keys(
+    ps: ParamSet, with_digest: bool
+) -> None:
+    digest = ps.digest_oid.dotted if with_digest else None
+    for _ in range(3):
+        d = int.from_bytes(os.urandom(ps.size + 8), "big") % (ps.q - 1) + 1
+        key = public_key_from_private(ps, d)
+        der = asn1_gost.encode_spki(ps.algorithm_oid.dotted, ps.oid.dotted, digest, key.to_bytes())
+        general = asn1_gost.decode_spki(der)
+        assert general.public_key_param_set == ps.oid.dotted
+        assert GostPublicKey.from_spki_der(der) == key
+        # Bytes that are not `bytes` take the general decoder and give the same key.
+        assert GostPublicKey.from_spki_der(bytearray(der)) == key
+    # What we write is what asn1crypto writes.
+    mine = ps.digest_param_set.dotted if ps.digest_param_set is not None else None
+    assert key.spki_der() == asn1_gost.encode_spki(
+        ps.algorithm_oid.dotted, ps.oid.dotted, mine, key.to_bytes()
+    )
+
+
+@pytest.mark.parametrize("ps", PARAM_SETS, ids=lambda p: p.name)
+def test_spki_read_by_its_prefix_still_refuses_points_off_the_curve(ps: ParamSet) -> None:
+    key = KEYS[ps.name]
+    n = ps.size
+    off = key.x.to_bytes(n, "little") + ((key.y + 1) % ps.p).to_bytes(n, "little")
+    der = key.spki_der()
+    with pytest.raises(InvalidKey, match="not a point"):
+        GostPublicKey.from_spki_der(der[: -2 * n] + off)
+    # x = p (reduced, it would be 0): out of range, refused rather than reduced.
+    x_is_p = ps.p.to_bytes(n, "little") + key.y.to_bytes(n, "little")
+    with pytest.raises(InvalidKey, match="not a point"):
+        GostPublicKey.from_spki_der(der[: -2 * n] + x_is_p)
+    # One byte short or long: no longer one of the known prefixes, and asn1crypto refuses it.
+    with pytest.raises(InvalidKey):
+        GostPublicKey.from_spki_der(der[:-1])
+    with pytest.raises(InvalidKey):
+        GostPublicKey.from_spki_der(der + b"\x00")

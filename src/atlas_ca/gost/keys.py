@@ -2,13 +2,40 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from atlas_ca.algorithms import KeyType
 from atlas_ca.asn1 import gost as asn1_gost
 from atlas_ca.errors import InvalidKey, UnknownParameterSet
 from atlas_ca.gost import _pure
-from atlas_ca.gost.params import ParamSet, param_set
+from atlas_ca.gost.params import PARAM_SETS, ParamSet, param_set
+
+_prefix_lock = threading.Lock()
+_canonical_prefix: dict[ParamSet, bytes] = {}
+_accepted_prefix: dict[bytes, ParamSet] = {}
+
+
+def _spki_prefixes() -> tuple[dict[ParamSet, bytes], dict[bytes, ParamSet]]:
+    """The DER of GOST SubjectPublicKeyInfos up to the point, which is their last field.
+
+    ``canonical`` is what :meth:`GostPublicKey.spki_der` writes for each production set;
+    ``accepted`` maps each prefix :meth:`GostPublicKey.from_spki_der` accepts (digestParamSet
+    absent, or present with the set's own Streebog) to its set. DER has one encoding per value,
+    so a SubjectPublicKeyInfo is one of these prefixes followed by ``X||Y`` exactly when the
+    general decoder would accept it with that set; anything else takes the general decoder.
+    """
+    with _prefix_lock:
+        if not _canonical_prefix:
+            for ps in PARAM_SETS:
+                n, alg, curve = 2 * ps.size, ps.algorithm_oid.dotted, ps.oid.dotted
+                mine = ps.digest_param_set.dotted if ps.digest_param_set is not None else None
+                for digest in (None, ps.digest_oid.dotted):
+                    prefix = asn1_gost.encode_spki(alg, curve, digest, bytes(n))[:-n]
+                    _accepted_prefix[prefix] = ps
+                    if digest == mine:
+                        _canonical_prefix[ps] = prefix
+        return _canonical_prefix, _accepted_prefix
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +103,9 @@ class GostPublicKey:
     def spki_der(self) -> bytes:
         """SubjectPublicKeyInfo DER (RFC 9215 §4)."""
         ps = self.param_set
+        prefix = _spki_prefixes()[0].get(ps)
+        if prefix is not None:
+            return prefix + self.to_bytes()
         digest = ps.digest_param_set.dotted if ps.digest_param_set is not None else None
         return asn1_gost.encode_spki(
             ps.algorithm_oid.dotted, ps.oid.dotted, digest, self.to_bytes()
@@ -83,7 +113,18 @@ class GostPublicKey:
 
     @classmethod
     def from_spki_der(cls, der: bytes) -> GostPublicKey:
-        """Parse a GOST SubjectPublicKeyInfo; every failure is :class:`InvalidKey`."""
+        """Parse a GOST SubjectPublicKeyInfo; every failure is :class:`InvalidKey`.
+
+        The usual encodings (see :func:`_spki_prefixes`) are recognised by their exact bytes
+        before the point, without asn1crypto; the point is checked on the curve either way.
+        """
+        if type(der) is bytes:
+            accepted = _spki_prefixes()[1]
+            for n in (64, 128):
+                if len(der) > n:
+                    ps = accepted.get(der[:-n])
+                    if ps is not None and 2 * ps.size == n:
+                        return cls.from_bytes(ps, der[-n:])
         parts = asn1_gost.decode_spki(der)
         try:
             ps = param_set(parts.public_key_param_set)
