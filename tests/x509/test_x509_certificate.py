@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from x509_signers import MemoryKey, ecdsa_key, ed25519_key, gost_key
 
+from atlas_ca import gost
 from atlas_ca.algorithms import SignatureAlgorithm
 from atlas_ca.asn1 import oids
 from atlas_ca.errors import DecodeError, SignatureInvalid
@@ -170,6 +171,83 @@ def test_a_key_that_returns_a_bad_signature_is_caught_before_the_certificate_is_
     )
     with pytest.raises(SignatureInvalid, match="does not verify"):
         builder.sign(Broken())
+
+
+class _PrehashGost:
+    """A GOST key with the optional sign_digest ability, counting what it is asked to sign."""
+
+    def __init__(self, param_set_name: str, *, break_signature: bool = False) -> None:
+        inner = gost_key(param_set_name)
+        assert inner._gost is not None
+        self.param_set, self.d = inner._gost
+        self.key_type = inner.key_type
+        self.signature_algorithm = inner.signature_algorithm
+        self.public_key_info = inner.public_key_info
+        self.qualified_use_allowed = False
+        self.break_signature = break_signature
+        self.digests: list[bytes] = []
+        self.messages: list[bytes] = []
+
+    def sign(self, data: bytes) -> bytes:
+        self.messages.append(data)
+        return gost.sign(self.param_set, self.d, data)
+
+    def sign_digest(self, digest: bytes) -> bytes:
+        self.digests.append(digest)
+        if self.break_signature:
+            digest = bytes(len(digest))
+        return gost.sign_digest(self.param_set, self.d, digest)
+
+
+def _self_signed(key: object) -> CertificateBuilder:
+    return (
+        CertificateBuilder()
+        .subject_name(CA_NAME)
+        .issuer_name(CA_NAME)
+        .public_key(key.public_key_info)  # type: ignore[attr-defined]
+        .random_serial_number()
+        .not_valid_before(NOW)
+        .not_valid_after(NOW + timedelta(days=1))
+    )
+
+
+@pytest.mark.parametrize("name", ["cryptopro-a", "tc26-512-a"])
+def test_a_gost_prehash_key_signs_the_streebog_digest_of_the_tbs_once(name: str) -> None:
+    key = _PrehashGost(name)
+    tbs = _self_signed(key).build_tbs(key.signature_algorithm)
+    cert = tbs.sign(key)  # type: ignore[arg-type]
+    streebog = gost.streebog256 if key.param_set.bits == 256 else gost.streebog512
+    assert key.digests == [streebog(tbs.der)]
+    assert key.messages == []
+    # The returned certificate verifies from scratch, hashing its TBS again.
+    cert.verify_signed_by(key.public_key_info)
+    Certificate.from_der(cert.der).verify_signed_by(key.public_key_info)
+
+
+def test_a_gost_prehash_key_whose_signature_does_not_verify_is_caught() -> None:
+    key = _PrehashGost("cryptopro-a", break_signature=True)
+    with pytest.raises(SignatureInvalid, match="does not verify"):
+        _self_signed(key).sign(key)  # type: ignore[arg-type]
+
+
+def test_a_gost_key_without_sign_digest_is_signed_through_sign() -> None:
+    key = gost_key("tc26-256-b")
+    cert = _self_signed(key).sign(key)
+    cert.verify_signed_by(key.public_key_info)
+
+
+def test_verify_gost_digest_refuses_non_gost_algorithms_and_keys() -> None:
+    from atlas_ca.x509.signatures import gost_digest, verify_gost_digest
+
+    other = ed25519_key()
+    with pytest.raises(ValueError, match="not a GOST"):
+        gost_digest(SignatureAlgorithm.ED25519, b"data")
+    with pytest.raises(ValueError, match="not a GOST"):
+        verify_gost_digest(other.public_key_info, SignatureAlgorithm.ED25519, bytes(32), bytes(64))
+    with pytest.raises(SignatureInvalid, match="non-GOST key"):
+        verify_gost_digest(
+            other.public_key_info, SignatureAlgorithm.GOST3410_2012_256, bytes(32), bytes(64)
+        )
 
 
 def test_not_after_beyond_the_issuer_is_refused(ca: Certificate) -> None:

@@ -13,10 +13,11 @@ issuer's; at most one extension per OID (§4.2).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -47,7 +48,7 @@ from atlas_ca.x509.extensions import (
 from atlas_ca.x509.keys import PublicKeyInfo
 from atlas_ca.x509.names import Name
 from atlas_ca.x509.pem import PemLabel, is_pem, pem_decode, pem_encode
-from atlas_ca.x509.signatures import verify_signature
+from atlas_ca.x509.signatures import gost_digest, verify_gost_digest, verify_signature
 
 specs.register()
 
@@ -136,7 +137,13 @@ class Validity:
         return self.not_before <= at <= self.not_after
 
     def der(self) -> bytes:
-        return tlv(0x30, encode_time(self.not_before) + encode_time(self.not_after))
+        return _validity_der(self.not_before, self.not_after)
+
+
+@functools.lru_cache(maxsize=256)
+def _validity_der(not_before: datetime, not_after: datetime) -> bytes:
+    # A CA issues batches with the same validity: encode each pair once (both times are UTC).
+    return tlv(0x30, encode_time(not_before) + encode_time(not_after))
 
 
 # --- parsed certificate ----------------------------------------------------------------------
@@ -349,9 +356,20 @@ def sign_and_check(
             f"{what} was prepared for {algorithm.value} but the key signs with "
             f"{key.signature_algorithm.value}"
         )
-    signature = key.sign(tbs_der)
+    sign_digest = getattr(key, "sign_digest", None)
+    digest: bytes | None = None
+    if algorithm.oid.dotted in _GOST_SIGS and callable(sign_digest):
+        # Hash once: the key signs the Streebog digest of tbs_der and the check verifies the
+        # new signature against that same digest (the curve arithmetic runs in full).
+        digest = gost_digest(algorithm, tbs_der)
+        signature = sign_digest(digest)
+    else:
+        signature = key.sign(tbs_der)
     try:
-        verify_signature(key.public_key_info, algorithm, tbs_der, signature)
+        if digest is not None:
+            verify_gost_digest(key.public_key_info, algorithm, digest, signature)
+        else:
+            verify_signature(key.public_key_info, algorithm, tbs_der, signature)
     except SignatureInvalid as exc:
         raise SignatureInvalid(
             f"the signing key produced a {what} signature that does not verify: {exc}"
@@ -418,7 +436,15 @@ class CertificateBuilder:
     def _set(self, name: str, value: Any) -> CertificateBuilder:
         if getattr(self, name) is not None:
             raise ValueError(f"{name.lstrip('_').replace('_', ' ')} is already set")
-        return replace(self, **{name: value})
+        return self._with(name, value)
+
+    def _with(self, name: str, value: Any) -> CertificateBuilder:
+        """A copy with one field changed: ``dataclasses.replace`` without its per-call field
+        introspection (the issuance path copies the builder five times per certificate)."""
+        new = object.__new__(CertificateBuilder)
+        for slot in _BUILDER_FIELDS:
+            object.__setattr__(new, slot, value if slot == name else getattr(self, slot))
+        return new
 
     def subject_name(self, name: Name) -> CertificateBuilder:
         if not isinstance(name, Name):
@@ -474,7 +500,7 @@ class CertificateBuilder:
             )
         if any(e.oid_dotted == extension.oid_dotted for e in self._extensions):
             raise ValueError(f"extension {extension.oid.name} is already added")
-        return replace(self, _extensions=(*self._extensions, extension))
+        return self._with("_extensions", (*self._extensions, extension))
 
     def add_extensions(self, extensions: Iterable[Extension]) -> CertificateBuilder:
         builder = self
@@ -541,6 +567,9 @@ class CertificateBuilder:
     def sign(self, key: SigningKey) -> Certificate:
         """Shortcut: :meth:`build_tbs` with the key's algorithm, then sign the TBS."""
         return self.build_tbs(key.signature_algorithm).sign(key)
+
+
+_BUILDER_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(CertificateBuilder))
 
 
 def authority_key_identifier_for(issuer: Certificate) -> AuthorityKeyIdentifier:

@@ -81,8 +81,42 @@ def gost_public_key(spki_der: bytes) -> gost.GostPublicKey:
         raise DecodeError(f"GOST public key is invalid: {exc}") from exc
 
 
+def gost_digest(algorithm: SignatureAlgorithm, data: bytes) -> bytes:
+    """The Streebog digest a GOST ``algorithm`` signs for ``data`` (256 or 512 by the algorithm)."""
+    if algorithm is SignatureAlgorithm.GOST3410_2012_256:
+        return gost.streebog256(data)
+    if algorithm is SignatureAlgorithm.GOST3410_2012_512:
+        return gost.streebog512(data)
+    raise ValueError(f"{algorithm.value} is not a GOST R 34.10-2012 signature algorithm")
+
+
+def verify_gost_digest(
+    spki_der: bytes, algorithm: SignatureAlgorithm, digest: bytes, signature: bytes
+) -> None:
+    """:func:`verify_signature` for a GOST signature whose Streebog ``digest`` is already known.
+
+    For a caller that has just hashed the data to have it signed (:func:`gost_digest`): the
+    curve arithmetic of the verification runs in full, only the second pass of Streebog over the
+    same bytes is saved.
+    """
+    spki_der = bytes(spki_der)
+    if algorithm not in _GOST_KEY_FOR:
+        raise ValueError(f"{algorithm.value} is not a GOST R 34.10-2012 signature algorithm")
+    if spki_algorithm(spki_der) not in _GOST_KEYS:
+        raise SignatureInvalid(
+            f"signature algorithm {algorithm.value} does not fit a non-GOST key",
+            algorithm=algorithm.value,
+        )
+    _verify_gost(spki_der, algorithm, None, signature, digest=digest)
+
+
 def _verify_gost(
-    spki_der: bytes, algorithm: SignatureAlgorithm, data: bytes, signature: bytes
+    spki_der: bytes,
+    algorithm: SignatureAlgorithm,
+    data: bytes | None,
+    signature: bytes,
+    *,
+    digest: bytes | None = None,
 ) -> None:
     pub = gost_public_key(spki_der)
     if pub.key_type is not _GOST_KEY_FOR[algorithm]:
@@ -91,7 +125,11 @@ def _verify_gost(
             algorithm=algorithm.value,
         )
     try:
-        ok = gost.verify(pub, data, signature)
+        if digest is None:
+            assert data is not None
+            ok = gost.verify(pub, data, signature)
+        else:
+            ok = gost.verify_digest(pub, digest, signature)
     except AtlasCaError as exc:
         raise SignatureInvalid(f"{algorithm.value} signature is malformed: {exc}") from exc
     if not ok:
@@ -132,4 +170,10 @@ def _verify_other(
         raise SignatureInvalid(f"{algorithm.value} signature is malformed: {exc}") from exc
 
 
-__all__ = ["gost_public_key", "spki_algorithm", "verify_signature"]
+__all__ = [
+    "gost_digest",
+    "gost_public_key",
+    "spki_algorithm",
+    "verify_gost_digest",
+    "verify_signature",
+]
