@@ -25,18 +25,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+# OPENSSL_GOST_CONF: bench/crl_publish.py reads it from here.
+from atlas_ca.interop import OPENSSL_GOST_CONF as OPENSSL_GOST_CONF
+from atlas_ca.interop import openssl_gost_env, write_openssl_gost_conf
 from benchlib import measure, print_result
-
-OPENSSL_GOST_CONF = """\
-openssl_conf = openssl_init
-[openssl_init]
-engines = engine_section
-[engine_section]
-gost = gost_section
-[gost_section]
-engine_id = gost
-default_algorithms = ALL
-"""
 
 CA_CNF = """\
 [ca]
@@ -175,9 +167,7 @@ def main() -> None:
     else:
         work = args.workdir.resolve()
         work.mkdir(parents=True, exist_ok=True)
-    conf = work / "openssl-gost.cnf"
-    conf.write_text(OPENSSL_GOST_CONF)
-    env = dict(os.environ, OPENSSL_CONF=str(conf))
+    env = openssl_gost_env(write_openssl_gost_conf(work))
     src = Path(__file__).resolve().parent.parent / "src"
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(src), env.get("PYTHONPATH")]))
 

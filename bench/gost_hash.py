@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,19 +21,11 @@ from pathlib import Path
 
 from atlas_ca.gost import Streebog, streebog256
 from atlas_ca.gost.engine import native_available
+from atlas_ca.interop import run_openssl, write_openssl_gost_conf
 from benchlib import print_result
 
 SIZE = 64 << 20
 RUNS = 3
-CONF = """openssl_conf = openssl_init
-[openssl_init]
-engines = engine_section
-[engine_section]
-gost = gost_section
-[gost_section]
-engine_id = gost
-default_algorithms = ALL
-"""
 
 
 def best(fn: object, runs: int = RUNS) -> float:
@@ -57,20 +48,15 @@ def main() -> int:
     data = os.urandom(SIZE)
     base = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path(tempfile.gettempdir())
     with tempfile.TemporaryDirectory(dir=base) as tmp:
-        conf = Path(tmp) / "gost.cnf"
-        conf.write_text(CONF)
+        conf = write_openssl_gost_conf(Path(tmp))
         blob = Path(tmp) / "blob.bin"
         blob.write_bytes(data)
         empty = Path(tmp) / "empty.bin"
         empty.write_bytes(b"")
-        env = dict(os.environ, OPENSSL_CONF=str(conf))
 
         def dgst(path: Path) -> str:
-            out = subprocess.run(
-                [openssl, "dgst", "-md_gost12_256", "-r", str(path)],
-                capture_output=True,
-                check=True,
-                env=env,
+            out = run_openssl(
+                openssl, conf, ["dgst", "-md_gost12_256", "-r", path], check=True
             ).stdout
             return out.split()[0].decode()
 

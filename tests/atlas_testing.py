@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from atlas_ca.interop import gost_engine_available, run_openssl, write_openssl_gost_conf
+
 IN_CI = os.environ.get("CI", "").lower() == "true"
 REPO = Path(__file__).resolve().parent.parent
 
@@ -41,21 +43,10 @@ def missing(what: str) -> None:
 
 # --- OpenSSL with the gost engine ----------------------------------------------------------
 
-OPENSSL_GOST_CONF = """\
-openssl_conf = openssl_init
-[openssl_init]
-engines = engine_section
-[engine_section]
-gost = gost_section
-[gost_section]
-engine_id = gost
-default_algorithms = ALL
-"""
-
 
 @dataclass(frozen=True)
 class OpenSSL:
-    """The ``openssl`` binary run with a config that loads the gost engine."""
+    """The ``openssl`` binary run with a config that loads the gost engine (atlas_ca.interop)."""
 
     binary: str
     conf: Path
@@ -67,10 +58,7 @@ class OpenSSL:
         input: bytes | None = None,
         check: bool = True,
     ) -> subprocess.CompletedProcess[bytes]:
-        env = dict(os.environ, OPENSSL_CONF=str(self.conf))
-        proc = subprocess.run(
-            [self.binary, *map(str, args)], input=input, capture_output=True, env=env, timeout=120
-        )
+        proc = run_openssl(self.binary, self.conf, args, input=input)
         if check and proc.returncode != 0:
             raise AssertionError(
                 f"openssl {' '.join(map(str, args))} failed ({proc.returncode}):\n"
@@ -85,13 +73,10 @@ def openssl_gost(tmp_path_factory: pytest.TempPathFactory) -> OpenSSL:
     if binary is None:
         missing("openssl")
         raise AssertionError  # unreachable
-    conf = tmp_path_factory.mktemp("openssl") / "openssl-gost.cnf"
-    conf.write_text(OPENSSL_GOST_CONF)
-    ssl = OpenSSL(binary, conf)
-    probe = ssl.run(["engine", "-t", "gost"], check=False)
-    if probe.returncode != 0 or b"available" not in probe.stdout:
+    conf = write_openssl_gost_conf(tmp_path_factory.mktemp("openssl"))
+    if not gost_engine_available(binary, conf):
         missing("OpenSSL gost engine (Debian package libengine-gost-openssl)")
-    return ssl
+    return OpenSSL(binary, conf)
 
 
 # --- GnuTLS certtool -----------------------------------------------------------------------

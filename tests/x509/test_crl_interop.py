@@ -20,6 +20,7 @@ from atlas_ca.algorithms import KeyType
 from atlas_ca.hsm.base import PrehashSigningKey, SigningKey
 from atlas_ca.hsm.pkcs11 import open_token
 from atlas_ca.hsm.software import generate_software_key, open_software_key
+from atlas_ca.interop import run_openssl
 from atlas_ca.x509.crl import (
     CrlBuilder,
     FreshestCrl,
@@ -240,13 +241,7 @@ def test_we_parse_and_verify_an_openssl_ca_gencrl_crl(
 
 
 def _in_dir(ossl: Any, cwd: Path, args: list[Any]) -> Any:
-    import os
-    import subprocess
-
-    env = dict(os.environ, OPENSSL_CONF=str(ossl.conf))
-    return subprocess.run(
-        [ossl.binary, *map(str, args)], cwd=cwd, env=env, capture_output=True, timeout=120
-    )
+    return run_openssl(ossl.binary, ossl.conf, args, cwd=cwd)
 
 
 def test_we_parse_and_verify_a_certtool_generated_crl(certtool: Any, tmp_path: Path) -> None:
