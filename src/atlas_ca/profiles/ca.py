@@ -16,23 +16,14 @@ from atlas_ca.profiles.base import (
     ProfileKind,
     ValidityRule,
 )
-from atlas_ca.profiles.fields import ExtensionRule, Presence
+from atlas_ca.profiles.fields import OPT, REQ, ExtensionRule
 from atlas_ca.profiles.legal_entity import INNLE, OGRN
-
-REQ, OPT = Presence.REQUIRED, Presence.OPTIONAL
 
 BASIC_CONSTRAINTS_CA = ExtensionRule(
     oids.Extension.BASIC_CONSTRAINTS,
     REQ,
     True,
     f"{f.RFC5280} §4.2.1.9 (MUST be critical, cA TRUE)",
-)
-
-KEY_USAGE_CA = ExtensionRule(
-    oids.Extension.KEY_USAGE,
-    REQ,
-    True,
-    f"{f.RFC5280} §4.2.1.3",
 )
 
 CA_KEY_USAGE = KeyUsageRule(
@@ -58,10 +49,7 @@ CA = Profile(
     qualified=True,
     is_ca=True,
     attributes=(
-        f.country(REQ),
-        f.state(REQ),
-        f.locality(REQ),
-        f.street(REQ),
+        *f.location(REQ),
         f.organization(REQ),
         f.common_name(REQ, "The CA's name (typically the operator's short name and 'УЦ')."),
         f.email(OPT),
@@ -70,7 +58,7 @@ CA = Profile(
     ),
     extensions=(
         BASIC_CONSTRAINTS_CA,
-        KEY_USAGE_CA,
+        f.KEY_USAGE,
         f.SKI,
         ExtensionRule(
             oids.Extension.AUTHORITY_KEY_IDENTIFIER,
@@ -88,12 +76,7 @@ CA = Profile(
             f.CERTIFICATE_POLICIES.source,
             note="The head CA lists the classes the accredited CA may issue under.",
         ),
-        ExtensionRule(
-            oids.Extension.PRIVATE_KEY_USAGE_PERIOD,
-            OPT,
-            False,
-            f.PRIVATE_KEY_USAGE_PERIOD.source,
-        ),
+        f.PRIVATE_KEY_USAGE_PERIOD_OPTIONAL,
         ExtensionRule(oids.Extension.CRL_DISTRIBUTION_POINTS, OPT, False, f.CRL_DP.source),
         f.AIA,
     ),

@@ -9,15 +9,14 @@ from __future__ import annotations
 from atlas_ca.asn1 import oids
 from atlas_ca.profiles import fields as f
 from atlas_ca.profiles.base import EE_KEY_USAGE, GOST_KEYS, Profile, ProfileKind
-from atlas_ca.profiles.fields import IdentifierKind, Presence
+from atlas_ca.profiles.fields import OPT, REQ, IdentifierKind
 from atlas_ca.profiles.individual import (
-    CN_PERSON,
     EE_EKU,
     EE_VALIDITY,
+    OWNER_IDENTIFIERS,
+    OWNER_NAME,
     QUALIFIED_EE_EXTENSIONS,
 )
-
-REQ, OPT = Presence.REQUIRED, Presence.OPTIONAL
 
 ENTREPRENEUR = Profile(
     name="entrepreneur",
@@ -26,14 +25,8 @@ ENTREPRENEUR = Profile(
     qualified=True,
     is_ca=False,
     attributes=(
-        f.country(REQ),
-        f.state(OPT),
-        f.locality(OPT),
-        f.street(OPT),
-        f.surname(REQ),
-        f.given_name(REQ),
-        f.common_name(REQ, CN_PERSON),
-        f.email(OPT),
+        *f.location(OPT),
+        *OWNER_NAME,
         f.numeric(
             oids.RuAttribute.OGRNIP,
             REQ,
@@ -41,8 +34,7 @@ ENTREPRENEUR = Profile(
             IdentifierKind.OGRNIP,
             f"{f.ORDER_795_ATTRS}; {f.LAW_63_17}",
         ),
-        f.snils(REQ),
-        f.inn_person(REQ),
+        *OWNER_IDENTIFIERS,
     ),
     extensions=QUALIFIED_EE_EXTENSIONS,
     keys=GOST_KEYS,

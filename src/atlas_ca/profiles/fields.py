@@ -24,6 +24,10 @@ class Presence(enum.Enum):
     FORBIDDEN = "forbidden"
 
 
+#: Short names for the presence column of the profile tables.
+REQ, OPT = Presence.REQUIRED, Presence.OPTIONAL
+
+
 class IdentifierKind(enum.Enum):
     """Which validating type of :mod:`atlas_ca.domain.identifiers` checks an attribute value."""
 
@@ -255,6 +259,12 @@ def title(presence: Presence) -> AttributeRule:
     )
 
 
+def location(presence: Presence) -> tuple[AttributeRule, ...]:
+    """The address rows as every profile lists them: C (always required), then ST, L and street
+    with ``presence``."""
+    return (country(Presence.REQUIRED), state(presence), locality(presence), street(presence))
+
+
 def common_name(presence: Presence, note: str) -> AttributeRule:
     return attr(
         oids.NameAttribute.COMMON_NAME,
@@ -307,6 +317,20 @@ PRIVATE_KEY_USAGE_PERIOD = ExtensionRule(
     note="Order 795 lets it be absent when the key period equals the certificate's; we "
     "always emit it, and a foreign certificate without it gets a warning, not an error.",
     missing_is_error=False,
+)
+#: privateKeyUsagePeriod where a profile allows but does not need it (CA, OCSP responder).
+PRIVATE_KEY_USAGE_PERIOD_OPTIONAL = ExtensionRule(
+    oids.Extension.PRIVATE_KEY_USAGE_PERIOD,
+    Presence.OPTIONAL,
+    False,
+    PRIVATE_KEY_USAGE_PERIOD.source,
+)
+#: keyUsage by RFC 5280 alone (CA and OCSP responder certificates: the bits are the profile's).
+KEY_USAGE = ExtensionRule(
+    oids.Extension.KEY_USAGE,
+    Presence.REQUIRED,
+    True,
+    f"{RFC5280} §4.2.1.3",
 )
 KEY_USAGE_EE = ExtensionRule(
     oids.Extension.KEY_USAGE,
@@ -367,9 +391,11 @@ __all__ = [
     "DIRECTORY",
     "IDENTIFICATION_KIND",
     "ISSUER_SIGN_TOOL",
+    "KEY_USAGE",
     "KEY_USAGE_EE",
     "LAW_63_17",
     "NUMERIC_IN",
+    "OPT",
     "ORDER_31",
     "ORDER_31_IN_FORCE",
     "ORDER_795",
@@ -377,6 +403,8 @@ __all__ = [
     "ORDER_795_EXTS",
     "PRACTICE",
     "PRIVATE_KEY_USAGE_PERIOD",
+    "PRIVATE_KEY_USAGE_PERIOD_OPTIONAL",
+    "REQ",
     "RFC5280",
     "RFC6960",
     "RFC9215",

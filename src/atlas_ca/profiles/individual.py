@@ -16,9 +16,7 @@ from atlas_ca.profiles.base import (
     ProfileKind,
     ValidityRule,
 )
-from atlas_ca.profiles.fields import Presence
-
-REQ, OPT = Presence.REQUIRED, Presence.OPTIONAL
+from atlas_ca.profiles.fields import OPT, REQ
 
 CN_PERSON = (
     "Surname, first name and patronymic ('Иванов Иван Иванович'), as every CA in circulation "
@@ -40,6 +38,19 @@ QUALIFIED_EE_EXTENSIONS: tuple[f.ExtensionRule, ...] = (
     f.SUBJECT_ALT_NAME,
 )
 
+#: The owner's name, as the individual and entrepreneur profiles list it after the address.
+OWNER_NAME: tuple[f.AttributeRule, ...] = (
+    f.surname(REQ),
+    f.given_name(REQ),
+    f.common_name(REQ, CN_PERSON),
+    f.email(OPT),
+)
+#: The owner's СНИЛС and ИНН, the last rows of the individual and entrepreneur profiles.
+OWNER_IDENTIFIERS: tuple[f.AttributeRule, ...] = (
+    f.snils(REQ),
+    f.inn_person(REQ),
+)
+
 EE_VALIDITY = ValidityRule(
     certificate_months=15,
     private_key_months=15,
@@ -57,16 +68,9 @@ INDIVIDUAL = Profile(
     qualified=True,
     is_ca=False,
     attributes=(
-        f.country(REQ),
-        f.state(OPT),
-        f.locality(OPT),
-        f.street(OPT),
-        f.surname(REQ),
-        f.given_name(REQ),
-        f.common_name(REQ, CN_PERSON),
-        f.email(OPT),
-        f.snils(REQ),
-        f.inn_person(REQ),
+        *f.location(OPT),
+        *OWNER_NAME,
+        *OWNER_IDENTIFIERS,
     ),
     extensions=QUALIFIED_EE_EXTENSIONS,
     keys=GOST_KEYS,
@@ -77,4 +81,12 @@ INDIVIDUAL = Profile(
     note="СНИЛС and ИНН are both required for an individual (63-ФЗ art. 17 part 2 as amended).",
 )
 
-__all__ = ["CN_PERSON", "EE_EKU", "EE_VALIDITY", "INDIVIDUAL", "QUALIFIED_EE_EXTENSIONS"]
+__all__ = [
+    "CN_PERSON",
+    "EE_EKU",
+    "EE_VALIDITY",
+    "INDIVIDUAL",
+    "OWNER_IDENTIFIERS",
+    "OWNER_NAME",
+    "QUALIFIED_EE_EXTENSIONS",
+]

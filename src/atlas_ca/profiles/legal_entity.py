@@ -9,10 +9,8 @@ from __future__ import annotations
 from atlas_ca.asn1 import oids
 from atlas_ca.profiles import fields as f
 from atlas_ca.profiles.base import EE_KEY_USAGE, GOST_KEYS, Profile, ProfileKind
-from atlas_ca.profiles.fields import IdentifierKind, Presence
+from atlas_ca.profiles.fields import OPT, REQ, IdentifierKind
 from atlas_ca.profiles.individual import EE_EKU, EE_VALIDITY, QUALIFIED_EE_EXTENSIONS
-
-REQ, OPT = Presence.REQUIRED, Presence.OPTIONAL
 
 PERSON_NOTE = (
     "The person acting for the organisation without a power of attorney; the tax service's CA "
@@ -39,10 +37,7 @@ LEGAL_ENTITY = Profile(
     qualified=True,
     is_ca=False,
     attributes=(
-        f.country(REQ),
-        f.state(REQ),
-        f.locality(REQ),
-        f.street(REQ),
+        *f.location(REQ),
         f.organization(REQ),
         f.title(OPT),
         f.surname(OPT),

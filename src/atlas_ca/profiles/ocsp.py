@@ -14,10 +14,8 @@ from atlas_ca.profiles.base import (
     ProfileKind,
     ValidityRule,
 )
-from atlas_ca.profiles.fields import ExtensionRule, Presence
+from atlas_ca.profiles.fields import OPT, REQ, ExtensionRule
 from atlas_ca.profiles.legal_entity import INNLE, OGRN
-
-REQ, OPT = Presence.REQUIRED, Presence.OPTIONAL
 
 OCSP = Profile(
     name="ocsp",
@@ -26,17 +24,14 @@ OCSP = Profile(
     qualified=False,
     is_ca=False,
     attributes=(
-        f.country(REQ),
-        f.state(OPT),
-        f.locality(OPT),
-        f.street(OPT),
+        *f.location(OPT),
         f.organization(REQ),
         f.common_name(REQ, "The responder's name ('OCSP-служба УЦ ...')."),
         replace(OGRN, presence=OPT),
         replace(INNLE, presence=OPT),
     ),
     extensions=(
-        ExtensionRule(oids.Extension.KEY_USAGE, REQ, True, f"{f.RFC5280} §4.2.1.3"),
+        f.KEY_USAGE,
         ExtensionRule(
             oids.Extension.EXTENDED_KEY_USAGE, REQ, False, f"{f.RFC6960} (id-kp-OCSPSigning)"
         ),
@@ -51,9 +46,7 @@ OCSP = Profile(
         f.AKI,
         ExtensionRule(oids.RuExtension.SUBJECT_SIGN_TOOL, OPT, False, f.SUBJECT_SIGN_TOOL.source),
         ExtensionRule(oids.RuExtension.ISSUER_SIGN_TOOL, OPT, False, f.ISSUER_SIGN_TOOL.source),
-        ExtensionRule(
-            oids.Extension.PRIVATE_KEY_USAGE_PERIOD, OPT, False, f.PRIVATE_KEY_USAGE_PERIOD.source
-        ),
+        f.PRIVATE_KEY_USAGE_PERIOD_OPTIONAL,
         f.AIA,
     ),
     keys=GOST_KEYS,
