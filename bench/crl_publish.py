@@ -5,7 +5,7 @@ Same serials on both sides: bench/crl.py's ``prepare`` writes the CA key and cer
 same serials, dates and reasons are then loaded into a register (SQLite file, or PostgreSQL
 with ``--store postgres``) as revoked (or, for certificateHold, suspended) certificates with
 their completed intents — bulk SQL, before any timing. Then, each in its own child process,
-wall time and peak RSS from ``os.wait4`` (bench/crl.py's ``measure``):
+wall time and peak RSS from ``os.wait4`` (bench/benchlib.py's ``measure``):
 
 * **openssl** — ``openssl ca -gencrl`` over ``index.txt`` (PEM out);
 * **ours** — ``CrlPublisher.publish_full()``: allocate the cRLNumber, open a snapshot of the
@@ -13,7 +13,8 @@ wall time and peak RSS from ``os.wait4`` (bench/crl.py's ``measure``):
   verify the signature, write the PEM file atomically (temp file, fsync, rename), record it.
 
 Usage: ``.venv/bin/python bench/crl_publish.py [--entries N] [--store sqlite|postgres]
-[--pg-dsn DSN] [--workdir DIR]``.
+[--pg-dsn DSN] [--workdir DIR] [--covering-index]`` (the last adds the index proposed for the
+register's CRL scan, see docs/performance.md, to measure what it would change).
 Prints ``RESULT crl_publish time_ratio=... goal=0.5`` and ``RESULT crl_publish rss_ratio=...
 goal=0.5``.
 """
@@ -33,7 +34,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import crl as crl_bench  # bench/crl.py: prepare(), measure(), OPENSSL_GOST_CONF, PASSWORD
+import crl as crl_bench  # bench/crl.py: prepare(), OPENSSL_GOST_CONF, PASSWORD
+from benchlib import measure
 
 REASON_CODES = {
     "unspecified": 0,
@@ -60,8 +62,15 @@ def _index_rows(work: Path) -> list[tuple[int, datetime, int]]:
     return rows
 
 
-def load_register(work: Path, location: str) -> None:
-    """Put index.txt's serials into the register at ``location`` (migrated first)."""
+COVERING_INDEX = (
+    "CREATE INDEX certificates_crl ON certificates (issuer, serial, status, reason,"
+    " revocation_date, invalidity_date, last_change) WHERE status <> 'valid'"
+)
+
+
+def load_register(work: Path, location: str, covering_index: bool = False) -> None:
+    """Put index.txt's serials into the register at ``location`` (migrated first); with
+    ``covering_index``, add the index proposed for the register's CRL scan (not in the schema)."""
     from atlas_ca.audit.events import utc_text
     from atlas_ca.storage import open_register
     from atlas_ca.storage.ports import IssuerKeyId, serial_text
@@ -104,6 +113,8 @@ def load_register(work: Path, location: str) -> None:
                 for start in range(0, len(data), BATCH):
                     cur.executemany(sql_text.replace("?", "%s"), data[start : start + BATCH])
             cur.execute(changes_sql.replace("?", "%s"), (issuer.value, len(rows)))
+            if covering_index:
+                cur.execute(COVERING_INDEX)
             conn.commit()
             conn.execute("ANALYZE")
         return
@@ -114,6 +125,8 @@ def load_register(work: Path, location: str) -> None:
         lite.executemany(intent_sql, intents)
         lite.executemany(cert_sql, certs)
         lite.execute(changes_sql, (issuer.value, len(rows)))
+        if covering_index:
+            lite.execute(COVERING_INDEX)
     lite.execute("ANALYZE")
     lite.close()
 
@@ -158,6 +171,11 @@ def main() -> None:
     parser.add_argument("--store", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--pg-dsn", default=os.environ.get("ATLAS_CA_TEST_PG_DSN"))
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument(
+        "--covering-index",
+        action="store_true",
+        help="add the covering index proposed for the register's CRL scan (not in the schema)",
+    )
     parser.add_argument("--child", choices=["ours", "load"], help=argparse.SUPPRESS)
     parser.add_argument("--location", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -165,7 +183,7 @@ def main() -> None:
         ours(args.workdir, args.location)
         return
     if args.child == "load":
-        load_register(args.workdir, args.location)
+        load_register(args.workdir, args.location, args.covering_index)
         return
 
     openssl_bin = shutil.which("openssl")
@@ -219,18 +237,19 @@ def main() -> None:
         # parent's pages until it execs.
         subprocess.run(
             [sys.executable, str(Path(__file__).resolve()), "--child", "load",
-             "--workdir", str(work), "--location", location],
+             "--workdir", str(work), "--location", location,
+             *(["--covering-index"] if args.covering_index else [])],
             cwd=work, env=env, check=True,
         )  # fmt: skip
         print(f"prepared {args.entries} revoked serials (index.txt and the {args.store} register)"
               f" in {time.perf_counter() - t0:.1f} s")  # fmt: skip
 
-        ossl_time, ossl_rss = crl_bench.measure(
+        ossl_time, ossl_rss = measure(
             [openssl_bin, "ca", "-config", "ca.cnf", "-gencrl", "-out", "openssl.pem", "-batch"],
             work,
             env,
         )
-        our_time, our_rss = crl_bench.measure(
+        our_time, our_rss = measure(
             [sys.executable, str(Path(__file__).resolve()), "--child", "ours",
              "--workdir", str(work), "--location", location],
             work,

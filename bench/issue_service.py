@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,11 +39,46 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import issue as issue_bench  # bench/issue.py: the raw signing worker and the CSRs
+import benchlib  # bench/benchlib.py: SoftHSM bench token and key, raw reference, child runs
 
-TOKEN = issue_bench.TOKEN
-LABEL = issue_bench.LABEL
-PIN = issue_bench.PIN
+TOKEN = "bench-issue-service"
+LABEL = "bench-ca"
+PIN = "123456"
+CSRS = 200
+
+
+def worker_raw(module: str, seconds: float) -> dict[str, float]:
+    """The reference: python-pkcs11 ``C_SignInit + C_Sign`` (CKM_GOSTR3410) on a ready digest."""
+    from pkcs11 import Mechanism
+
+    [key] = benchlib.raw_gost_keys(module, TOKEN, PIN, LABEL, 1)
+    digest = bytes(range(32))
+    n = 0
+    start = time.perf_counter()
+    deadline = start + seconds
+    while time.perf_counter() < deadline:
+        key.sign(digest, mechanism=Mechanism.GOSTR3410)
+        n += 1
+    return {"count": n, "elapsed": time.perf_counter() - start}
+
+
+def make_csrs(count: int) -> list[bytes]:
+    """GOST CSRs of throw-away CryptoPro-A keys (made before timing)."""
+    from atlas_ca.algorithms import KeyType
+    from atlas_ca.asn1 import oids
+    from atlas_ca.hsm.software import generate_software_key, open_software_key
+    from atlas_ca.x509.csr import CsrBuilder
+    from atlas_ca.x509.names import Name
+
+    csrs = []
+    with tempfile.TemporaryDirectory(prefix="atlas-bench-csr-") as tmp:
+        for i in range(count):
+            path = Path(tmp) / f"k{i}.key"
+            generate_software_key(path, KeyType.GOST3410_2012_256, password="x", iterations=1)
+            key = open_software_key(f"file:{path}", password="x")
+            subject = Name.build([(oids.NameAttribute.COMMON_NAME, f"Иванов Иван Иванович {i}")])
+            csrs.append(CsrBuilder().subject_name(subject).sign(key).der)
+    return csrs
 
 
 def worker_service(
@@ -89,7 +123,7 @@ def worker_service(
     now = datetime.now(UTC)
     from atlas_ca.hsm import open_key
 
-    _, _, csrs = issue_bench._ca_and_csrs(uri)
+    csrs = make_csrs(CSRS)
     ca_key = open_key(uri)
     config = CaConfig(
         issuer_tools=IssuerTools("ПАК HSM", "ПАК УЦ", "СФ/124-0000", "СФ/128-0000"),
@@ -183,12 +217,7 @@ def worker_service(
 
 
 def _child(args: list[str], env: dict[str, str]) -> tuple[float, dict[str, float]]:
-    proc = subprocess.run(
-        [sys.executable, __file__, *args], capture_output=True, env=env, timeout=600, check=False
-    )
-    if proc.returncode != 0:
-        raise SystemExit(f"worker {args} failed:\n{proc.stderr.decode()}")
-    out = json.loads(proc.stdout.decode().strip().splitlines()[-1])
+    out = benchlib.run_json_child(__file__, args, env, timeout=600)
     return float(out["count"]) / float(out["elapsed"]), out
 
 
@@ -229,43 +258,18 @@ def main() -> None:
     args = parser.parse_args()
 
     if args.worker == "raw":
-        print(json.dumps(issue_bench.worker_raw(args.module, args.seconds)))
+        print(json.dumps(worker_raw(args.module, args.seconds)))
         return
     if args.worker in ("sqlite", "pg"):
         out = worker_service(args.uri, args.worker, args.location, args.base, args.seconds)
         print(json.dumps(out))
         return
 
-    module = issue_bench._env_value("ATLAS_CA_SOFTHSM_MODULE")
-    util = issue_bench._env_value("ATLAS_CA_SOFTHSM_UTIL")
     with tempfile.TemporaryDirectory(prefix="atlas-issue-service-bench-") as tmp:
         base = Path(tmp)
-        (base / "tokens").mkdir()
-        conf = base / "softhsm2.conf"
-        conf.write_text(
-            f"directories.tokendir = {base / 'tokens'}\nobjectstore.backend = file\n"
-            "log.level = ERROR\nslots.removable = false\n"
-        )
-        env = dict(os.environ, SOFTHSM2_CONF=str(conf))
-        subprocess.run(
-            [util, "--init-token", "--free", "--label", TOKEN, "--pin", PIN, "--so-pin", "8765"],
-            check=True,
-            capture_output=True,
-            env=env,
-        )
-        pin_file = base / "pin"
-        pin_file.write_text(PIN)
-        token_uri = f"pkcs11:token={TOKEN}?module-path={module}&pin-source=file:{pin_file}"
-        key_uri = (
-            f"pkcs11:token={TOKEN};object={LABEL}?module-path={module}&pin-source=file:{pin_file}"
-        )
-        setup = (
-            "from atlas_ca.algorithms import KeyType; "
-            "from atlas_ca.hsm.pkcs11 import open_token; "
-            f"t = open_token({token_uri!r}); "
-            f"t.generate_key(KeyType.GOST3410_2012_256, label={LABEL!r})"
-        )
-        subprocess.run([sys.executable, "-c", setup], check=True, env=env, timeout=120)
+        token = benchlib.init_softhsm_token(base, TOKEN, PIN)
+        benchlib.generate_gost_key(token, LABEL)
+        env, module, key_uri = token.env, token.module, token.uri(LABEL)
 
         pg: tuple[str, str] | None = None
         if args.pg_dsn:
