@@ -12,14 +12,15 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
 from atlas_ca.errors import AtlasCaError
 from atlas_ca.profiles.base import Profile, ProfileKind
-from atlas_ca.profiles.lint.view import CertView
+from atlas_ca.profiles.lint.view import Attr, CertView, Ext
 
 
 class Severity(enum.Enum):
@@ -40,6 +41,15 @@ class Hit:
 
     path: str
     message: str
+
+
+def repeated_oids(items: Sequence[Attr | Ext]) -> Iterator[Hit]:
+    """A hit at the first occurrence of each OID that ``items`` hold more than once."""
+    counts = Counter(i.oid.dotted for i in items)
+    for i in items:
+        if counts[i.oid.dotted] > 1:
+            counts[i.oid.dotted] = 0
+            yield Hit(i.path, f"{i.oid.name} appears more than once")
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,4 +211,5 @@ __all__ = [
     "Severity",
     "lint",
     "registry",
+    "repeated_oids",
 ]

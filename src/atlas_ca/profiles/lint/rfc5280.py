@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections import Counter
 from collections.abc import Iterator
 
 from atlas_ca.asn1 import oids
 from atlas_ca.errors import DecodeError
 from atlas_ca.profiles.base import ProfileKind
-from atlas_ca.profiles.lint.registry import Hit, LintContext, Severity, lint
+from atlas_ca.profiles.lint.registry import Hit, LintContext, Severity, lint, repeated_oids
 from atlas_ca.profiles.lint.view import GENERALIZED_TIME, UTC_TIME
 from atlas_ca.x509 import extensions as x509ext
 
@@ -168,11 +167,7 @@ def extensions_empty(ctx: LintContext) -> Iterator[Hit]:
 @lint("e_rfc_extension_duplicate", E, "RFC 5280 §4.2")
 def extension_duplicate(ctx: LintContext) -> Iterator[Hit]:
     """A certificate must not include more than one instance of an extension."""
-    counts = Counter(e.oid.dotted for e in ctx.cert.extensions)
-    for e in ctx.cert.extensions:
-        if counts[e.oid.dotted] > 1:
-            counts[e.oid.dotted] = 0
-            yield Hit(e.path, f"{e.oid.name} appears more than once")
+    yield from repeated_oids(ctx.cert.extensions)
 
 
 @lint("e_rfc_extension_value_empty", E, "RFC 5280 §4.1 (extnValue holds the DER value)")

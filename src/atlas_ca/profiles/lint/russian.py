@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections import Counter
 from collections.abc import Callable, Iterator
 
 from atlas_ca.asn1 import gost as asn1_gost
@@ -35,6 +34,7 @@ from atlas_ca.profiles.lint.registry import (
     LintContext,
     Severity,
     lint,
+    repeated_oids,
 )
 from atlas_ca.profiles.lint.rfc5280 import UPPER_BOUNDS
 from atlas_ca.profiles.lint.view import Attr
@@ -167,11 +167,7 @@ def subject_attribute_unexpected(ctx: LintContext) -> Iterator[Hit]:
 @lint("e_ru_subject_attribute_repeated", E, ORDER_795_ATTRS, kinds=PROFILED)
 def subject_attribute_repeated(ctx: LintContext) -> Iterator[Hit]:
     """Each attribute of the profile appears once."""
-    counts = Counter(a.oid.dotted for a in ctx.cert.subject)
-    for a in ctx.cert.subject:
-        if counts[a.oid.dotted] > 1:
-            counts[a.oid.dotted] = 0
-            yield Hit(a.path, f"{a.oid.name} appears more than once")
+    yield from repeated_oids(ctx.cert.subject)
 
 
 @lint("e_ru_subject_attribute_string_type", E, ORDER_795_ATTRS, kinds=PROFILED)
