@@ -24,6 +24,7 @@ from atlas_ca.gost import streebog256
 from atlas_ca.storage import IntentState
 from atlas_ca.storage._sql import SqlRegister
 from atlas_ca.x509.certificate import Certificate
+from atlas_testing import missing, softhsm_module_path
 
 pg_server = registers.pg_server
 store = registers.store
@@ -186,7 +187,8 @@ def test_a_postgres_connection_killed_before_the_store_is_unavailable_then_resol
 
 @pytest.mark.softhsm
 def test_a_token_vanishing_between_record_and_sign_voids_the_intent(tmp_path: Path) -> None:
-    registers._root_conftest().softhsm_module_path() or registers.missing("SoftHSM with GOST")
+    if softhsm_module_path() is None:
+        missing("SoftHSM built with GOST (run scripts/bootstrap.sh)")
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(1) as pool:
         out = pool.apply(
