@@ -76,6 +76,7 @@ from atlas_ca.errors import InvalidInput, Refused, Unavailable
 from atlas_ca.hsm.base import SigningKey
 from atlas_ca.hsm.pkcs11 import open_token
 from atlas_ca.hsm.software import generate_software_key, open_software_key
+from atlas_ca.interop import OPENSSL_GOST_CONF_NAME, openssl_gost_env, write_openssl_gost_conf
 from atlas_ca.profiles.config import CaConfig, IssuerTools
 from atlas_ca.profiles.issue import Address, Organisation, issue_certificate, plan_ca_certificate
 from atlas_ca.services.attestation import attest_verification, verify_attestation
@@ -106,17 +107,6 @@ MARKER = ".atlas-ca-demo"
 TOKEN_LABEL = "atlas-demo"  # noqa: S105 - a token label, not a secret
 SUBJECT_SIGN_TOOL = 'СКЗИ "КриптоПро CSP" (версия 5.0)'
 OPERATOR = Actor("operator:demo")
-
-OPENSSL_GOST_CONF = """\
-openssl_conf = openssl_init
-[openssl_init]
-engines = engine_section
-[engine_section]
-gost = gost_section
-[gost_section]
-engine_id = gost
-default_algorithms = ALL
-"""
 
 #: The demo CA's configuration (tools and conformity certificates are samples).
 DEMO_CONFIG = CaConfig(
@@ -206,8 +196,7 @@ class Verifiers:
     def run_openssl(self, args: Sequence[str | os.PathLike[str]]) -> ToolRun:
         if self.openssl is None:
             return ToolRun(False, "openssl not found")
-        env = dict(os.environ, OPENSSL_CONF=str(self.openssl_conf))
-        return _run([self.openssl, *map(str, args)], env)
+        return _run([self.openssl, *map(str, args)], openssl_gost_env(self.openssl_conf))
 
     def run_certtool(self, args: Sequence[str | os.PathLike[str]]) -> ToolRun:
         if self.certtool is None:
@@ -226,10 +215,9 @@ def _run(argv: list[str], env: dict[str, str]) -> ToolRun:
 
 def find_verifiers(work_dir: Path) -> Verifiers:
     """The verifiers on PATH; writes the gost-engine OpenSSL config into ``work_dir``."""
-    conf = work_dir / "openssl-gost.cnf"
+    conf = work_dir / OPENSSL_GOST_CONF_NAME
     if not conf.exists():
-        work_dir.mkdir(parents=True, exist_ok=True)
-        conf.write_text(OPENSSL_GOST_CONF)
+        write_openssl_gost_conf(work_dir)
     return Verifiers(shutil.which("openssl"), conf, shutil.which("certtool"))
 
 
