@@ -23,7 +23,7 @@ pg_server = registers.pg_server
 store = registers.store
 PROCESSES = 4
 PER_PROCESS = 250
-TIME_LIMIT_S = 120
+HANG_GUARD_S = 600
 
 
 @pytest.mark.slow
@@ -34,10 +34,11 @@ def test_four_processes_issue_a_thousand_certificates_into_one_register(
     ctx = multiprocessing.get_context("spawn")
     started = time.perf_counter()
     with ctx.Pool(PROCESSES) as pool:
-        results = pool.starmap(
+        # A hang guard, not a speed claim (speed is bench/issue_service.py's business).
+        results = pool.starmap_async(
             issuance_workers.issue_many,
             [(store.kind, store.location, str(tmp_path), PER_PROCESS)] * PROCESSES,
-        )
+        ).get(timeout=HANG_GUARD_S)
     elapsed = time.perf_counter() - started
     serials = [s for r in results for s in r["serials"]]
     assert len(serials) == len(set(serials)) == PROCESSES * PER_PROCESS
@@ -54,6 +55,5 @@ def test_four_processes_issue_a_thousand_certificates_into_one_register(
         Certificate.from_der(record.der).verify_signed_by(world.ca.certificate.public_key_info)
     assert list(world.outbox.entries()) == []
     assert verify_store(reg).ok
-    assert elapsed < TIME_LIMIT_S
     rate = PROCESSES * PER_PROCESS / elapsed
     print(f"\n{store.kind}: {PROCESSES * PER_PROCESS} issuances in {elapsed:.1f} s ({rate:.0f}/s)")

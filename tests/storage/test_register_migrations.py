@@ -27,13 +27,14 @@ def ts(store: Store, text: str) -> object:
     return text if store.kind == "sqlite" else T0
 
 
-def test_there_are_two_migration_steps_per_dialect_with_the_same_numbers() -> None:
+def test_the_migration_steps_of_both_dialects_have_the_same_numbers() -> None:
     for dialect in ("sqlite", "postgres"):
         assert [(v, n) for v, n, _ in migrations(dialect)] == [
             (1, "0001_register"),
             (2, "0002_audit"),
+            (3, "0003_crl_scan_index"),
         ]
-    assert latest_version("sqlite") == latest_version("postgres") == 2
+    assert latest_version("sqlite") == latest_version("postgres") == 3
 
 
 def test_a_version_1_register_upgrades_on_open_and_keeps_its_data(store: Store) -> None:
@@ -67,8 +68,12 @@ def test_a_version_1_register_upgrades_on_open_and_keeps_its_data(store: Store) 
     )
 
     reg = store.open()  # current code: upgrades to the latest version
-    assert reg.schema_version == 2
-    assert [r[0] for r in store.raw("SELECT version FROM atlas_schema ORDER BY version")] == [1, 2]
+    assert reg.schema_version == 3
+    assert [r[0] for r in store.raw("SELECT version FROM atlas_schema ORDER BY version")] == [
+        1,
+        2,
+        3,
+    ]
     old = reg.get_certificate(ISSUER, 42)
     assert old.der == b"\x30\x03old"
     assert old.issued_at == T0
@@ -84,23 +89,23 @@ def test_a_version_1_register_upgrades_on_open_and_keeps_its_data(store: Store) 
 def test_opening_twice_migrates_once(store: Store) -> None:
     store.open().close()
     store.open()
-    assert store.raw("SELECT count(*) FROM atlas_schema") == [(2,)]
+    assert store.raw("SELECT count(*) FROM atlas_schema") == [(3,)]
 
 
 def test_a_register_from_a_newer_atlas_ca_is_refused_with_a_clear_message(store: Store) -> None:
     store.open().close()
     store.raw(
         "INSERT INTO atlas_schema (version, name, applied_at) VALUES (?, ?, ?)",
-        (3, "0003_from_the_future", ts(store, "2027-01-01T00:00:00.000000Z")),
+        (4, "0004_from_the_future", ts(store, "2027-01-01T00:00:00.000000Z")),
     )
     with pytest.raises(SchemaTooNew) as caught:
         store.open()
     assert isinstance(caught.value, Unavailable)
-    assert "schema version 3" in str(caught.value)
+    assert "schema version 4" in str(caught.value)
     assert "upgrade atlas_ca" in str(caught.value)
-    assert caught.value.context["found"] == 3
-    assert caught.value.context["supported"] == 2
-    assert store.raw("SELECT count(*) FROM atlas_schema") == [(3,)]  # nothing touched
+    assert caught.value.context["found"] == 4
+    assert caught.value.context["supported"] == 3
+    assert store.raw("SELECT count(*) FROM atlas_schema") == [(4,)]  # nothing touched
 
 
 def test_open_register_picks_the_adapter_from_the_location(
@@ -109,7 +114,7 @@ def test_open_register_picks_the_adapter_from_the_location(
     for location in (tmp_path / "a.sqlite3", f"sqlite://{tmp_path / 'b.sqlite3'}"):
         with open_register(location, opened_at=T0) as reg:
             assert isinstance(reg, sqlite_adapter.SqliteRegister)
-            assert reg.schema_version == 2
+            assert reg.schema_version == 3
     assert (tmp_path / "b.sqlite3").exists()
     if pg_server is None:
         missing(f"PostgreSQL ({PG_ENV})")
@@ -120,5 +125,5 @@ def test_open_register_picks_the_adapter_from_the_location(
     test_db = urlunsplit(url._replace(path=f"/{pg_server.dbname}"))
     with open_register(test_db, opened_at=T0) as reg:
         assert isinstance(reg, pg_adapter.PostgresRegister)
-        assert reg.schema_version == 2
+        assert reg.schema_version == 3
         assert "@" not in repr(reg)
