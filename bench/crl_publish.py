@@ -13,8 +13,8 @@ wall time and peak RSS from ``os.wait4`` (bench/benchlib.py's ``measure``):
   verify the signature, write the PEM file atomically (temp file, fsync, rename), record it.
 
 Usage: ``.venv/bin/python bench/crl_publish.py [--entries N] [--store sqlite|postgres]
-[--pg-dsn DSN] [--workdir DIR] [--covering-index]`` (the last adds the index proposed for the
-register's CRL scan, see docs/performance.md, to measure what it would change).
+[--pg-dsn DSN] [--workdir DIR]``. The register's schema (version 3) carries the covering
+partial index the CRL scan reads from.
 Prints ``RESULT crl_publish time_ratio=... goal=0.5`` and ``RESULT crl_publish rss_ratio=...
 goal=0.5``.
 """
@@ -62,15 +62,8 @@ def _index_rows(work: Path) -> list[tuple[int, datetime, int]]:
     return rows
 
 
-COVERING_INDEX = (
-    "CREATE INDEX certificates_crl ON certificates (issuer, serial, status, reason,"
-    " revocation_date, invalidity_date, last_change) WHERE status <> 'valid'"
-)
-
-
-def load_register(work: Path, location: str, covering_index: bool = False) -> None:
-    """Put index.txt's serials into the register at ``location`` (migrated first); with
-    ``covering_index``, add the index proposed for the register's CRL scan (not in the schema)."""
+def load_register(work: Path, location: str) -> None:
+    """Put index.txt's serials into the register at ``location`` (migrated first)."""
     from atlas_ca.audit.events import utc_text
     from atlas_ca.storage import open_register
     from atlas_ca.storage.ports import IssuerKeyId, serial_text
@@ -113,8 +106,6 @@ def load_register(work: Path, location: str, covering_index: bool = False) -> No
                 for start in range(0, len(data), BATCH):
                     cur.executemany(sql_text.replace("?", "%s"), data[start : start + BATCH])
             cur.execute(changes_sql.replace("?", "%s"), (issuer.value, len(rows)))
-            if covering_index:
-                cur.execute(COVERING_INDEX)
             conn.commit()
             conn.execute("ANALYZE")
         return
@@ -125,8 +116,6 @@ def load_register(work: Path, location: str, covering_index: bool = False) -> No
         lite.executemany(intent_sql, intents)
         lite.executemany(cert_sql, certs)
         lite.execute(changes_sql, (issuer.value, len(rows)))
-        if covering_index:
-            lite.execute(COVERING_INDEX)
     lite.execute("ANALYZE")
     lite.close()
 
@@ -171,11 +160,6 @@ def main() -> None:
     parser.add_argument("--store", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--pg-dsn", default=os.environ.get("ATLAS_CA_TEST_PG_DSN"))
     parser.add_argument("--workdir", type=Path, default=None)
-    parser.add_argument(
-        "--covering-index",
-        action="store_true",
-        help="add the covering index proposed for the register's CRL scan (not in the schema)",
-    )
     parser.add_argument("--child", choices=["ours", "load"], help=argparse.SUPPRESS)
     parser.add_argument("--location", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -183,7 +167,7 @@ def main() -> None:
         ours(args.workdir, args.location)
         return
     if args.child == "load":
-        load_register(args.workdir, args.location, args.covering_index)
+        load_register(args.workdir, args.location)
         return
 
     openssl_bin = shutil.which("openssl")
@@ -237,8 +221,7 @@ def main() -> None:
         # parent's pages until it execs.
         subprocess.run(
             [sys.executable, str(Path(__file__).resolve()), "--child", "load",
-             "--workdir", str(work), "--location", location,
-             *(["--covering-index"] if args.covering_index else [])],
+             "--workdir", str(work), "--location", location],
             cwd=work, env=env, check=True,
         )  # fmt: skip
         print(f"prepared {args.entries} revoked serials (index.txt and the {args.store} register)"
