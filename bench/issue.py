@@ -37,22 +37,13 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from benchlib import env_value
+
 REPO = Path(__file__).resolve().parent.parent
 LABEL = "bench-ca"
 TOKEN = "bench-issue"
 PIN = "123456"
 CSRS = 1200
-
-
-def _env_value(name: str) -> str:
-    value = os.environ.get(name)
-    if value:
-        return value
-    env_file = REPO / ".atlas-ca-env"
-    for line in env_file.read_text().splitlines():
-        if line.startswith(f"export {name}="):
-            return line.split("=", 1)[1].strip().strip('"')
-    raise SystemExit(f"{name} is not set: run scripts/bootstrap.sh or source .atlas-ca-env")
 
 
 def worker_raw(module: str, seconds: float) -> dict[str, float]:
@@ -288,8 +279,8 @@ def main() -> None:
         print(json.dumps(worker_issue(args.uri, args.seconds)))
         return
 
-    module = _env_value("ATLAS_CA_SOFTHSM_MODULE")
-    util = _env_value("ATLAS_CA_SOFTHSM_UTIL")
+    module = env_value("ATLAS_CA_SOFTHSM_MODULE")
+    util = env_value("ATLAS_CA_SOFTHSM_UTIL")
     with tempfile.TemporaryDirectory(prefix="atlas-issue-bench-") as tmp:
         base = Path(tmp)
         (base / "tokens").mkdir()
