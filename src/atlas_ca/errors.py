@@ -263,3 +263,25 @@ class CrlPublicationFailed(ServiceError, Unavailable):
 
 class ReasonNotAllowed(ServiceError, Refused):
     """A revocation reason the requester may not give (a subscriber cannot claim caCompromise)."""
+
+
+# --- certificate entitlements of an order (R10) ------------------------------------------------
+
+
+class EntitlementRefused(DomainError):
+    """R10: the order does not entitle this person to one more certificate; context: order,
+    bought, used (certificates issued and issuances in progress under the order)."""
+
+
+class OrderExhausted(EntitlementRefused):
+    """R10: every certificate issuance the order bought is issued or being issued, or its
+    fulfilment is complete (a COMPLETED order grants nothing more)."""
+
+
+class NoCertificateBought(EntitlementRefused):
+    """R10: the order has no line of a certificate issuance or renewal product."""
+
+
+class OrderQuotaReached(StorageError, Refused):
+    """The register refused an intent: its order already has as many live (open or completed)
+    intents as the quota the caller gave; context: order, live, quota."""

@@ -439,14 +439,24 @@ class ServiceAccess:
     explanation: str
 
 
-_SERVED = frozenset({OrderState.PAID, OrderState.IN_FULFILMENT, OrderState.COMPLETED})
+_SERVED = frozenset({OrderState.PAID, OrderState.IN_FULFILMENT})
 
 
 def service_access(order: Order, person: SubscriberId) -> ServiceAccess:
-    """R10: after payment, every person named in the order receives its services."""
+    """R10: after payment, every person named in the order receives its services — until its
+    fulfilment is complete: a COMPLETED order's services were received and it grants no more
+    (how many certificates an order buys: :mod:`atlas_ca.domain.entitlements`)."""
     if person not in order.recipients:
         return ServiceAccess(
             order.id, person, False, "R10", f"{person} is not named in order {order.id}"
+        )
+    if order.state is OrderState.COMPLETED:
+        return ServiceAccess(
+            order.id,
+            person,
+            False,
+            "R10",
+            f"order {order.id} is completed; its services were received and it grants no more",
         )
     if order.state not in _SERVED:
         return ServiceAccess(

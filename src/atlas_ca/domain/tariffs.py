@@ -432,6 +432,9 @@ class PricedLine:
     vat: VatRule
     vat_amount: Money
     price_valid_from: date
+    kind: ProductKind | None = None
+    """The product's kind when the line was priced: what the order buys (certificate issuances,
+    :mod:`atlas_ca.domain.entitlements`); None on lines stored before lines carried it."""
 
     @property
     def discount_total(self) -> Money:
@@ -524,4 +527,5 @@ def price_line(
         vat=quote.vat,
         vat_amount=quote.vat.included_in(line_total),
         price_valid_from=quote.price_valid_from,
+        kind=quote.product.kind,
     )
