@@ -33,8 +33,9 @@ def test_the_migration_steps_of_both_dialects_have_the_same_numbers() -> None:
             (1, "0001_register"),
             (2, "0002_audit"),
             (3, "0003_crl_scan_index"),
+            (4, "0004_order_entitlements"),
         ]
-    assert latest_version("sqlite") == latest_version("postgres") == 3
+    assert latest_version("sqlite") == latest_version("postgres") == 4
 
 
 def test_a_version_1_register_upgrades_on_open_and_keeps_its_data(store: Store) -> None:
@@ -68,11 +69,12 @@ def test_a_version_1_register_upgrades_on_open_and_keeps_its_data(store: Store) 
     )
 
     reg = store.open()  # current code: upgrades to the latest version
-    assert reg.schema_version == 3
+    assert reg.schema_version == 4
     assert [r[0] for r in store.raw("SELECT version FROM atlas_schema ORDER BY version")] == [
         1,
         2,
         3,
+        4,
     ]
     old = reg.get_certificate(ISSUER, 42)
     assert old.der == b"\x30\x03old"
@@ -89,23 +91,23 @@ def test_a_version_1_register_upgrades_on_open_and_keeps_its_data(store: Store) 
 def test_opening_twice_migrates_once(store: Store) -> None:
     store.open().close()
     store.open()
-    assert store.raw("SELECT count(*) FROM atlas_schema") == [(3,)]
+    assert store.raw("SELECT count(*) FROM atlas_schema") == [(4,)]
 
 
 def test_a_register_from_a_newer_atlas_ca_is_refused_with_a_clear_message(store: Store) -> None:
     store.open().close()
     store.raw(
         "INSERT INTO atlas_schema (version, name, applied_at) VALUES (?, ?, ?)",
-        (4, "0004_from_the_future", ts(store, "2027-01-01T00:00:00.000000Z")),
+        (5, "0005_from_the_future", ts(store, "2027-01-01T00:00:00.000000Z")),
     )
     with pytest.raises(SchemaTooNew) as caught:
         store.open()
     assert isinstance(caught.value, Unavailable)
-    assert "schema version 4" in str(caught.value)
+    assert "schema version 5" in str(caught.value)
     assert "upgrade atlas_ca" in str(caught.value)
-    assert caught.value.context["found"] == 4
-    assert caught.value.context["supported"] == 3
-    assert store.raw("SELECT count(*) FROM atlas_schema") == [(4,)]  # nothing touched
+    assert caught.value.context["found"] == 5
+    assert caught.value.context["supported"] == 4
+    assert store.raw("SELECT count(*) FROM atlas_schema") == [(5,)]  # nothing touched
 
 
 def test_open_register_picks_the_adapter_from_the_location(
@@ -114,7 +116,7 @@ def test_open_register_picks_the_adapter_from_the_location(
     for location in (tmp_path / "a.sqlite3", f"sqlite://{tmp_path / 'b.sqlite3'}"):
         with open_register(location, opened_at=T0) as reg:
             assert isinstance(reg, sqlite_adapter.SqliteRegister)
-            assert reg.schema_version == 3
+            assert reg.schema_version == 4
     assert (tmp_path / "b.sqlite3").exists()
     if pg_server is None:
         missing(f"PostgreSQL ({PG_ENV})")
@@ -125,5 +127,5 @@ def test_open_register_picks_the_adapter_from_the_location(
     test_db = urlunsplit(url._replace(path=f"/{pg_server.dbname}"))
     with open_register(test_db, opened_at=T0) as reg:
         assert isinstance(reg, pg_adapter.PostgresRegister)
-        assert reg.schema_version == 3
+        assert reg.schema_version == 4
         assert "@" not in repr(reg)

@@ -9,7 +9,10 @@ Concurrency: every writer locks the rows it derives numbers from (``issuer_chang
 ``crl_numbers``, ``audit_head``) with ``UPDATE ... RETURNING`` / ``SELECT ... FOR UPDATE``
 (PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` serialises writers anyway), always in the order
 counters → certificate → audit head, so there is no lock cycle. Serial uniqueness is the
-primary key of ``issuance_intents``.
+primary key of ``issuance_intents``. ``record_intent`` first locks the order's row of
+``order_issuances`` (an upsert), then counts the order's live intents against the caller's quota
+and inserts: one order's intents are recorded one at a time, so two requests cannot both take
+its last certificate.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from atlas_ca.errors import (
     CrlNumberConflict,
     DuplicateIdempotencyKey,
     IntentNotOpen,
+    OrderQuotaReached,
     RecordNotFound,
     SerialCollision,
     StorageUnavailable,
@@ -54,6 +58,7 @@ from atlas_ca.storage.ports import (
     IssuedCertificate,
     IssuerKeyId,
     NewIntent,
+    OrderUsage,
     ProfileName,
     Revocation,
     RevocationReason,
@@ -283,8 +288,19 @@ class SqlRegister:
     def record_intent(self, intent: NewIntent, *, actor: Actor) -> IntentOutcome:
         issuer, serial = intent.issuer.value, serial_text(intent.serial)
         key = intent.idempotency_key
+        order = None if intent.order is None else intent.order.value
 
         def tx(cur: Cursor) -> IntentOutcome:
+            if order is not None:
+                # The order's row is locked first (counters first, as everywhere here): every
+                # intent of the order is recorded under this lock, so the count below sees
+                # every other intent of the order that could still commit before this one.
+                cur.one(
+                    "INSERT INTO order_issuances (order_id, recorded) VALUES (?, 0)"
+                    " ON CONFLICT (order_id) DO UPDATE SET recorded = order_issuances.recorded"
+                    " RETURNING recorded",
+                    (order,),
+                )
             if key is not None:
                 known = cur.one(
                     "SELECT request_digest, issuer, serial FROM idempotency_keys WHERE key = ?",
@@ -297,6 +313,16 @@ class SqlRegister:
                             issuer=issuer,
                         )
                     return self._outcome(cur, known[1], known[2])
+            if intent.order_quota is not None and order is not None:
+                live = self._live_intents(cur, order)
+                if live >= intent.order_quota:
+                    raise OrderQuotaReached(
+                        f"order {order} already has {live} live intent(s), its quota is"
+                        f" {intent.order_quota}; nothing was recorded",
+                        order=order,
+                        live=live,
+                        quota=intent.order_quota,
+                    )
             inserted = cur.one(
                 f"INSERT INTO issuance_intents ({_INTENT_COLS})"
                 " VALUES (?, ?, ?, ?, ?, ?, 'open', ?, NULL)"
@@ -318,6 +344,11 @@ class SqlRegister:
                     serial=serial,
                 )
             self._step("record_intent:inserted")
+            if order is not None:
+                cur.run(
+                    "UPDATE order_issuances SET recorded = recorded + 1 WHERE order_id = ?",
+                    (order,),
+                )
             if key is not None:
                 claimed = cur.one(
                     "INSERT INTO idempotency_keys (key, request_digest, issuer, serial, created_at)"
@@ -354,6 +385,32 @@ class SqlRegister:
             )
 
         return self._write("record_intent", tx)
+
+    def _live_intents(self, cur: Cursor, order: str) -> int:
+        row = cur.one(
+            "SELECT count(*) FROM issuance_intents WHERE order_id = ?"
+            " AND state IN ('open', 'completed')",
+            (order,),
+        )
+        return 0 if row is None else int(row[0])
+
+    def order_usage(self, order: OrderId) -> OrderUsage:
+        with self._db.read() as cur:
+            states: dict[str, int] = dict(
+                cur.all(
+                    "SELECT state, count(*) FROM issuance_intents WHERE order_id = ?"
+                    " GROUP BY state",
+                    (order.value,),
+                )
+            )
+            row = cur.one("SELECT count(*) FROM certificates WHERE order_id = ?", (order.value,))
+        return OrderUsage(
+            order,
+            open=int(states.get(IntentState.OPEN.value, 0)),
+            completed=int(states.get(IntentState.COMPLETED.value, 0)),
+            voided=int(states.get(IntentState.VOIDED.value, 0)),
+            certificates=0 if row is None else int(row[0]),
+        )
 
     def _lock_open_intent(self, cur: Cursor, issuer: str, serial: str) -> Intent:
         row = cur.one(

@@ -121,12 +121,21 @@ class NewIntent:
     idempotency_key: IdempotencyKey | None = None
     request_digest: bytes = b""
     """Digest of the request the idempotency key stands for; a retry must present the same."""
+    order_quota: int | None = None
+    """With ``order``: record the intent only while the order has fewer live (open or
+    completed) intents than this, counted in the recording transaction (OrderQuotaReached)."""
 
     def __post_init__(self) -> None:
         check_serial(self.serial)
         _aware(self.created_at, "created_at")
         if len(self.tbs_digest) not in (32, 64):
             raise ValueError("tbs_digest must be a Streebog-256 or -512 digest")
+        if self.order_quota is not None:
+            quota = self.order_quota
+            if isinstance(quota, bool) or not isinstance(quota, int) or quota < 0:
+                raise ValueError("order_quota must be a non-negative int")
+            if self.order is None:
+                raise ValueError("an order quota needs the intent's order")
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +203,23 @@ class CertificateRecord:
     status_changed_at: datetime
     revocation: Revocation | None
     """For REVOKED the revocation; for SUSPENDED reason CERTIFICATE_HOLD and the hold date."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderUsage:
+    """What the register holds under one order, every issuer together: intents by state and
+    the certificates stored (one per completed intent)."""
+
+    order: OrderId
+    open: int
+    completed: int
+    voided: int
+    certificates: int
+
+    @property
+    def live(self) -> int:
+        """Issuances that hold one of the order's certificates: issued or being issued."""
+        return self.open + self.completed
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,8 +315,15 @@ class Register(AuditStore, Protocol):
 
         Raises SerialCollision if the serial was ever used for this issuer; with an idempotency
         key already used for the same request returns that request's outcome (``created`` False),
-        for a different request raises DuplicateIdempotencyKey.
+        for a different request raises DuplicateIdempotencyKey. With ``order_quota``, raises
+        OrderQuotaReached when the order already has that many live intents: the count and the
+        insert are one transaction under a per-order lock, so concurrent requests cannot both
+        take the order's last unit.
         """
+        ...
+
+    def order_usage(self, order: OrderId) -> OrderUsage:
+        """Intents (by state) and certificates recorded under ``order``, every issuer together."""
         ...
 
     def complete_intent(self, certificate: IssuedCertificate, *, actor: Actor) -> CertificateRecord:
