@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote
 
 import pytest
+from psycopg import conninfo
 from registers import ACTOR, ISSUER, OPERATOR, PG_ENV, T0, PgServer, Store, missing
 
 from atlas_ca.audit import verify_chain
@@ -121,10 +122,13 @@ def test_open_register_picks_the_adapter_from_the_location(
     if pg_server is None:
         missing(f"PostgreSQL ({PG_ENV})")
         return
-    url = urlsplit(pg_server.admin_dsn)
-    if url.scheme not in ("postgresql", "postgres"):
-        pytest.skip("ATLAS_CA_TEST_PG_DSN is not in URL form")
-    test_db = urlunsplit(url._replace(path=f"/{pg_server.dbname}"))
+    # open_register recognises PostgreSQL by a URL; a key=value DSN is rewritten as one.
+    params = conninfo.conninfo_to_dict(pg_server.admin_dsn)
+    user = quote(str(params.get("user", "postgres")))
+    password = params.get("password")
+    auth = f"{user}:{quote(str(password))}" if password else user
+    host = params.get("host", "127.0.0.1")
+    test_db = f"postgresql://{auth}@{host}:{params.get('port', 5432)}/{pg_server.dbname}"
     with open_register(test_db, opened_at=T0) as reg:
         assert isinstance(reg, pg_adapter.PostgresRegister)
         assert reg.schema_version == 4
