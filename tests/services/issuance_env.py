@@ -127,7 +127,21 @@ def make_ca(key: SigningKey, config: CaConfig = CONFIG) -> CertificateAuthority:
     return CertificateAuthority(key, certificate, config)
 
 
-def paid_order(subscriber: SubscriberId, order_id: str = "ord-1", *, paid: bool = True) -> Order:
+#: What the shared world's order buys: enough issuances for the load and fault tests (the
+#: entitlement tests build orders of their own).
+WORLD_ORDER_QUANTITY = 5000
+
+
+def paid_order(
+    subscriber: SubscriberId,
+    order_id: str = "ord-1",
+    *,
+    paid: bool = True,
+    quantity: int = 1,
+    recipients: tuple[SubscriberId, ...] = (),
+) -> Order:
+    """An order of ``subscriber`` for ``quantity`` certificate issuances (KEP), naming
+    ``recipients`` (default: the subscriber), paid in full unless ``paid`` is False."""
     draft = draft_order(
         OrderId(order_id),
         subscriber,
@@ -135,8 +149,8 @@ def paid_order(subscriber: SubscriberId, order_id: str = "ord-1", *, paid: bool 
         SellerCode.ATLAS_2,
         PaymentMethod.BANK_CARD,
         PLAN,
-        (OrderItem(KEP),),
-        (subscriber,),
+        (OrderItem(KEP, quantity),),
+        recipients or (subscriber,),
         T0 - dt.timedelta(days=2),
     )
     placed = place_order(
@@ -238,7 +252,7 @@ def make_world(register: Register, base: Path, ca_key: SigningKey | None = None)
         outbox=DirectoryOutbox(base / "outbox"),
         clock=FakeClock(),
         subscriber=subscriber,
-        order=paid_order(subscriber.id),
+        order=paid_order(subscriber.id, quantity=WORLD_ORDER_QUANTITY),
         subscriber_key=software_key(base, "subscriber", "cryptopro-a"),
     )
 

@@ -3,11 +3,16 @@
 One visible pipeline (style lesson 10; Boulder's ``ca/ca.go``)::
 
     prepare   parse the CSR, check its proof of possession; the subscriber is verified (R3),
-              the organisation's authority is in force (R4), the order is paid and names the
-              subscriber (R10); plan the certificate from the profile and VERIFIED data only
+              the organisation's authority is in force (R4), the order is paid, names the
+              subscriber and has a certificate left of those it bought — issued and in-progress
+              issuances count (R10, OrderExhausted); plan the certificate from the profile and
+              VERIFIED data only
     lint      build the TBS with a fresh random serial; any lint error refuses, with findings
     confirm   the one-time code, bound to the operation and its parameters (R7), is spent
-    record    the serial and the Streebog-256 digest of the TBS are committed as an intent
+    record    the serial and the Streebog-256 digest of the TBS are committed as an intent; the
+              register counts the order's live intents against what it bought in the same
+              transaction, under the order's lock (a concurrent request that took the last
+              certificate meanwhile makes this one OrderExhausted; its code is spent)
     sign      the CA key (HSM) signs the TBS; on failure the intent is voided
     verify    the certificate is checked against the CA certificate's public key and against
               the recorded TBS digest; on failure the intent is voided
@@ -36,8 +41,9 @@ from datetime import datetime, timedelta
 
 from atlas_ca.audit.events import Actor
 from atlas_ca.domain.authorities import Authority, require_authority
+from atlas_ca.domain.entitlements import IssuanceDecision, require_issuance
 from atlas_ca.domain.ids import ChallengeId, OrderId, SubscriberId
-from atlas_ca.domain.orders import Order, service_access
+from atlas_ca.domain.orders import Order
 from atlas_ca.domain.otp import Operation, OperationBinding, bind, verify_code
 from atlas_ca.domain.subscribers import Subscriber, require_verified
 from atlas_ca.errors import (
@@ -49,7 +55,7 @@ from atlas_ca.errors import (
     IssuanceFailed,
     IssuanceInProgress,
     IssuancePending,
-    OrderNotPaid,
+    OrderQuotaReached,
     RecordNotFound,
     SerialCollision,
     SignatureInvalid,
@@ -157,6 +163,8 @@ class PreparedIssuance:
     plan: CertificatePlan
     request_digest: bytes
     at: datetime
+    entitlement: IssuanceDecision
+    """The order's certificate entitlement as counted at *prepare* (R10)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,14 +297,11 @@ class IssuanceService:
                 return self._replay(known, csr, request)
         subscriber, order = request.subscriber, request.order
         require_verified(subscriber)
-        access = service_access(order, subscriber.id)
-        if not access.granted:
-            raise OrderNotPaid(
-                f"{access.explanation}: nothing is issued before payment (R10)",
-                rule="R10",
-                order=order.id.value,
-                state=order.state.value,
-            )
+        # R10: paid, naming the subscriber, and one of the certificates it bought still free
+        # (issued and in-progress issuances count); record() checks the count again, atomically.
+        entitlement = require_issuance(
+            order, subscriber.id, used=self._register.order_usage(order.id).live
+        )
         authority: Authority | None = None
         if request.organisation is not None:
             authority = require_authority(
@@ -334,7 +339,7 @@ class IssuanceService:
                 plan.not_after.isoformat().encode(),
             )
         )
-        return PreparedIssuance(request, csr, plan, digest, at)
+        return PreparedIssuance(request, csr, plan, digest, at, entitlement)
 
     def lint(self, prepared: PreparedIssuance, serial: int) -> PreparedTbs:
         """Build the TBS with ``serial``; LintFailed (with the findings) on any error."""
@@ -368,22 +373,37 @@ class IssuanceService:
         checked.require_accepted()
 
     def record(self, prepared: PreparedIssuance, serial: int, tbs: PreparedTbs) -> IntentOutcome:
-        """Commit the serial and the TBS digest before anything is signed."""
+        """Commit the serial and the TBS digest before anything is signed.
+
+        The register counts the order's live intents against what it bought in the same
+        transaction; a request that lost the order's last certificate to a concurrent one since
+        *prepare* is refused with OrderExhausted (R10) and nothing is recorded.
+        """
         request = prepared.request
-        return self._register.record_intent(
-            NewIntent(
-                issuer=self._ca.issuer_id,
-                serial=serial,
-                tbs_digest=streebog256(tbs.tbs.der),
-                subscriber=request.subscriber.id,
-                profile=ProfileName(prepared.plan.profile.name),
-                created_at=prepared.at,
-                order=request.order.id,
-                idempotency_key=request.idempotency_key,
-                request_digest=prepared.request_digest,
-            ),
-            actor=self._actor,
-        )
+        try:
+            return self._register.record_intent(
+                NewIntent(
+                    issuer=self._ca.issuer_id,
+                    serial=serial,
+                    tbs_digest=streebog256(tbs.tbs.der),
+                    subscriber=request.subscriber.id,
+                    profile=ProfileName(prepared.plan.profile.name),
+                    created_at=prepared.at,
+                    order=request.order.id,
+                    idempotency_key=request.idempotency_key,
+                    request_digest=prepared.request_digest,
+                    order_quota=prepared.entitlement.bought,
+                ),
+                actor=self._actor,
+            )
+        except OrderQuotaReached as exc:
+            live = exc.context.get("live")
+            require_issuance(
+                request.order,
+                request.subscriber.id,
+                used=live if isinstance(live, int) else prepared.entitlement.bought,
+            )
+            raise  # the domain allowed what the register refused: keep the register's word
 
     def sign(self, tbs: PreparedTbs, serial: int) -> Certificate:
         """Sign with the CA key; any failure voids the intent and raises IssuanceFailed."""

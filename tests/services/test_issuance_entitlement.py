@@ -1,0 +1,190 @@
+"""R10 in the issuance pipeline, on SQLite and PostgreSQL: an order gives exactly the certificates
+it bought (issued and in-progress issuances count), to the persons it names; a refusal comes
+before anything is recorded, signed or any code spent; a retry of an issued request under its
+idempotency key still returns its certificate; concurrent requests on the last unit give one
+certificate."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from issuance_env import T0, World, make_csr, make_world, paid_order, registers
+
+from atlas_ca.domain.entitlements import certificates_fulfilled
+from atlas_ca.domain.fakes import verified_subscriber
+from atlas_ca.domain.orders import complete_order, start_fulfilment
+from atlas_ca.errors import DomainError, IssuanceFailed, OrderExhausted, OrderNotPaid
+from atlas_ca.services.issuance import IssuanceRequest, IssuanceResult
+from atlas_ca.services.ports import DirectoryOutbox
+from atlas_ca.storage import IntentState, OrderUsage
+from atlas_ca.storage._sql import SqlRegister
+
+pg_server = registers.pg_server
+store = registers.store
+
+
+@pytest.fixture
+def world(store: Any, tmp_path: Path) -> World:
+    reg: SqlRegister = store.open()
+    return make_world(reg, tmp_path)
+
+
+def _intents(w: World) -> list[tuple[str, str]]:
+    reg = w.register
+    assert isinstance(reg, SqlRegister)
+    with reg._db.read() as cur:
+        return [(r[0], r[1]) for r in cur.all("SELECT serial, state FROM issuance_intents")]
+
+
+def test_an_order_for_one_issuance_gives_exactly_one_certificate(world: World) -> None:
+    order = paid_order(world.subscriber.id, "ord-one")
+    first = world.service().issue(world.request(order=order))
+    assert first.record.order == order.id
+
+    world.steps.clear()
+    second = world.request(order=order)
+    with pytest.raises(OrderExhausted, match="R10") as info:
+        world.service().issue(second)
+    error = info.value
+    assert isinstance(error, DomainError)
+    assert error.rule == "R10"
+    assert (error.context["bought"], error.context["used"]) == (1, 1)
+    assert "bought 1 certificate(s) and 1 are issued" in str(error)
+    # refused at *prepare*: nothing recorded or signed, the second code not spent
+    assert world.steps == []
+    assert len(_intents(world)) == 1
+    assert world.challenges.get(second.confirmation.challenge).used_at is None
+    usage = world.register.order_usage(order.id)
+    assert usage == OrderUsage(order.id, open=0, completed=1, voided=0, certificates=1)
+    assert certificates_fulfilled(order, issued=usage.certificates)
+
+
+def test_an_order_for_two_issuances_gives_two(world: World) -> None:
+    order = paid_order(world.subscriber.id, "ord-two", quantity=2)
+    serials = {world.service().issue(world.request(order=order)).record.serial for _ in range(2)}
+    assert len(serials) == 2
+    with pytest.raises(OrderExhausted):
+        world.service().issue(world.request(order=order))
+    assert len(_intents(world)) == 2
+
+
+def test_two_named_people_share_the_units_the_order_bought(world: World) -> None:
+    bob = verified_subscriber("sub-bob", at=T0 - dt.timedelta(days=3))
+    people = (world.subscriber.id, bob.id)
+    order = paid_order(world.subscriber.id, "ord-pair", quantity=2, recipients=people)
+    mine = world.service().issue(world.request(order=order))
+    bob_request = world.request(order=order, subscriber=bob)
+    bob_request = _confirmed_for(world, bob_request, bob.id)
+    theirs = world.service().issue(bob_request)
+    assert (mine.record.subscriber, theirs.record.subscriber) == people
+    with pytest.raises(OrderExhausted):
+        world.service().issue(world.request(order=order))
+
+    # one issuance bought for two people: one certificate, to whoever asks first
+    single = paid_order(world.subscriber.id, "ord-pair-1", recipients=people)
+    world.service().issue(
+        _confirmed_for(world, world.request(order=single, subscriber=bob), bob.id)
+    )
+    with pytest.raises(OrderExhausted):
+        world.service().issue(world.request(order=single))
+
+
+def _confirmed_for(world: World, request: IssuanceRequest, subscriber: Any) -> IssuanceRequest:
+    """``request`` with a one-time code sent to ``subscriber`` (not the world's subscriber)."""
+    from dataclasses import replace
+
+    from atlas_ca.services.issuance import OtpConfirmation, issuance_binding
+
+    binding = issuance_binding(request.csr, request.order, request.profile)
+    challenge, code = world.challenge(binding, subscriber)
+    return replace(request, confirmation=OtpConfirmation(challenge.id, code))
+
+
+def test_a_person_not_named_in_the_order_is_refused(world: World) -> None:
+    stranger = verified_subscriber("sub-stranger", at=T0 - dt.timedelta(days=3))
+    order = paid_order(world.subscriber.id, "ord-mine", quantity=5)
+    request = _confirmed_for(world, world.request(order=order, subscriber=stranger), stranger.id)
+    with pytest.raises(OrderNotPaid, match="not named"):
+        world.service().issue(request)
+    assert _intents(world) == []
+
+
+def test_a_completed_order_issues_nothing_more(world: World) -> None:
+    order = paid_order(world.subscriber.id, "ord-closed", quantity=3)
+    world.service().issue(world.request(order=order))
+    closed = complete_order(start_fulfilment(order, T0), T0)
+    with pytest.raises(OrderExhausted, match="completed") as info:
+        world.service().issue(world.request(order=closed))
+    assert info.value.context["state"] == "completed"
+    assert len(_intents(world)) == 1
+
+
+def test_a_retry_of_an_issued_request_returns_its_certificate_not_a_refusal(world: World) -> None:
+    order = paid_order(world.subscriber.id, "ord-retry")
+    request = world.request(order=order, key="entitlement-retry-01")
+    first = world.service().issue(request)
+    world.clock.advance(minutes=1)
+    again = world.service().issue(request)
+    assert again.replayed
+    assert again.certificate == first.certificate
+    with pytest.raises(OrderExhausted):  # a new request (new key) is refused
+        world.service().issue(world.request(order=order, key="entitlement-retry-02"))
+    assert len(_intents(world)) == 1
+
+
+class _FullOutbox(DirectoryOutbox):
+    """An outbox whose disk is full: the signed certificate cannot be kept."""
+
+    def put(self, issuer: Any, serial: int, der: bytes) -> None:
+        raise OSError(28, "No space left on device")
+
+
+def test_an_issuance_that_failed_gives_its_unit_back(world: World, tmp_path: Path) -> None:
+    order = paid_order(world.subscriber.id, "ord-void")
+    broken = world.service(outbox=_FullOutbox(tmp_path / "full"))
+    with pytest.raises(IssuanceFailed, match="intent was voided"):
+        broken.issue(world.request(order=order))
+    assert [s for _, s in _intents(world)] == [IntentState.VOIDED.value]
+    issued = world.service().issue(world.request(order=order))
+    assert issued.record.order == order.id
+    assert world.register.order_usage(order.id).live == 1
+
+
+@pytest.mark.parametrize("requests", [2, 6])
+def test_concurrent_requests_on_the_last_unit_give_exactly_one_certificate(
+    store: Any, world: World, requests: int
+) -> None:
+    """Every request passes *prepare* (the count says one unit is left) and spends its code
+    before any records: the register's count in the recording transaction decides."""
+    order = paid_order(world.subscriber.id, "ord-race")
+    prepared = [
+        world.request(order=order, csr=make_csr(world.subscriber_key)) for _ in range(requests)
+    ]
+    all_confirmed = threading.Barrier(requests)
+
+    def wait_for_the_others(step: str) -> None:
+        if step == "confirm":
+            all_confirmed.wait(60)
+
+    def attempt(request: IssuanceRequest) -> IssuanceResult | OrderExhausted:
+        service = world.service(register=store.open(), on_step=wait_for_the_others)
+        try:
+            return service.issue(request)
+        except OrderExhausted as exc:
+            return exc
+
+    with ThreadPoolExecutor(requests) as pool:
+        outcomes = list(pool.map(attempt, prepared))
+    issued = [o for o in outcomes if isinstance(o, IssuanceResult)]
+    refused = [o for o in outcomes if isinstance(o, OrderExhausted)]
+    assert (len(issued), len(refused)) == (1, requests - 1)
+    assert all(e.rule == "R10" and e.context["bought"] == 1 for e in refused)
+    assert [s for _, s in _intents(world)] == [IntentState.COMPLETED.value]
+    certificates = world.register.certificates_of(world.subscriber.id)
+    assert [c.serial for c in certificates] == [issued[0].record.serial]
+    assert list(world.outbox.entries()) == []
