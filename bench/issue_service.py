@@ -152,9 +152,11 @@ def worker_service(
         plans=[TariffPlan(plan_id, "Базовый")],
         prices=[PriceVersion(plan_id, kep, date(2025, 1, 1), Money(Decimal("3600.00")))],
     )
+    # The order buys more issuances than a run makes: IssuanceService refuses a certificate
+    # beyond what the order bought (R10, atlas_ca.domain.entitlements).
     order = draft_order(
         OrderId("ord-bench"), subscriber.id, EntryPoint.DIGITAL_PROFILE, SellerCode.ATLAS_2,
-        PaymentMethod.BANK_CARD, plan_id, (OrderItem(kep),), (subscriber.id,), now,
+        PaymentMethod.BANK_CARD, plan_id, (OrderItem(kep, 1_000_000),), (subscriber.id,), now,
     )  # fmt: skip
     order = place_order(order, catalogue, now, VerifiedSubscribers(frozenset({subscriber.id})))
     order = record_receipt(

@@ -345,7 +345,10 @@ class _World:
     def now(self) -> dt.datetime:
         return dt.datetime.now(dt.UTC)
 
-    def order_for(self, subscriber: Subscriber, order_id: str, payment: str) -> Order:
+    def order_for(
+        self, subscriber: Subscriber, order_id: str, payment: str, *, certificates: int
+    ) -> Order:
+        """A paid order buying ``certificates`` issuances: the service issues no more (R10)."""
         at = self.now()
         draft = draft_order(
             OrderId(order_id),
@@ -354,7 +357,7 @@ class _World:
             SellerCode.SERVER_CENTR,
             PaymentMethod.BANK_CARD,
             BASIC,
-            (OrderItem(KEP, 2),),
+            (OrderItem(KEP, certificates),),
             (subscriber.id,),
             at,
         )
@@ -583,7 +586,7 @@ def _life(
     records.put(RecordKind.REGISTRAR, head.id.value, head, at=now)
     records.put(RecordKind.SUBSCRIBER, staff.id.value, staff, at=now)
     say("  registrar's staff certificate (key 'registrar' on the token):")
-    staff_order = world.order_for(staff, "ord-staff-0001", "pay-staff-0001")
+    staff_order = world.order_for(staff, "ord-staff-0001", "pay-staff-0001", certificates=1)
     staff_cert = world.issue(staff, staff_order, reg_key, "registrar")
     reg_pem = out / "registrar.pem"
     reg_pem.write_bytes(staff_cert.certificate.pem())
@@ -622,7 +625,7 @@ def _life(
     )
 
     # 5. order and payment (R8–R10)
-    order = world.order_for(subscriber, "ord-0001", "pay-0001")
+    order = world.order_for(subscriber, "ord-0001", "pay-0001", certificates=2)
     step("order", order.state.value == "paid", f"order {order.id} is {order.state.value}")
 
     # 6–7. two certificates; the second is revoked; a CRL

@@ -364,8 +364,19 @@ def test_a_person_acting_for_an_organisation_gets_a_legal_entity_certificate(
     csr.write_bytes(
         CsrBuilder().subject_name(Name.build([])).sign(open_software_key(uri, password="pw")).pem()
     )
+    # The demo's ord-0001 bought two certificates and the demo issued both (R10): a new order.
+    item = ["--item", "kep-issue:2"]
+    rc, _, err = cli("order", "create", "ord-0400", "--customer", "sub-0001", *item)
+    assert rc == 0, err
+    rc, _, err = cli("order", "pay", "ord-0400", "--amount", "7200.00", "--payment-id", "p-400")
+    assert rc == 0, err
     issue = ["issue", "--csr", str(csr), "--subscriber", "sub-0001", "--order", "ord-0001"]
     issue += ["--profile", "legal-entity", "--organisation", "org-0001"]
+    rc, _, err = cli(*issue)
+    assert rc == 1
+    assert "bought 2 certificate(s) and 2 are issued" in err
+    assert "R10" in err
+    issue[issue.index("ord-0001")] = "ord-0400"
     issue += ["--org-region", "25 Приморский край", "--org-locality", "г. Владивосток"]
     issue += ["--org-street", "ул. Алеутская, д. 11"]
     rc, _, err = cli(*issue)

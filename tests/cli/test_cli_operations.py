@@ -18,6 +18,9 @@ from atlas_testing import OpenSSL
 pytestmark = [pytest.mark.softhsm, pytest.mark.openssl_gost]
 
 
+ORDER = "ord-ops-0001"
+
+
 @dataclass(frozen=True)
 class DemoCa:
     dir: Path
@@ -35,7 +38,15 @@ def ca(tmp_path_factory: pytest.TempPathFactory) -> DemoCa:
     env = softhsm_env()
     proc = run_cli(["demo", "--dir", str(out)], env=env)
     assert proc.returncode == 0, proc.stderr
-    return DemoCa(out, out / "atlas-ca.toml", env)
+    demo = DemoCa(out, out / "atlas-ca.toml", env)
+    # The demo's own order is used up by the demo (R10): these tests issue under one of theirs.
+    rc, _, err = demo.cli(
+        "order", "create", ORDER, "--customer", "sub-0001", "--item", "kep-issue:10"
+    )
+    assert rc == 0, err
+    rc, _, err = demo.cli("order", "pay", ORDER, "--amount", "36000.00", "--payment-id", "p-ops-1")
+    assert rc == 0, err
+    return demo
 
 
 def _one_line_error(err: str) -> None:
@@ -51,7 +62,7 @@ def _code_from(err: str) -> str:
 
 
 def _issue(ca: DemoCa, csr: Path, out: Path) -> dict[str, object]:
-    base = ["issue", "--csr", str(csr), "--subscriber", "sub-0001", "--order", "ord-0001"]
+    base = ["issue", "--csr", str(csr), "--subscriber", "sub-0001", "--order", ORDER]
     rc, stdout, err = ca.cli(*base)
     assert rc == 0, err
     assert "run the same command again with --otp" in stdout
@@ -75,7 +86,7 @@ def test_issue_sends_a_code_then_issues_a_certificate_openssl_verifies(
 
 def test_a_wrong_one_time_code_is_refused_with_exit_1(ca: DemoCa, tmp_path: Path) -> None:
     base = ["issue", "--csr", str(ca.dir / "subscriber-2.csr.pem")]
-    base += ["--subscriber", "sub-0001", "--order", "ord-0001"]
+    base += ["--subscriber", "sub-0001", "--order", ORDER]
     rc, _, err = ca.cli(*base)
     assert rc == 0
     code = _code_from(err)
@@ -89,7 +100,7 @@ def test_a_wrong_one_time_code_is_refused_with_exit_1(ca: DemoCa, tmp_path: Path
 
 def test_unknown_subscriber_missing_file_and_foreign_csr_exit_2(ca: DemoCa, tmp_path: Path) -> None:
     csr = ca.dir / "subscriber-1.csr.pem"
-    rc, _, err = ca.cli("issue", "--csr", str(csr), "--subscriber", "nobody", "--order", "ord-0001")
+    rc, _, err = ca.cli("issue", "--csr", str(csr), "--subscriber", "nobody", "--order", ORDER)
     assert rc == 2
     _one_line_error(err)
     assert "no subscriber 'nobody'" in err
@@ -107,9 +118,7 @@ def test_unknown_subscriber_missing_file_and_foreign_csr_exit_2(ca: DemoCa, tmp_
     assert forged != a.der
     bad = tmp_path / "forged.der"
     bad.write_bytes(forged)
-    rc, _, err = ca.cli(
-        "issue", "--csr", str(bad), "--subscriber", "sub-0001", "--order", "ord-0001"
-    )
+    rc, _, err = ca.cli("issue", "--csr", str(bad), "--subscriber", "sub-0001", "--order", ORDER)
     assert rc == 2
     _one_line_error(err)
 
