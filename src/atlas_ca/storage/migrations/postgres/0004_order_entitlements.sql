@@ -4,7 +4,7 @@
 -- of the new intent are one step for each order: two requests never both take its last unit.
 -- PostgreSQL runs at READ COMMITTED: the upsert takes the row lock, and the count, a new
 -- statement after the lock is granted, sees every intent of the order committed before it.
--- `recorded` counts the intents ever recorded under the order (voided ones included).
+-- `recorded` counts the intents recorded under the order since this version (voided included).
 CREATE TABLE order_issuances (
     order_id TEXT PRIMARY KEY,
     recorded INTEGER NOT NULL CHECK (recorded >= 0)

@@ -3,7 +3,7 @@
 -- the quota the issuance service passes (what the order bought), so the count and the insert
 -- of the new intent are one step for each order: two requests never both take its last unit.
 -- SQLite's BEGIN IMMEDIATE serialises writers anyway; the table keeps both dialects alike.
--- `recorded` counts the intents ever recorded under the order (voided ones included).
+-- `recorded` counts the intents recorded under the order since this version (voided included).
 CREATE TABLE order_issuances (
     order_id TEXT PRIMARY KEY,
     recorded INTEGER NOT NULL CHECK (recorded >= 0)
