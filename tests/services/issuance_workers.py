@@ -49,6 +49,30 @@ def issue_many(
         reg.close()
 
 
+def issue_on_order(kind: str, location: str, base: str, order_id: str, barrier: Any) -> Result:
+    """One issuance under a one-certificate order ``order_id``; every process waits at
+    ``barrier`` after *confirm* (all counted the order's unit as free) before it records."""
+    from issuance_env import paid_order
+
+    from atlas_ca.errors import OrderExhausted
+
+    def wait_for_the_others(step: str) -> None:
+        if step == "confirm":
+            barrier.wait(120)
+
+    reg = registers.Store(kind, location).open()
+    try:
+        world = make_world(reg, Path(base))
+        order = paid_order(world.subscriber.id, order_id)
+        try:
+            result = world.service(on_step=wait_for_the_others).issue(world.request(order=order))
+        except OrderExhausted as exc:
+            return {"refused": exc.rule, "bought": exc.context["bought"]}
+        return {"serial": result.certificate.serial_number}
+    finally:
+        reg.close()
+
+
 def resolve(kind: str, location: str, base: str) -> Result:
     reg = registers.Store(kind, location).open()
     try:

@@ -7,16 +7,19 @@ certificate."""
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import issuance_workers
 import pytest
 from issuance_env import T0, World, make_csr, make_world, paid_order, registers
 
 from atlas_ca.domain.entitlements import certificates_fulfilled
 from atlas_ca.domain.fakes import verified_subscriber
+from atlas_ca.domain.ids import OrderId
 from atlas_ca.domain.orders import complete_order, start_fulfilment
 from atlas_ca.errors import DomainError, IssuanceFailed, OrderExhausted, OrderNotPaid
 from atlas_ca.services.issuance import IssuanceRequest, IssuanceResult
@@ -188,3 +191,24 @@ def test_concurrent_requests_on_the_last_unit_give_exactly_one_certificate(
     certificates = world.register.certificates_of(world.subscriber.id)
     assert [c.serial for c in certificates] == [issued[0].record.serial]
     assert list(world.outbox.entries()) == []
+
+
+@pytest.mark.slow
+def test_processes_racing_for_the_last_unit_give_exactly_one_certificate(
+    store: Any, world: World, tmp_path: Path
+) -> None:
+    processes = 3
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Manager() as manager, ctx.Pool(processes) as pool:
+        barrier = manager.Barrier(processes)
+        args = (store.kind, store.location, str(tmp_path), "ord-race-proc", barrier)
+        outcomes = pool.starmap_async(issuance_workers.issue_on_order, [args] * processes).get(
+            timeout=300
+        )
+    issued = [o["serial"] for o in outcomes if "serial" in o]
+    refused = [o for o in outcomes if "refused" in o]
+    assert len(issued) == 1
+    assert refused == [{"refused": "R10", "bought": 1}] * (processes - 1)
+    usage = world.register.order_usage(OrderId("ord-race-proc"))
+    assert (usage.open, usage.completed, usage.certificates) == (0, 1, 1)
+    assert [c.serial for c in world.register.certificates_of(world.subscriber.id)] == issued
