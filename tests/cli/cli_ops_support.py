@@ -1,17 +1,55 @@
 """Helpers of the operator-CLI tests: run the installed ``atlas-ca`` as a subprocess with the
-SoftHSM variables of ``.atlas-ca-env`` (not a test module)."""
+SoftHSM variables of ``.atlas-ca-env``; the storage tests' SQLite/PostgreSQL register fixtures
+(not a test module)."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from types import ModuleType
+from urllib.parse import quote, urlencode
+
+from psycopg import conninfo
 
 from atlas_testing import _env_file_value, missing
 
 ATLAS_CA = Path(sys.executable).with_name("atlas-ca")
+
+
+def _storage_registers() -> ModuleType:
+    """tests/storage/registers.py (SQLite and PostgreSQL registers per test), loaded once."""
+    name = "registers"
+    if name not in sys.modules:
+        path = Path(__file__).resolve().parent.parent / "storage" / "registers.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+registers = _storage_registers()
+
+
+def pg_url(dsn: str) -> str:
+    """A key=value PostgreSQL DSN as the ``postgresql://`` URL a register location must be
+    (open_register and open_record_store tell PostgreSQL by the scheme); options such as the
+    test's search_path go into the query string."""
+    params = conninfo.conninfo_to_dict(dsn)
+    user = quote(str(params.pop("user", "postgres")), safe="")
+    password = params.pop("password", None)
+    auth = f"{user}:{quote(str(password), safe='')}" if password else user
+    host = params.pop("host", "127.0.0.1")
+    port = params.pop("port", 5432)
+    dbname = quote(str(params.pop("dbname", "postgres")), safe="")
+    query = urlencode({k: str(v) for k, v in params.items()}, quote_via=quote)
+    return f"postgresql://{auth}@{host}:{port}/{dbname}" + (f"?{query}" if query else "")
 
 
 def softhsm_env() -> dict[str, str]:

@@ -1,15 +1,17 @@
 """atlas_ca.services.state: domain objects as canonical JSON next to the register — round
-trips, canonical bytes, validation on decode, only domain classes instantiated, SQLite adapter."""
+trips, canonical bytes, validation on decode, only domain classes instantiated; one contract
+suite run on both adapters (SQLite file, PostgreSQL schema per test)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import random
-import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
+from cli_ops_support import pg_url, registers
 
 from atlas_ca.demo import BASIC, DEMO_CATALOGUE, KEP
 from atlas_ca.domain.authorities import Authority, HeadPerEgrul
@@ -31,13 +33,35 @@ from atlas_ca.errors import DecodeError, InvalidIdentifier, RecordNotFound
 from atlas_ca.services.state import (
     RecordChallengeStore,
     RecordKind,
+    RecordStore,
     SqliteRecordStore,
     decode,
     encode,
     get_record,
+    open_record_store,
 )
+from atlas_ca.services.state_postgres import PostgresRecordStore
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+
+pg_server = registers.pg_server
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def where(request: pytest.FixtureRequest, pg_server: Any, tmp_path: Path) -> Any:
+    """A register location of each dialect (a SQLite URL, a PostgreSQL DSN with its own
+    schema); the records go next to it."""
+    store = registers.make_store(request.param, pg_server, tmp_path)
+    store.location = (
+        f"sqlite://{store.location}" if store.kind == "sqlite" else pg_url(store.location)
+    )
+    return store
+
+
+def _raw(where: Any, sql: str) -> list[tuple[Any, ...]]:
+    if where.kind == "sqlite":
+        return registers.Store("sqlite", where.location.removeprefix("sqlite://")).raw(sql)
+    return where.raw(sql)
 
 
 def _order(sub: Subscriber) -> Order:
@@ -104,14 +128,23 @@ def test_only_domain_classes_are_decoded_or_encoded() -> None:
         encode(1.5)
 
 
-def test_the_sqlite_store_keeps_records_across_connections(tmp_path: Path) -> None:
-    db = tmp_path / "register.sqlite"
+def test_the_location_chooses_the_adapter_as_open_register_does(where: Any) -> None:
+    store = open_record_store(where.location)
+    try:
+        expected = SqliteRecordStore if where.kind == "sqlite" else PostgresRecordStore
+        assert isinstance(store, expected)
+        assert "@" not in repr(store)  # no DSN (it may carry a password) in the repr
+    finally:
+        store.close()
+
+
+def test_the_store_keeps_records_across_connections(where: Any) -> None:
     sub = verified_subscriber("sub-9", at=T0)
-    store = SqliteRecordStore(db)
+    store = open_record_store(where.location)
     store.put(RecordKind.SUBSCRIBER, "sub-9", sub, at=T0)
     store.put(RecordKind.REGISTRAR, "reg-1", sample_registrar(), at=T0)
     store.close()
-    again = SqliteRecordStore(f"sqlite://{db}")
+    again = open_record_store(where.location)
     assert get_record(again, RecordKind.SUBSCRIBER, "sub-9", Subscriber) == sub
     assert again.keys(RecordKind.SUBSCRIBER) == ["sub-9"]
     assert again.find(RecordKind.ORDER, "sub-9") is None
@@ -120,14 +153,63 @@ def test_the_sqlite_store_keeps_records_across_connections(tmp_path: Path) -> No
     with pytest.raises(DecodeError, match="is not a Order"):
         get_record(again, RecordKind.REGISTRAR, "reg-1", Order)
     again.close()
-    raw = (
-        sqlite3.connect(db).execute("SELECT kind, key FROM atlas_records ORDER BY kind").fetchall()
-    )
-    assert raw == [("registrar", "reg-1"), ("subscriber", "sub-9")]
+    raw = _raw(where, "SELECT kind, key, document FROM atlas_records ORDER BY kind")
+    assert [(k, key) for k, key, _ in raw] == [("registrar", "reg-1"), ("subscriber", "sub-9")]
+    assert raw[1][2] == encode(sub)  # the canonical bytes, not a re-serialised jsonb
 
 
-def test_challenges_are_kept_for_the_next_command(tmp_path: Path) -> None:
-    store = SqliteRecordStore(tmp_path / "r.sqlite")
+def test_a_put_replaces_the_record_and_keys_are_in_byte_order(where: Any) -> None:
+    store = open_record_store(where.location)
+    try:
+        for key in ("sub-b", "sub-a", "sub-B", "sub-1"):
+            store.put(RecordKind.SUBSCRIBER, key, verified_subscriber(key, at=T0), at=T0)
+        later = verified_subscriber("sub-a", SubscriberKind.ENTREPRENEUR, at=T0)
+        store.put(RecordKind.SUBSCRIBER, "sub-a", later, at=T0 + dt.timedelta(minutes=1))
+        assert store.find(RecordKind.SUBSCRIBER, "sub-a") == later
+        assert store.keys(RecordKind.SUBSCRIBER) == ["sub-1", "sub-B", "sub-a", "sub-b"]
+        assert store.keys(RecordKind.ORDER) == []
+    finally:
+        store.close()
+
+
+def test_a_tampered_row_fails_on_read_in_either_database(where: Any) -> None:
+    store = open_record_store(where.location)
+    try:
+        store.put(RecordKind.SUBSCRIBER, "sub-9", verified_subscriber("sub-9", at=T0), at=T0)
+        _raw(
+            where,
+            "UPDATE atlas_records SET document = replace(document, '500100732259', '500100732258')",
+        )
+        with pytest.raises(InvalidIdentifier):
+            store.find(RecordKind.SUBSCRIBER, "sub-9")
+    finally:
+        store.close()
+
+
+def test_two_stores_opening_a_fresh_postgres_schema_create_the_table_once(
+    pg_server: Any, tmp_path: Path
+) -> None:
+    where = registers.make_store("postgres", pg_server, tmp_path)
+    first = PostgresRecordStore(where.location)
+    second = PostgresRecordStore(where.location)
+    try:
+        first.put(RecordKind.REGISTRAR, "reg-1", sample_registrar(), at=T0)
+        assert second.find(RecordKind.REGISTRAR, "reg-1") == sample_registrar()
+        assert where.raw("SELECT pg_typeof(updated_at)::text FROM atlas_records") == [
+            ("timestamp with time zone",)
+        ]
+    finally:
+        first.close()
+        second.close()
+
+
+def _conforms(store: PostgresRecordStore) -> RecordStore:
+    """mypy checks here that the PostgreSQL adapter satisfies the RecordStore port."""
+    return store
+
+
+def test_challenges_are_kept_for_the_next_command(where: Any) -> None:
+    store = open_record_store(where.location)
     sub = verified_subscriber(at=T0)
     challenge, code = create_challenge(
         sub.id,

@@ -4,7 +4,7 @@ environment overrides (``ATLAS_CA_*``), and the workspace the commands open from
 File layout (every key optional unless a command needs it)::
 
     [register]
-    location = "/var/lib/atlas-ca/register.sqlite"   # or postgresql://... (certificates only)
+    location = "/var/lib/atlas-ca/register.sqlite"   # or postgresql://...
 
     [ca]
     key_uri = "pkcs11:token=CA;object=ca-2026;type=private?pin-source=file:/etc/atlas-ca/ca.pin"
@@ -55,7 +55,7 @@ from atlas_ca.services.crl_publication import CrlPolicy, CrlPublisher
 from atlas_ca.services.issuance import IssuanceService
 from atlas_ca.services.ports import DirectoryOutbox, StepHook, SystemClock
 from atlas_ca.services.revocation import RevocationService
-from atlas_ca.services.state import RecordChallengeStore, SqliteRecordStore
+from atlas_ca.services.state import RecordChallengeStore, RecordStore, open_record_store
 from atlas_ca.storage import open_register
 from atlas_ca.storage.ports import Register
 
@@ -224,7 +224,7 @@ class Workspace:
         self.config = config
         self.clock = SystemClock()
         self._register: Register | None = None
-        self._records: SqliteRecordStore | None = None
+        self._records: RecordStore | None = None
         self._ca: CertificateAuthority | None = None
         prepare_hsm_environment(config)
 
@@ -238,17 +238,10 @@ class Workspace:
         return self._register
 
     @property
-    def records(self) -> SqliteRecordStore:
+    def records(self) -> RecordStore:
         if self._records is None:
-            location = self.config.register
-            if "://" in location and not location.startswith("sqlite://"):
-                raise ConfigError(
-                    "subscribers, registrars and orders are kept in a SQLite register; "
-                    f"{location.split('://')[0]} registers hold certificates only",
-                    field="register.location",
-                )
-            self.register  # noqa: B018 - create and migrate the register file first
-            self._records = SqliteRecordStore(location)
+            self.register  # noqa: B018 - create and migrate the register first
+            self._records = open_record_store(self.config.register)
         return self._records
 
     @property

@@ -2,9 +2,10 @@
 
 Subscribers, registrars, authorities, orders, personal accounts and one-time-code challenges
 are frozen domain dataclasses. An operator's CLI runs one command per process, so they must
-outlive the process: :class:`RecordStore` is the port, :class:`SqliteRecordStore` the adapter,
-a table ``atlas_records`` of **canonical JSON** documents in the same SQLite file as the
-register (one backup covers both).
+outlive the process: :class:`RecordStore` is the port, :class:`SqliteRecordStore` and
+:class:`~atlas_ca.services.state_postgres.PostgresRecordStore` the adapters (chosen by
+:func:`open_record_store` from the register's location), a table ``atlas_records`` of
+**canonical JSON** documents in the same database as the register (one backup covers both).
 
 The JSON codec (:func:`encode`/:func:`decode`) is generic over the domain's value types:
 dataclasses by their fields, enums by value, ``datetime``/``date``/``Decimal``/``bytes``/
@@ -291,6 +292,18 @@ def iter_records(store: RecordStore, kind: RecordKind, expected: type[T]) -> Ite
         yield get_record(store, kind, key, expected)
 
 
+def open_record_store(location: str | Path) -> RecordStore:
+    """The record store next to the register at ``location``, chosen as
+    :func:`atlas_ca.storage.open_register` chooses the register: ``postgresql://...`` /
+    ``postgres://...`` is the PostgreSQL database, anything else a SQLite file."""
+    text = str(location)
+    if text.startswith(("postgresql://", "postgres://")):
+        from atlas_ca.services.state_postgres import PostgresRecordStore
+
+        return PostgresRecordStore(text)
+    return SqliteRecordStore(text)
+
+
 __all__ = [
     "RecordChallengeStore",
     "RecordKind",
@@ -300,4 +313,5 @@ __all__ = [
     "encode",
     "get_record",
     "iter_records",
+    "open_record_store",
 ]
