@@ -5,6 +5,8 @@ did it and why end up in the status history and the hash-chained audit log."""
 from __future__ import annotations
 
 import datetime as dt
+import re
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ import pytest
 from issuance_env import World, make_world, registers
 
 from atlas_ca.audit.events import Actor
+from atlas_ca.domain.fakes import FakeSmsGateway, verified_subscriber
 from atlas_ca.domain.ids import SubscriberId
 from atlas_ca.domain.otp import Operation, OtpRefused
 from atlas_ca.errors import (
@@ -179,3 +182,41 @@ def test_a_revoked_certificate_stays_revoked(world: World, serial: int) -> None:
 def test_an_unknown_serial_is_reported(world: World) -> None:
     with pytest.raises(RecordNotFound):
         _service(world).revoke(424242, reason=RevocationReason.SUPERSEDED, by=OPERATOR)
+
+
+def test_send_code_sends_a_bound_code_that_the_second_step_accepts(
+    world: World, serial: int
+) -> None:
+    gateway = FakeSmsGateway()
+    challenge = _service(world).send_code(
+        "suspend", serial, world.subscriber, gateway=gateway, random_bytes=secrets.token_bytes
+    )
+    [sms] = gateway.sent
+    assert sms.phone == world.subscriber.phone
+    code = re.search(r"Код (\d{6})", sms.text)
+    assert code is not None
+    assert world.challenges.get(challenge.id) == challenge
+    by = BySubscriber(world.subscriber.id, OtpConfirmation(challenge.id, code.group(1)))
+    record = _service(world).suspend(serial, by=by)
+    assert record.status is CertificateStatus.SUSPENDED
+
+
+def test_send_code_refuses_before_sending_for_a_foreign_certificate_or_a_ca_reason(
+    world: World, serial: int
+) -> None:
+    gateway = FakeSmsGateway()
+    other = verified_subscriber("sub-2", at=world.clock.now())
+    with pytest.raises(CertificateNotOwned):
+        _service(world).send_code(
+            "revoke", serial, other, gateway=gateway, random_bytes=secrets.token_bytes
+        )
+    with pytest.raises(ReasonNotAllowed):
+        _service(world).send_code(
+            "revoke",
+            serial,
+            world.subscriber,
+            gateway=gateway,
+            random_bytes=secrets.token_bytes,
+            reason=RevocationReason.CA_COMPROMISE,
+        )
+    assert gateway.sent == []

@@ -29,7 +29,7 @@ from atlas_ca.domain.subscribers import OrganisationData, Subscriber, require_ve
 from atlas_ca.errors import InvalidInput
 from atlas_ca.profiles.issue import Address, Organisation
 from atlas_ca.services.issuance import IssuanceRequest, OtpConfirmation, issuance_binding
-from atlas_ca.services.revocation import ByOperator
+from atlas_ca.services.revocation import ByOperator, BySubscriber, Requester
 from atlas_ca.services.state import RecordKind, get_record, iter_records
 from atlas_ca.storage import CertificateRecord, RevocationReason
 from atlas_ca.storage.ports import serial_text
@@ -217,17 +217,57 @@ _REASONS = {r.name.lower().replace("_", "-"): r for r in RevocationReason}
 def _status_command(action: str) -> click.Command:
     @click.argument("serial")
     @click.option("--operator", "operator", help="Operator account id (default: $USER).")
+    @click.option(
+        "--by-subscriber",
+        "subscriber_id",
+        help="The certificate's own subscriber asks; confirmed by a one-time code (R7).",
+    )
+    @click.option("--otp", "otp_code", help="The one-time code from the SMS (second run).")
     @config_option
     @json_option
     @handle_errors
     def command(
-        serial: str, operator: str | None, config_path: Path | None, as_json: bool, **kw: str
+        serial: str,
+        operator: str | None,
+        subscriber_id: str | None,
+        otp_code: str | None,
+        config_path: Path | None,
+        as_json: bool,
+        **kw: str,
     ) -> None:
+        if otp_code is not None and subscriber_id is None:
+            raise click.UsageError("--otp confirms a subscriber's request: give --by-subscriber")
+        if operator is not None and subscriber_id is not None:
+            raise click.UsageError("--operator and --by-subscriber exclude each other")
         number = parse_serial(serial)
+        reason = _REASONS[kw["reason"]] if action == "revoke" else None
         ws = _workspace(config_path)
         try:
             service = ws.revocation()
-            by = ByOperator(_actor(operator))
+            by: Requester
+            if subscriber_id is None:
+                by = ByOperator(_actor(operator))
+            else:
+                subscriber = get_record(
+                    ws.records, RecordKind.SUBSCRIBER, subscriber_id, Subscriber
+                )
+                pending = f"pending-{action}-{serial_text(number)}-{subscriber.id.value}"
+                if otp_code is None:
+                    challenge = service.send_code(
+                        action,
+                        number,
+                        subscriber,
+                        gateway=ConsoleSmsGateway(),
+                        random_bytes=secrets.token_bytes,
+                        reason=reason,
+                    )
+                    ws.records.put(RecordKind.CHALLENGE, pending, challenge, at=ws.now())
+                    message = "one-time code sent; run the same command again with --otp CODE"
+                    sent = {"sent": True, "challenge": challenge.id.value}
+                    click.echo(json.dumps(sent) if as_json else message)
+                    return
+                challenge = get_record(ws.records, RecordKind.CHALLENGE, pending, OtpChallenge)
+                by = BySubscriber(subscriber.id, OtpConfirmation(challenge.id, otp_code))
             if action == "revoke":
                 record = service.revoke(number, reason=_REASONS[kw["reason"]], by=by)
             elif action == "suspend":
@@ -243,13 +283,22 @@ def _status_command(action: str) -> click.Command:
 
     doc = {
         "revoke": "Revoke a certificate (final); the next CRL lists it.\n\n"
-        "\b\nExamples:\n  atlas-ca revoke 5ec3d50f0124a18d --reason key-compromise",
+        "\b\nExamples:\n  atlas-ca revoke 5ec3d50f0124a18d --reason key-compromise\n"
+        "  atlas-ca revoke 5ec3d50f0124a18d --by-subscriber sub-0001 --reason superseded\n"
+        "  atlas-ca revoke 5ec3d50f0124a18d --by-subscriber sub-0001 --reason superseded"
+        " --otp 123456",
         "suspend": "Suspend a certificate (certificateHold, 63-ФЗ art. 14).\n\n"
-        "\b\nExamples:\n  atlas-ca suspend 5ec3d50f0124a18d",
+        "\b\nExamples:\n  atlas-ca suspend 5ec3d50f0124a18d\n"
+        "  atlas-ca suspend 5ec3d50f0124a18d --by-subscriber sub-0001 --otp 123456",
         "resume": "Lift a suspension (removeFromCRL in the next delta CRL).\n\n"
         "\b\nExamples:\n  atlas-ca resume 5ec3d50f0124a18d",
     }[action]
-    command.__doc__ = doc + "\n\nSERIAL is hexadecimal. The operator is recorded in the audit log."
+    command.__doc__ = (
+        doc + "\n\nSERIAL is hexadecimal. The operator is recorded in the audit log. With "
+        "--by-subscriber ID the certificate's own subscriber asks: the first run sends a "
+        "one-time code to their phone (R7), the same command with --otp CODE confirms it; "
+        "a subscriber may not give the CA's reasons (ca-compromise, privilege-withdrawn, ...)."
+    )
     if action == "revoke":
         command = click.option(
             "--reason",

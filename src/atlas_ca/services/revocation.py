@@ -5,7 +5,9 @@ Who may ask:
 * an operator of the CA (:class:`ByOperator`) — the actor is recorded;
 * the subscriber the certificate was issued to (:class:`BySubscriber`) — confirmed by a one-time
   code bound to the operation, the issuer, the serial and (for a revocation) the reason (R7);
-  the spent challenge is recorded in the audit log before the status changes.
+  the spent challenge is recorded in the audit log before the status changes. The code is sent
+  by :meth:`RevocationService.send_code`, which refuses another subscriber's certificate and a
+  reason only the CA may state before any code is sent.
 
 The register applies the lifecycle (valid ⇄ suspended → revoked; revoked is final) and writes
 the status change, its history row and the audit event (actor, action, reason) in one
@@ -18,8 +20,18 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from atlas_ca.audit.events import Actor, AuditEvent
+from atlas_ca.domain.identity_ports import SmsGateway
 from atlas_ca.domain.ids import SubscriberId
-from atlas_ca.domain.otp import Operation, OperationBinding, bind, verify_code
+from atlas_ca.domain.otp import (
+    Operation,
+    OperationBinding,
+    OtpChallenge,
+    RandomBytes,
+    bind,
+    send_challenge,
+    verify_code,
+)
+from atlas_ca.domain.subscribers import Subscriber
 from atlas_ca.errors import CertificateNotOwned, InvalidInput, ReasonNotAllowed
 from atlas_ca.services.issuance import OtpConfirmation
 from atlas_ca.services.ports import ChallengeStore, Clock
@@ -147,6 +159,56 @@ class RevocationService:
         self._authorise("resume", serial, by, now, None)
         return self._register.resume(self._issuer, serial, at=now, actor=by.actor)
 
+    def send_code(
+        self,
+        action: str,
+        serial: int,
+        subscriber: Subscriber,
+        *,
+        gateway: SmsGateway,
+        random_bytes: RandomBytes,
+        reason: RevocationReason | None = None,
+    ) -> OtpChallenge:
+        """The first step of a subscriber's ``revoke``/``suspend``/``resume`` (R7): refuse a
+        certificate that is not ``subscriber``'s and a reason only the CA states, then send a
+        code bound by :func:`status_binding` to the subscriber's phone and store the challenge.
+        The second step is the same action with ``BySubscriber(subscriber, confirmation)``."""
+        if action not in _OPERATIONS:
+            raise ValueError(f"unknown status action {action!r}")
+        if action == "revoke":
+            reason = RevocationReason(reason or RevocationReason.UNSPECIFIED)
+            if reason not in SUBSCRIBER_REASONS:
+                raise ReasonNotAllowed(
+                    f"a subscriber may not revoke for {reason.name}; the CA states that reason",
+                    reason=reason.name,
+                )
+        elif reason is not None:
+            raise ValueError(f"{action} takes no reason")
+        self._require_owner(action, serial, subscriber.id)
+        if subscriber.phone is None:
+            raise InvalidInput(
+                f"subscriber {subscriber.id} has no phone for the code (R1)", field="phone"
+            )
+        challenge = send_challenge(
+            gateway,
+            subscriber.phone,
+            subscriber.id,
+            status_binding(_OPERATIONS[action], self._issuer, serial, reason),
+            now=self._clock.now(),
+            random_bytes=random_bytes,
+        )
+        self._challenges.save(challenge)
+        return challenge
+
+    def _require_owner(self, action: str, serial: int, subscriber: SubscriberId) -> None:
+        record = self._register.get_certificate(self._issuer, serial)
+        if record.subscriber != subscriber:
+            raise CertificateNotOwned(
+                f"certificate {serial_text(serial)} was not issued to this subscriber; only its "
+                f"own subscriber (or an operator) may {action} it",
+                serial=serial_text(serial),
+            )
+
     def _authorise(
         self,
         action: str,
@@ -157,13 +219,7 @@ class RevocationService:
     ) -> None:
         if isinstance(by, ByOperator):
             return
-        record = self._register.get_certificate(self._issuer, serial)
-        if record.subscriber != by.subscriber:
-            raise CertificateNotOwned(
-                f"certificate {serial_text(serial)} was not issued to this subscriber; only its "
-                f"own subscriber (or an operator) may {action} it",
-                serial=serial_text(serial),
-            )
+        self._require_owner(action, serial, by.subscriber)
         operation = _OPERATIONS[action]
         binding = status_binding(operation, self._issuer, serial, reason)
         challenge = self._challenges.get(by.confirmation.challenge)
