@@ -8,7 +8,7 @@ import datetime as dt
 import json
 import random
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from cli_ops_support import pg_url, registers
@@ -29,7 +29,7 @@ from atlas_ca.domain.orders import (
 from atlas_ca.domain.otp import Operation, bind, create_challenge
 from atlas_ca.domain.sellers import PaymentMethod, SellerCode
 from atlas_ca.domain.subscribers import Subscriber, SubscriberKind
-from atlas_ca.errors import DecodeError, InvalidIdentifier, RecordNotFound
+from atlas_ca.errors import DecodeError, InvalidIdentifier, RecordNotFound, StorageUnavailable
 from atlas_ca.services.state import (
     RecordChallengeStore,
     RecordKind,
@@ -224,3 +224,37 @@ def test_challenges_are_kept_for_the_next_command(where: Any) -> None:
     assert f'"{code}"' not in encode(found)  # only the salted hash of the code is stored
     with pytest.raises(RecordNotFound):
         RecordChallengeStore(store, clock_now=T0).get(ChallengeId("otp-none"))
+
+
+def test_put_all_writes_every_record_or_none(where: Any) -> None:
+    store = open_record_store(where.location)
+    try:
+        sub = verified_subscriber("sub-9", at=T0)
+        store.put_all(
+            [
+                (RecordKind.SUBSCRIBER, "sub-9", sub),
+                (RecordKind.REGISTRAR, "reg-1", sample_registrar()),
+            ],
+            at=T0,
+        )
+        assert store.find(RecordKind.SUBSCRIBER, "sub-9") == sub
+        assert store.find(RecordKind.REGISTRAR, "reg-1") == sample_registrar()
+        # the database refuses the second row (a NULL key) after inserting the first: the
+        # transaction rolls back and the first is not there either
+        no_key = cast(str, None)
+        with pytest.raises(StorageUnavailable):
+            store.put_all(
+                [(RecordKind.ORDER, "ord-1", _order(sub)), (RecordKind.ORDER, no_key, sub)],
+                at=T0,
+            )
+        assert store.keys(RecordKind.ORDER) == []
+        with pytest.raises(TypeError):  # a value that cannot be stored: nothing is written
+            store.put_all(
+                [(RecordKind.ORDER, "ord-1", _order(sub)), (RecordKind.ORDER, "ord-2", 1.5)],
+                at=T0,
+            )
+        assert store.keys(RecordKind.ORDER) == []
+        store.put(RecordKind.ORDER, "ord-1", _order(sub), at=T0)  # the store is still usable
+        assert store.keys(RecordKind.ORDER) == ["ord-1"]
+    finally:
+        store.close()

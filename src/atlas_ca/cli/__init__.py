@@ -23,7 +23,7 @@ def _register() -> None:
     from atlas_ca.cli.init import init
     from atlas_ca.cli.issue import crl, issue, resume, revoke, suspend
     from atlas_ca.cli.lint import lint
-    from atlas_ca.cli.order import order
+    from atlas_ca.cli.order import account, order
     from atlas_ca.cli.show import show
     from atlas_ca.cli.subscriber import authority, registrar, subscriber
     from atlas_ca.cli.verify import verify
@@ -31,7 +31,7 @@ def _register() -> None:
     main.add_command(demo)
     for command in (doctor, hsm, init, issue, revoke, suspend, resume, crl, audit):
         main.add_command(command)
-    for command in (subscriber, registrar, authority, order):
+    for command in (subscriber, registrar, authority, order, account):
         main.add_command(command)
     main.add_command(lint)
     main.add_command(show)

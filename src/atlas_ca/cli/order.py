@@ -1,6 +1,7 @@
-"""The commercial side: ``order create|pay|refund-request|refund-decide`` (R8–R18), thin over
-:mod:`atlas_ca.domain` — each prints the domain's reasoned decision (rule, explanation,
-amounts, deadline). The tariff catalogue comes from the configuration's ``[tariffs]`` table.
+"""The commercial side: ``order create|pay|refund-request|refund-decide`` and ``account
+top-up|show`` (R8–R18), thin over :mod:`atlas_ca.domain` — each prints the domain's reasoned
+decision (rule, explanation, amounts, deadline). The tariff catalogue comes from the
+configuration's ``[tariffs]`` table.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import click
 
 from atlas_ca.cli.config import Workspace, config_option, json_option, load_config
 from atlas_ca.cli.errors import handle_errors
+from atlas_ca.domain.account import PersonalAccount, open_account, top_up
 from atlas_ca.domain.ids import OrderId, ProductCode, SubscriberId, TariffPlanId
 from atlas_ca.domain.money import Money, total
 from atlas_ca.domain.orders import (
@@ -25,7 +27,11 @@ from atlas_ca.domain.orders import (
     draft_order,
     place_order,
 )
-from atlas_ca.domain.payments import PaymentNotification, apply_payment_notification
+from atlas_ca.domain.payments import (
+    PaymentNotification,
+    apply_payment_notification,
+    pay_from_account,
+)
 from atlas_ca.domain.refunds import (
     Claim,
     ClaimStatus,
@@ -181,26 +187,45 @@ def order_create(
 
 @order.command("pay")
 @click.argument("order_id")
-@click.option("--amount", required=True, help="Amount received, roubles (e.g. 3600.00).")
-@click.option("--payment-id", required=True, help="The payment system's id (idempotent).")
+@click.option("--amount", help="Amount received, roubles (e.g. 3600.00).")
+@click.option("--payment-id", help="The payment system's id (idempotent).")
 @click.option("--method", type=click.Choice(sorted(_METHODS)), default="bank-card")
+@click.option(
+    "--from-balance",
+    is_flag=True,
+    help="Pay what is outstanding from the customer's personal account (R9, R14).",
+)
 @config_option
 @json_option
 @handle_errors
 def order_pay(
     order_id: str,
-    amount: str,
-    payment_id: str,
+    amount: str | None,
+    payment_id: str | None,
     method: str,
+    from_balance: bool,
     config_path: Path | None,
     as_json: bool,
 ) -> None:
     """Apply a payment notification to an order (R9, R12, R13); a repeat changes nothing.
 
+    With --from-balance, the whole outstanding amount of an order placed with --method
+    account-balance is taken from the customer's personal account (R9, R14): the order and the
+    debited account are written together. The ledger entry is --payment-id (default
+    pay-ORDER_ID).
+
     \b
     Examples:
       atlas-ca order pay ord-0002 --amount 3600.00 --payment-id sber-778812
+      atlas-ca order pay ord-0003 --from-balance
     """
+    if from_balance:
+        if amount is not None:
+            raise click.UsageError("--from-balance pays what is outstanding: omit --amount")
+        _pay_from_balance(order_id, payment_id or f"pay-{order_id}", config_path, as_json)
+        return
+    if amount is None or payment_id is None:
+        raise click.UsageError("give --amount and --payment-id (or --from-balance)")
     ws = Workspace(load_config(config_path))
     try:
         now = ws.now()
@@ -221,6 +246,114 @@ def order_pay(
         "order_state": outcome.order.state.value,
     }
     _echo(data, as_json)
+
+
+def _account_of(records: RecordStore, owner: SubscriberId) -> PersonalAccount:
+    """The subscriber's personal account; an empty one if nothing was ever posted to it."""
+    if records.find(RecordKind.ACCOUNT, owner.value) is None:
+        return open_account(owner)
+    return get_record(records, RecordKind.ACCOUNT, owner.value, PersonalAccount)
+
+
+def _pay_from_balance(
+    order_id: str, entry_id: str, config_path: Path | None, as_json: bool
+) -> None:
+    ws = Workspace(load_config(config_path))
+    try:
+        now = ws.now()
+        found = get_record(ws.records, RecordKind.ORDER, order_id, Order)
+        paid = pay_from_account(found, _account_of(ws.records, found.customer), entry_id, now)
+        ws.records.put_all(
+            [
+                (RecordKind.ORDER, order_id, paid.order),
+                (RecordKind.ACCOUNT, paid.account.owner.value, paid.account),
+            ],
+            at=now,
+        )
+    finally:
+        ws.close()
+    data: dict[str, object] = {
+        "status": "paid_from_balance",
+        "applied": str(paid.amount),
+        "balance": str(paid.account.balance),
+        "rule": paid.rule,
+        "explanation": paid.explanation,
+        "order_state": paid.order.state.value,
+    }
+    _echo(data, as_json)
+
+
+# --- the personal account (лицевой счёт) --------------------------------------------------------
+
+
+@click.group("account")
+def account() -> None:
+    """A subscriber's personal account: top-ups and the ledger (R14)."""
+
+
+def _account_json(acc: PersonalAccount) -> dict[str, object]:
+    return {
+        "owner": acc.owner.value,
+        "balance": str(acc.balance),
+        "entries": [
+            f"{e.at.isoformat()} {e.entry_id} {e.kind.value} {e.amount}: {e.reason}"
+            for e in acc.entries
+        ],
+    }
+
+
+@account.command("top-up")
+@click.argument("subscriber_id")
+@click.option("--amount", required=True, help="Amount received, roubles (e.g. 5000.00).")
+@click.option("--entry-id", required=True, help="The payment's id; an id is posted once.")
+@click.option("--reason", default="top-up of the personal account", show_default=True)
+@config_option
+@json_option
+@handle_errors
+def account_top_up(
+    subscriber_id: str,
+    amount: str,
+    entry_id: str,
+    reason: str,
+    config_path: Path | None,
+    as_json: bool,
+) -> None:
+    """Credit money received to a subscriber's personal account (R14).
+
+    \b
+    Examples:
+      atlas-ca account top-up sub-0002 --amount 5000.00 --entry-id sber-778900
+    """
+    ws = Workspace(load_config(config_path))
+    try:
+        now = ws.now()
+        sub = get_record(ws.records, RecordKind.SUBSCRIBER, subscriber_id, Subscriber)
+        acc = top_up(_account_of(ws.records, sub.id), entry_id, _money(amount), now, reason)
+        ws.records.put(RecordKind.ACCOUNT, sub.id.value, acc, at=now)
+    finally:
+        ws.close()
+    _echo(_account_json(acc), as_json)
+
+
+@account.command("show")
+@click.argument("subscriber_id")
+@config_option
+@json_option
+@handle_errors
+def account_show(subscriber_id: str, config_path: Path | None, as_json: bool) -> None:
+    """Show a subscriber's balance and ledger entries.
+
+    \b
+    Examples:
+      atlas-ca account show sub-0002 --json
+    """
+    ws = Workspace(load_config(config_path))
+    try:
+        sub = get_record(ws.records, RecordKind.SUBSCRIBER, subscriber_id, Subscriber)
+        acc = _account_of(ws.records, sub.id)
+    finally:
+        ws.close()
+    _echo(_account_json(acc), as_json)
 
 
 def _refunded_before(records: RecordStore, order_id: OrderId) -> Money:
@@ -347,4 +480,4 @@ def order_refund_decide(
     _echo(_refund_json(decided), as_json)
 
 
-__all__ = ["catalogue_from", "order"]
+__all__ = ["account", "catalogue_from", "order"]

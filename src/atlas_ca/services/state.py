@@ -30,7 +30,7 @@ import json
 import pkgutil
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -180,6 +180,13 @@ class RecordStore(Protocol):
         """Insert or replace the record ``key`` of ``kind``."""
         ...
 
+    def put_all(
+        self, records: Sequence[tuple[RecordKind, str, object]], *, at: dt.datetime
+    ) -> None:
+        """Insert or replace several records in one transaction: all of them or none (e.g. an
+        order paid from a personal account and the debited account)."""
+        ...
+
     def find(self, kind: RecordKind, key: str) -> object | None: ...
 
     def keys(self, kind: RecordKind) -> list[str]: ...
@@ -196,6 +203,12 @@ def get_record(store: RecordStore, kind: RecordKind, key: str, expected: type[T]
         raise DecodeError(f"the stored {kind.value} {key!r} is not a {expected.__name__}")
     return found
 
+
+_UPSERT = (
+    "INSERT INTO atlas_records (kind, key, document, updated_at) "
+    "VALUES (?, ?, ?, ?) ON CONFLICT (kind, key) DO UPDATE SET "
+    "document = excluded.document, updated_at = excluded.updated_at"
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS atlas_records (
@@ -228,15 +241,21 @@ class SqliteRecordStore:
         return f"SqliteRecordStore({str(self.path)!r})"
 
     def put(self, kind: RecordKind, key: str, value: object, *, at: dt.datetime) -> None:
-        document = encode(value)
+        self.put_all([(kind, key, value)], at=at)
+
+    def put_all(
+        self, records: Sequence[tuple[RecordKind, str, object]], *, at: dt.datetime
+    ) -> None:
+        rows = [(kind.value, key, encode(value), at.isoformat()) for kind, key, value in records]
         try:
             with self._lock:
-                self._conn.execute(
-                    "INSERT INTO atlas_records (kind, key, document, updated_at) "
-                    "VALUES (?, ?, ?, ?) ON CONFLICT (kind, key) DO UPDATE SET "
-                    "document = excluded.document, updated_at = excluded.updated_at",
-                    (kind.value, key, document, at.isoformat()),
-                )
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    self._conn.executemany(_UPSERT, rows)
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                self._conn.execute("COMMIT")
         except sqlite3.Error as exc:
             raise StorageUnavailable(
                 f"the record store {self.path} refused a write: {exc}", path=str(self.path)

@@ -2,9 +2,10 @@
 issuing nodes share one PostgreSQL register.
 
 Same table and same semantics as :class:`~atlas_ca.services.state.SqliteRecordStore`: one row of
-canonical JSON per (kind, key), written by one atomic upsert (the last writer wins, as in
-SQLite), decoded and re-validated by the domain classes on every read. The document is ``TEXT``,
-not ``jsonb``: ``jsonb`` reorders keys and would lose the canonical bytes.
+canonical JSON per (kind, key), written by atomic upserts (``put_all`` writes several records
+in one transaction; the last writer wins, as in SQLite), decoded and re-validated by the domain
+classes on every read. The document is ``TEXT``, not ``jsonb``: ``jsonb`` reorders keys and
+would lose the canonical bytes.
 
 The table is created on open, not by a register migration: it is not part of the register's
 schema of certificates (no register statement reads it), and a schema version bump would make
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
@@ -66,16 +68,21 @@ class PostgresRecordStore:
         )
 
     def put(self, kind: RecordKind, key: str, value: object, *, at: dt.datetime) -> None:
-        document = encode(value)
+        self.put_all([(kind, key, value)], at=at)
+
+    def put_all(
+        self, records: Sequence[tuple[RecordKind, str, object]], *, at: dt.datetime
+    ) -> None:
         if at.tzinfo is None or at.utcoffset() is None:
             raise ValueError("a timezone-aware datetime is required")
+        rows = [(kind.value, key, encode(value), at) for kind, key, value in records]
         try:
-            with self._lock:
-                self._conn.execute(
+            with self._lock, self._conn.transaction(), self._conn.cursor() as cur:
+                cur.executemany(
                     "INSERT INTO atlas_records (kind, key, document, updated_at)"
                     " VALUES (%s, %s, %s, %s) ON CONFLICT (kind, key) DO UPDATE SET"
                     " document = excluded.document, updated_at = excluded.updated_at",
-                    (kind.value, key, document, at),
+                    rows,
                 )
         except psycopg.Error as exc:
             raise self._failed("refused a write", exc) from exc
