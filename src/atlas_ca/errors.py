@@ -200,6 +200,11 @@ class RecordNotFound(StorageError, InvalidInput):
     """No certificate, intent or CRL with the given issuer and number exists in the register."""
 
 
+class RecordChanged(StorageError, Refused):
+    """A record changed after the command read it (another command or node wrote it first);
+    nothing was written: read it again and repeat the command."""
+
+
 class IllegalStatusTransition(StorageError, Refused):
     """A status change the certificate lifecycle forbids (resume a revoked one, revoke twice)."""
 

@@ -29,7 +29,13 @@ from atlas_ca.domain.orders import (
 from atlas_ca.domain.otp import Operation, bind, create_challenge
 from atlas_ca.domain.sellers import PaymentMethod, SellerCode
 from atlas_ca.domain.subscribers import Subscriber, SubscriberKind
-from atlas_ca.errors import DecodeError, InvalidIdentifier, RecordNotFound, StorageUnavailable
+from atlas_ca.errors import (
+    DecodeError,
+    InvalidIdentifier,
+    RecordChanged,
+    RecordNotFound,
+    StorageUnavailable,
+)
 from atlas_ca.services.state import (
     RecordChallengeStore,
     RecordKind,
@@ -258,3 +264,45 @@ def test_put_all_writes_every_record_or_none(where: Any) -> None:
         assert store.keys(RecordKind.ORDER) == ["ord-1"]
     finally:
         store.close()
+
+
+def test_a_checked_write_is_refused_when_another_node_wrote_the_record_first(
+    where: Any,
+) -> None:
+    node_a, node_b = open_record_store(where.location), open_record_store(where.location)
+    try:
+        first = verified_subscriber("sub-9", at=T0)
+        node_a.put_all(
+            [(RecordKind.SUBSCRIBER, "sub-9", first)],
+            at=T0,
+            unchanged=[(RecordKind.SUBSCRIBER, "sub-9", None)],
+        )
+        with pytest.raises(RecordChanged, match="subscriber 'sub-9' changed"):
+            node_b.put_all(  # B believed the record absent: A created it meanwhile
+                [(RecordKind.SUBSCRIBER, "sub-9", first)],
+                at=T0,
+                unchanged=[(RecordKind.SUBSCRIBER, "sub-9", None)],
+            )
+        read_by_a = node_a.find(RecordKind.SUBSCRIBER, "sub-9")
+        second = verified_subscriber("sub-9", SubscriberKind.ENTREPRENEUR, at=T0)
+        node_b.put(RecordKind.SUBSCRIBER, "sub-9", second, at=T0)  # B writes after A read
+        with pytest.raises(RecordChanged):
+            node_a.put_all(
+                [
+                    (RecordKind.SUBSCRIBER, "sub-9", first),
+                    (RecordKind.REGISTRAR, "reg-1", sample_registrar()),
+                ],
+                at=T0,
+                unchanged=[(RecordKind.SUBSCRIBER, "sub-9", read_by_a)],
+            )
+        assert node_a.find(RecordKind.SUBSCRIBER, "sub-9") == second  # B's write stands
+        assert node_a.find(RecordKind.REGISTRAR, "reg-1") is None  # nothing of A's was written
+        node_a.put_all(  # read again, then the checked write goes through
+            [(RecordKind.SUBSCRIBER, "sub-9", first)],
+            at=T0,
+            unchanged=[(RecordKind.SUBSCRIBER, "sub-9", second)],
+        )
+        assert node_b.find(RecordKind.SUBSCRIBER, "sub-9") == first
+    finally:
+        node_a.close()
+        node_b.close()

@@ -248,10 +248,10 @@ def order_pay(
     _echo(data, as_json)
 
 
-def _account_of(records: RecordStore, owner: SubscriberId) -> PersonalAccount:
-    """The subscriber's personal account; an empty one if nothing was ever posted to it."""
+def _stored_account(records: RecordStore, owner: SubscriberId) -> PersonalAccount | None:
+    """The subscriber's personal account as stored; None if nothing was ever posted to it."""
     if records.find(RecordKind.ACCOUNT, owner.value) is None:
-        return open_account(owner)
+        return None
     return get_record(records, RecordKind.ACCOUNT, owner.value, PersonalAccount)
 
 
@@ -262,13 +262,21 @@ def _pay_from_balance(
     try:
         now = ws.now()
         found = get_record(ws.records, RecordKind.ORDER, order_id, Order)
-        paid = pay_from_account(found, _account_of(ws.records, found.customer), entry_id, now)
+        stored = _stored_account(ws.records, found.customer)
+        account = stored or open_account(found.customer)
+        paid = pay_from_account(found, account, entry_id, now)
+        # both records, and only if neither changed since they were read here (another node
+        # paying from the same account meanwhile would otherwise lose its ledger entry)
         ws.records.put_all(
             [
                 (RecordKind.ORDER, order_id, paid.order),
-                (RecordKind.ACCOUNT, paid.account.owner.value, paid.account),
+                (RecordKind.ACCOUNT, account.owner.value, paid.account),
             ],
             at=now,
+            unchanged=[
+                (RecordKind.ORDER, order_id, found),
+                (RecordKind.ACCOUNT, account.owner.value, stored),
+            ],
         )
     finally:
         ws.close()
@@ -328,8 +336,13 @@ def account_top_up(
     try:
         now = ws.now()
         sub = get_record(ws.records, RecordKind.SUBSCRIBER, subscriber_id, Subscriber)
-        acc = top_up(_account_of(ws.records, sub.id), entry_id, _money(amount), now, reason)
-        ws.records.put(RecordKind.ACCOUNT, sub.id.value, acc, at=now)
+        stored = _stored_account(ws.records, sub.id)
+        acc = top_up(stored or open_account(sub.id), entry_id, _money(amount), now, reason)
+        ws.records.put_all(
+            [(RecordKind.ACCOUNT, sub.id.value, acc)],
+            at=now,
+            unchanged=[(RecordKind.ACCOUNT, sub.id.value, stored)],
+        )
     finally:
         ws.close()
     _echo(_account_json(acc), as_json)
@@ -350,7 +363,7 @@ def account_show(subscriber_id: str, config_path: Path | None, as_json: bool) ->
     ws = Workspace(load_config(config_path))
     try:
         sub = get_record(ws.records, RecordKind.SUBSCRIBER, subscriber_id, Subscriber)
-        acc = _account_of(ws.records, sub.id)
+        acc = _stored_account(ws.records, sub.id) or open_account(sub.id)
     finally:
         ws.close()
     _echo(_account_json(acc), as_json)

@@ -37,7 +37,7 @@ from typing import Any, Protocol, TypeVar
 
 from atlas_ca.domain.ids import ChallengeId
 from atlas_ca.domain.otp import OtpChallenge
-from atlas_ca.errors import DecodeError, RecordNotFound, StorageUnavailable
+from atlas_ca.errors import DecodeError, RecordChanged, RecordNotFound, StorageUnavailable
 
 T = TypeVar("T")
 
@@ -181,10 +181,16 @@ class RecordStore(Protocol):
         ...
 
     def put_all(
-        self, records: Sequence[tuple[RecordKind, str, object]], *, at: dt.datetime
+        self,
+        records: Sequence[tuple[RecordKind, str, object]],
+        *,
+        at: dt.datetime,
+        unchanged: Sequence[tuple[RecordKind, str, object | None]] = (),
     ) -> None:
         """Insert or replace several records in one transaction: all of them or none (e.g. an
-        order paid from a personal account and the debited account)."""
+        order paid from a personal account and the debited account). Each ``unchanged`` entry
+        is the value a record had when it was read (``None``: absent); if the stored record is
+        different, another writer came first: :class:`RecordChanged` and nothing is written."""
         ...
 
     def find(self, kind: RecordKind, key: str) -> object | None: ...
@@ -202,6 +208,27 @@ def get_record(store: RecordStore, kind: RecordKind, key: str, expected: type[T]
     if not isinstance(found, expected):
         raise DecodeError(f"the stored {kind.value} {key!r} is not a {expected.__name__}")
     return found
+
+
+def expected_documents(
+    unchanged: Sequence[tuple[RecordKind, str, object | None]],
+) -> list[tuple[RecordKind, str, str | None]]:
+    """The documents ``put_all(unchanged=...)`` expects, in (kind, key) order (a fixed lock
+    order); both adapters check them with :func:`require_same_document`."""
+    found = [(k, key, None if v is None else encode(v)) for k, key, v in unchanged]
+    return sorted(found, key=lambda item: (item[0].value, item[1]))
+
+
+def require_same_document(
+    kind: RecordKind, key: str, expected: str | None, stored: str | None
+) -> None:
+    if stored != expected:
+        raise RecordChanged(
+            f"the {kind.value} {key!r} changed after this command read it (another command or "
+            "node wrote it first); nothing was written: run the command again",
+            kind=kind.value,
+            key=key,
+        )
 
 
 _UPSERT = (
@@ -244,13 +271,26 @@ class SqliteRecordStore:
         self.put_all([(kind, key, value)], at=at)
 
     def put_all(
-        self, records: Sequence[tuple[RecordKind, str, object]], *, at: dt.datetime
+        self,
+        records: Sequence[tuple[RecordKind, str, object]],
+        *,
+        at: dt.datetime,
+        unchanged: Sequence[tuple[RecordKind, str, object | None]] = (),
     ) -> None:
         rows = [(kind.value, key, encode(value), at.isoformat()) for kind, key, value in records]
+        expected = expected_documents(unchanged)
         try:
             with self._lock:
-                self._conn.execute("BEGIN IMMEDIATE")
+                self._conn.execute("BEGIN IMMEDIATE")  # writers queue here: the check holds
                 try:
+                    for kind, key, document in expected:
+                        row = self._conn.execute(
+                            "SELECT document FROM atlas_records WHERE kind = ? AND key = ?",
+                            (kind.value, key),
+                        ).fetchone()
+                        require_same_document(
+                            kind, key, document, None if row is None else str(row[0])
+                        )
                     self._conn.executemany(_UPSERT, rows)
                 except BaseException:
                     self._conn.execute("ROLLBACK")
@@ -330,7 +370,9 @@ __all__ = [
     "SqliteRecordStore",
     "decode",
     "encode",
+    "expected_documents",
     "get_record",
     "iter_records",
     "open_record_store",
+    "require_same_document",
 ]

@@ -3,9 +3,10 @@ issuing nodes share one PostgreSQL register.
 
 Same table and same semantics as :class:`~atlas_ca.services.state.SqliteRecordStore`: one row of
 canonical JSON per (kind, key), written by atomic upserts (``put_all`` writes several records
-in one transaction; the last writer wins, as in SQLite), decoded and re-validated by the domain
-classes on every read. The document is ``TEXT``, not ``jsonb``: ``jsonb`` reorders keys and
-would lose the canonical bytes.
+in one transaction; the last writer wins, unless the writer names in ``unchanged`` the values
+it read: then a record changed meanwhile refuses the write), decoded and re-validated by the
+domain classes on every read. The document is ``TEXT``, not ``jsonb``: ``jsonb`` reorders keys
+and would lose the canonical bytes.
 
 The table is created on open, not by a register migration: it is not part of the register's
 schema of certificates (no register statement reads it), and a schema version bump would make
@@ -25,7 +26,13 @@ from typing import Any
 import psycopg
 
 from atlas_ca.errors import StorageUnavailable
-from atlas_ca.services.state import RecordKind, decode, encode
+from atlas_ca.services.state import (
+    RecordKind,
+    decode,
+    encode,
+    expected_documents,
+    require_same_document,
+)
 from atlas_ca.storage.postgres import MIGRATION_LOCK
 
 _SCHEMA = """
@@ -71,13 +78,32 @@ class PostgresRecordStore:
         self.put_all([(kind, key, value)], at=at)
 
     def put_all(
-        self, records: Sequence[tuple[RecordKind, str, object]], *, at: dt.datetime
+        self,
+        records: Sequence[tuple[RecordKind, str, object]],
+        *,
+        at: dt.datetime,
+        unchanged: Sequence[tuple[RecordKind, str, object | None]] = (),
     ) -> None:
         if at.tzinfo is None or at.utcoffset() is None:
             raise ValueError("a timezone-aware datetime is required")
         rows = [(kind.value, key, encode(value), at) for kind, key, value in records]
+        expected = expected_documents(unchanged)
         try:
             with self._lock, self._conn.transaction(), self._conn.cursor() as cur:
+                for kind, key, document in expected:
+                    # A transaction lock per record (it also covers a record not yet there),
+                    # taken in (kind, key) order, then the row lock: concurrent checked writes
+                    # of one record queue, and the later one sees what the first wrote.
+                    cur.execute(
+                        "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                        (f"atlas_records:{kind.value}:{key}",),
+                    )
+                    row = cur.execute(
+                        "SELECT document FROM atlas_records WHERE kind = %s AND key = %s"
+                        " FOR UPDATE",
+                        (kind.value, key),
+                    ).fetchone()
+                    require_same_document(kind, key, document, None if row is None else str(row[0]))
                 cur.executemany(
                     "INSERT INTO atlas_records (kind, key, document, updated_at)"
                     " VALUES (%s, %s, %s, %s) ON CONFLICT (kind, key) DO UPDATE SET"
