@@ -306,3 +306,16 @@ def test_a_checked_write_is_refused_when_another_node_wrote_the_record_first(
     finally:
         node_a.close()
         node_b.close()
+
+
+def test_the_postgres_store_waits_for_a_locked_record_only_as_long_as_the_register(
+    pg_server: Any, tmp_path: Path
+) -> None:
+    where = registers.make_store("postgres", pg_server, tmp_path)
+    store = PostgresRecordStore(where.location)
+    try:
+        shown = store._conn.execute("SHOW lock_timeout").fetchone()
+        assert shown is not None
+        assert shown[0] == "30s"
+    finally:
+        store.close()

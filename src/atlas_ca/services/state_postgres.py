@@ -33,7 +33,7 @@ from atlas_ca.services.state import (
     expected_documents,
     require_same_document,
 )
-from atlas_ca.storage.postgres import MIGRATION_LOCK
+from atlas_ca.storage.postgres import DEFAULT_LOCK_TIMEOUT_MS, MIGRATION_LOCK
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS atlas_records (
@@ -52,6 +52,9 @@ class PostgresRecordStore:
     def __init__(self, dsn: str) -> None:
         try:
             self._conn: psycopg.Connection[tuple[Any, ...]] = psycopg.connect(dsn, autocommit=True)
+            # as the register's connection: a checked write waits for another node's record
+            # lock at most this long, then fails with StorageUnavailable instead of hanging
+            self._conn.execute(f"SET lock_timeout = {int(DEFAULT_LOCK_TIMEOUT_MS)}")
             with self._conn.transaction():
                 exists = self._conn.execute(
                     "SELECT to_regclass('atlas_records') IS NOT NULL"
