@@ -90,6 +90,32 @@ class DecodeError(X509Error, InvalidInput):
     """DER/PEM that cannot be decoded, or that is not what it claims to be."""
 
 
+class InvalidPublicKey(InvalidKey, DecodeError):
+    """A public key from outside that is no usable point of its group: off the curve, the point
+    at infinity, or (:class:`WeakPublicKey`) outside the prime-order subgroup.
+
+    Context: ``param_set``, ``problem`` (``off-curve``, ``infinity``, ``small-order``) and, once
+    an entry point has said so through :meth:`at`, ``where`` (which input carried the key).
+    """
+
+    def __init__(self, message: str, **context: Any) -> None:
+        super().__init__(message, **context)
+        self.detail = message
+
+    def at(self, where: str) -> InvalidPublicKey:
+        """The same error naming the entry point ``where`` (the outermost caller knows best:
+        "CA certificate" replaces the parser's "certificate")."""
+        named = type(self)(f"{where}: {self.detail}", **{**self.context, "where": where})
+        named.detail = self.detail
+        return named
+
+
+class WeakPublicKey(InvalidPublicKey):
+    """A curve point with a component of small order (2 or 4 on the cofactor-4 GOST sets
+    TC26 256 paramSetA and 512 paramSetC): signatures "by" it can be forged without a private
+    key, so it is never certified, trusted or used."""
+
+
 class SignatureInvalid(X509Error, Refused):
     """A signature that does not verify against the key it is checked with."""
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from atlas_ca.algorithms import KeyType
 from atlas_ca.asn1 import gost as asn1_gost
 from atlas_ca.asn1.oids import GostAlgorithm, GostParamSet
-from atlas_ca.errors import InvalidKey, UnknownParameterSet
+from atlas_ca.errors import InvalidKey, UnknownParameterSet, WeakPublicKey
 from atlas_ca.gost import (
     PARAM_SETS,
     TEST_PARAM_SETS,
@@ -295,9 +295,11 @@ def test_points_with_a_small_order_component_fail_the_order_check(name: str) -> 
 
     point = _add(ps, (good.x, good.y), small)
     assert point is not None
-    bad = GostPublicKey(ps, *point)  # on the curve, so construction accepts it
-    with pytest.raises(InvalidKey, match="prime-order subgroup"):
-        bad.check_order()
+    assert ps.contains(*point)
+    # On the curve, but construction now refuses it (issue 15 item 1): no GostPublicKey ever
+    # holds a point with a small-order component.
+    with pytest.raises(WeakPublicKey, match="prime-order subgroup"):
+        GostPublicKey(ps, *point)
 
 
 def test_order_check_is_free_on_cofactor_one_sets() -> None:

@@ -181,6 +181,12 @@ def key_on_test_curve(tbs: bytes) -> bytes:
     return with_child(tbs, SPKI, spki)
 
 
+def small_order_key(tbs: bytes) -> bytes:
+    from small_order_keys import small_points
+
+    return with_child(tbs, SPKI, small_points("tc26-256-a")[4].spki())
+
+
 def outer_sig_512(cert_der: bytes) -> bytes:
     return with_child(cert_der, 1, alg_id(oids.GostAlgorithm.SIGN_WITH_GOST3411_2012_512))
 
@@ -281,6 +287,7 @@ CASES: tuple[Case, ...] = (
     # Russian rules
     Case("e_ru_key_not_gost2012", "individual", ec_key),
     Case("e_ru_key_param_set_not_allowed", "individual", key_on_test_curve),
+    Case("e_ru_key_point_invalid", "individual", small_order_key),
     Case(
         "e_ru_signature_not_gost2012",
         "individual",

@@ -11,7 +11,7 @@ import click
 from atlas_ca.asn1.oids import RuAttribute
 from atlas_ca.cli.errors import handle_errors
 from atlas_ca.domain.masking import mask_inn_person, mask_snils
-from atlas_ca.errors import DecodeError
+from atlas_ca.errors import DecodeError, InvalidPublicKey
 from atlas_ca.x509.certificate import Certificate
 from atlas_ca.x509.crl import CertificateRevocationList
 from atlas_ca.x509.csr import CertificationRequest
@@ -54,6 +54,8 @@ def load_artifact(data: bytes) -> Artifact:
     for parser in (Certificate.from_der, CertificationRequest.from_der):
         try:
             return parser(der)
+        except InvalidPublicKey:
+            raise  # readable, but its key is refused: say so rather than "not a certificate"
         except DecodeError as exc:
             errors.append(str(exc))
     try:

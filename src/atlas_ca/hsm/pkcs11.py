@@ -43,6 +43,7 @@ from atlas_ca.asn1.oids import GostAlgorithm, PublicKeyAlgorithm
 from atlas_ca.errors import (
     HsmError,
     InvalidKeyUri,
+    InvalidPublicKey,
     KeyNotFound,
     MechanismUnsupported,
     ModuleNotFound,
@@ -948,7 +949,12 @@ def _public_key_info(
             raise WrongKeyType(f"GOST key {label!r} has no readable CKA_GOSTR3410_PARAMS")
         ps = param_set(oid)
         raw = _unwrap_octet_string(bytes(value), (2 * ps.size,))
-        return bytes(GostPublicKey.from_bytes(ps, raw).spki_der())
+        # The token's word is not enough: a point off the curve or of small order is refused
+        # here (InvalidPublicKey / WeakPublicKey), before anything certifies or trusts it.
+        try:
+            return bytes(GostPublicKey.from_bytes(ps, raw).spki_der())
+        except InvalidPublicKey as exc:
+            raise exc.at(f"public key {label!r} read back from token {token!r}") from exc
     if key_type is KeyType.RSA:
         n, e = s.attributes(h, [PyKCS11.CKA_MODULUS, PyKCS11.CKA_PUBLIC_EXPONENT])
         pub_rsa = rsa.RSAPublicNumbers(

@@ -34,7 +34,7 @@ from atlas_ca.domain.subscribers import (
     Subscriber,
     require_verified,
 )
-from atlas_ca.errors import AtlasCaError, InvalidInput, Refused
+from atlas_ca.errors import AtlasCaError, InvalidInput, InvalidPublicKey, Refused
 from atlas_ca.hsm.base import SigningKey
 from atlas_ca.profiles.base import Profile, ProfileKind, add_months
 from atlas_ca.profiles.ca import CA
@@ -224,7 +224,9 @@ def check_issuer_key(profile: Profile, key: SigningKey, config: CaConfig) -> Non
 def check_key(profile: Profile, public_key_info: bytes) -> PublicKeyInfo:
     """The subscriber's key is of a type and parameter set the profile allows."""
     try:
-        info = PublicKeyInfo.from_der(public_key_info)
+        info = PublicKeyInfo.from_der(public_key_info, where=f"{profile.name} subject key")
+    except InvalidPublicKey:
+        raise  # off-curve or small-order: the specific error, not a profile refusal
     except AtlasCaError as exc:
         raise _refuse(profile, "RFC 9215 §4", f"the public key cannot be used: {exc}") from exc
     rule = profile.key_rule(info.key_type)

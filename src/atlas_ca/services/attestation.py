@@ -79,6 +79,7 @@ from atlas_ca.errors import AtlasCaError, DecodeError, Refused, SignatureInvalid
 from atlas_ca.hsm.base import SigningKey
 from atlas_ca.x509.certificate import Certificate
 from atlas_ca.x509.der import check_der
+from atlas_ca.x509.keys import public_key_source
 from atlas_ca.x509.signatures import verify_signature
 
 __all__ = [
@@ -253,6 +254,7 @@ def decode_record(der: bytes) -> VerifiedRecord:
 
 # --- signing --------------------------------------------------------------------------------
 
+_SIGNER_CERT = "registrar attestation signer certificate"
 _GOST = {
     KeyType.GOST3410_2012_256: (GostAlgorithm.GOST3411_2012_256, GostAlgorithm.GOST3410_2012_256),
     KeyType.GOST3410_2012_512: (GostAlgorithm.GOST3411_2012_512, GostAlgorithm.GOST3410_2012_512),
@@ -310,7 +312,8 @@ def sign_record(
         raise AttestationRefused(
             "this key is not in a certified HSM; a registrar's signature must be qualified (R5)"
         )
-    cert = Certificate.from_der(certificate_der)
+    with public_key_source(_SIGNER_CERT):
+        cert = Certificate.from_der(certificate_der)
     if cert.public_key_info != key.public_key_info:
         raise AttestationRefused("the registrar's certificate does not certify this key (R5)")
     if not cert.validity.contains(at):
@@ -461,11 +464,12 @@ def verify_attestation(
             raise _invalid("the signer must be named by issuer and serial number")
         issuer_der = sid.chosen["issuer"].dump()
         serial = sid.chosen["serial_number"].native
-        embedded = [
-            Certificate.from_der(c.chosen.dump())
-            for c in (sd["certificates"] or [])
-            if c.name == "certificate"
-        ]
+        with public_key_source(_SIGNER_CERT):
+            embedded = [
+                Certificate.from_der(c.chosen.dump())
+                for c in (sd["certificates"] or [])
+                if c.name == "certificate"
+            ]
         signed_attrs_der = b"\x31" + attrs.dump()[1:]  # [0] IMPLICIT -> SET OF (RFC 5652 §5.4)
         signature = bytes(si["signature"].native)
     except AtlasCaError:
@@ -476,11 +480,12 @@ def verify_attestation(
         ) from exc
 
     if registrar_certificate is not None:
-        trusted = (
-            registrar_certificate
-            if isinstance(registrar_certificate, Certificate)
-            else Certificate.from_der(registrar_certificate)
-        )
+        with public_key_source(_SIGNER_CERT):
+            trusted = (
+                registrar_certificate
+                if isinstance(registrar_certificate, Certificate)
+                else Certificate.from_der(registrar_certificate)
+            )
         candidates = [trusted]
     else:
         candidates = embedded

@@ -10,6 +10,7 @@ from atlas_ca.profiles.config import CaConfig
 from atlas_ca.storage.ports import IssuerKeyId
 from atlas_ca.x509.certificate import Certificate
 from atlas_ca.x509.crl import issuer_facts
+from atlas_ca.x509.keys import public_key_source
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +41,9 @@ class CertificateAuthority:
     ) -> CertificateAuthority:
         """The CA whose key ``key_uri`` names (``pkcs11:`` or ``file:``) and whose certificate
         is ``certificate`` (PEM or DER)."""
-        return cls(open_key(key_uri, pin=pin), Certificate.load(certificate), config)
+        with public_key_source("CA certificate"):
+            parsed = Certificate.load(certificate)
+        return cls(open_key(key_uri, pin=pin), parsed, config)
 
 
 __all__ = ["CertificateAuthority"]

@@ -52,6 +52,7 @@ from atlas_ca.errors import (
     DuplicateIdempotencyKey,
     IdempotentRequestFailed,
     IntentNotOpen,
+    InvalidPublicKey,
     IssuanceFailed,
     IssuanceInProgress,
     IssuancePending,
@@ -196,6 +197,8 @@ class Resolution:
 def _parse_csr(data: bytes) -> CertificationRequest:
     try:
         return CertificationRequest.load(data)
+    except InvalidPublicKey:
+        raise  # the request's key is off the curve or of small order: say so, specifically
     except DecodeError as exc:
         raise CsrRejected(f"the certification request cannot be read: {exc}") from exc
 

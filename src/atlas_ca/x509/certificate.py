@@ -330,7 +330,7 @@ def _parse_certificate(der: bytes) -> Certificate:
         issuer=Name.from_checked_der(tbs[i + 2][1]),
         validity=val,
         subject=Name.from_checked_der(tbs[i + 4][1]),
-        public_key=PublicKeyInfo.from_checked_der(tbs[i + 5][1]),
+        public_key=PublicKeyInfo.from_checked_der(tbs[i + 5][1], where="certificate"),
         extensions=exts,
         signature=signature,
     )

@@ -129,7 +129,7 @@ def _parse(der: bytes) -> CertificationRequest:
     if version != 0:
         raise DecodeError(f"request version {version} is not v1 (0)")
     subject = Name.from_checked_der(info[1][1])
-    key = PublicKeyInfo.from_checked_der(info[2][1])
+    key = PublicKeyInfo.from_checked_der(info[2][1], where="certification request")
     extensions = Extensions()
     attr_oids: list[str] = []
     for atag, _, acontent in children(info[3][2], "request attributes"):

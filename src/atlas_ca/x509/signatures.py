@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.serialization import load_der_public_key
 from atlas_ca import gost
 from atlas_ca.algorithms import KeyType, SignatureAlgorithm
 from atlas_ca.asn1 import oids
-from atlas_ca.errors import AtlasCaError, DecodeError, SignatureInvalid
+from atlas_ca.errors import AtlasCaError, DecodeError, InvalidPublicKey, SignatureInvalid
 from atlas_ca.x509.der import check_der, children, decode_oid, split_tlv
 
 _GOST_KEY_FOR: dict[SignatureAlgorithm, KeyType] = {
@@ -74,9 +74,15 @@ def spki_algorithm(spki_der: bytes) -> str:
 
 @functools.lru_cache(maxsize=1024)
 def gost_public_key(spki_der: bytes) -> gost.GostPublicKey:
-    """The GOST public key of a SubjectPublicKeyInfo (cached; the value is immutable)."""
+    """The GOST public key of a SubjectPublicKeyInfo (cached; the value is immutable).
+
+    A point off the curve, at infinity or outside the prime-order subgroup raises
+    :class:`~atlas_ca.errors.InvalidPublicKey` (a :class:`DecodeError`) as it is.
+    """
     try:
         return gost.GostPublicKey.from_spki_der(spki_der)
+    except InvalidPublicKey:
+        raise
     except AtlasCaError as exc:
         raise DecodeError(f"GOST public key is invalid: {exc}") from exc
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from atlas_ca.asn1 import gost as asn1_gost
 from atlas_ca.asn1 import oids
 from atlas_ca.domain import identifiers as ids
-from atlas_ca.errors import InvalidIdentifier
+from atlas_ca.errors import AtlasCaError, InvalidIdentifier, InvalidPublicKey
 from atlas_ca.profiles.base import ProfileKind, add_months
 from atlas_ca.profiles.fields import (
     LAW_63_17,
@@ -39,6 +39,7 @@ from atlas_ca.profiles.lint.registry import (
 from atlas_ca.profiles.lint.rfc5280 import UPPER_BOUNDS
 from atlas_ca.profiles.lint.view import Attr
 from atlas_ca.x509 import extensions as x509ext
+from atlas_ca.x509.keys import accept_public_key
 
 E, W, N = Severity.ERROR, Severity.WARNING, Severity.NOTICE
 PROFILED = ALL_KINDS - {ProfileKind.UNKNOWN}
@@ -121,6 +122,28 @@ def key_param_set_not_allowed(ctx: LintContext) -> Iterator[Hit]:
             "tbsCertificate.subjectPublicKeyInfo.algorithm.parameters",
             f"parameter set {spki.public_key_param_set} is not allowed by {ctx.profile.name}",
         )
+
+
+@lint(
+    "e_ru_key_point_invalid",
+    E,
+    f"GOST R 34.10-2012 §5.2, §6.1 (Q = d·P, a point of order q); {RFC9215} §4",
+)
+def key_point_invalid(ctx: LintContext) -> Iterator[Hit]:
+    """A GOST key is a point of the curve's prime-order subgroup (not small-order, not off-curve).
+
+    On the cofactor-4 sets (TC26 256 paramSetA, 512 paramSetC) a point with a component of
+    order 2 or 4 lets anyone forge signatures "by" the key; every profile, and foreign
+    certificates too, get this error.
+    """
+    if ctx.cert.spki_algorithm not in _GOST_2012:
+        return
+    try:
+        accept_public_key(ctx.cert.spki_der, "linted certificate")
+    except InvalidPublicKey as exc:
+        yield Hit("tbsCertificate.subjectPublicKeyInfo.subjectPublicKey", exc.detail)
+    except AtlasCaError:
+        return  # an unreadable key or unknown set: e_ru_key_param_set_not_allowed reports it
 
 
 @lint("e_ru_signature_not_gost2012", E, f"{RFC9215} §3.2", kinds=PROFILED)
