@@ -90,6 +90,16 @@ class DecodeError(X509Error, InvalidInput):
     """DER/PEM that cannot be decoded, or that is not what it claims to be."""
 
 
+class InputTooLarge(DecodeError):
+    """An input larger than the limit of its kind (:mod:`atlas_ca.limits`), refused before it
+    is parsed; context: ``kind``, ``limit``, ``size`` when known, ``path`` for a file."""
+
+
+class NotARegularFile(InvalidInput):
+    """An input path that is a fifo, socket or device rather than a regular file; refused
+    without reading it (a fifo would block, ``/dev/zero`` never ends)."""
+
+
 class InvalidPublicKey(InvalidKey, DecodeError):
     """A public key from outside that is no usable point of its group: off the curve, the point
     at infinity, or (:class:`WeakPublicKey`) outside the prime-order subgroup.

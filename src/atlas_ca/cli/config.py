@@ -49,6 +49,7 @@ import click
 
 from atlas_ca.audit import Actor
 from atlas_ca.errors import InvalidInput
+from atlas_ca.limits import InputKind, open_input, read_input
 from atlas_ca.profiles.config import CaConfig, ConfigError
 from atlas_ca.services.ca import CertificateAuthority
 from atlas_ca.services.crl_publication import CrlPolicy, CrlPublisher
@@ -132,7 +133,7 @@ def load_config(path: Path | None, environ: Mapping[str, str] | None = None) -> 
     base: Path | None = None
     if path is not None:
         try:
-            with path.open("rb") as fh:
+            with open_input(path, InputKind.CONFIG) as fh:
                 data = tomllib.load(fh)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
@@ -247,7 +248,7 @@ class Workspace:
     @property
     def ca(self) -> CertificateAuthority:
         if self._ca is None:
-            cert = self.config.require_certificate().read_bytes()
+            cert = read_input(self.config.require_certificate(), InputKind.CERTIFICATE)
             self._ca = CertificateAuthority.open(
                 self.config.require_key_uri(),
                 cert,

@@ -30,6 +30,7 @@ from atlas_ca.demo import find_verifiers
 from atlas_ca.errors import AtlasCaError, Refused, Unavailable
 from atlas_ca.gost import active_engine
 from atlas_ca.hsm import open_key
+from atlas_ca.limits import InputKind, read_input
 from atlas_ca.x509.certificate import Certificate
 
 
@@ -81,7 +82,7 @@ def run_checks(config: OperatorConfig, config_path: Path | None) -> list[Check]:
     checks.append(_guard("register", database))
 
     def certificate() -> str:
-        cert = Certificate.load(config.require_certificate().read_bytes())
+        cert = Certificate.load(read_input(config.require_certificate(), InputKind.CERTIFICATE))
         if not cert.is_ca:
             raise Refused("the configured certificate is not a CA certificate")
         return f"{config.certificate}: CA until {cert.not_after.date().isoformat()}"
@@ -165,7 +166,7 @@ def _trusted_keys(config: OperatorConfig, certificates: tuple[Path, ...]) -> lis
         paths = [config.certificate]
     if not paths:
         return None
-    return [Certificate.load(p.read_bytes()).public_key_info for p in paths]
+    return [Certificate.load(read_input(p, InputKind.CERTIFICATE)).public_key_info for p in paths]
 
 
 @audit.command("verify")

@@ -27,6 +27,7 @@ from atlas_ca.domain.orders import Order
 from atlas_ca.domain.otp import OtpChallenge, send_challenge
 from atlas_ca.domain.subscribers import OrganisationData, Subscriber, require_verified
 from atlas_ca.errors import InvalidInput
+from atlas_ca.limits import InputKind, read_input
 from atlas_ca.profiles.issue import Address, Organisation
 from atlas_ca.services.issuance import IssuanceRequest, OtpConfirmation, issuance_binding
 from atlas_ca.services.revocation import ByOperator, BySubscriber, Requester
@@ -130,7 +131,7 @@ def issue(
           --profile legal-entity --organisation org-0001 --org-region '25 Приморский край' \\
           --org-locality 'г. Владивосток' --org-street 'ул. Алеутская, д. 11'
     """
-    csr = csr_path.read_bytes()
+    csr = read_input(csr_path, InputKind.CERTIFICATION_REQUEST)
     ws = _workspace(config_path)
     try:
         records = ws.records

@@ -15,6 +15,7 @@ import click
 
 from atlas_ca.cli.errors import ExitCode, handle_errors
 from atlas_ca.errors import DecodeError
+from atlas_ca.limits import InputKind, read_input
 from atlas_ca.profiles import PROFILES
 from atlas_ca.profiles.lint import lint_der
 from atlas_ca.x509.pem import PemLabel, read_der_or_pem
@@ -34,7 +35,7 @@ from atlas_ca.x509.pem import PemLabel, read_der_or_pem
 @handle_errors
 def lint(file: Path, profile: str, as_json: bool) -> None:
     """Lint a certificate (PEM or DER) against the qualified-certificate profiles."""
-    label, der = read_der_or_pem(file.read_bytes())
+    label, der = read_der_or_pem(read_input(file, InputKind.CERTIFICATE))
     if label is not None and label is not PemLabel.CERTIFICATE:
         raise DecodeError(f"PEM block {label} is not a certificate")
     report = lint_der(der, profile)

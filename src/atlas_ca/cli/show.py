@@ -12,6 +12,7 @@ from atlas_ca.asn1.oids import RuAttribute
 from atlas_ca.cli.errors import handle_errors
 from atlas_ca.domain.masking import mask_inn_person, mask_snils
 from atlas_ca.errors import DecodeError, InvalidPublicKey
+from atlas_ca.limits import InputKind, read_input
 from atlas_ca.x509.certificate import Certificate
 from atlas_ca.x509.crl import CertificateRevocationList
 from atlas_ca.x509.csr import CertificationRequest
@@ -205,7 +206,7 @@ def _text(d: dict[str, Any]) -> str:
 @handle_errors
 def show(file: Path, as_json: bool, unmask: bool) -> None:
     """Decode a certificate, certificate request or CRL (PEM or DER)."""
-    d = describe(load_artifact(file.read_bytes()), unmask=unmask)
+    d = describe(load_artifact(read_input(file, InputKind.ANY_ARTIFACT)), unmask=unmask)
     click.echo(json.dumps(d, ensure_ascii=False, indent=2) if as_json else _text(d))
 
 

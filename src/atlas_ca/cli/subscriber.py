@@ -75,6 +75,7 @@ from atlas_ca.domain.verification import (
 )
 from atlas_ca.errors import InvalidInput
 from atlas_ca.hsm import open_key
+from atlas_ca.limits import InputKind, read_input
 from atlas_ca.services.attestation import attest_verification
 from atlas_ca.services.state import RecordKind, get_record
 from atlas_ca.x509.certificate import Certificate
@@ -490,7 +491,11 @@ def registrar_add(
       atlas-ca registrar add reg-0002 --surname Петрова --given-name Анна \\
           --office office-vl --office-name 'Владивосток, офис' --certificate reg.pem
     """
-    certificate = None if cert_path is None else Certificate.load(cert_path.read_bytes()).der
+    certificate = (
+        None
+        if cert_path is None
+        else Certificate.load(read_input(cert_path, InputKind.CERTIFICATE)).der
+    )
     office = Office(
         OfficeId(office_id),
         office_name,

@@ -9,6 +9,7 @@ import click
 
 from atlas_ca.cli.errors import handle_errors
 from atlas_ca.cli.show import load_artifact
+from atlas_ca.limits import InputKind, read_input
 from atlas_ca.x509.certificate import Certificate
 from atlas_ca.x509.crl import CertificateRevocationList
 from atlas_ca.x509.csr import CertificationRequest
@@ -44,14 +45,14 @@ def parse_time(value: str) -> datetime:
 def verify(file: Path, issuer_path: Path | None, at_text: str | None) -> None:
     """Verify a certificate or CRL against its issuer, or a request's proof of possession."""
     at = parse_time(at_text) if at_text else datetime.now(UTC)
-    artifact = load_artifact(file.read_bytes())
+    artifact = load_artifact(read_input(file, InputKind.ANY_ARTIFACT))
     if isinstance(artifact, CertificationRequest):
         artifact.verify()
         click.echo("OK: the request is signed by its own key")
         return
     if issuer_path is None:
         raise click.UsageError("--issuer is required to verify a certificate or CRL")
-    issuer = Certificate.load(issuer_path.read_bytes())
+    issuer = Certificate.load(read_input(issuer_path, InputKind.CERTIFICATE))
     check_validity(issuer, at)
     if isinstance(artifact, CertificateRevocationList):
         require_crl_issuer(issuer)

@@ -25,6 +25,7 @@ from atlas_ca.algorithms import SignatureAlgorithm
 from atlas_ca.asn1 import specs
 from atlas_ca.errors import AtlasCaError, DecodeError, Refused, SignatureInvalid, X509Error
 from atlas_ca.hsm.base import SigningKey
+from atlas_ca.limits import InputKind, check_size
 from atlas_ca.x509.der import (
     check_der,
     children,
@@ -249,6 +250,7 @@ class Certificate:
     @classmethod
     def from_der(cls, der: bytes) -> Certificate:
         der = bytes(der)
+        check_size(der, InputKind.CERTIFICATE, der=True)
         check_der(der, "certificate")
         return wrap_parse("certificate", lambda: _parse_certificate(der))
 

@@ -55,6 +55,7 @@ from atlas_ca.algorithms import SignatureAlgorithm
 from atlas_ca.asn1.oids import Extension
 from atlas_ca.errors import AtlasCaError, DecodeError, Refused, SignatureInvalid, X509Error
 from atlas_ca.hsm.base import PrehashSigningKey, SigningKey
+from atlas_ca.limits import InputKind, check_size
 from atlas_ca.x509 import der
 from atlas_ca.x509.signatures import verify_signature
 
@@ -914,7 +915,7 @@ class CertificateRevocationList:
         cs, ce = der.expect(data, 0, len(data), der.SEQUENCE, "CertificateList")
         if ce != len(data):
             raise DecodeError(f"CertificateList: {len(data) - ce} trailing bytes")
-        top = der.read_children(data, cs, ce, "CertificateList")
+        top = der.read_children(data, cs, ce, "CertificateList", max_count=3)
         if len(top) != 3 or [t[0] for t in top] != [der.SEQUENCE, der.SEQUENCE, der.BIT_STRING]:
             raise DecodeError("CertificateList is not (tbsCertList, signatureAlgorithm, signature)")
         _, ts, tcs, te = top[0]
@@ -925,7 +926,7 @@ class CertificateRevocationList:
             raise DecodeError("signatureValue BIT STRING must have 0 unused bits")
         self._signature = data[sig_s + 1 : sig_e]
 
-        fields = der.read_children(data, tcs, te, "tbsCertList")
+        fields = der.read_children(data, tcs, te, "tbsCertList", max_count=7)
         i = 0
         self._version = 1
         if i < len(fields) and fields[i][0] == der.INTEGER:
@@ -940,7 +941,7 @@ class CertificateRevocationList:
             raise DecodeError(
                 "tbsCertList signature differs from signatureAlgorithm (RFC 5280 §5.1.1.2)"
             )
-        alg_parts = der.read_children(data, cs2, e, "signature algorithm")
+        alg_parts = der.read_children(data, cs2, e, "signature algorithm", max_count=2)
         if not alg_parts or alg_parts[0][0] != der.OID:
             raise DecodeError("signature AlgorithmIdentifier does not start with an OID")
         self._algorithm_oid = der.read_oid(
@@ -976,6 +977,7 @@ class CertificateRevocationList:
 
     @classmethod
     def from_der(cls, data: bytes) -> CertificateRevocationList:
+        check_size(data, InputKind.CRL, der=True)
         return cls(data)
 
     @classmethod
@@ -1225,7 +1227,7 @@ class CertificateRevocationList:
 
 def _decode_dp_name(data: bytes, start: int, end: int, what: str) -> tuple[str, ...]:
     """DistributionPointName's content (inside its explicit [0]): fullName URIs only."""
-    parts = der.read_children(data, start, end, what)
+    parts = der.read_children(data, start, end, what, max_count=1)
     if len(parts) != 1:
         raise DecodeError(f"{what}: DistributionPointName must hold one choice")
     tag, _, cs, ce = parts[0]
@@ -1318,7 +1320,7 @@ def _decode_entry(data: bytes, start: int, end: int) -> RevokedEntry:
 
 def _decode_entry_fully(data: bytes, start: int, end: int) -> RevokedEntry:
     what = "revokedCertificates entry"
-    parts = der.read_children(data, start, end, what)
+    parts = der.read_children(data, start, end, what, max_count=3)
     if len(parts) not in (2, 3) or parts[0][0] != der.INTEGER:
         raise DecodeError(f"{what} at offset {start} is not (serial, revocationDate, [extensions])")
     serial = der.read_integer(data, parts[0][2], parts[0][3], what)

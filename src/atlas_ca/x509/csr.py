@@ -15,6 +15,7 @@ from atlas_ca.algorithms import SignatureAlgorithm
 from atlas_ca.asn1 import oids, specs
 from atlas_ca.errors import DecodeError, SignatureInvalid
 from atlas_ca.hsm.base import SigningKey
+from atlas_ca.limits import MAX_DER, InputKind, check_size
 from atlas_ca.x509.certificate import (
     parse_algorithm,
     sign_and_check,
@@ -38,8 +39,8 @@ from atlas_ca.x509.signatures import verify_signature
 
 specs.register()
 
-#: The largest request we parse: real ones are a few kilobytes.
-MAX_CSR_BYTES = 64 * 1024
+#: The largest request we parse (DER): real ones are a few kilobytes (atlas_ca.limits).
+MAX_CSR_BYTES = MAX_DER[InputKind.CERTIFICATION_REQUEST]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -90,8 +91,7 @@ class CertificationRequest:
     @classmethod
     def from_der(cls, der: bytes) -> CertificationRequest:
         der = bytes(der)
-        if len(der) > MAX_CSR_BYTES:
-            raise DecodeError(f"request of {len(der)} bytes exceeds {MAX_CSR_BYTES}")
+        check_size(der, InputKind.CERTIFICATION_REQUEST, der=True)
         check_der(der, "certification request")
         return wrap_parse("certification request", lambda: _parse(der))
 

@@ -366,11 +366,19 @@ def expect(data: bytes, pos: int, limit: int, tag: int, what: str) -> tuple[int,
     return start, end
 
 
-def read_children(data: bytes, start: int, end: int, what: str) -> list[tuple[int, int, int, int]]:
-    """The TLVs filling ``data[start:end]`` exactly: ``(tag, tlv_start, content_start, end)``."""
-    out = []
+def read_children(
+    data: bytes, start: int, end: int, what: str, *, max_count: int | None = None
+) -> list[tuple[int, int, int, int]]:
+    """The TLVs filling ``data[start:end]`` exactly: ``(tag, tlv_start, content_start, end)``.
+
+    ``max_count`` refuses more children than a fixed structure has *before* listing them all:
+    20 MB of two-byte TLVs would otherwise become ten million tuples (gigabytes).
+    """
+    out: list[tuple[int, int, int, int]] = []
     pos = start
     while pos < end:
+        if max_count is not None and len(out) >= max_count:
+            raise DecodeError(f"{what}: more than {max_count} fields")
         tag, cs, ce = read_header(data, pos, end, what)
         out.append((tag, pos, cs, ce))
         pos = ce
