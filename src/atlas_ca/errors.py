@@ -18,13 +18,31 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
+#: The longest message an error keeps (issue 15 item 6): messages quote parts of the input
+#: (a name, a value, a foreign library's complaint), so they are cut to a bounded prefix.
+MAX_MESSAGE = 1000
+
+
+def one_line_message(message: str) -> str:
+    """``message`` on one line (runs of whitespace, newlines included, become one space) and at
+    most :data:`MAX_MESSAGE` characters."""
+    text = " ".join(str(message).split())
+    if len(text) > MAX_MESSAGE:
+        text = text[: MAX_MESSAGE - 3] + "..."
+    return text
+
 
 class AtlasCaError(Exception):
-    """Root of every error atlas_ca raises on purpose."""
+    """Root of every error atlas_ca raises on purpose.
+
+    The message is normalised to one line of at most :data:`MAX_MESSAGE` characters, whatever
+    the raiser put in it (asn1crypto's complaints span lines; a message may quote the input).
+    """
 
     exit_code: int = 1
 
     def __init__(self, message: str, **context: Any) -> None:
+        message = one_line_message(message)
         super().__init__(message)
         self.message = message
         self.context: Mapping[str, Any] = MappingProxyType(dict(context))

@@ -474,7 +474,7 @@ def verify_attestation(
         signature = bytes(si["signature"].native)
     except AtlasCaError:
         raise
-    except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError) as exc:
         raise DecodeError(
             f"registrar attestation: cannot decode the CMS ({type(exc).__name__})"
         ) from exc

@@ -158,6 +158,8 @@ def wrap_parse(what: str, fn: Callable[[], T]) -> T:
         raise
     except (ValueError, TypeError, KeyError, IndexError, OverflowError, AttributeError) as exc:
         raise DecodeError(f"{what} is malformed: {exc}") from exc
+    except RecursionError:
+        raise DecodeError(f"{what} is nested too deeply") from None
 
 
 def parse_algorithm(tag: int, content: bytes, what: str) -> SignatureAlgorithm:

@@ -306,10 +306,18 @@ def _decode_oid_cached(content: bytes, what: str) -> str:
     return read_oid(content, 0, len(content), what)
 
 
+#: The longest INTEGER the X.509 parsers read as a number (versions, serials, CRL numbers,
+#: reason codes; RFC 5280 caps serials at 20 octets). Longer ones are refused before they become
+#: an ``int``, so that no message ever tries to format thousands of digits (issue 15 item 6).
+MAX_INTEGER_OCTETS = 64
+
+
 def decode_integer(content: bytes, what: str) -> int:
     """An INTEGER's content; its minimal encoding is :func:`check_der`'s to enforce."""
     if not content:
         raise DecodeError(f"{what}: empty INTEGER")
+    if len(content) > MAX_INTEGER_OCTETS:
+        raise DecodeError(f"{what}: INTEGER of {len(content)} octets is too long")
     return int.from_bytes(content, "big", signed=True)
 
 
@@ -389,6 +397,8 @@ def read_integer(data: bytes, start: int, end: int, what: str) -> int:
     """An INTEGER/ENUMERATED content, refusing empty and non-minimal encodings."""
     if start >= end:
         raise DecodeError(f"{what}: empty INTEGER")
+    if end - start > MAX_INTEGER_OCTETS:
+        raise DecodeError(f"{what}: INTEGER of {end - start} octets is too long")
     if end - start > 1 and (
         (data[start] == 0 and not data[start + 1] & 0x80)
         or (data[start] == 0xFF and data[start + 1] & 0x80)

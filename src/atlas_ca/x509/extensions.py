@@ -239,6 +239,10 @@ def _load(spec: Any, der: bytes, what: str) -> Any:
         value.native  # noqa: B018 - forces the full parse so errors surface here
     except (ValueError, TypeError, OverflowError) as exc:
         raise DecodeError(f"{what} extension is malformed: {exc}") from exc
+    except RecursionError:
+        # extnValue is an OCTET STRING, so check_der of the certificate does not bound the
+        # nesting inside it; asn1crypto parses recursively.
+        raise DecodeError(f"{what} extension is nested too deeply") from None
     return value
 
 
@@ -261,8 +265,15 @@ class BasicConstraints(Extension):
     @classmethod
     def from_value_der(cls, der: bytes, critical: bool) -> BasicConstraints:
         v = _load(x509.BasicConstraints, der, "basicConstraints")
+        path_length = v["path_len_constraint"].native
+        if path_length is not None and path_length.bit_length() > 63:
+            # Not a path length any chain has; an int of thousands of digits cannot even be
+            # printed (Python's int-to-str limit), so refuse it here (issue 15 item 6).
+            raise DecodeError(
+                f"basicConstraints: pathLenConstraint of {path_length.bit_length()} bits"
+            )
         try:
-            return cls(critical, bool(v["ca"].native), v["path_len_constraint"].native)
+            return cls(critical, bool(v["ca"].native), path_length)
         except ValueError as exc:
             raise DecodeError(f"basicConstraints: {exc}") from exc
 
