@@ -50,6 +50,7 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
             "atlas_ca.gost",
             "atlas_ca.hsm.base",
             "atlas_ca.x509",
+            "atlas_ca.limits",  # input size limits: stdlib and errors only
         },
         {"asn1crypto", "cryptography"},
     ),
