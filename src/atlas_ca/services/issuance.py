@@ -361,15 +361,17 @@ class IssuanceService:
                 "profile": request.profile,
             },
         )
-        challenge = self._challenges.get(request.confirmation.challenge)
-        checked = verify_code(
-            challenge,
-            request.confirmation.code,
-            binding,
-            subscriber=request.subscriber.id,
-            now=self._now(),
+        now = self._now()
+        checked = self._challenges.present(  # read, check and write back atomically (R7)
+            request.confirmation.challenge,
+            lambda challenge: verify_code(
+                challenge,
+                request.confirmation.code,
+                binding,
+                subscriber=request.subscriber.id,
+                now=now,
+            ),
         )
-        self._challenges.save(checked.challenge)
         checked.require_accepted()
 
     def record(self, prepared: PreparedIssuance, serial: int, tbs: PreparedTbs) -> IntentOutcome:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from atlas_ca.domain.ids import ChallengeId
-from atlas_ca.domain.otp import OtpChallenge
+from atlas_ca.domain.otp import OtpChallenge, OtpVerification
 from atlas_ca.errors import RecordNotFound, StorageUnavailable
 from atlas_ca.storage.ports import IssuerKeyId, serial_text
 
@@ -54,7 +54,10 @@ class SystemClock:
 class ChallengeStore(Protocol):
     """Where one-time-code challenges live between sending and presenting the code (R7).
 
-    ``save`` is called after every presentation (attempts count, single use).
+    ``save`` stores a new challenge; a code is presented with ``present``, which reads the
+    challenge, checks the code and stores the outcome (attempt counted, or code spent) as one
+    atomic step: of concurrent presentations of the right code one is accepted, and no wrong
+    attempt is lost.
     """
 
     def get(self, challenge_id: ChallengeId) -> OtpChallenge:
@@ -62,6 +65,13 @@ class ChallengeStore(Protocol):
         ...
 
     def save(self, challenge: OtpChallenge) -> None: ...
+
+    def present(
+        self, challenge_id: ChallengeId, check: Callable[[OtpChallenge], OtpVerification]
+    ) -> OtpVerification:
+        """Apply ``check`` (a pure :func:`~atlas_ca.domain.otp.verify_code`) to the stored
+        challenge and store the challenge it returns, atomically; the verification."""
+        ...
 
 
 class InMemoryChallengeStore:
@@ -83,6 +93,19 @@ class InMemoryChallengeStore:
     def save(self, challenge: OtpChallenge) -> None:
         with self._lock:
             self._items[challenge.id] = challenge
+
+    def present(
+        self, challenge_id: ChallengeId, check: Callable[[OtpChallenge], OtpVerification]
+    ) -> OtpVerification:
+        with self._lock:
+            found = self._items.get(challenge_id)
+            if found is None:
+                raise RecordNotFound(
+                    "no one-time-code challenge with this id", challenge=challenge_id.value
+                )
+            checked = check(found)
+            self._items[challenge_id] = checked.challenge
+        return checked
 
 
 class CertificateOutbox(Protocol):
