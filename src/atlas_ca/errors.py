@@ -205,6 +205,11 @@ class RecordChanged(StorageError, Refused):
     nothing was written: read it again and repeat the command."""
 
 
+class KeyAlreadyCertified(StorageError, Refused):
+    """The public key is already certified (or being certified) by this issuer; ``serial`` names
+    that certificate. A verification key is certified once per issuer (63-ФЗ ст. 13)."""
+
+
 class IllegalStatusTransition(StorageError, Refused):
     """A status change the certificate lifecycle forbids (resume a revoked one, revoke twice)."""
 

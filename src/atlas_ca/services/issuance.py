@@ -55,6 +55,7 @@ from atlas_ca.errors import (
     IssuanceFailed,
     IssuanceInProgress,
     IssuancePending,
+    KeyAlreadyCertified,
     OrderQuotaReached,
     RecordNotFound,
     SerialCollision,
@@ -96,6 +97,8 @@ from atlas_ca.storage.ports import (
 from atlas_ca.x509.certificate import Certificate, random_serial
 from atlas_ca.x509.csr import CertificationRequest
 from atlas_ca.x509.extensions import SubjectKeyIdentifier, key_identifier
+from atlas_ca.x509.key_identity import public_key_fingerprint
+from atlas_ca.x509.keys import PublicKeyInfo
 
 #: Pipeline steps, in order; the step hook is called with each name once the step is done.
 STEPS = ("prepare", "lint", "confirm", "record", "sign", "verify", "outbox", "store")
@@ -165,6 +168,8 @@ class PreparedIssuance:
     at: datetime
     entitlement: IssuanceDecision
     """The order's certificate entitlement as counted at *prepare* (R10)."""
+    key_hash: bytes | None = None
+    """The CSR key's fingerprint (``x509.key_identity``): the register certifies a key once."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,6 +315,8 @@ class IssuanceService:
                 organisation=request.organisation.inn,
                 at=at,
             )
+        key_hash = public_key_fingerprint(PublicKeyInfo.from_der(csr.public_key_info))
+        self._require_new_key(key_hash)
         plan = plan_subscriber_certificate(
             SubscriberRequest(
                 profile=profile,
@@ -339,7 +346,21 @@ class IssuanceService:
                 plan.not_after.isoformat().encode(),
             )
         )
-        return PreparedIssuance(request, csr, plan, digest, at, entitlement)
+        return PreparedIssuance(request, csr, plan, digest, at, entitlement, key_hash)
+
+    def _require_new_key(self, key_hash: bytes) -> None:
+        """A key already certified by this CA (to anyone: another person, or the same one) is
+        refused before any code is spent; ``record`` decides atomically (63-ФЗ ст. 13: the CA
+        keeps verification keys unique in its register; docs/register.md)."""
+        holder = self._register.key_holder(self._ca.issuer_id, key_hash)
+        if holder is not None:
+            raise KeyAlreadyCertified(
+                f"this public key is already certified by this CA (certificate "
+                f"{serial_text(holder)}); a verification key is certified once: the applicant "
+                "needs a new key pair",
+                issuer=self._ca.issuer_id.value,
+                serial=serial_text(holder),
+            )
 
     def lint(self, prepared: PreparedIssuance, serial: int) -> PreparedTbs:
         """Build the TBS with ``serial``; LintFailed (with the findings) on any error."""
@@ -395,6 +416,7 @@ class IssuanceService:
                     idempotency_key=request.idempotency_key,
                     request_digest=prepared.request_digest,
                     order_quota=prepared.entitlement.bought,
+                    key_hash=prepared.key_hash,
                 ),
                 actor=self._actor,
             )
