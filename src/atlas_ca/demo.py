@@ -82,6 +82,7 @@ from atlas_ca.profiles.issue import Address, Organisation, issue_certificate, pl
 from atlas_ca.services.attestation import attest_verification, verify_attestation
 from atlas_ca.services.ca import CertificateAuthority
 from atlas_ca.services.crl_publication import CrlPolicy, CrlPublisher
+from atlas_ca.services.files import PRIVATE_FILE, PUBLIC_FILE, write_file
 from atlas_ca.services.issuance import (
     IssuanceRequest,
     IssuanceResult,
@@ -97,7 +98,7 @@ from atlas_ca.services.state import (
     RecordStore,
     SqliteRecordStore,
 )
-from atlas_ca.storage import RevocationReason, open_register
+from atlas_ca.storage import CaCertificate, RevocationReason, open_register
 from atlas_ca.storage.ports import Register
 from atlas_ca.x509.certificate import Certificate, random_serial
 from atlas_ca.x509.csr import CsrBuilder
@@ -518,7 +519,7 @@ def run_demo(
     plan = plan_ca_certificate(DEMO_CA, ca_key.public_key_info, DEMO_CONFIG, ca_key, not_before=now)
     root = issue_certificate(plan, ca_key, serial=random_serial(), self_signed=True)
     ca_pem = out / "ca.pem"
-    ca_pem.write_bytes(root.pem())
+    write_file(ca_pem, root.pem(), mode=PUBLIC_FILE)  # public: relying parties read it
     report.files["CA certificate"] = ca_pem
     register_path = out / "register.sqlite"
     reg = open_register(register_path, opened_at=now)
@@ -527,7 +528,16 @@ def run_demo(
     config_path = write_config(out, token, ca_pem)
     report.files["config"] = config_path
     report.files["register"] = register_path
-    step("ca", True, f"self-signed root {root.serial_number:x} by the ca profile, register created")
+    reg.store_ca_certificate(
+        CaCertificate(ca.issuer_id, root.der, root.not_before, root.not_after, now)
+    )
+    kept = reg.ca_certificates(ca.issuer_id)  # read back: the register alone rebuilds the chain
+    step(
+        "ca",
+        bool(kept) and kept[0].der == root.der,
+        f"self-signed root {root.serial_number:x} by the ca profile, register created, "
+        "CA certificate kept in it",
+    )
 
     challenges = RecordChallengeStore(records, clock_now=now)
     world = _World(
@@ -608,8 +618,8 @@ def _life(
     records.put(RecordKind.SUBSCRIBER, subscriber.id.value, subscriber, at=now)
     attestation = attest_verification(subscriber, registrar, reg_key, at=world.now())
     record_der, record_p7s = out / "sub-0001.record.der", out / "sub-0001.record.p7s"
-    record_der.write_bytes(attestation.record_der)
-    record_p7s.write_bytes(attestation.signature_der)
+    write_file(record_der, attestation.record_der, mode=PRIVATE_FILE)  # personal data
+    write_file(record_p7s, attestation.signature_der, mode=PRIVATE_FILE)
     report.files["verified record"] = record_der
     report.files["attestation (CMS)"] = record_p7s
     info = verify_attestation(
@@ -641,8 +651,8 @@ def _life(
     first = world.issue(subscriber, order, keys[0], "subscriber-1")
     second = world.issue(subscriber, order, keys[1], "subscriber-2")
     cert1, cert2 = out / "subscriber-1.pem", out / "subscriber-2.pem"
-    cert1.write_bytes(first.certificate.pem())
-    cert2.write_bytes(second.certificate.pem())
+    write_file(cert1, first.certificate.pem(), mode=PRIVATE_FILE)  # subject: personal data
+    write_file(cert2, second.certificate.pem(), mode=PRIVATE_FILE)
     report.files["certificate"] = cert1
     report.files["revoked certificate"] = cert2
     step("issue", True, f"qualified certificates {_serial(first)} and {_serial(second)}")

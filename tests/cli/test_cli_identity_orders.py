@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,6 +105,10 @@ def test_a_new_subscriber_from_registration_to_a_certificate(
     shown = json.loads(out)
     assert shown["verified"] is True
     assert shown["identified_by"] == "reg-0001"
+    # the verified record is personal data (issue 15 item 5): 0600 files in a 0700 directory
+    assert stat.S_IMODE(att.stat().st_mode) == 0o700
+    for name in ("sub-0100.record.der", "sub-0100.record.p7s"):
+        assert stat.S_IMODE((att / name).stat().st_mode) == 0o600
     cms = openssl_gost.run(
         [
             "cms",

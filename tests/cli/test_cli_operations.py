@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,6 +100,30 @@ def test_issue_sends_a_code_then_issues_a_certificate_openssl_verifies(
     assert data["status"] == "valid"
     verified = openssl_gost.run(["verify", "-CAfile", ca.dir / "ca.pem", out], check=False)
     assert verified.returncode == 0, verified.stderr
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600  # its subject holds personal data
+
+
+def test_issue_refuses_to_overwrite_a_file_without_force(ca: DemoCa, tmp_path: Path) -> None:
+    """`issue --out ca.pem` used to overwrite the CA certificate silently."""
+    ca_pem = ca.dir / "ca.pem"
+    before = ca_pem.read_bytes()
+    base = ["issue", "--csr", str(_new_csr(tmp_path)), "--subscriber", "sub-0001"]
+    base += ["--order", ORDER]
+    rc, _, err = ca.cli(*base)
+    assert rc == 0, err
+    code = _code_from(err)
+    rc, _, err = ca.cli(*base, "--otp", code, "--out", str(ca_pem))
+    assert rc == 2
+    _one_line_error(err)
+    assert "exists" in err
+    assert "--force" in err
+    assert ca_pem.read_bytes() == before
+    # refused before the code was checked: the same code still issues, here with --force
+    other = tmp_path / "other.pem"
+    other.write_text("old")
+    rc, _, err = ca.cli(*base, "--otp", code, "--out", str(other), "--force")
+    assert rc == 0, err
+    assert other.read_text().startswith("-----BEGIN CERTIFICATE-----")
 
 
 def test_a_wrong_one_time_code_is_refused_with_exit_1(ca: DemoCa, tmp_path: Path) -> None:

@@ -57,7 +57,8 @@ from atlas_ca.services.ports import DirectoryOutbox, StepHook, SystemClock
 from atlas_ca.services.revocation import RevocationService
 from atlas_ca.services.state import RecordChallengeStore, RecordStore, open_record_store
 from atlas_ca.storage import open_register
-from atlas_ca.storage.ports import Register
+from atlas_ca.storage.ports import CaCertificate, IssuerKeyId, Register
+from atlas_ca.x509.certificate import Certificate
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -217,6 +218,19 @@ def operator_actor(name: str | None) -> Actor:
         raise InvalidInput(f"operator name {value!r} is not an account id") from exc
 
 
+def keep_ca_certificate(
+    register: Register, certificate: Certificate, issuer: IssuerKeyId, now: dt.datetime
+) -> None:
+    """Keep the CA certificate in the register (schema v5) unless it is there already, so the
+    register alone can rebuild the chain if the certificate file is lost or overwritten."""
+    kept = register.ca_certificates(issuer)
+    if any(c.der == certificate.der for c in kept):
+        return
+    register.store_ca_certificate(
+        CaCertificate(issuer, certificate.der, certificate.not_before, certificate.not_after, now)
+    )
+
+
 class Workspace:
     """What one command opens from the configuration, lazily, and closes at the end."""
 
@@ -254,6 +268,7 @@ class Workspace:
                 self.config.ca_config(),
                 pin=pin_from_environment(),
             )
+            keep_ca_certificate(self.register, self._ca.certificate, self._ca.issuer_id, self.now())
         return self._ca
 
     def challenges(self) -> RecordChallengeStore:
@@ -308,6 +323,7 @@ __all__ = [
     "Workspace",
     "config_option",
     "json_option",
+    "keep_ca_certificate",
     "load_config",
     "open_workspace",
     "operator_actor",

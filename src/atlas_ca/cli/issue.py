@@ -28,6 +28,7 @@ from atlas_ca.domain.otp import OtpChallenge, send_challenge
 from atlas_ca.domain.subscribers import OrganisationData, Subscriber, require_verified
 from atlas_ca.errors import InvalidInput
 from atlas_ca.profiles.issue import Address, Organisation
+from atlas_ca.services.files import PRIVATE_FILE, FileExists, write_file
 from atlas_ca.services.issuance import IssuanceRequest, OtpConfirmation, issuance_binding
 from atlas_ca.services.revocation import ByOperator, BySubscriber, Requester
 from atlas_ca.services.state import RecordKind, get_record, iter_records
@@ -95,7 +96,13 @@ def _workspace(config_path: Path | None) -> Workspace:
 @click.option("--org-locality", help="Organisation's localityName (legal-entity).")
 @click.option("--org-street", help="Organisation's streetAddress (legal-entity).")
 @click.option("--title", help="The person's title in the organisation (default: the authority's).")
-@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Certificate file (0600: it holds personal data); an existing file needs --force.",
+)
+@click.option("--force", is_flag=True, help="Overwrite the --out file if it exists.")
 @config_option
 @json_option
 @handle_errors
@@ -112,6 +119,7 @@ def issue(
     org_street: str | None,
     title: str | None,
     out_path: Path | None,
+    force: bool,
     config_path: Path | None,
     as_json: bool,
 ) -> None:
@@ -130,6 +138,11 @@ def issue(
           --profile legal-entity --organisation org-0001 --org-region '25 Приморский край' \\
           --org-locality 'г. Владивосток' --org-street 'ул. Алеутская, д. 11'
     """
+    if out_path is not None and not force and out_path.exists():  # before a code is spent
+        raise FileExists(
+            f"{out_path} exists; nothing was issued (use --force to overwrite it)",
+            path=str(out_path),
+        )
     csr = csr_path.read_bytes()
     ws = _workspace(config_path)
     try:
@@ -196,7 +209,7 @@ def issue(
         ws.close()
     pem = result.certificate.pem()
     if out_path is not None:
-        out_path.write_bytes(pem)
+        write_file(out_path, pem, mode=PRIVATE_FILE, overwrite=force)
     if as_json:
         data = _record_json(result.record)
         data["warnings"] = list(result.warnings)

@@ -26,6 +26,7 @@ from typing import Protocol, runtime_checkable
 from atlas_ca.domain.ids import ChallengeId
 from atlas_ca.domain.otp import OtpChallenge, OtpVerification
 from atlas_ca.errors import RecordNotFound, StorageUnavailable
+from atlas_ca.services.files import PRIVATE_DIR, make_directory
 from atlas_ca.storage.ports import IssuerKeyId, serial_text
 
 RandomBytes = Callable[[int], bytes]
@@ -136,14 +137,18 @@ def fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def write_atomically(path: Path, write: Callable[[int], None], *, durable: bool = True) -> None:
+def write_atomically(
+    path: Path, write: Callable[[int], None], *, durable: bool = True, mode: int = 0o600
+) -> None:
     """Write a file so readers see the old or the new content, never a part: ``write(fd)`` fills
     a temporary file in the same directory, which is renamed over ``path`` — after an fsync of
-    the file, and followed by an fsync of the directory, when ``durable``."""
+    the file, and followed by an fsync of the directory, when ``durable``. The file gets
+    ``mode`` whatever the umask (0600 by default; 0644 for public artifacts such as CRLs)."""
     directory = path.parent
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
         try:
+            os.fchmod(fd, mode)
             write(fd)
             if durable:
                 os.fsync(fd)
@@ -174,8 +179,8 @@ class DirectoryOutbox:
     def __init__(self, directory: str | os.PathLike[str], *, durable: bool = False) -> None:
         self.directory = Path(directory)
         self.durable = durable
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
+        try:  # signed certificates carry personal data: 0700, files 0600
+            make_directory(self.directory, PRIVATE_DIR)
         except OSError as exc:
             raise StorageUnavailable(
                 f"the certificate outbox {self.directory} cannot be created: {exc.strerror}",

@@ -38,6 +38,7 @@ from typing import Any, Protocol, TypeVar
 from atlas_ca.domain.ids import ChallengeId
 from atlas_ca.domain.otp import OtpChallenge, OtpVerification
 from atlas_ca.errors import DecodeError, RecordChanged, RecordNotFound, StorageUnavailable
+from atlas_ca.storage.sqlite import create_private
 
 T = TypeVar("T")
 
@@ -254,11 +255,12 @@ class SqliteRecordStore:
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000) -> None:
         self.path = Path(str(path).removeprefix("sqlite://"))
         try:
+            create_private(self.path)  # personal data: 0600 whatever the umask (152-ФЗ)
             self._conn = sqlite3.connect(
                 self.path, timeout=busy_timeout_ms / 1000, isolation_level=None
             )
             self._conn.execute(_SCHEMA)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise StorageUnavailable(
                 f"the record store {self.path} cannot be opened: {exc}", path=str(self.path)
             ) from exc
