@@ -210,6 +210,11 @@ class KeyAlreadyCertified(StorageError, Refused):
     that certificate. A verification key is certified once per issuer (63-ФЗ ст. 13)."""
 
 
+class CertificateKeyMismatch(InvalidInput, ValueError):
+    """A certificate paired with a key that is not its subject's key (e.g. the configured CA
+    certificate and CA key name different keys). Also a ValueError, as it was before."""
+
+
 class IllegalStatusTransition(StorageError, Refused):
     """A status change the certificate lifecycle forbids (resume a revoked one, revoke twice)."""
 

@@ -48,6 +48,7 @@ from typing import Any, TypeVar
 import click
 
 from atlas_ca.audit import Actor
+from atlas_ca.cli.errors import shown
 from atlas_ca.errors import InvalidInput
 from atlas_ca.profiles.config import CaConfig, ConfigError
 from atlas_ca.services.ca import CertificateAuthority
@@ -121,6 +122,11 @@ def _relative(base: Path | None, value: object, name: str) -> Path:
     return path if path.is_absolute() or base is None else base / path
 
 
+#: The longest CRL validity accepted: a year. A CRL's nextUpdate must be a date relying parties
+#: can still reach; anything longer is a typo (and beyond ~10**8 hours, not a date at all).
+MAX_CRL_HOURS = 24 * 366
+
+
 def load_config(path: Path | None, environ: Mapping[str, str] | None = None) -> OperatorConfig:
     """Read ``path`` (or ``$ATLAS_CA_CONFIG``; none: defaults), then apply the environment.
 
@@ -137,6 +143,11 @@ def load_config(path: Path | None, environ: Mapping[str, str] | None = None) -> 
                 data = tomllib.load(fh)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+        except UnicodeDecodeError as exc:  # TOML is UTF-8 (TOML 1.0 §Spec)
+            raise ConfigError(
+                f"{path}: not valid TOML: not UTF-8 text (byte 0x{exc.object[exc.start]:02x}"
+                f" at offset {exc.start})"
+            ) from None
         base = path.resolve().parent
     register = _table(data, "register")
     ca = _table(data, "ca")
@@ -148,8 +159,12 @@ def load_config(path: Path | None, environ: Mapping[str, str] | None = None) -> 
     if "://" not in location:
         location = str(_relative(base, location, "register.location"))
     hours = ca.get("crl_validity_hours", 168)
-    if isinstance(hours, bool) or not isinstance(hours, int) or hours < 1:
-        raise ConfigError("crl_validity_hours must be a positive integer", field="ca")
+    if isinstance(hours, bool) or not isinstance(hours, int) or not 1 <= hours <= MAX_CRL_HOURS:
+        raise ConfigError(
+            f"crl_validity_hours must be an integer from 1 to {MAX_CRL_HOURS} (a year), not "
+            f"{shown(str(hours))}",
+            field="ca",
+        )
     cert = ca.get("certificate")
     config = OperatorConfig(
         register=location,

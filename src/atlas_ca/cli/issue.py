@@ -19,7 +19,7 @@ import click
 
 from atlas_ca.cli.config import Workspace, config_option, json_option, open_workspace
 from atlas_ca.cli.config import operator_actor as _actor
-from atlas_ca.cli.errors import handle_errors
+from atlas_ca.cli.errors import handle_errors, shown
 from atlas_ca.domain.authorities import Authority
 from atlas_ca.domain.identifiers import MobilePhone
 from atlas_ca.domain.ids import ChallengeId
@@ -54,11 +54,15 @@ def _pending_key(digest: bytes) -> str:
 
 def parse_serial(text: str) -> int:
     """A serial in hex (``0x`` and colons allowed)."""
-    cleaned = text.strip().lower().removeprefix("0x").replace(":", "")
+    cleaned = text.strip().lower().removeprefix("0x").replace(":", "").lstrip("0")
+    if len(cleaned) > 40:  # RFC 5280 §4.1.2.2: at most 20 octets
+        raise InvalidInput(
+            f"{shown(text)} is not a serial number: at most 20 octets (40 hex digits)"
+        )
     try:
-        value = int(cleaned, 16)
+        value = int(cleaned or "0", 16)
     except ValueError:
-        raise InvalidInput(f"{text!r} is not a hexadecimal serial number") from None
+        raise InvalidInput(f"{shown(text)} is not a hexadecimal serial number") from None
     if value <= 0:
         raise InvalidInput("a serial number is positive")
     return value

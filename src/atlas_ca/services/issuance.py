@@ -63,7 +63,7 @@ from atlas_ca.errors import (
     StorageError,
 )
 from atlas_ca.gost import streebog256
-from atlas_ca.profiles import get_profile
+from atlas_ca.profiles import PROFILES, ProfileKind, UnknownProfile, get_profile
 from atlas_ca.profiles.issue import (
     Address,
     CertificatePlan,
@@ -195,6 +195,13 @@ class Resolution:
     """Outbox files of intents already resolved, removed."""
 
 
+#: The profiles a subscriber's certificate is issued under (CA and OCSP certificates are not).
+SUBSCRIBER_PROFILE_KINDS = frozenset(
+    {ProfileKind.INDIVIDUAL, ProfileKind.ENTREPRENEUR, ProfileKind.LEGAL_ENTITY}
+)
+_SUBSCRIBER_KINDS = SUBSCRIBER_PROFILE_KINDS
+
+
 # --- the service ------------------------------------------------------------------------------
 
 
@@ -289,6 +296,12 @@ class IssuanceService:
         Returns the earlier result instead when the idempotency key has one.
         """
         profile = get_profile(request.profile)
+        if profile.kind not in SUBSCRIBER_PROFILE_KINDS:  # `issue --profile ca` (issue 15)
+            raise UnknownProfile(
+                f"profile {profile.name!r} is not for subscribers; issue with one of: "
+                + ", ".join(p.name for p in PROFILES.values() if p.kind in _SUBSCRIBER_KINDS),
+                profile=profile.name,
+            )
         csr = _parse_csr(request.csr)
         try:
             csr.verify()
