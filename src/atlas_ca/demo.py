@@ -4,9 +4,9 @@
 ``./demo-out``, wiped and recreated on every run — only if it is empty or an earlier demo
 made it) it:
 
-1. initialises a SoftHSM token with ``softhsm2-util`` (its own ``softhsm2.conf``, random PINs
-   in ``0600`` files) and generates two GOST R 34.10-2012 256-bit keys **on the token**
-   (CryptoPro-A): the CA's and the registrar's;
+1. initialises a SoftHSM token with C_InitToken/C_InitPIN (no PIN on any command line; its
+   own ``softhsm2.conf``, random PINs in ``0600`` files) and generates two GOST R 34.10-2012
+   256-bit keys **on the token** (CryptoPro-A): the CA's and the registrar's;
 2. creates the CA: a self-signed root by the ``ca`` profile, the register (SQLite) and the
    record store next to it, and writes ``atlas-ca.toml`` so every other command works on it;
 3. issues the registrar's staff certificate through the issuance service (the registrar is a
@@ -74,7 +74,7 @@ from atlas_ca.domain.tariffs import Catalogue, PriceVersion, Product, ProductKin
 from atlas_ca.domain.verification import complete_verification, enter_data, run_government_checks
 from atlas_ca.errors import InvalidInput, Refused, Unavailable
 from atlas_ca.hsm.base import SigningKey
-from atlas_ca.hsm.pkcs11 import open_token
+from atlas_ca.hsm.pkcs11 import Pkcs11Module, open_token
 from atlas_ca.hsm.software import generate_software_key, open_software_key
 from atlas_ca.interop import OPENSSL_GOST_CONF_NAME, openssl_gost_env, write_openssl_gost_conf
 from atlas_ca.profiles.config import CaConfig, IssuerTools
@@ -254,7 +254,7 @@ def softhsm_paths(module: str | None = None, util: str | None = None) -> tuple[P
     return Path(mod), Path(tool)
 
 
-def init_demo_token(base: Path, module: Path, util: Path, label: str = TOKEN_LABEL) -> DemoToken:
+def init_demo_token(base: Path, module: Path, label: str = TOKEN_LABEL) -> DemoToken:
     """A SoftHSM config in ``base`` with one fresh token; random PINs written to 0600 files."""
     tokens = base / "tokens"
     tokens.mkdir(parents=True, exist_ok=True)
@@ -270,20 +270,9 @@ def init_demo_token(base: Path, module: Path, util: Path, label: str = TOKEN_LAB
         with os.fdopen(fd, "w") as fh:
             fh.write(value)
     os.environ["SOFTHSM2_CONF"] = str(conf)
-    argv = [str(util), "--init-token", "--free", "--label", label]
-    argv += ["--pin", user_pin, "--so-pin", so_pin]
-    proc = subprocess.run(
-        argv,
-        capture_output=True,
-        env=dict(os.environ),
-        timeout=60,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise Unavailable(
-            f"softhsm2-util could not initialise the token ({proc.returncode}): "
-            + proc.stderr.decode("utf-8", "replace").strip()
-        )
+    # C_InitToken and C_InitPIN through our PKCS#11 layer: softhsm2-util takes the PINs only
+    # as --pin/--so-pin arguments, which any user of the machine sees in the process list
+    Pkcs11Module.load(str(module)).init_token(label, so_pin=so_pin, user_pin=user_pin)
     return DemoToken(module, conf, label, pin_file)
 
 
@@ -485,7 +474,7 @@ def run_demo(
     Raises :class:`DemoFailed` when a step or a verifier refuses, after every check ran.
     """
     started = time.monotonic()
-    module, util = softhsm_paths(softhsm_module, softhsm_util)
+    module, _util = softhsm_paths(softhsm_module, softhsm_util)
     out = prepare_directory(directory)
     report = DemoReport(out)
     verifiers = find_verifiers(out)
@@ -501,7 +490,7 @@ def run_demo(
 
     # 1. token and keys
     say(f"atlas-ca demo in {out}")
-    token = init_demo_token(out, module, util)
+    token = init_demo_token(out, module)
     tok = open_token(token.uri())
     ca_key = tok.generate_key(KeyType.GOST3410_2012_256, label="ca", param_set="cryptopro-a")
     reg_key = tok.generate_key(
