@@ -121,3 +121,12 @@ def test_an_empty_pin_file_is_bad_input(demo: Demo) -> None:
     )
     rc, err = demo.cli("crl", "publish", config=config)
     _refused_as_input(rc, err, "is empty")
+
+
+def test_doctor_says_that_the_key_uris_module_path_wins(demo: Demo) -> None:
+    """ATLAS_CA_PKCS11_MODULE was ignored silently when the key URI has a module-path."""
+    env = dict(demo.env, ATLAS_CA_PKCS11_MODULE=str(demo.dir / "other-module.so"))
+    proc = run_cli(["doctor", "--config", str(demo.config)], env=env)
+    line = next(x for x in proc.stdout.splitlines() if "ca key module" in x)
+    assert "wins over ATLAS_CA_PKCS11_MODULE" in line
+    assert "other-module.so is not used for it" in line

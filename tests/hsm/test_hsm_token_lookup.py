@@ -55,3 +55,21 @@ def test_init_token_refuses_empty_pins_and_needs_a_free_slot(tmp_path: Path) -> 
         return
     with pytest.raises(PinSourceError):
         Pkcs11Module.load(str(module)).init_token("x", so_pin="", user_pin="1234")
+
+
+def test_the_key_uris_module_path_wins_over_the_environment() -> None:
+    from atlas_ca.errors import ModuleNotFound
+    from atlas_ca.hsm.pkcs11 import module_for
+    from atlas_ca.hsm.uri import Pkcs11Uri
+
+    with_path = Pkcs11Uri.parse("pkcs11:token=CA;object=k?module-path=/opt/hsm/lib.so")
+    without = Pkcs11Uri.parse("pkcs11:token=CA;object=k")
+    env = {"ATLAS_CA_PKCS11_MODULE": "/usr/lib/other.so"}
+    path, source = module_for(with_path, env)
+    assert path == "/opt/hsm/lib.so"
+    assert "wins over ATLAS_CA_PKCS11_MODULE" in source
+    assert module_for(with_path, {}) == ("/opt/hsm/lib.so", "module-path of the key URI")
+    path, source = module_for(without, env)
+    assert (path, "no module-path" in source) == ("/usr/lib/other.so", True)
+    with pytest.raises(ModuleNotFound, match="no module-path"):
+        module_for(without, {})

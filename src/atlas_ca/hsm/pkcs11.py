@@ -1200,6 +1200,28 @@ class Pkcs11PrehashKey(Pkcs11Key):
 # --- opening a key from a URI ---------------------------------------------------------------------
 
 
+MODULE_ENV = "ATLAS_CA_PKCS11_MODULE"
+
+
+def module_for(uri: Pkcs11Uri, environ: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """The PKCS#11 module a URI's key is in, and where that came from.
+
+    The URI's ``module-path`` wins (RFC 7512 §2.3: it names the module holding the object,
+    and it travels with the key's name); ``ATLAS_CA_PKCS11_MODULE`` is the default for URIs
+    without one. ``atlas-ca doctor`` says which applied (docs/hsm.md)."""
+    env = os.environ if environ is None else environ
+    if uri.module_path:
+        ignored = env.get(MODULE_ENV)
+        if ignored and os.path.realpath(ignored) != os.path.realpath(uri.module_path):
+            return uri.module_path, f"module-path of the key URI (wins over {MODULE_ENV})"
+        return uri.module_path, "module-path of the key URI"
+    if env.get(MODULE_ENV):
+        return env[MODULE_ENV], f"{MODULE_ENV} (the key URI has no module-path)"
+    raise ModuleNotFound(
+        f"PKCS#11 URI {uri.masked()} has no module-path and {MODULE_ENV} is unset"
+    )
+
+
 def open_pkcs11_key(uri: str | Pkcs11Uri, *, pin: str | None = None) -> Pkcs11Key:
     """The private key a ``pkcs11:`` URI names; logs in with ``pin`` or the URI's PIN source."""
     from atlas_ca.hsm.uri import resolve_pin
@@ -1209,11 +1231,7 @@ def open_pkcs11_key(uri: str | Pkcs11Uri, *, pin: str | None = None) -> Pkcs11Ke
         raise InvalidKeyUri(
             f"PKCS#11 URI {parsed.masked()} names a {parsed.type.value} object, not a private key"
         )
-    module_path = parsed.module_path or os.environ.get("ATLAS_CA_PKCS11_MODULE")
-    if module_path is None:
-        raise ModuleNotFound(
-            f"PKCS#11 URI {parsed.masked()} has no module-path and ATLAS_CA_PKCS11_MODULE is unset"
-        )
+    module_path, _ = module_for(parsed)
     module = Pkcs11Module.load(module_path)
     token = module.token(label=parsed.token, serial=parsed.serial, slot_id=parsed.slot_id)
     token.login(resolve_pin(pin, parsed.pin_value, parsed.pin_source))
@@ -1225,11 +1243,7 @@ def open_token(uri: str | Pkcs11Uri, *, pin: str | None = None) -> Pkcs11Token:
     from atlas_ca.hsm.uri import resolve_pin
 
     parsed = uri if isinstance(uri, Pkcs11Uri) else Pkcs11Uri.parse(uri)
-    module_path = parsed.module_path or os.environ.get("ATLAS_CA_PKCS11_MODULE")
-    if module_path is None:
-        raise ModuleNotFound(
-            f"PKCS#11 URI {parsed.masked()} has no module-path and ATLAS_CA_PKCS11_MODULE is unset"
-        )
+    module_path, _ = module_for(parsed)
     module = Pkcs11Module.load(module_path)
     token = module.token(label=parsed.token, serial=parsed.serial, slot_id=parsed.slot_id)
     token.login(resolve_pin(pin, parsed.pin_value, parsed.pin_source))
@@ -1248,6 +1262,7 @@ __all__ = [
     "ckr_name",
     "configure_token",
     "map_ckr",
+    "module_for",
     "open_pkcs11_key",
     "open_token",
     "token_config",
