@@ -4,9 +4,9 @@
 ``./demo-out``, wiped and recreated on every run — only if it is empty or an earlier demo
 made it) it:
 
-1. initialises a SoftHSM token with ``softhsm2-util`` (its own ``softhsm2.conf``, random PINs
-   in ``0600`` files) and generates two GOST R 34.10-2012 256-bit keys **on the token**
-   (CryptoPro-A): the CA's and the registrar's;
+1. initialises a SoftHSM token with C_InitToken/C_InitPIN (no PIN on any command line; its
+   own ``softhsm2.conf``, random PINs in ``0600`` files) and generates two GOST R 34.10-2012
+   256-bit keys **on the token** (CryptoPro-A): the CA's and the registrar's;
 2. creates the CA: a self-signed root by the ``ca`` profile, the register (SQLite) and the
    record store next to it, and writes ``atlas-ca.toml`` so every other command works on it;
 3. issues the registrar's staff certificate through the issuance service (the registrar is a
@@ -74,7 +74,7 @@ from atlas_ca.domain.tariffs import Catalogue, PriceVersion, Product, ProductKin
 from atlas_ca.domain.verification import complete_verification, enter_data, run_government_checks
 from atlas_ca.errors import InvalidInput, Refused, Unavailable
 from atlas_ca.hsm.base import SigningKey
-from atlas_ca.hsm.pkcs11 import open_token
+from atlas_ca.hsm.pkcs11 import Pkcs11Module, open_token
 from atlas_ca.hsm.software import generate_software_key, open_software_key
 from atlas_ca.interop import OPENSSL_GOST_CONF_NAME, openssl_gost_env, write_openssl_gost_conf
 from atlas_ca.profiles.config import CaConfig, IssuerTools
@@ -82,6 +82,7 @@ from atlas_ca.profiles.issue import Address, Organisation, issue_certificate, pl
 from atlas_ca.services.attestation import attest_verification, verify_attestation
 from atlas_ca.services.ca import CertificateAuthority
 from atlas_ca.services.crl_publication import CrlPolicy, CrlPublisher
+from atlas_ca.services.files import PRIVATE_FILE, PUBLIC_FILE, write_file
 from atlas_ca.services.issuance import (
     IssuanceRequest,
     IssuanceResult,
@@ -97,7 +98,7 @@ from atlas_ca.services.state import (
     RecordStore,
     SqliteRecordStore,
 )
-from atlas_ca.storage import RevocationReason, open_register
+from atlas_ca.storage import CaCertificate, RevocationReason, open_register
 from atlas_ca.storage.ports import Register
 from atlas_ca.x509.certificate import Certificate, random_serial
 from atlas_ca.x509.csr import CsrBuilder
@@ -253,7 +254,7 @@ def softhsm_paths(module: str | None = None, util: str | None = None) -> tuple[P
     return Path(mod), Path(tool)
 
 
-def init_demo_token(base: Path, module: Path, util: Path, label: str = TOKEN_LABEL) -> DemoToken:
+def init_demo_token(base: Path, module: Path, label: str = TOKEN_LABEL) -> DemoToken:
     """A SoftHSM config in ``base`` with one fresh token; random PINs written to 0600 files."""
     tokens = base / "tokens"
     tokens.mkdir(parents=True, exist_ok=True)
@@ -269,20 +270,9 @@ def init_demo_token(base: Path, module: Path, util: Path, label: str = TOKEN_LAB
         with os.fdopen(fd, "w") as fh:
             fh.write(value)
     os.environ["SOFTHSM2_CONF"] = str(conf)
-    argv = [str(util), "--init-token", "--free", "--label", label]
-    argv += ["--pin", user_pin, "--so-pin", so_pin]
-    proc = subprocess.run(
-        argv,
-        capture_output=True,
-        env=dict(os.environ),
-        timeout=60,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise Unavailable(
-            f"softhsm2-util could not initialise the token ({proc.returncode}): "
-            + proc.stderr.decode("utf-8", "replace").strip()
-        )
+    # C_InitToken and C_InitPIN through our PKCS#11 layer: softhsm2-util takes the PINs only
+    # as --pin/--so-pin arguments, which any user of the machine sees in the process list
+    Pkcs11Module.load(str(module)).init_token(label, so_pin=so_pin, user_pin=user_pin)
     return DemoToken(module, conf, label, pin_file)
 
 
@@ -484,7 +474,7 @@ def run_demo(
     Raises :class:`DemoFailed` when a step or a verifier refuses, after every check ran.
     """
     started = time.monotonic()
-    module, util = softhsm_paths(softhsm_module, softhsm_util)
+    module, _util = softhsm_paths(softhsm_module, softhsm_util)
     out = prepare_directory(directory)
     report = DemoReport(out)
     verifiers = find_verifiers(out)
@@ -500,7 +490,7 @@ def run_demo(
 
     # 1. token and keys
     say(f"atlas-ca demo in {out}")
-    token = init_demo_token(out, module, util)
+    token = init_demo_token(out, module)
     tok = open_token(token.uri())
     ca_key = tok.generate_key(KeyType.GOST3410_2012_256, label="ca", param_set="cryptopro-a")
     reg_key = tok.generate_key(
@@ -518,7 +508,7 @@ def run_demo(
     plan = plan_ca_certificate(DEMO_CA, ca_key.public_key_info, DEMO_CONFIG, ca_key, not_before=now)
     root = issue_certificate(plan, ca_key, serial=random_serial(), self_signed=True)
     ca_pem = out / "ca.pem"
-    ca_pem.write_bytes(root.pem())
+    write_file(ca_pem, root.pem(), mode=PUBLIC_FILE)  # public: relying parties read it
     report.files["CA certificate"] = ca_pem
     register_path = out / "register.sqlite"
     reg = open_register(register_path, opened_at=now)
@@ -527,7 +517,16 @@ def run_demo(
     config_path = write_config(out, token, ca_pem)
     report.files["config"] = config_path
     report.files["register"] = register_path
-    step("ca", True, f"self-signed root {root.serial_number:x} by the ca profile, register created")
+    reg.store_ca_certificate(
+        CaCertificate(ca.issuer_id, root.der, root.not_before, root.not_after, now)
+    )
+    kept = reg.ca_certificates(ca.issuer_id)  # read back: the register alone rebuilds the chain
+    step(
+        "ca",
+        bool(kept) and kept[0].der == root.der,
+        f"self-signed root {root.serial_number:x} by the ca profile, register created, "
+        "CA certificate kept in it",
+    )
 
     challenges = RecordChallengeStore(records, clock_now=now)
     world = _World(
@@ -608,8 +607,8 @@ def _life(
     records.put(RecordKind.SUBSCRIBER, subscriber.id.value, subscriber, at=now)
     attestation = attest_verification(subscriber, registrar, reg_key, at=world.now())
     record_der, record_p7s = out / "sub-0001.record.der", out / "sub-0001.record.p7s"
-    record_der.write_bytes(attestation.record_der)
-    record_p7s.write_bytes(attestation.signature_der)
+    write_file(record_der, attestation.record_der, mode=PRIVATE_FILE)  # personal data
+    write_file(record_p7s, attestation.signature_der, mode=PRIVATE_FILE)
     report.files["verified record"] = record_der
     report.files["attestation (CMS)"] = record_p7s
     info = verify_attestation(
@@ -641,8 +640,8 @@ def _life(
     first = world.issue(subscriber, order, keys[0], "subscriber-1")
     second = world.issue(subscriber, order, keys[1], "subscriber-2")
     cert1, cert2 = out / "subscriber-1.pem", out / "subscriber-2.pem"
-    cert1.write_bytes(first.certificate.pem())
-    cert2.write_bytes(second.certificate.pem())
+    write_file(cert1, first.certificate.pem(), mode=PRIVATE_FILE)  # subject: personal data
+    write_file(cert2, second.certificate.pem(), mode=PRIVATE_FILE)
     report.files["certificate"] = cert1
     report.files["revoked certificate"] = cert2
     step("issue", True, f"qualified certificates {_serial(first)} and {_serial(second)}")

@@ -259,6 +259,16 @@ class RecordChanged(StorageError, Refused):
     nothing was written: read it again and repeat the command."""
 
 
+class KeyAlreadyCertified(StorageError, Refused):
+    """The public key is already certified (or being certified) by this issuer; ``serial`` names
+    that certificate. A verification key is certified once per issuer (63-ФЗ ст. 13)."""
+
+
+class CertificateKeyMismatch(InvalidInput, ValueError):
+    """A certificate paired with a key that is not its subject's key (e.g. the configured CA
+    certificate and CA key name different keys). Also a ValueError, as it was before."""
+
+
 class IllegalStatusTransition(StorageError, Refused):
     """A status change the certificate lifecycle forbids (resume a revoked one, revoke twice)."""
 

@@ -5,6 +5,7 @@ directory the demo did not make is never wiped."""
 from __future__ import annotations
 
 import json
+import stat
 from pathlib import Path
 
 import pytest
@@ -131,3 +132,22 @@ def test_without_softhsm_the_demo_exits_3(tmp_path: Path) -> None:
     assert proc.returncode == 3
     assert proc.stderr.startswith("atlas-ca: error: SoftHSM built with GOST was not found")
     assert not (tmp_path / "d").exists()
+
+
+def test_the_demo_keeps_personal_data_private_and_publishes_public_files(
+    demo_run: tuple[Path, dict[str, object]],
+) -> None:
+    out, _ = demo_run
+
+    def mode(name: str) -> int:
+        return stat.S_IMODE((out / name).stat().st_mode)
+
+    for name in ("register.sqlite", "register.sqlite-wal", "register.sqlite-shm"):
+        if (out / name).exists() or name == "register.sqlite":
+            assert mode(name) == 0o600, name
+    assert mode("ca.pem") == 0o644
+    crls = list((out / "crl").glob("*.crl*"))
+    assert crls
+    assert {stat.S_IMODE(c.stat().st_mode) for c in crls} == {0o644}
+    for name in ("sub-0001.record.der", "sub-0001.record.p7s", "subscriber-1.pem"):
+        assert mode(name) == 0o600, name

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,6 +105,10 @@ def test_a_new_subscriber_from_registration_to_a_certificate(
     shown = json.loads(out)
     assert shown["verified"] is True
     assert shown["identified_by"] == "reg-0001"
+    # the verified record is personal data (issue 15 item 5): 0600 files in a 0700 directory
+    assert stat.S_IMODE(att.stat().st_mode) == 0o700
+    for name in ("sub-0100.record.der", "sub-0100.record.p7s"):
+        assert stat.S_IMODE((att / name).stat().st_mode) == 0o600
     cms = openssl_gost.run(
         [
             "cms",
@@ -166,6 +171,26 @@ def test_a_new_subscriber_from_registration_to_a_certificate(
     assert check.returncode == 0, check.stderr
     rc, out, _ = desk.cli("subscriber", "show", "sub-0100", "--json")
     assert list(json.loads(out)["certificates"].values()) == ["valid"]
+
+
+def test_the_key_of_one_subscriber_is_not_certified_to_another(desk: Desk) -> None:
+    """Issue 15's case: sub-0001's CSR (the demo certified its key) presented for sub-0100
+    (verified by the test above) is refused, before a code is sent; sub-0100's own key too."""
+    rc, _, err = desk.cli(
+        "order", "create", "ord-0101", "--customer", "sub-0100", "--item", "kep-issue"
+    )
+    assert rc == 0, err
+    rc, _, err = desk.cli(
+        "order", "pay", "ord-0101", "--amount", "3600.00", "--payment-id", "sber-101"
+    )
+    assert rc == 0, err
+    for csr in (desk.dir / "subscriber-1.csr.pem", desk.dir / "sub-0100.csr"):
+        issue = ["issue", "--csr", str(csr), "--subscriber", "sub-0100", "--order", "ord-0101"]
+        rc, _, err = desk.cli(*issue)
+        assert rc == 1, err
+        assert "already certified by this CA (certificate " in err
+        assert "Код" not in err
+        assert len(err.strip().splitlines()) == 1
 
 
 def test_refunds_are_granted_for_a_paid_order_and_claims_decided(desk: Desk) -> None:

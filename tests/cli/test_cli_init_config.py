@@ -4,6 +4,8 @@ with its environment overrides, and --help with examples on every operator comma
 from __future__ import annotations
 
 import json
+import stat
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,8 @@ from click.testing import CliRunner
 
 from atlas_ca.cli import main
 from atlas_ca.cli.config import load_config
+from atlas_ca.storage import IssuerKeyId, open_register
+from atlas_ca.x509.certificate import Certificate
 from atlas_testing import OpenSSL
 
 PROFILE = """
@@ -80,6 +84,11 @@ def test_init_creates_a_root_openssl_accepts_and_the_register(
     rc, _, err = _run("init", "--config", str(config), *ORG)
     assert rc == 2
     assert "never overwritten" in err
+    # ... and it is kept in the register too, so losing ca.pem loses nothing (issue 15)
+    with open_register(tmp_path / "register.sqlite", opened_at=datetime.now(UTC)) as reg:
+        kept = reg.ca_certificates(IssuerKeyId(result["issuer_id"]))
+    assert [c.der for c in kept] == [Certificate.from_pem(ca.read_bytes()).der]
+    assert stat.S_IMODE(ca.stat().st_mode) == 0o644  # public: relying parties read it
 
 
 def test_init_writes_a_csr_for_a_head_ca(tmp_path: Path, openssl_gost: OpenSSL) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,6 +62,23 @@ def _code_from(err: str) -> str:
     return found.group(1)
 
 
+def _new_csr(where: Path) -> Path:
+    """A CSR of a new key: the register certifies a key once (63-ФЗ ст. 13), and the demo's
+    CSRs are certified already."""
+    from atlas_ca.algorithms import KeyType
+    from atlas_ca.hsm.software import generate_software_key, open_software_key
+    from atlas_ca.x509.csr import CsrBuilder
+    from atlas_ca.x509.names import Name
+
+    uri = generate_software_key(
+        where / "new.key", KeyType.GOST3410_2012_256, password="pw", iterations=1000
+    )
+    csr = where / "new.csr.pem"
+    key = open_software_key(uri, password="pw")
+    csr.write_bytes(CsrBuilder().subject_name(Name.build([])).sign(key).pem())
+    return csr
+
+
 def _issue(ca: DemoCa, csr: Path, out: Path) -> dict[str, object]:
     base = ["issue", "--csr", str(csr), "--subscriber", "sub-0001", "--order", ORDER]
     rc, stdout, err = ca.cli(*base)
@@ -77,15 +95,39 @@ def test_issue_sends_a_code_then_issues_a_certificate_openssl_verifies(
     ca: DemoCa, openssl_gost: OpenSSL, tmp_path: Path
 ) -> None:
     out = tmp_path / "cert.pem"
-    data = _issue(ca, ca.dir / "subscriber-1.csr.pem", out)
+    data = _issue(ca, _new_csr(tmp_path), out)
     assert data["subscriber"] == "sub-0001"
     assert data["status"] == "valid"
     verified = openssl_gost.run(["verify", "-CAfile", ca.dir / "ca.pem", out], check=False)
     assert verified.returncode == 0, verified.stderr
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600  # its subject holds personal data
+
+
+def test_issue_refuses_to_overwrite_a_file_without_force(ca: DemoCa, tmp_path: Path) -> None:
+    """`issue --out ca.pem` used to overwrite the CA certificate silently."""
+    ca_pem = ca.dir / "ca.pem"
+    before = ca_pem.read_bytes()
+    base = ["issue", "--csr", str(_new_csr(tmp_path)), "--subscriber", "sub-0001"]
+    base += ["--order", ORDER]
+    rc, _, err = ca.cli(*base)
+    assert rc == 0, err
+    code = _code_from(err)
+    rc, _, err = ca.cli(*base, "--otp", code, "--out", str(ca_pem))
+    assert rc == 2
+    _one_line_error(err)
+    assert "exists" in err
+    assert "--force" in err
+    assert ca_pem.read_bytes() == before
+    # refused before the code was checked: the same code still issues, here with --force
+    other = tmp_path / "other.pem"
+    other.write_text("old")
+    rc, _, err = ca.cli(*base, "--otp", code, "--out", str(other), "--force")
+    assert rc == 0, err
+    assert other.read_text().startswith("-----BEGIN CERTIFICATE-----")
 
 
 def test_a_wrong_one_time_code_is_refused_with_exit_1(ca: DemoCa, tmp_path: Path) -> None:
-    base = ["issue", "--csr", str(ca.dir / "subscriber-2.csr.pem")]
+    base = ["issue", "--csr", str(_new_csr(tmp_path))]
     base += ["--subscriber", "sub-0001", "--order", ORDER]
     rc, _, err = ca.cli(*base)
     assert rc == 0
@@ -136,7 +178,7 @@ def test_suspend_resume_revoke_and_the_crls_list_it(
     ca: DemoCa, openssl_gost: OpenSSL, tmp_path: Path
 ) -> None:
     out = tmp_path / "c.pem"
-    serial = str(_issue(ca, ca.dir / "subscriber-1.csr.pem", out)["serial"])
+    serial = str(_issue(ca, _new_csr(tmp_path), out)["serial"])
     rc, stdout, _ = ca.cli("suspend", serial)
     assert (rc, stdout.strip()) == (0, f"{serial}: suspended")
     rc, stdout, _ = ca.cli("resume", serial, "--json")
@@ -280,3 +322,4 @@ def test_a_checkpoint_signed_on_the_token_is_verified_and_its_signer_must_be_tru
     rc, _, err = ca.cli("audit", "verify", "--trusted-cert", str(ca.dir / "registrar.pem"))
     assert rc == 1
     assert "untrusted key" in err
+

@@ -26,7 +26,15 @@ from atlas_ca.domain.orders import (
     draft_order,
     place_order,
 )
-from atlas_ca.domain.otp import Operation, bind, create_challenge
+from atlas_ca.domain.otp import (
+    Operation,
+    OtpChallenge,
+    OtpOutcome,
+    OtpVerification,
+    bind,
+    create_challenge,
+    verify_code,
+)
 from atlas_ca.domain.sellers import PaymentMethod, SellerCode
 from atlas_ca.domain.subscribers import Subscriber, SubscriberKind
 from atlas_ca.errors import (
@@ -230,6 +238,48 @@ def test_challenges_are_kept_for_the_next_command(where: Any) -> None:
     assert f'"{code}"' not in encode(found)  # only the salted hash of the code is stored
     with pytest.raises(RecordNotFound):
         RecordChallengeStore(store, clock_now=T0).get(ChallengeId("otp-none"))
+
+
+def test_a_code_presented_while_another_node_counts_an_attempt_is_checked_again(
+    where: Any,
+) -> None:
+    """present() is a compare-and-swap: node B's wrong attempt lands between node A's read and
+    write; A's write is refused, A re-reads and checks its code against B's count."""
+    node_a, node_b = open_record_store(where.location), open_record_store(where.location)
+    sub = verified_subscriber(at=T0)
+    binding = bind(Operation.ISSUE_CERTIFICATE, {"x": "1"})
+    challenge, code = create_challenge(
+        sub.id, binding, now=T0, random_bytes=random.Random(6).randbytes
+    )
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    a, b = RecordChallengeStore(node_a, clock_now=T0), RecordChallengeStore(node_b, clock_now=T0)
+    a.save(challenge)
+    seen: list[int] = []
+
+    def check_as_a(read: OtpChallenge) -> OtpVerification:
+        seen.append(read.attempts)
+        if len(seen) == 1:  # B presents a wrong code after A read the challenge
+            b.present(
+                challenge.id, lambda c: verify_code(c, wrong, binding, subscriber=sub.id, now=T0)
+            )
+        return verify_code(read, wrong, binding, subscriber=sub.id, now=T0)
+
+    try:
+        result = a.present(challenge.id, check_as_a)
+        assert seen == [0, 1]  # A's first write lost to B's; A checked again
+        assert result.outcome is OtpOutcome.WRONG_CODE
+        assert b.get(challenge.id).attempts == 2  # both wrong attempts counted
+        used = b.present(
+            challenge.id, lambda c: verify_code(c, code, binding, subscriber=sub.id, now=T0)
+        )
+        assert used.accepted
+        again = a.present(
+            challenge.id, lambda c: verify_code(c, code, binding, subscriber=sub.id, now=T0)
+        )
+        assert again.outcome is OtpOutcome.ALREADY_USED
+    finally:
+        node_a.close()
+        node_b.close()
 
 
 def test_put_all_writes_every_record_or_none(where: Any) -> None:

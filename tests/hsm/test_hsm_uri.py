@@ -227,3 +227,15 @@ def test_parsing_arbitrary_file_uris_raises_only_our_error(text: str) -> None:
         FileKeyUri.parse("file:" + text)
     except InvalidKeyUri:
         return
+
+
+def test_an_empty_pin_source_is_bad_input_not_a_token_error(tmp_path: Path) -> None:
+    """An empty PIN reached the token as CKR_ARGUMENTS_BAD (exit 3); it is the operator's input."""
+    for content in ("", "\n", "\r\n"):
+        empty = tmp_path / "empty.pin"
+        empty.write_text(content)
+        with pytest.raises(PinSourceError, match="is empty") as info:
+            read_pin_source(f"file:{empty}")
+        assert info.value.exit_code == 2
+    with pytest.raises(PinSourceError, match="ATLAS_PIN is empty"):
+        read_pin_source("env:ATLAS_PIN", environ={"ATLAS_PIN": ""})

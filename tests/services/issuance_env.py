@@ -37,8 +37,10 @@ from atlas_ca.domain.otp import OperationBinding, create_challenge
 from atlas_ca.domain.sellers import PaymentMethod, SellerCode
 from atlas_ca.domain.subscribers import Subscriber
 from atlas_ca.domain.tariffs import Catalogue, PriceVersion, Product, ProductKind, TariffPlan
+from atlas_ca.gost import generate_private_scalar, public_key_from_private
+from atlas_ca.gost import param_set as gost_param_set
 from atlas_ca.hsm.base import SigningKey
-from atlas_ca.hsm.software import generate_software_key, open_software_key
+from atlas_ca.hsm.software import SoftwarePrehashKey, generate_software_key, open_software_key
 from atlas_ca.profiles.config import CaConfig, IssuerTools
 from atlas_ca.profiles.issue import Address, Organisation, issue_certificate, plan_ca_certificate
 from atlas_ca.services.ca import CertificateAuthority
@@ -166,6 +168,15 @@ def paid_order(
     )
 
 
+def fresh_key() -> SigningKey:
+    """A new GOST 256 (CryptoPro-A) key in memory: every certificate certifies a key of its own
+    (the register certifies a key once, 63-ФЗ ст. 13)."""
+    ps = gost_param_set("cryptopro-a")
+    d = generate_private_scalar(ps)
+    spki = public_key_from_private(ps, d).spki_der()
+    return SoftwarePrehashKey(KeyType.GOST3410_2012_256, spki, (ps, d), "memory:test")
+
+
 def make_csr(key: SigningKey, common_name: str = "Иванов Иван Иванович") -> bytes:
     subject = Name.build([(oids.NameAttribute.COMMON_NAME, common_name)])
     return CsrBuilder().subject_name(subject).sign(key).der
@@ -219,7 +230,7 @@ class World:
         code: str | None = None,
         **kw: Any,
     ) -> IssuanceRequest:
-        csr = csr if csr is not None else make_csr(self.subscriber_key)
+        csr = csr if csr is not None else make_csr(fresh_key())
         order = kw.pop("order", self.order)
         challenge, real_code = self.challenge(issuance_binding(csr, order, profile))
         values: dict[str, Any] = {

@@ -15,7 +15,7 @@ from typing import Any
 
 import issuance_workers
 import pytest
-from issuance_env import T0, World, make_csr, make_world, paid_order, registers
+from issuance_env import T0, World, fresh_key, make_csr, make_world, paid_order, registers
 
 from atlas_ca.domain.entitlements import certificates_fulfilled
 from atlas_ca.domain.fakes import verified_subscriber
@@ -166,7 +166,7 @@ def test_concurrent_requests_on_the_last_unit_give_exactly_one_certificate(
     before any records: the register's count in the recording transaction decides."""
     order = paid_order(world.subscriber.id, "ord-race")
     prepared = [
-        world.request(order=order, csr=make_csr(world.subscriber_key)) for _ in range(requests)
+        world.request(order=order, csr=make_csr(fresh_key())) for _ in range(requests)
     ]
     all_confirmed = threading.Barrier(requests)
 

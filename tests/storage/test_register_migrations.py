@@ -28,6 +28,9 @@ def ts(store: Store, text: str) -> object:
     return text if store.kind == "sqlite" else T0
 
 
+LATEST = latest_version("sqlite")
+
+
 def test_the_migration_steps_of_both_dialects_have_the_same_numbers() -> None:
     for dialect in ("sqlite", "postgres"):
         assert [(v, n) for v, n, _ in migrations(dialect)] == [
@@ -35,8 +38,9 @@ def test_the_migration_steps_of_both_dialects_have_the_same_numbers() -> None:
             (2, "0002_audit"),
             (3, "0003_crl_scan_index"),
             (4, "0004_order_entitlements"),
+            (5, "0005_key_uniqueness_ca_certificates"),
         ]
-    assert latest_version("sqlite") == latest_version("postgres") == 4
+    assert latest_version("sqlite") == latest_version("postgres") == 5
 
 
 def test_a_version_1_register_upgrades_on_open_and_keeps_its_data(store: Store) -> None:
@@ -70,13 +74,10 @@ def test_a_version_1_register_upgrades_on_open_and_keeps_its_data(store: Store) 
     )
 
     reg = store.open()  # current code: upgrades to the latest version
-    assert reg.schema_version == 4
-    assert [r[0] for r in store.raw("SELECT version FROM atlas_schema ORDER BY version")] == [
-        1,
-        2,
-        3,
-        4,
-    ]
+    assert reg.schema_version == LATEST
+    assert [
+        r[0] for r in store.raw("SELECT version FROM atlas_schema ORDER BY version")
+    ] == list(range(1, LATEST + 1))
     old = reg.get_certificate(ISSUER, 42)
     assert old.der == b"\x30\x03old"
     assert old.issued_at == T0
@@ -92,23 +93,23 @@ def test_a_version_1_register_upgrades_on_open_and_keeps_its_data(store: Store) 
 def test_opening_twice_migrates_once(store: Store) -> None:
     store.open().close()
     store.open()
-    assert store.raw("SELECT count(*) FROM atlas_schema") == [(4,)]
+    assert store.raw("SELECT count(*) FROM atlas_schema") == [(LATEST,)]
 
 
 def test_a_register_from_a_newer_atlas_ca_is_refused_with_a_clear_message(store: Store) -> None:
     store.open().close()
     store.raw(
         "INSERT INTO atlas_schema (version, name, applied_at) VALUES (?, ?, ?)",
-        (5, "0005_from_the_future", ts(store, "2027-01-01T00:00:00.000000Z")),
+        (LATEST + 1, "from_the_future", ts(store, "2027-01-01T00:00:00.000000Z")),
     )
     with pytest.raises(SchemaTooNew) as caught:
         store.open()
     assert isinstance(caught.value, Unavailable)
-    assert "schema version 5" in str(caught.value)
+    assert f"schema version {LATEST + 1}" in str(caught.value)
     assert "upgrade atlas_ca" in str(caught.value)
-    assert caught.value.context["found"] == 5
-    assert caught.value.context["supported"] == 4
-    assert store.raw("SELECT count(*) FROM atlas_schema") == [(5,)]  # nothing touched
+    assert caught.value.context["found"] == LATEST + 1
+    assert caught.value.context["supported"] == LATEST
+    assert store.raw("SELECT count(*) FROM atlas_schema") == [(LATEST + 1,)]  # nothing touched
 
 
 def test_open_register_picks_the_adapter_from_the_location(
@@ -117,7 +118,7 @@ def test_open_register_picks_the_adapter_from_the_location(
     for location in (tmp_path / "a.sqlite3", f"sqlite://{tmp_path / 'b.sqlite3'}"):
         with open_register(location, opened_at=T0) as reg:
             assert isinstance(reg, sqlite_adapter.SqliteRegister)
-            assert reg.schema_version == 4
+            assert reg.schema_version == LATEST
     assert (tmp_path / "b.sqlite3").exists()
     if pg_server is None:
         missing(f"PostgreSQL ({PG_ENV})")
@@ -131,5 +132,5 @@ def test_open_register_picks_the_adapter_from_the_location(
     test_db = f"postgresql://{auth}@{host}:{params.get('port', 5432)}/{pg_server.dbname}"
     with open_register(test_db, opened_at=T0) as reg:
         assert isinstance(reg, pg_adapter.PostgresRegister)
-        assert reg.schema_version == 4
+        assert reg.schema_version == LATEST
         assert "@" not in repr(reg)

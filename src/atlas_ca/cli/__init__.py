@@ -5,12 +5,33 @@ Errors map to exit codes in one place, :mod:`atlas_ca.cli.errors`.
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from atlas_ca import __version__
+from atlas_ca.cli.errors import not_utf8_argument, shown
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _BadArgument(click.ClickException):
+    """A command-line argument that is not UTF-8 text: one line, exit 2."""
+
+    exit_code = 2
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"atlas-ca: error: {self.format_message()}", err=True)
+
+
+class _Main(click.Group):
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        bad = not_utf8_argument(args)
+        if bad is not None:
+            number, text = bad
+            raise _BadArgument(f"argument {number} is not UTF-8 text: {shown(text)}")
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="atlas-ca")
 def main() -> None:
     """atlas-ca: the core of an accredited Russian certificate authority."""

@@ -48,6 +48,7 @@ from typing import Any, TypeVar
 import click
 
 from atlas_ca.audit import Actor
+from atlas_ca.cli.errors import shown
 from atlas_ca.errors import InvalidInput
 from atlas_ca.limits import InputKind, open_input, read_input
 from atlas_ca.profiles.config import CaConfig, ConfigError
@@ -58,7 +59,8 @@ from atlas_ca.services.ports import DirectoryOutbox, StepHook, SystemClock
 from atlas_ca.services.revocation import RevocationService
 from atlas_ca.services.state import RecordChallengeStore, RecordStore, open_record_store
 from atlas_ca.storage import open_register
-from atlas_ca.storage.ports import Register
+from atlas_ca.storage.ports import CaCertificate, IssuerKeyId, Register
+from atlas_ca.x509.certificate import Certificate
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -121,6 +123,11 @@ def _relative(base: Path | None, value: object, name: str) -> Path:
     return path if path.is_absolute() or base is None else base / path
 
 
+#: The longest CRL validity accepted: a year. A CRL's nextUpdate must be a date relying parties
+#: can still reach; anything longer is a typo (and beyond ~10**8 hours, not a date at all).
+MAX_CRL_HOURS = 24 * 366
+
+
 def load_config(path: Path | None, environ: Mapping[str, str] | None = None) -> OperatorConfig:
     """Read ``path`` (or ``$ATLAS_CA_CONFIG``; none: defaults), then apply the environment.
 
@@ -137,6 +144,11 @@ def load_config(path: Path | None, environ: Mapping[str, str] | None = None) -> 
                 data = tomllib.load(fh)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+        except UnicodeDecodeError as exc:  # TOML is UTF-8 (TOML 1.0 §Spec)
+            raise ConfigError(
+                f"{path}: not valid TOML: not UTF-8 text (byte 0x{exc.object[exc.start]:02x}"
+                f" at offset {exc.start})"
+            ) from None
         base = path.resolve().parent
     register = _table(data, "register")
     ca = _table(data, "ca")
@@ -148,8 +160,12 @@ def load_config(path: Path | None, environ: Mapping[str, str] | None = None) -> 
     if "://" not in location:
         location = str(_relative(base, location, "register.location"))
     hours = ca.get("crl_validity_hours", 168)
-    if isinstance(hours, bool) or not isinstance(hours, int) or hours < 1:
-        raise ConfigError("crl_validity_hours must be a positive integer", field="ca")
+    if isinstance(hours, bool) or not isinstance(hours, int) or not 1 <= hours <= MAX_CRL_HOURS:
+        raise ConfigError(
+            f"crl_validity_hours must be an integer from 1 to {MAX_CRL_HOURS} (a year), not "
+            f"{shown(str(hours))}",
+            field="ca",
+        )
     cert = ca.get("certificate")
     config = OperatorConfig(
         register=location,
@@ -218,6 +234,19 @@ def operator_actor(name: str | None) -> Actor:
         raise InvalidInput(f"operator name {value!r} is not an account id") from exc
 
 
+def keep_ca_certificate(
+    register: Register, certificate: Certificate, issuer: IssuerKeyId, now: dt.datetime
+) -> None:
+    """Keep the CA certificate in the register (schema v5) unless it is there already, so the
+    register alone can rebuild the chain if the certificate file is lost or overwritten."""
+    kept = register.ca_certificates(issuer)
+    if any(c.der == certificate.der for c in kept):
+        return
+    register.store_ca_certificate(
+        CaCertificate(issuer, certificate.der, certificate.not_before, certificate.not_after, now)
+    )
+
+
 class Workspace:
     """What one command opens from the configuration, lazily, and closes at the end."""
 
@@ -255,6 +284,7 @@ class Workspace:
                 self.config.ca_config(),
                 pin=pin_from_environment(),
             )
+            keep_ca_certificate(self.register, self._ca.certificate, self._ca.issuer_id, self.now())
         return self._ca
 
     def challenges(self) -> RecordChallengeStore:
@@ -309,6 +339,7 @@ __all__ = [
     "Workspace",
     "config_option",
     "json_option",
+    "keep_ca_certificate",
     "load_config",
     "open_workspace",
     "operator_actor",

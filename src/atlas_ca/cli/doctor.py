@@ -8,6 +8,7 @@ GnuTLS certtool). Exit 0 when every required check passed, 3 when one did not.
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ from atlas_ca.demo import find_verifiers
 from atlas_ca.errors import AtlasCaError, Refused, Unavailable
 from atlas_ca.gost import active_engine
 from atlas_ca.hsm import open_key
+from atlas_ca.hsm.pkcs11 import MODULE_ENV, module_for
+from atlas_ca.hsm.uri import Pkcs11Uri
 from atlas_ca.limits import InputKind, read_input
 from atlas_ca.x509.certificate import Certificate
 
@@ -68,6 +71,19 @@ def run_checks(config: OperatorConfig, config_path: Path | None) -> list[Check]:
         return f"{path}; " + "; ".join(parts)
 
     checks.append(_guard("pkcs11 module", pkcs11))
+
+    def key_module() -> str:
+        """Which module the CA key is looked for in: the key URI's module-path wins over
+        ATLAS_CA_PKCS11_MODULE (docs/hsm.md) — said here, never silently."""
+        uri = config.key_uri
+        if uri is None or not uri.startswith("pkcs11:"):
+            return "the CA key is not a pkcs11: URI"
+        path, source = module_for(Pkcs11Uri.parse(uri))
+        ignored = os.environ.get(MODULE_ENV)
+        note = f"; {MODULE_ENV}={ignored} is not used for it" if "wins" in source else ""
+        return f"{path} ({source}){note}"
+
+    checks.append(_guard("ca key module", key_module, required=False))
 
     def database() -> str:
         location = config.register

@@ -38,6 +38,30 @@ def exit_code_for(error: BaseException) -> ExitCode:
     return ExitCode.REFUSED
 
 
+def shown(text: str, limit: int = 40) -> str:
+    """``text`` for a message: at most ``limit`` characters of it (then ``…``), non-UTF-8 bytes
+    and control characters escaped — a message never echoes an unbounded input."""
+    head = text[:limit]
+    try:  # undecodable bytes of argv come back as the bytes they were (\xff)
+        raw = head.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raw = head.encode("utf-8", "backslashreplace")
+    head = raw.decode("utf-8", "backslashreplace")
+    head = "".join(c if c.isprintable() else repr(c)[1:-1] for c in head)
+    return f"'{head}{'…' if len(text) > limit else ''}'"
+
+
+def not_utf8_argument(args: list[str]) -> tuple[int, str] | None:
+    """The first command-line argument (1-based) that is not UTF-8 text, if any: Python holds
+    its undecodable bytes as lone surrogates, which nothing downstream can encode."""
+    for number, arg in enumerate(args, 1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            return number, arg
+    return None
+
+
 def one_line(error: BaseException) -> str:
     text = str(error) if isinstance(error, AtlasCaError | OSError) else f"{error}"
     return " ".join(text.split()) or type(error).__name__
@@ -63,4 +87,4 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-__all__ = ["ExitCode", "exit_code_for", "handle_errors", "one_line"]
+__all__ = ["ExitCode", "exit_code_for", "handle_errors", "not_utf8_argument", "one_line", "shown"]

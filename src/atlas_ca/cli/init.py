@@ -13,6 +13,7 @@ from atlas_ca.cli.config import (
     Workspace,
     config_option,
     json_option,
+    keep_ca_certificate,
     load_config,
     pin_from_environment,
 )
@@ -26,6 +27,7 @@ from atlas_ca.hsm.software import generate_software_key
 from atlas_ca.hsm.uri import FileKeyUri, Pkcs11Uri, read_pin_source
 from atlas_ca.profiles.issue import Address, Organisation, issue_certificate, plan_ca_certificate
 from atlas_ca.services.ca import CertificateAuthority
+from atlas_ca.services.files import PUBLIC_FILE, write_file
 from atlas_ca.x509.certificate import random_serial
 from atlas_ca.x509.csr import CsrBuilder
 
@@ -75,6 +77,7 @@ def _generate(uri: str, key_type: KeyType, param_set: str | None) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Certificate file (default: [ca] certificate).",
 )
+@click.option("--force", is_flag=True, help="Overwrite an existing --subordinate CSR file.")
 @config_option
 @json_option
 @handle_errors
@@ -93,6 +96,7 @@ def init(
     email: str | None,
     csr_out: Path | None,
     out_path: Path | None,
+    force: bool,
     config_path: Path | None,
     as_json: bool,
 ) -> None:
@@ -128,16 +132,17 @@ def init(
         plan = plan_ca_certificate(organisation, key.public_key_info, profile, key, not_before=now)
         if csr_out is not None:
             csr = CsrBuilder().subject_name(plan.subject).add_extensions(plan.extensions)
-            csr_out.write_bytes(csr.sign(key).pem())
+            write_file(csr_out, csr.sign(key).pem(), mode=PUBLIC_FILE, overwrite=force)
             result = {"csr": str(csr_out)}
         else:
             root = issue_certificate(plan, key, serial=random_serial(), self_signed=True)
             target = out_path or config.require_certificate()
             if target.exists():
                 raise InvalidInput(f"{target} exists; a CA certificate is never overwritten")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(root.pem())
+            # public: relying parties and the web server (AIA) read it
+            write_file(target, root.pem(), mode=PUBLIC_FILE)
             ca = CertificateAuthority(key, root, profile)
+            keep_ca_certificate(ws.register, root, ca.issuer_id, now)
             result = {
                 "certificate": str(target),
                 "serial": format(root.serial_number, "x"),

@@ -19,7 +19,7 @@ import click
 
 from atlas_ca.cli.config import Workspace, config_option, json_option, open_workspace
 from atlas_ca.cli.config import operator_actor as _actor
-from atlas_ca.cli.errors import handle_errors
+from atlas_ca.cli.errors import handle_errors, shown
 from atlas_ca.domain.authorities import Authority
 from atlas_ca.domain.identifiers import MobilePhone
 from atlas_ca.domain.ids import ChallengeId
@@ -29,6 +29,7 @@ from atlas_ca.domain.subscribers import OrganisationData, Subscriber, require_ve
 from atlas_ca.errors import InvalidInput
 from atlas_ca.limits import InputKind, read_input
 from atlas_ca.profiles.issue import Address, Organisation
+from atlas_ca.services.files import PRIVATE_FILE, FileExists, write_file
 from atlas_ca.services.issuance import IssuanceRequest, OtpConfirmation, issuance_binding
 from atlas_ca.services.revocation import ByOperator, BySubscriber, Requester
 from atlas_ca.services.state import RecordKind, get_record, iter_records
@@ -54,11 +55,15 @@ def _pending_key(digest: bytes) -> str:
 
 def parse_serial(text: str) -> int:
     """A serial in hex (``0x`` and colons allowed)."""
-    cleaned = text.strip().lower().removeprefix("0x").replace(":", "")
+    cleaned = text.strip().lower().removeprefix("0x").replace(":", "").lstrip("0")
+    if len(cleaned) > 40:  # RFC 5280 §4.1.2.2: at most 20 octets
+        raise InvalidInput(
+            f"{shown(text)} is not a serial number: at most 20 octets (40 hex digits)"
+        )
     try:
-        value = int(cleaned, 16)
+        value = int(cleaned or "0", 16)
     except ValueError:
-        raise InvalidInput(f"{text!r} is not a hexadecimal serial number") from None
+        raise InvalidInput(f"{shown(text)} is not a hexadecimal serial number") from None
     if value <= 0:
         raise InvalidInput("a serial number is positive")
     return value
@@ -96,7 +101,13 @@ def _workspace(config_path: Path | None) -> Workspace:
 @click.option("--org-locality", help="Organisation's localityName (legal-entity).")
 @click.option("--org-street", help="Organisation's streetAddress (legal-entity).")
 @click.option("--title", help="The person's title in the organisation (default: the authority's).")
-@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Certificate file (0600: it holds personal data); an existing file needs --force.",
+)
+@click.option("--force", is_flag=True, help="Overwrite the --out file if it exists.")
 @config_option
 @json_option
 @handle_errors
@@ -113,6 +124,7 @@ def issue(
     org_street: str | None,
     title: str | None,
     out_path: Path | None,
+    force: bool,
     config_path: Path | None,
     as_json: bool,
 ) -> None:
@@ -131,6 +143,11 @@ def issue(
           --profile legal-entity --organisation org-0001 --org-region '25 Приморский край' \\
           --org-locality 'г. Владивосток' --org-street 'ул. Алеутская, д. 11'
     """
+    if out_path is not None and not force and out_path.exists():  # before a code is spent
+        raise FileExists(
+            f"{out_path} exists; nothing was issued (use --force to overwrite it)",
+            path=str(out_path),
+        )
     csr = read_input(csr_path, InputKind.CERTIFICATION_REQUEST)
     ws = _workspace(config_path)
     try:
@@ -197,7 +214,7 @@ def issue(
         ws.close()
     pem = result.certificate.pem()
     if out_path is not None:
-        out_path.write_bytes(pem)
+        write_file(out_path, pem, mode=PRIVATE_FILE, overwrite=force)
     if as_json:
         data = _record_json(result.record)
         data["warnings"] = list(result.warnings)

@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from atlas_ca.cli.config import Workspace, config_option, json_option, load_config
-from atlas_ca.cli.errors import handle_errors
+from atlas_ca.cli.errors import handle_errors, shown
 from atlas_ca.domain.account import PersonalAccount, open_account, top_up
 from atlas_ca.domain.ids import OrderId, ProductCode, SubscriberId, TariffPlanId
 from atlas_ca.domain.money import Money, total
@@ -79,7 +79,12 @@ def catalogue_from(table: Mapping[str, Any] | None) -> Catalogue:
 
 
 def _money(text: str) -> Money:
-    return Money.parse(text)  # InvalidMoney (exit 2) for anything that is not an amount
+    if len(text) > 32:  # no amount of roubles is that long; never echo it whole
+        raise InvalidInput(f"{shown(text)} is not an amount of roubles")
+    try:
+        return Money.parse(text)  # InvalidMoney (exit 2) for anything that is not an amount
+    except ArithmeticError:  # 1e999999: a Decimal, but not one that rounds to kopecks
+        raise InvalidInput(f"{shown(text)} is not an amount of roubles") from None
 
 
 def _item(text: str) -> OrderItem:

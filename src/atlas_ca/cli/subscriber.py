@@ -77,6 +77,7 @@ from atlas_ca.errors import InvalidInput
 from atlas_ca.hsm import open_key
 from atlas_ca.limits import InputKind, read_input
 from atlas_ca.services.attestation import attest_verification
+from atlas_ca.services.files import PRIVATE_FILE, write_file
 from atlas_ca.services.state import RecordKind, get_record
 from atlas_ca.x509.certificate import Certificate
 
@@ -372,8 +373,9 @@ def _apply_answers(sub: Subscriber, answers: Any, now: dt.datetime) -> Subscribe
 @click.option(
     "--attest-out",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Directory for <id>.record.der and <id>.record.p7s.",
+    help="Directory for <id>.record.der and <id>.record.p7s (0600; created 0700).",
 )
+@click.option("--force", is_flag=True, help="Overwrite existing --attest-out files.")
 @config_option
 @json_option
 @handle_errors
@@ -383,6 +385,7 @@ def subscriber_verify(
     method: str,
     attest_key: str | None,
     attest_out: Path | None,
+    force: bool,
     config_path: Path | None,
     as_json: bool,
 ) -> None:
@@ -407,13 +410,13 @@ def subscriber_verify(
             key = open_key(attest_key, pin=pin_from_environment())
             attestation = attest_verification(sub, registrar, key, at=now)
             target = attest_out or Path(".")
-            target.mkdir(parents=True, exist_ok=True)
             record, signature = (
                 target / f"{sub.id}.record.der",
                 target / f"{sub.id}.record.p7s",
             )
-            record.write_bytes(attestation.record_der)
-            signature.write_bytes(attestation.signature_der)
+            # the record is the verified personal data (152-ФЗ): 0600 in a 0700 directory
+            write_file(record, attestation.record_der, mode=PRIVATE_FILE, overwrite=force)
+            write_file(signature, attestation.signature_der, mode=PRIVATE_FILE, overwrite=force)
             files = {"record": str(record), "attestation": str(signature)}
         ws.records.put(RecordKind.SUBSCRIBER, sub.id.value, sub, at=now)
     finally:

@@ -27,6 +27,7 @@ import hmac
 import os
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ from atlas_ca.errors import (
     ModuleNotFound,
     PinIncorrect,
     PinLocked,
+    PinSourceError,
     Pkcs11Failure,
     TokenNotFound,
     TokenUnavailable,
@@ -260,6 +262,11 @@ def native_mechanism(number: int, parameter: bytes | None) -> Any:
 # --- the module -----------------------------------------------------------------------------------
 
 
+#: Pauses between looks for a token that is not (yet) there: 5 looks over about a second.
+TOKEN_LOOKUP_DELAYS: Final = (0.1, 0.2, 0.3, 0.4)
+CKF_TOKEN_INITIALIZED: Final = 0x400  # PKCS#11 v2.40 §3.2, CK_TOKEN_INFO flags
+
+
 class Pkcs11Module:
     """A PKCS#11 library, loaded once per process; use :meth:`load`, not the constructor."""
 
@@ -351,7 +358,63 @@ class Pkcs11Module:
         slot_id: int | None = None,
         config: TokenConfig | None = None,
     ) -> Pkcs11Token:
-        """The token matching every given criterion (one :class:`Pkcs11Token` per slot)."""
+        """The token matching every given criterion (one :class:`Pkcs11Token` per slot).
+
+        A token that is not found is looked for again a few times over about a second
+        (:data:`TOKEN_LOOKUP_DELAYS`): SoftHSM reads its token directory when the module is
+        initialised, and a process starting while another one rewrites a token's files can
+        miss that token (2 of 24 ``crl publish`` started together did). While this process
+        has opened no token of the module, the module is re-initialised before a retry, so the
+        token directory is read again; then :class:`TokenNotFound`.
+        """
+        for delay in TOKEN_LOOKUP_DELAYS:
+            try:
+                return self._find_token(label, serial, slot_id, config)
+            except TokenNotFound as exc:
+                if exc.context.get("matches"):  # several tokens match: no retry helps
+                    raise
+            time.sleep(delay)
+            with self._lock:
+                if not self._tokens:
+                    self._init_locking("C_Initialize (token lookup retry)")
+                    self._generation += 1
+        return self._find_token(label, serial, slot_id, config)
+
+    def init_token(self, label: str, *, so_pin: str, user_pin: str) -> int:
+        """Initialise the first uninitialised token as ``label`` with the SO and user PINs
+        (``C_InitToken``, ``C_InitPIN``); its slot. The PINs stay in this process: a tool
+        such as ``softhsm2-util`` would need them on its command line, which every user of
+        the machine can read (docs/hsm.md)."""
+        if not so_pin or not user_pin:
+            raise PinSourceError("a token needs a non-empty SO PIN and user PIN")
+        self.check_process()
+        free = [s for s in self.slots() if not self.token_info(s).flags & CKF_TOKEN_INITIALIZED]
+        if not free:
+            raise TokenUnavailable(
+                f"no uninitialised token in PKCS#11 module {self.path}", module=self.path
+            )
+        slot = free[0]
+        try:
+            self._lib.initToken(slot, so_pin, label)
+            flags = PyKCS11.CKF_SERIAL_SESSION | PyKCS11.CKF_RW_SESSION
+            session = self._lib.openSession(slot, flags)
+            try:
+                session.login(so_pin, user_type=PyKCS11.CKU_SO)
+                session.initPin(user_pin)
+                session.logout()
+            finally:
+                session.closeSession()
+        except PyKCS11.PyKCS11Error as exc:
+            raise map_ckr(_errno(exc), "C_InitToken/C_InitPIN", slot=slot, token=label) from None
+        return slot
+
+    def _find_token(
+        self,
+        label: str | None,
+        serial: str | None,
+        slot_id: int | None,
+        config: TokenConfig | None,
+    ) -> Pkcs11Token:
         found: list[TokenInfo] = []
         for slot in self.slots():
             if slot_id is not None and slot != slot_id:
@@ -380,6 +443,7 @@ class Pkcs11Module:
                 "name one by serial or slot-id",
                 module=self.path,
                 token=label,
+                matches=len(found),
             )
         info = found[0]
         with self._lock:
@@ -1142,6 +1206,28 @@ class Pkcs11PrehashKey(Pkcs11Key):
 # --- opening a key from a URI ---------------------------------------------------------------------
 
 
+MODULE_ENV = "ATLAS_CA_PKCS11_MODULE"
+
+
+def module_for(uri: Pkcs11Uri, environ: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """The PKCS#11 module a URI's key is in, and where that came from.
+
+    The URI's ``module-path`` wins (RFC 7512 §2.3: it names the module holding the object,
+    and it travels with the key's name); ``ATLAS_CA_PKCS11_MODULE`` is the default for URIs
+    without one. ``atlas-ca doctor`` says which applied (docs/hsm.md)."""
+    env = os.environ if environ is None else environ
+    if uri.module_path:
+        ignored = env.get(MODULE_ENV)
+        if ignored and os.path.realpath(ignored) != os.path.realpath(uri.module_path):
+            return uri.module_path, f"module-path of the key URI (wins over {MODULE_ENV})"
+        return uri.module_path, "module-path of the key URI"
+    if env.get(MODULE_ENV):
+        return env[MODULE_ENV], f"{MODULE_ENV} (the key URI has no module-path)"
+    raise ModuleNotFound(
+        f"PKCS#11 URI {uri.masked()} has no module-path and {MODULE_ENV} is unset"
+    )
+
+
 def open_pkcs11_key(uri: str | Pkcs11Uri, *, pin: str | None = None) -> Pkcs11Key:
     """The private key a ``pkcs11:`` URI names; logs in with ``pin`` or the URI's PIN source."""
     from atlas_ca.hsm.uri import resolve_pin
@@ -1151,11 +1237,7 @@ def open_pkcs11_key(uri: str | Pkcs11Uri, *, pin: str | None = None) -> Pkcs11Ke
         raise InvalidKeyUri(
             f"PKCS#11 URI {parsed.masked()} names a {parsed.type.value} object, not a private key"
         )
-    module_path = parsed.module_path or os.environ.get("ATLAS_CA_PKCS11_MODULE")
-    if module_path is None:
-        raise ModuleNotFound(
-            f"PKCS#11 URI {parsed.masked()} has no module-path and ATLAS_CA_PKCS11_MODULE is unset"
-        )
+    module_path, _ = module_for(parsed)
     module = Pkcs11Module.load(module_path)
     token = module.token(label=parsed.token, serial=parsed.serial, slot_id=parsed.slot_id)
     token.login(resolve_pin(pin, parsed.pin_value, parsed.pin_source))
@@ -1167,11 +1249,7 @@ def open_token(uri: str | Pkcs11Uri, *, pin: str | None = None) -> Pkcs11Token:
     from atlas_ca.hsm.uri import resolve_pin
 
     parsed = uri if isinstance(uri, Pkcs11Uri) else Pkcs11Uri.parse(uri)
-    module_path = parsed.module_path or os.environ.get("ATLAS_CA_PKCS11_MODULE")
-    if module_path is None:
-        raise ModuleNotFound(
-            f"PKCS#11 URI {parsed.masked()} has no module-path and ATLAS_CA_PKCS11_MODULE is unset"
-        )
+    module_path, _ = module_for(parsed)
     module = Pkcs11Module.load(module_path)
     token = module.token(label=parsed.token, serial=parsed.serial, slot_id=parsed.slot_id)
     token.login(resolve_pin(pin, parsed.pin_value, parsed.pin_source))
@@ -1190,6 +1268,7 @@ __all__ = [
     "ckr_name",
     "configure_token",
     "map_ckr",
+    "module_for",
     "open_pkcs11_key",
     "open_token",
     "token_config",

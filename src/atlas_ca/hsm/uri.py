@@ -365,6 +365,11 @@ def read_pin_source(source: str, *, environ: Mapping[str, str] | None = None) ->
             raise PinSourceError(
                 f"pin-source env:{name}: environment variable {name} is not set", variable=name
             )
+        if not env[name]:
+            raise PinSourceError(
+                f"pin-source env:{name}: environment variable {name} is empty (no PIN)",
+                variable=name,
+            )
         return env[name]
     if source.startswith("file://"):
         host, _, tail = source[7:].partition("/")
@@ -390,9 +395,11 @@ def read_pin_source(source: str, *, environ: Mapping[str, str] | None = None) ->
             f"pin-source file {file_path} cannot be read: {type(exc).__name__}", path=file_path
         ) from None
     if content.endswith("\r\n"):
-        return content[:-2]
-    if content.endswith("\n"):
-        return content[:-1]
+        content = content[:-2]
+    elif content.endswith("\n"):
+        content = content[:-1]
+    if not content:  # a token answers an empty PIN with CKR_ARGUMENTS_BAD: say what is wrong
+        raise PinSourceError(f"pin-source file {file_path} is empty (no PIN)", path=file_path)
     return content
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from atlas_ca.errors import CertificateKeyMismatch
 from atlas_ca.hsm import open_key
 from atlas_ca.hsm.base import SigningKey
 from atlas_ca.profiles.config import CaConfig
@@ -29,7 +30,10 @@ class CertificateAuthority:
 
     def __post_init__(self) -> None:
         if self.key.public_key_info != self.certificate.public_key_info:
-            raise ValueError("the signing key is not the key of the CA certificate")
+            raise CertificateKeyMismatch(
+                "the CA key is not the key of the CA certificate (check [ca] key_uri and "
+                "certificate: they name different keys)"
+            )
         if not self.certificate.is_ca:
             raise ValueError("the CA certificate has no basicConstraints cA=TRUE")
         facts = issuer_facts(self.certificate.der)

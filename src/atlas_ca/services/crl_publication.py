@@ -39,6 +39,7 @@ from atlas_ca.errors import CrlPublicationFailed, RecordNotFound, SignatureInval
 from atlas_ca.gost import GostPublicKey, verify_digest
 from atlas_ca.hsm.base import Hasher, PrehashSigningKey
 from atlas_ca.services.ca import CertificateAuthority
+from atlas_ca.services.files import PUBLIC_DIR, PUBLIC_FILE, make_directory
 from atlas_ca.services.ports import Clock, StepHook, write_atomically
 from atlas_ca.storage.ports import (
     CertificateStatus,
@@ -169,7 +170,7 @@ class CrlPublisher:
         self._actor = actor
         self._on_step = on_step
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
+            make_directory(self.directory, PUBLIC_DIR)
         except OSError as exc:
             raise CrlPublicationFailed(
                 f"the publication directory {self.directory} cannot be created: {exc.strerror}",
@@ -287,7 +288,7 @@ class CrlPublisher:
                 written = signed.write_to(stream, pem=self.policy.pem)
 
         try:
-            write_atomically(path, write)
+            write_atomically(path, write, mode=PUBLIC_FILE)  # a web server serves it
         except OSError as exc:
             raise CrlPublicationFailed(
                 f"the CRL could not be written to {path} ({exc.strerror}); the published file "

@@ -56,6 +56,7 @@ from atlas_ca.errors import (
     IssuanceFailed,
     IssuanceInProgress,
     IssuancePending,
+    KeyAlreadyCertified,
     OrderQuotaReached,
     RecordNotFound,
     SerialCollision,
@@ -63,7 +64,7 @@ from atlas_ca.errors import (
     StorageError,
 )
 from atlas_ca.gost import streebog256
-from atlas_ca.profiles import get_profile
+from atlas_ca.profiles import PROFILES, ProfileKind, UnknownProfile, get_profile
 from atlas_ca.profiles.issue import (
     Address,
     CertificatePlan,
@@ -97,6 +98,8 @@ from atlas_ca.storage.ports import (
 from atlas_ca.x509.certificate import Certificate, random_serial
 from atlas_ca.x509.csr import CertificationRequest
 from atlas_ca.x509.extensions import SubjectKeyIdentifier, key_identifier
+from atlas_ca.x509.key_identity import public_key_fingerprint
+from atlas_ca.x509.keys import PublicKeyInfo
 
 #: Pipeline steps, in order; the step hook is called with each name once the step is done.
 STEPS = ("prepare", "lint", "confirm", "record", "sign", "verify", "outbox", "store")
@@ -166,6 +169,8 @@ class PreparedIssuance:
     at: datetime
     entitlement: IssuanceDecision
     """The order's certificate entitlement as counted at *prepare* (R10)."""
+    key_hash: bytes | None = None
+    """The CSR key's fingerprint (``x509.key_identity``): the register certifies a key once."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +194,13 @@ class Resolution:
     """Open intents younger than ``older_than``: possibly still being issued."""
     cleaned: tuple[int, ...] = ()
     """Outbox files of intents already resolved, removed."""
+
+
+#: The profiles a subscriber's certificate is issued under (CA and OCSP certificates are not).
+SUBSCRIBER_PROFILE_KINDS = frozenset(
+    {ProfileKind.INDIVIDUAL, ProfileKind.ENTREPRENEUR, ProfileKind.LEGAL_ENTITY}
+)
+_SUBSCRIBER_KINDS = SUBSCRIBER_PROFILE_KINDS
 
 
 # --- the service ------------------------------------------------------------------------------
@@ -287,6 +299,12 @@ class IssuanceService:
         Returns the earlier result instead when the idempotency key has one.
         """
         profile = get_profile(request.profile)
+        if profile.kind not in SUBSCRIBER_PROFILE_KINDS:  # `issue --profile ca` (issue 15)
+            raise UnknownProfile(
+                f"profile {profile.name!r} is not for subscribers; issue with one of: "
+                + ", ".join(p.name for p in PROFILES.values() if p.kind in _SUBSCRIBER_KINDS),
+                profile=profile.name,
+            )
         csr = _parse_csr(request.csr)
         try:
             csr.verify()
@@ -313,6 +331,8 @@ class IssuanceService:
                 organisation=request.organisation.inn,
                 at=at,
             )
+        key_hash = public_key_fingerprint(PublicKeyInfo.from_der(csr.public_key_info))
+        self._require_new_key(key_hash)
         plan = plan_subscriber_certificate(
             SubscriberRequest(
                 profile=profile,
@@ -342,7 +362,21 @@ class IssuanceService:
                 plan.not_after.isoformat().encode(),
             )
         )
-        return PreparedIssuance(request, csr, plan, digest, at, entitlement)
+        return PreparedIssuance(request, csr, plan, digest, at, entitlement, key_hash)
+
+    def _require_new_key(self, key_hash: bytes) -> None:
+        """A key already certified by this CA (to anyone: another person, or the same one) is
+        refused before any code is spent; ``record`` decides atomically (63-ФЗ ст. 13: the CA
+        keeps verification keys unique in its register; docs/register.md)."""
+        holder = self._register.key_holder(self._ca.issuer_id, key_hash)
+        if holder is not None:
+            raise KeyAlreadyCertified(
+                f"this public key is already certified by this CA (certificate "
+                f"{serial_text(holder)}); a verification key is certified once: the applicant "
+                "needs a new key pair",
+                issuer=self._ca.issuer_id.value,
+                serial=serial_text(holder),
+            )
 
     def lint(self, prepared: PreparedIssuance, serial: int) -> PreparedTbs:
         """Build the TBS with ``serial``; LintFailed (with the findings) on any error."""
@@ -364,15 +398,17 @@ class IssuanceService:
                 "profile": request.profile,
             },
         )
-        challenge = self._challenges.get(request.confirmation.challenge)
-        checked = verify_code(
-            challenge,
-            request.confirmation.code,
-            binding,
-            subscriber=request.subscriber.id,
-            now=self._now(),
+        now = self._now()
+        checked = self._challenges.present(  # read, check and write back atomically (R7)
+            request.confirmation.challenge,
+            lambda challenge: verify_code(
+                challenge,
+                request.confirmation.code,
+                binding,
+                subscriber=request.subscriber.id,
+                now=now,
+            ),
         )
-        self._challenges.save(checked.challenge)
         checked.require_accepted()
 
     def record(self, prepared: PreparedIssuance, serial: int, tbs: PreparedTbs) -> IntentOutcome:
@@ -396,6 +432,7 @@ class IssuanceService:
                     idempotency_key=request.idempotency_key,
                     request_digest=prepared.request_digest,
                     order_quota=prepared.entitlement.bought,
+                    key_hash=prepared.key_hash,
                 ),
                 actor=self._actor,
             )

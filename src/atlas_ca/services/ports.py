@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from atlas_ca.domain.ids import ChallengeId
-from atlas_ca.domain.otp import OtpChallenge
+from atlas_ca.domain.otp import OtpChallenge, OtpVerification
 from atlas_ca.errors import RecordNotFound, StorageUnavailable
+from atlas_ca.services.files import PRIVATE_DIR, make_directory
 from atlas_ca.storage.ports import IssuerKeyId, serial_text
 
 RandomBytes = Callable[[int], bytes]
@@ -54,7 +55,10 @@ class SystemClock:
 class ChallengeStore(Protocol):
     """Where one-time-code challenges live between sending and presenting the code (R7).
 
-    ``save`` is called after every presentation (attempts count, single use).
+    ``save`` stores a new challenge; a code is presented with ``present``, which reads the
+    challenge, checks the code and stores the outcome (attempt counted, or code spent) as one
+    atomic step: of concurrent presentations of the right code one is accepted, and no wrong
+    attempt is lost.
     """
 
     def get(self, challenge_id: ChallengeId) -> OtpChallenge:
@@ -62,6 +66,13 @@ class ChallengeStore(Protocol):
         ...
 
     def save(self, challenge: OtpChallenge) -> None: ...
+
+    def present(
+        self, challenge_id: ChallengeId, check: Callable[[OtpChallenge], OtpVerification]
+    ) -> OtpVerification:
+        """Apply ``check`` (a pure :func:`~atlas_ca.domain.otp.verify_code`) to the stored
+        challenge and store the challenge it returns, atomically; the verification."""
+        ...
 
 
 class InMemoryChallengeStore:
@@ -83,6 +94,19 @@ class InMemoryChallengeStore:
     def save(self, challenge: OtpChallenge) -> None:
         with self._lock:
             self._items[challenge.id] = challenge
+
+    def present(
+        self, challenge_id: ChallengeId, check: Callable[[OtpChallenge], OtpVerification]
+    ) -> OtpVerification:
+        with self._lock:
+            found = self._items.get(challenge_id)
+            if found is None:
+                raise RecordNotFound(
+                    "no one-time-code challenge with this id", challenge=challenge_id.value
+                )
+            checked = check(found)
+            self._items[challenge_id] = checked.challenge
+        return checked
 
 
 class CertificateOutbox(Protocol):
@@ -113,14 +137,18 @@ def fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def write_atomically(path: Path, write: Callable[[int], None], *, durable: bool = True) -> None:
+def write_atomically(
+    path: Path, write: Callable[[int], None], *, durable: bool = True, mode: int = 0o600
+) -> None:
     """Write a file so readers see the old or the new content, never a part: ``write(fd)`` fills
     a temporary file in the same directory, which is renamed over ``path`` — after an fsync of
-    the file, and followed by an fsync of the directory, when ``durable``."""
+    the file, and followed by an fsync of the directory, when ``durable``. The file gets
+    ``mode`` whatever the umask (0600 by default; 0644 for public artifacts such as CRLs)."""
     directory = path.parent
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
         try:
+            os.fchmod(fd, mode)
             write(fd)
             if durable:
                 os.fsync(fd)
@@ -151,8 +179,8 @@ class DirectoryOutbox:
     def __init__(self, directory: str | os.PathLike[str], *, durable: bool = False) -> None:
         self.directory = Path(directory)
         self.durable = durable
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
+        try:  # signed certificates carry personal data: 0700, files 0600
+            make_directory(self.directory, PRIVATE_DIR)
         except OSError as exc:
             raise StorageUnavailable(
                 f"the certificate outbox {self.directory} cannot be created: {exc.strerror}",

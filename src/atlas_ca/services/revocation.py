@@ -222,11 +222,14 @@ class RevocationService:
         self._require_owner(action, serial, by.subscriber)
         operation = _OPERATIONS[action]
         binding = status_binding(operation, self._issuer, serial, reason)
-        challenge = self._challenges.get(by.confirmation.challenge)
-        checked = verify_code(
-            challenge, by.confirmation.code, binding, subscriber=by.subscriber, now=now
+        code = by.confirmation.code
+        checked = self._challenges.present(  # read, check and write back atomically (R7)
+            by.confirmation.challenge,
+            lambda challenge: verify_code(
+                challenge, code, binding, subscriber=by.subscriber, now=now
+            ),
         )
-        self._challenges.save(checked.challenge)
+        challenge = checked.challenge
         checked.require_accepted()
         self._register.append_audit(
             AuditEvent(

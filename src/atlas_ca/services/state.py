@@ -30,14 +30,15 @@ import json
 import pkgutil
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from atlas_ca.domain.ids import ChallengeId
-from atlas_ca.domain.otp import OtpChallenge
+from atlas_ca.domain.otp import OtpChallenge, OtpVerification
 from atlas_ca.errors import DecodeError, RecordChanged, RecordNotFound, StorageUnavailable
+from atlas_ca.storage.sqlite import create_private
 
 T = TypeVar("T")
 
@@ -254,11 +255,12 @@ class SqliteRecordStore:
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000) -> None:
         self.path = Path(str(path).removeprefix("sqlite://"))
         try:
+            create_private(self.path)  # personal data: 0600 whatever the umask (152-ФЗ)
             self._conn = sqlite3.connect(
                 self.path, timeout=busy_timeout_ms / 1000, isolation_level=None
             )
             self._conn.execute(_SCHEMA)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise StorageUnavailable(
                 f"the record store {self.path} cannot be opened: {exc}", path=str(self.path)
             ) from exc
@@ -333,7 +335,15 @@ class SqliteRecordStore:
 
 class RecordChallengeStore:
     """The issuance and revocation services' :class:`~atlas_ca.services.ports.ChallengeStore`
-    on a :class:`RecordStore`, so a code sent by one command is checked by the next."""
+    on a :class:`RecordStore`, so a code sent by one command is checked by the next.
+
+    :meth:`present` is a compare-and-swap on the challenge's document (R7): the new state is
+    written with ``put_all(unchanged=[what was read])``, so of two processes that read the
+    same challenge only the first write goes through; the other re-reads and checks its code
+    against what the first wrote (spent, or one attempt more). A challenge is written at most
+    ``max_attempts + 1`` times in its life (each wrong attempt, then the use; a used, expired
+    or dead one is never written), so a presentation loses the race at most that often.
+    """
 
     def __init__(self, store: RecordStore, *, clock_now: dt.datetime) -> None:
         self._store = store
@@ -344,6 +354,35 @@ class RecordChallengeStore:
 
     def save(self, challenge: OtpChallenge) -> None:
         self._store.put(RecordKind.CHALLENGE, challenge.id.value, challenge, at=self._at)
+
+    def present(
+        self, challenge_id: ChallengeId, check: Callable[[OtpChallenge], OtpVerification]
+    ) -> OtpVerification:
+        """Read the challenge, ``check`` the code, write the outcome only if nobody wrote the
+        challenge in between; otherwise start again from what the other writer stored."""
+        key = challenge_id.value
+        lost = 0
+        while True:
+            read = self.get(challenge_id)
+            checked = check(read)
+            if checked.challenge == read:  # used, expired or dead: nothing to count
+                return checked
+            try:
+                self._store.put_all(
+                    [(RecordKind.CHALLENGE, key, checked.challenge)],
+                    at=self._at,
+                    unchanged=[(RecordKind.CHALLENGE, key, read)],
+                )
+            except RecordChanged:
+                lost += 1
+                if lost > read.max_attempts + 1:  # more writes than a challenge can have
+                    raise StorageUnavailable(
+                        f"the one-time-code challenge {key!r} kept changing while it was "
+                        "checked; nothing was accepted",
+                        challenge=key,
+                    ) from None
+                continue
+            return checked
 
 
 def iter_records(store: RecordStore, kind: RecordKind, expected: type[T]) -> Iterator[T]:

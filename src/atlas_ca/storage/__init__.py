@@ -16,6 +16,7 @@ from pathlib import Path
 from atlas_ca.storage._sql import SqlRegister, StepHook
 from atlas_ca.storage.ports import (
     AuditStore,
+    CaCertificate,
     CertificateRecord,
     CertificateStatus,
     CrlRecord,
@@ -53,6 +54,7 @@ def open_register(
 
 __all__ = [
     "AuditStore",
+    "CaCertificate",
     "CertificateRecord",
     "CertificateStatus",
     "CrlRecord",

@@ -40,6 +40,7 @@ from atlas_ca.errors import (
     CrlNumberConflict,
     DuplicateIdempotencyKey,
     IntentNotOpen,
+    KeyAlreadyCertified,
     OrderQuotaReached,
     RecordNotFound,
     SerialCollision,
@@ -48,6 +49,7 @@ from atlas_ca.errors import (
 from atlas_ca.hsm.base import SigningKey
 from atlas_ca.storage.lifecycle import StatusAction, next_status
 from atlas_ca.storage.ports import (
+    CaCertificate,
     CertificateRecord,
     CertificateStatus,
     CrlRecord,
@@ -323,10 +325,15 @@ class SqlRegister:
                         live=live,
                         quota=intent.order_quota,
                     )
+            if intent.key_hash is not None:
+                self._require_new_key(cur, issuer, intent.key_hash)
+            # DO NOTHING on any conflict: the serial's primary key, or the key's unique index
+            # (issuance_intents_key, v5) when a concurrent request for the same key committed
+            # first (PostgreSQL waits for it on the index; SQLite's writers are serialised)
             inserted = cur.one(
-                f"INSERT INTO issuance_intents ({_INTENT_COLS})"
-                " VALUES (?, ?, ?, ?, ?, ?, 'open', ?, NULL)"
-                " ON CONFLICT (issuer, serial) DO NOTHING RETURNING serial",
+                f"INSERT INTO issuance_intents ({_INTENT_COLS}, key_hash)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'open', ?, NULL, ?)"
+                " ON CONFLICT DO NOTHING RETURNING serial",
                 (
                     issuer,
                     serial,
@@ -335,9 +342,12 @@ class SqlRegister:
                     intent.profile.value,
                     None if intent.order is None else intent.order.value,
                     self._db.ts(intent.created_at),
+                    intent.key_hash,
                 ),
             )
             if inserted is None:
+                if intent.key_hash is not None:
+                    self._require_new_key(cur, issuer, intent.key_hash)
                 raise SerialCollision(
                     "serial already used for this issuer; draw a new one",
                     issuer=issuer,
@@ -385,6 +395,66 @@ class SqlRegister:
             )
 
         return self._write("record_intent", tx)
+
+    def _key_holder(self, cur: Cursor, issuer: str, key_hash: bytes) -> str | None:
+        row = cur.one(
+            "SELECT serial FROM issuance_intents WHERE issuer = ? AND key_hash = ?"
+            " AND state <> 'voided'",
+            (issuer, key_hash),
+        )
+        return None if row is None else str(row[0])
+
+    def _require_new_key(self, cur: Cursor, issuer: str, key_hash: bytes) -> None:
+        holder = self._key_holder(cur, issuer, key_hash)
+        if holder is not None:
+            raise KeyAlreadyCertified(
+                f"this public key is already certified by this CA (certificate {holder}); a"
+                " verification key is certified once: the applicant needs a new key pair",
+                issuer=issuer,
+                serial=holder,
+            )
+
+    def key_holder(self, issuer: IssuerKeyId, key_hash: bytes) -> int | None:
+        with self._db.read() as cur:
+            holder = self._key_holder(cur, issuer.value, key_hash)
+        return None if holder is None else int(holder, 16)
+
+    def store_ca_certificate(self, certificate: CaCertificate) -> bool:
+        db = self._db
+
+        def tx(cur: Cursor) -> bool:
+            row = cur.one(
+                "INSERT INTO ca_certificates (issuer, fingerprint, der, not_before, not_after,"
+                " stored_at) VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (issuer, fingerprint) DO NOTHING RETURNING issuer",
+                (
+                    certificate.issuer.value,
+                    certificate.fingerprint,
+                    certificate.der,
+                    db.ts(certificate.not_before),
+                    db.ts(certificate.not_after),
+                    db.ts(certificate.stored_at),
+                ),
+            )
+            return row is not None
+
+        return self._write("store_ca_certificate", tx)
+
+    def ca_certificates(self, issuer: IssuerKeyId | None = None) -> list[CaCertificate]:
+        db = self._db
+        where, params = ("", ()) if issuer is None else (" WHERE issuer = ?", (issuer.value,))
+        with db.read() as cur:
+            rows = cur.all(
+                "SELECT issuer, der, not_before, not_after, stored_at FROM ca_certificates"
+                f"{where} ORDER BY not_before DESC, stored_at DESC",
+                params,
+            )
+        return [
+            CaCertificate(
+                IssuerKeyId(r[0]), bytes(r[1]), db.from_ts(r[2]), db.from_ts(r[3]), db.from_ts(r[4])
+            )
+            for r in rows
+        ]
 
     def _live_intents(self, cur: Cursor, order: str) -> int:
         row = cur.one(

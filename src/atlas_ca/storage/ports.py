@@ -15,10 +15,11 @@ register never reads a clock — the caller passes the time of each change.
 from __future__ import annotations
 
 import enum
+import hashlib
 import re
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple, Protocol, runtime_checkable
 
@@ -124,12 +125,19 @@ class NewIntent:
     order_quota: int | None = None
     """With ``order``: record the intent only while the order has fewer live (open or
     completed) intents than this, counted in the recording transaction (OrderQuotaReached)."""
+    key_hash: bytes | None = None
+    """SHA-256 of the canonical public key being certified (``x509.key_identity``): recorded
+    only if no live (open or completed) intent of the issuer has it (KeyAlreadyCertified)."""
 
     def __post_init__(self) -> None:
         check_serial(self.serial)
         _aware(self.created_at, "created_at")
         if len(self.tbs_digest) not in (32, 64):
             raise ValueError("tbs_digest must be a Streebog-256 or -512 digest")
+        if self.key_hash is not None and (
+            not isinstance(self.key_hash, bytes) or len(self.key_hash) != 32
+        ):
+            raise ValueError("key_hash must be a SHA-256 digest")
         if self.order_quota is not None:
             quota = self.order_quota
             if isinstance(quota, bool) or not isinstance(quota, int) or quota < 0:
@@ -220,6 +228,28 @@ class OrderUsage:
     def live(self) -> int:
         """Issuances that hold one of the order's certificates: issued or being issued."""
         return self.open + self.completed
+
+
+@dataclass(frozen=True, slots=True)
+class CaCertificate:
+    """A certificate of the CA's own key, kept in the register (``fingerprint`` is SHA-256 of
+    ``der``); ``issuer`` is the key identifier it certifies."""
+
+    issuer: IssuerKeyId
+    der: bytes = field(repr=False)
+    not_before: datetime
+    not_after: datetime
+    stored_at: datetime
+
+    def __post_init__(self) -> None:
+        for name in ("not_before", "not_after", "stored_at"):
+            _aware(getattr(self, name), name)
+        if not isinstance(self.der, bytes) or not self.der:
+            raise ValueError("a CA certificate needs its DER")
+
+    @property
+    def fingerprint(self) -> bytes:
+        return hashlib.sha256(self.der).digest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,6 +354,20 @@ class Register(AuditStore, Protocol):
 
     def order_usage(self, order: OrderId) -> OrderUsage:
         """Intents (by state) and certificates recorded under ``order``, every issuer together."""
+        ...
+
+    def key_holder(self, issuer: IssuerKeyId, key_hash: bytes) -> int | None:
+        """The serial of the live (open or completed) intent of ``issuer`` that certifies the
+        key with ``key_hash``, or None: a read before the code is spent; ``record_intent``
+        decides atomically."""
+        ...
+
+    def store_ca_certificate(self, certificate: CaCertificate) -> bool:
+        """Keep a CA certificate of ``certificate.issuer``; False if it was already kept."""
+        ...
+
+    def ca_certificates(self, issuer: IssuerKeyId | None = None) -> list[CaCertificate]:
+        """The CA certificates kept (of ``issuer``), latest ``not_before`` first."""
         ...
 
     def complete_intent(self, certificate: IssuedCertificate, *, actor: Actor) -> CertificateRecord:

@@ -9,6 +9,7 @@ several machines use :mod:`atlas_ca.storage.postgres`.
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -73,8 +74,29 @@ class _Cur:
             cur.close()
 
 
+#: The register holds personal data (152-ФЗ): its file is created 0600 whatever the umask, and
+#: SQLite gives the -wal and -shm files the database file's mode.
+PRIVATE_FILE = 0o600
+
+
+def create_private(path: Path) -> None:
+    """Create the database file empty with mode 0600 unless it exists (or its directory does
+    not: then SQLite reports the error)."""
+    if str(path) == ":memory:" or not path.parent.is_dir():
+        return
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+    except FileExistsError:
+        return
+    try:
+        os.fchmod(fd, PRIVATE_FILE)
+    finally:
+        os.close(fd)
+
+
 def _connect(path: Path, busy_timeout_ms: int, *, op: str) -> sqlite3.Connection:
     try:
+        create_private(path)
         conn = sqlite3.connect(
             str(path), isolation_level=None, timeout=busy_timeout_ms / 1000, check_same_thread=False
         )
@@ -84,6 +106,10 @@ def _connect(path: Path, busy_timeout_ms: int, *, op: str) -> sqlite3.Connection
         return conn
     except sqlite3.Error as exc:
         raise _map_error(exc, op, path) from exc
+    except OSError as exc:
+        raise StorageUnavailable(
+            f"{op}: the SQLite register {path} cannot be created: {exc.strerror}", path=str(path)
+        ) from exc
 
 
 def _statements(script: str) -> Iterator[str]:
