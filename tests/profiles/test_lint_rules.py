@@ -181,6 +181,50 @@ def key_on_test_curve(tbs: bytes) -> bytes:
     return with_child(tbs, SPKI, spki)
 
 
+def gost2001_key(year: int) -> Callable[[bytes], bytes]:
+    """The key and signature algorithm of GOST R 34.10-2001, on a certificate from ``year``."""
+
+    def edit(tbs: bytes) -> bytes:
+        spki = asn1_gost.encode_spki(
+            oids.GostAlgorithm.GOST3410_2001.dotted,
+            oids.GostParamSet.CRYPTOPRO_A.dotted,
+            oids.GostAlgorithm.GOST3411_94_CRYPTOPRO_PARAMS.dotted,
+            bytes(64),
+        )
+        start = dt.datetime(year, 3, 1, tzinfo=dt.UTC)
+        tbs = with_child(tbs, SPKI, spki)
+        tbs = with_child(tbs, SIGNATURE, alg_id(oids.GostAlgorithm.SIGN_WITH_GOST3411_94_2001))
+        tbs = drop_ext(oids.Extension.PRIVATE_KEY_USAGE_PERIOD)(tbs)
+        return with_child(
+            tbs, VALIDITY, tlv(0x30, utc(start) + utc(start + dt.timedelta(days=300)))
+        )
+
+    return edit
+
+
+def critical_ext(oid: Oid) -> Callable[[bytes], bytes]:
+    """The extension ``oid`` re-encoded with critical TRUE."""
+
+    def edit(tbs: bytes) -> bytes:
+        out = []
+        for e in extensions_of(tbs):
+            if ext_oid(e) == oid.dotted:
+                parts = children(e)
+                e = tlv(0x30, parts[0] + core.Boolean(True).dump() + parts[-1])
+            out.append(e)
+        return with_extensions(tbs, out)
+
+    return edit
+
+
+TSP = oids.ExtendedKeyUsage.TIME_STAMPING
+
+
+def tsa_eku(critical: bool, *purposes: Oid) -> Callable[[bytes], bytes]:
+    """Our OCSP responder's certificate turned into a time-stamp authority's."""
+    return put_ext(x509ext.ExtendedKeyUsage(critical, purposes))
+
+
 def outer_sig_512(cert_der: bytes) -> bytes:
     return with_child(cert_der, 1, alg_id(oids.GostAlgorithm.SIGN_WITH_GOST3411_2012_512))
 
@@ -286,7 +330,10 @@ CASES: tuple[Case, ...] = (
         "individual",
         child(SIGNATURE, alg_id(oids.SignatureAlgorithmOid.ECDSA_WITH_SHA256)),
     ),
+    Case("n_ru_key_gost2001", "individual", gost2001_key(2018)),
     Case("e_ru_subject_attribute_missing", "individual", drop_attr(R.SNILS)),
+    Case("w_ru_subject_attribute_missing", "ocsp", drop_attr(A.ORGANIZATION_NAME)),
+    Case("n_ru_subject_attribute_missing", "individual", drop_attr(A.COUNTRY_NAME)),
     Case(
         "w_ru_subject_attribute_unexpected",
         "individual",
@@ -316,7 +363,9 @@ CASES: tuple[Case, ...] = (
     Case("e_ru_inn_padded_after_2021", "legal-entity", padded_inn(2025)),
     Case("e_ru_extension_missing", "individual", drop_ext(oids.RuExtension.SUBJECT_SIGN_TOOL)),
     Case("w_ru_extension_missing", "individual", drop_ext(X.CRL_DISTRIBUTION_POINTS)),
-    Case("e_ru_extension_criticality", "individual", ku(*EE_BITS, critical=False)),
+    Case("w_ru_extension_criticality", "individual", ku(*EE_BITS, critical=False)),
+    Case("e_ru_extension_criticality", "individual", critical_ext(X.AUTHORITY_KEY_IDENTIFIER)),
+    Case("n_ru_extension_criticality", "individual", critical_ext(X.EXTENDED_KEY_USAGE)),
     Case(
         "e_ru_policy_class_missing",
         "individual",
@@ -343,15 +392,17 @@ CASES: tuple[Case, ...] = (
         profile="ocsp",
     ),
     Case(
-        "e_ru_validity_too_long",
+        "n_ru_validity_too_long",
         "individual",
         validity(utc(NOW), utc(NOW + dt.timedelta(days=500))),
     ),
     Case(
-        "e_ru_private_key_usage_too_long",
+        "n_ru_private_key_usage_too_long",
         "individual",
         put_ext(x509ext.PrivateKeyUsagePeriod(False, NOW, NOW + dt.timedelta(days=500))),
     ),
+    Case("e_tsa_eku_not_critical", "ocsp", tsa_eku(False, TSP)),
+    Case("e_tsa_eku_not_sole", "ocsp", tsa_eku(True, TSP, oids.ExtendedKeyUsage.CLIENT_AUTH)),
     Case(
         "e_ru_identification_kind_value",
         "individual",

@@ -1,4 +1,8 @@
-"""``atlas-ca lint FILE [--profile NAME|auto] [--json]``: lint any certificate.
+"""``atlas-ca lint FILE [--profile NAME|auto] [--policy conformance|issuance] [--json]``.
+
+``--policy conformance`` (the default, for certificates of other CAs) weighs each finding by
+the strength of its source; ``--policy issuance`` applies our own, stricter issuance policy
+(what the pre-issuance gate refuses).
 
 Exit codes: 0 when there is no error finding (warnings and notices allowed), 1 with at least
 one error finding, 2 when the file cannot be read or is not a certificate (also an unknown
@@ -16,8 +20,8 @@ import click
 from atlas_ca.cli.errors import ExitCode, handle_errors
 from atlas_ca.errors import DecodeError
 from atlas_ca.profiles import PROFILES
-from atlas_ca.profiles.lint import lint_der
-from atlas_ca.x509.pem import PemLabel, read_der_or_pem
+from atlas_ca.profiles.lint import Policy, lint_der
+from atlas_ca.x509.pem import PemLabel, label_text, read_der_or_pem
 
 
 @click.command("lint")
@@ -30,18 +34,26 @@ from atlas_ca.x509.pem import PemLabel, read_der_or_pem
     type=click.Choice(["auto", *PROFILES]),
     help="Profile to check against; 'auto' detects it from the certificate.",
 )
+@click.option(
+    "--policy",
+    "policy",
+    default=Policy.CONFORMANCE.value,
+    show_default=True,
+    type=click.Choice([p.value for p in Policy]),
+    help="conformance: is it conformant (foreign certificates); issuance: would our CA issue it.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @handle_errors
-def lint(file: Path, profile: str, as_json: bool) -> None:
+def lint(file: Path, profile: str, policy: str, as_json: bool) -> None:
     """Lint a certificate (PEM or DER) against the qualified-certificate profiles."""
     label, der = read_der_or_pem(file.read_bytes())
     if label is not None and label is not PemLabel.CERTIFICATE:
-        raise DecodeError(f"PEM block {label} is not a certificate")
-    report = lint_der(der, profile)
+        raise DecodeError(f"PEM block {label_text(label)} is not a certificate")
+    report = lint_der(der, profile, Policy(policy))
     if as_json:
         click.echo(report.to_json())
     else:
-        click.echo(f"profile: {report.profile}")
+        click.echo(f"profile: {report.profile}; policy: {report.policy.value}")
         for f in report.findings:
             click.echo(f"{f.severity.value:7} {f.code}  {f.path}: {f.message}  [{f.source}]")
         click.echo(

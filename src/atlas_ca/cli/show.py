@@ -34,7 +34,7 @@ from atlas_ca.x509.extensions import (
 )
 from atlas_ca.x509.keys import PublicKeyInfo
 from atlas_ca.x509.names import Name, NameAttribute, oid_of
-from atlas_ca.x509.pem import PemLabel, read_der_or_pem
+from atlas_ca.x509.pem import PemLabel, label_text, read_der_or_pem
 
 Artifact = Certificate | CertificationRequest | CertificateRevocationList
 
@@ -49,7 +49,7 @@ def load_artifact(data: bytes) -> Artifact:
     if label is PemLabel.X509_CRL:
         return CertificateRevocationList.from_der(der)
     if label is not None:
-        raise DecodeError(f"PEM block {label} is not a certificate, request or CRL")
+        raise DecodeError(f"PEM block {label_text(label)} is not a certificate, request or CRL")
     errors = []
     for parser in (Certificate.from_der, CertificationRequest.from_der):
         try:

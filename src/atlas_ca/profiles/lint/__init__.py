@@ -3,10 +3,12 @@
 Entry points:
 
 * :func:`lint_der` — lint any certificate (or bare TBSCertificate) against a profile, or the
-  detected one (``profile=None`` or ``"auto"``); returns a :class:`LintReport`.
+  detected one (``profile=None`` or ``"auto"``), under a :class:`Policy` (``CONFORMANCE`` by
+  default: "is this certificate conformant"); returns a :class:`LintReport`.
 * :func:`require_clean` — the pre-issuance gate the issuance service calls on the TBS before
-  signing: raises :class:`~atlas_ca.errors.LintFailed` (with ``findings``) on any error.
-* :func:`registry` — every lint by code, with its severity, source and description.
+  signing, under ``Policy.ISSUANCE`` ("would our CA issue this"): raises
+  :class:`~atlas_ca.errors.LintFailed` (with ``findings``) on any error.
+* :func:`registry` — every lint by code, with its source's strength, severities, description.
 """
 
 from __future__ import annotations
@@ -15,18 +17,19 @@ from atlas_ca.errors import LintFailed
 from atlas_ca.profiles import BY_KIND, PROFILES, get_profile
 from atlas_ca.profiles.base import Profile, ProfileKind
 from atlas_ca.profiles.detect import detect_kind
-from atlas_ca.profiles.lint import rfc5280, russian
+from atlas_ca.profiles.lint import rfc5280, russian, service
 from atlas_ca.profiles.lint.registry import (
     Finding,
     Lint,
     LintContext,
     LintReport,
+    Policy,
     Severity,
     registry,
 )
 from atlas_ca.profiles.lint.view import CertView, view_of
 
-_LOADED = (rfc5280, russian)
+_LOADED = (rfc5280, russian, service)
 
 
 def _resolve(cert: CertView, profile: Profile | str | None) -> tuple[Profile | None, ProfileKind]:
@@ -39,20 +42,28 @@ def _resolve(cert: CertView, profile: Profile | str | None) -> tuple[Profile | N
     return chosen, chosen.kind
 
 
-def lint_view(cert: CertView, profile: Profile | str | None = None) -> LintReport:
+def lint_view(
+    cert: CertView,
+    profile: Profile | str | None = None,
+    policy: Policy = Policy.CONFORMANCE,
+) -> LintReport:
     """Run every applicable lint over an already parsed certificate."""
     chosen, kind = _resolve(cert, profile)
-    ctx = LintContext(cert, chosen, kind)
+    ctx = LintContext(cert, chosen, kind, policy)
     findings: list[Finding] = []
     for item in registry().values():
         if item.applies(ctx):
             findings.extend(item.run(ctx))
-    return LintReport(chosen.name if chosen else kind.value, tuple(findings))
+    return LintReport(chosen.name if chosen else kind.value, tuple(findings), policy)
 
 
-def lint_der(der: bytes, profile: Profile | str | None = None) -> LintReport:
+def lint_der(
+    der: bytes,
+    profile: Profile | str | None = None,
+    policy: Policy = Policy.CONFORMANCE,
+) -> LintReport:
     """Lint a DER certificate or TBSCertificate; ``DecodeError`` if it cannot be read at all."""
-    return lint_view(view_of(der), profile)
+    return lint_view(view_of(der), profile, policy)
 
 
 def require_clean(tbs_der: bytes, profile: Profile | str) -> LintReport:
@@ -61,7 +72,7 @@ def require_clean(tbs_der: bytes, profile: Profile | str) -> LintReport:
     Returns the report (warnings and notices included) when there is none, so the issuance
     service can record them with the certificate.
     """
-    report = lint_der(tbs_der, profile)
+    report = lint_der(tbs_der, profile, Policy.ISSUANCE)
     if not report.ok:
         raise LintFailed(
             f"pre-issuance lint found {len(report.errors)} error(s): "
@@ -79,6 +90,7 @@ __all__ = [
     "Lint",
     "LintContext",
     "LintReport",
+    "Policy",
     "Severity",
     "lint_der",
     "lint_view",
