@@ -5,14 +5,15 @@ the strength of its source; ``--policy issuance`` applies our own, stricter issu
 (what the pre-issuance gate refuses).
 
 Exit codes: 0 when there is no error finding (warnings and notices allowed), 1 with at least
-one error finding, 2 when the file cannot be read or is not a certificate (also an unknown
-profile name). The profile is detected (individual / ИП / legal entity / CA / OCSP / unknown)
-unless ``--profile`` names one.
+one error finding, 2 when the file cannot be read or is not a certificate, CRL or request (also
+an unknown profile name). A certificate's profile is detected (individual / ИП / legal
+entity / CA / OCSP / TSA / unknown) unless ``--profile`` names one.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -20,7 +21,7 @@ import click
 from atlas_ca.cli.errors import ExitCode, handle_errors
 from atlas_ca.errors import DecodeError
 from atlas_ca.profiles import PROFILES
-from atlas_ca.profiles.lint import Policy, lint_der
+from atlas_ca.profiles.lint import LintReport, Policy, lint_crl_der, lint_csr_der, lint_der
 from atlas_ca.x509.pem import PemLabel, label_text, read_der_or_pem
 
 
@@ -45,11 +46,13 @@ from atlas_ca.x509.pem import PemLabel, label_text, read_der_or_pem
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @handle_errors
 def lint(file: Path, profile: str, policy: str, as_json: bool) -> None:
-    """Lint a certificate (PEM or DER) against the qualified-certificate profiles."""
+    """Lint a certificate, CRL or certificate request (PEM or DER).
+
+    Certificates are checked against the qualified-certificate profiles, CRLs against RFC 5280
+    §5 and Russian practice, requests against RFC 2986 and the GOST key rules.
+    """
     label, der = read_der_or_pem(file.read_bytes())
-    if label is not None and label is not PemLabel.CERTIFICATE:
-        raise DecodeError(f"PEM block {label_text(label)} is not a certificate")
-    report = lint_der(der, profile, Policy(policy))
+    report = _lint_any(label, der, profile, Policy(policy))
     if as_json:
         click.echo(report.to_json())
     else:
@@ -61,6 +64,31 @@ def lint(file: Path, profile: str, policy: str, as_json: bool) -> None:
             f"{len(report.notices)} notice(s)"
         )
     sys.exit(int(ExitCode.OK if report.ok else ExitCode.REFUSED))
+
+
+def _lint_any(label: PemLabel | str | None, der: bytes, profile: str, policy: Policy) -> LintReport:
+    if label is PemLabel.CERTIFICATE:
+        return lint_der(der, profile, policy)
+    if label is PemLabel.X509_CRL:
+        return lint_crl_der(der, policy)
+    if label is PemLabel.CERTIFICATE_REQUEST:
+        return lint_csr_der(der, policy)
+    if label is not None:
+        raise DecodeError(
+            f"PEM block {label_text(label)} is not a certificate, CRL or certificate request"
+        )
+    problems: list[str] = []
+    attempts: tuple[Callable[[], LintReport], ...] = (
+        lambda: lint_der(der, profile, policy),
+        lambda: lint_crl_der(der, policy),
+        lambda: lint_csr_der(der, policy),
+    )
+    for attempt in attempts:
+        try:
+            return attempt()
+        except DecodeError as exc:
+            problems.append(str(exc))
+    raise DecodeError(f"not a certificate, CRL or certificate request ({problems[0]})")
 
 
 __all__ = ["lint"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from atlas_ca.profiles import PROFILES
 from atlas_ca.profiles.base import Profile
 from atlas_ca.profiles.fields import Presence, weaker
-from atlas_ca.profiles.lint import registry
+from atlas_ca.profiles.lint import Target, registry
 
 BEGIN = "<!-- BEGIN GENERATED: python -m atlas_ca.profiles.docs -->"
 END = "<!-- END GENERATED -->"
@@ -95,7 +95,11 @@ def render_markdown() -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for code, item in registry().items():
-        kinds = ", ".join(sorted(k.value for k in item.kinds))
+        kinds = (
+            ", ".join(sorted(k.value for k in item.kinds))
+            if item.target is Target.CERTIFICATE
+            else item.target.value
+        )
         since = f" (certificates from {item.effective:%Y-%m-%d})" if item.effective else ""
         lines.append(
             f"| `{code}` | {item.strength_text} | {item.severity.value} | "

@@ -13,23 +13,28 @@ Entry points:
 
 from __future__ import annotations
 
-from atlas_ca.errors import LintFailed
+from atlas_ca.errors import DecodeError, LintFailed
 from atlas_ca.profiles import BY_KIND, PROFILES, get_profile
 from atlas_ca.profiles.base import Profile, ProfileKind
 from atlas_ca.profiles.detect import detect_kind
-from atlas_ca.profiles.lint import rfc5280, russian, service
+from atlas_ca.profiles.lint import documents, rfc5280, russian, service
 from atlas_ca.profiles.lint.registry import (
+    DocumentContext,
     Finding,
     Lint,
     LintContext,
     LintReport,
     Policy,
     Severity,
+    Target,
     registry,
 )
 from atlas_ca.profiles.lint.view import CertView, view_of
+from atlas_ca.x509.crl import CertificateRevocationList
+from atlas_ca.x509.csr import CertificationRequest
+from atlas_ca.x509.der import canonical_booleans, check_der
 
-_LOADED = (rfc5280, russian, service)
+_LOADED = (documents, rfc5280, russian, service)
 
 
 def _resolve(cert: CertView, profile: Profile | str | None) -> tuple[Profile | None, ProfileKind]:
@@ -52,9 +57,51 @@ def lint_view(
     ctx = LintContext(cert, chosen, kind, policy)
     findings: list[Finding] = []
     for item in registry().values():
-        if item.applies(ctx):
+        if item.target is Target.CERTIFICATE and item.applies(ctx):
             findings.extend(item.run(ctx))
     return LintReport(chosen.name if chosen else kind.value, tuple(findings), policy)
+
+
+def _der_problem(der: bytes, what: str) -> tuple[bytes, str | None]:
+    """The bytes to parse and why they are not DER (a non-DER BOOLEAN is read as DER would
+    have written it; anything else non-DER is unreadable)."""
+    try:
+        check_der(der, what)
+    except DecodeError as exc:
+        fixed = canonical_booleans(der)
+        if fixed is None:
+            raise
+        return fixed, str(exc)
+    return der, None
+
+
+def _lint_document(
+    document: CertificateRevocationList | CertificationRequest,
+    der: bytes,
+    problem: str | None,
+    target: Target,
+    policy: Policy,
+) -> LintReport:
+    ctx = DocumentContext(document, der, problem, policy)
+    findings: list[Finding] = []
+    for item in registry().values():
+        if item.target is target:
+            findings.extend(item.run(ctx))
+    return LintReport(target.value, tuple(findings), policy)
+
+
+def lint_crl_der(der: bytes, policy: Policy = Policy.CONFORMANCE) -> LintReport:
+    """Lint a DER CRL (RFC 5280 §5, Russian practice); ``DecodeError`` if unreadable."""
+    body, problem = _der_problem(bytes(der), "CRL")
+    crl = CertificateRevocationList.from_der(body)
+    return _lint_document(crl, bytes(der), problem, Target.CRL, policy)
+
+
+def lint_csr_der(der: bytes, policy: Policy = Policy.CONFORMANCE) -> LintReport:
+    """Lint a DER certification request (RFC 2986, GOST keys); ``DecodeError`` if unreadable."""
+    body, problem = _der_problem(bytes(der), "certification request")
+    csr = CertificationRequest.from_der(body)
+    return _lint_document(csr, bytes(der), problem, Target.REQUEST, policy)
 
 
 def lint_der(
@@ -92,6 +139,9 @@ __all__ = [
     "LintReport",
     "Policy",
     "Severity",
+    "Target",
+    "lint_crl_der",
+    "lint_csr_der",
     "lint_der",
     "lint_view",
     "registry",

@@ -116,7 +116,27 @@ class LintContext:
         return self.kind in QUALIFIED_KINDS
 
 
+class Target(enum.Enum):
+    """What a lint reads."""
+
+    CERTIFICATE = "certificate"
+    CRL = "CRL"
+    REQUEST = "certification request"
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentContext:
+    """What a CRL or request lint sees: the parsed object (``CertificateRevocationList`` or
+    ``CertificationRequest`` of :mod:`atlas_ca.x509`), its DER and whether that is DER."""
+
+    document: Any
+    der: bytes
+    der_problem: str | None
+    policy: Policy = Policy.CONFORMANCE
+
+
 LintFunction = Callable[[LintContext], Iterable[Hit]]
+DocumentLintFunction = Callable[[DocumentContext], Iterable[Hit]]
 RatedLintFunction = Callable[[LintContext], Iterable[tuple[Strength, Hit]]]
 
 QUALIFIED_KINDS = frozenset(
@@ -137,7 +157,8 @@ class Lint:
     kinds: frozenset[ProfileKind]
     effective: dt.datetime | None
     issuance: Severity
-    check: LintFunction = field(repr=False, compare=False)
+    check: Callable[[Any], Iterable[Hit]] = field(repr=False, compare=False)
+    target: Target = Target.CERTIFICATE
 
     @property
     def severity(self) -> Severity:
@@ -151,12 +172,14 @@ class Lint:
     def strength_text(self) -> str:
         return " / ".join(s.value for s in _STRENGTH_ORDER if s in self.strengths)
 
-    def applies(self, ctx: LintContext) -> bool:
+    def applies(self, ctx: LintContext | DocumentContext) -> bool:
+        if isinstance(ctx, DocumentContext):
+            return True
         if ctx.kind not in self.kinds:
             return False
         return self.effective is None or ctx.cert.not_before >= self.effective
 
-    def run(self, ctx: LintContext) -> list[Finding]:
+    def run(self, ctx: LintContext | DocumentContext) -> list[Finding]:
         try:
             hits = list(self.check(ctx))
         except (AtlasCaError, ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
@@ -181,16 +204,17 @@ def _register(
     code: str,
     strengths: frozenset[Strength],
     source: str,
-    fn: LintFunction,
+    fn: Callable[[Any], Iterable[Hit]],
     doc: str | None,
     kinds: frozenset[ProfileKind],
     effective: dt.datetime | None,
     issuance: Severity | None,
+    target: Target = Target.CERTIFICATE,
 ) -> None:
     if code in _REGISTRY:
         raise ValueError(f"lint {code} is registered twice")
     description = doc.strip().splitlines()[0] if doc else code
-    item = Lint(code, strengths, source, description, kinds, effective, Severity.ERROR, fn)
+    item = Lint(code, strengths, source, description, kinds, effective, Severity.ERROR, fn, target)
     item = replace(item, issuance=issuance or item.severity)
     if not code.startswith(item.severity.prefix):
         raise ValueError(f"lint code {code!r} must start with {item.severity.prefix!r}")
@@ -220,6 +244,33 @@ def lint(
 
     def register(fn: LintFunction) -> LintFunction:
         _register(code, frozenset({strength}), source, fn, fn.__doc__, kinds, effective, issuance)
+        return fn
+
+    return register
+
+
+def document_lint(
+    code: str,
+    target: Target,
+    strength: Strength,
+    source: str,
+    *,
+    issuance: Severity | None = None,
+) -> Callable[[DocumentLintFunction], DocumentLintFunction]:
+    """Register a lint of a CRL or a certification request (see :func:`lint`)."""
+
+    def register(fn: DocumentLintFunction) -> DocumentLintFunction:
+        _register(
+            code,
+            frozenset({strength}),
+            source,
+            fn,
+            fn.__doc__,
+            ALL_KINDS,
+            None,
+            issuance,
+            target,
+        )
         return fn
 
     return register
@@ -314,6 +365,8 @@ __all__ = [
     "ALL_KINDS",
     "QUALIFIED_KINDS",
     "SUBSCRIBER_KINDS",
+    "DocumentContext",
+    "DocumentLintFunction",
     "Finding",
     "Hit",
     "Lint",
@@ -323,6 +376,8 @@ __all__ = [
     "Policy",
     "RatedLintFunction",
     "Severity",
+    "Target",
+    "document_lint",
     "lint",
     "lint_family",
     "registry",

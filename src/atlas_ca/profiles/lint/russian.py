@@ -134,7 +134,7 @@ def key_not_gost2012(ctx: LintContext) -> Iterator[Hit]:
 @lint("n_ru_key_gost2001", INFO, FSB_2012_TRANSITION, kinds=ALL_KINDS)
 def key_gost2001(ctx: LintContext) -> Iterator[Hit]:
     """A GOST R 34.10-2001 key: not for qualified use since 01.01.2019."""
-    if ctx.cert.spki_algorithm == _GOST_2001 and _before_2019(ctx):
+    if ctx.cert.spki_algorithm == _GOST_2001:
         yield Hit(
             "tbsCertificate.subjectPublicKeyInfo.algorithm",
             "GOST R 34.10-2001 key: not for qualified use since 2019-01-01",
