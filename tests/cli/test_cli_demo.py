@@ -131,3 +131,31 @@ def test_without_softhsm_the_demo_exits_3(tmp_path: Path) -> None:
     assert proc.returncode == 3
     assert proc.stderr.startswith("atlas-ca: error: SoftHSM built with GOST was not found")
     assert not (tmp_path / "d").exists()
+
+
+def test_pkilint_and_our_linter_find_no_error_in_what_the_demo_makes(
+    demo_run: tuple[Path, dict[str, object]],
+) -> None:
+    from pkilint_support import crl_findings, pkix_findings
+
+    from atlas_ca.profiles.lint import Policy, lint_crl_der, lint_der
+    from atlas_ca.x509.pem import PemLabel, pem_blocks
+
+    out, _ = demo_run
+    seen = {PemLabel.CERTIFICATE: 0, PemLabel.X509_CRL: 0}
+    problems: dict[str, list[str]] = {}
+    for path in sorted(out.rglob("*.pem")):
+        for label, der in pem_blocks(path.read_bytes()):
+            if label is PemLabel.CERTIFICATE:
+                found = pkix_findings(der)
+                found += [str(f) for f in lint_der(der, policy=Policy.ISSUANCE).errors]
+            elif label is PemLabel.X509_CRL:
+                found = crl_findings(der)
+                found += [str(f) for f in lint_crl_der(der, Policy.ISSUANCE).errors]
+            else:
+                continue
+            seen[label] += 1
+            if found:
+                problems[str(path.relative_to(out))] = found
+    assert problems == {}
+    assert seen[PemLabel.CERTIFICATE] >= 3 and seen[PemLabel.X509_CRL] >= 1, seen

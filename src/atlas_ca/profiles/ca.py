@@ -90,6 +90,7 @@ CA = Profile(
             critical_strength=Strength.SHOULD,
         ),
         f.AIA,
+        f.SUBJECT_ALT_NAME,
     ),
     keys=GOST_KEYS,
     validity=ValidityRule(
