@@ -24,7 +24,7 @@ class _NumericId(char.NumericString):
 
 
 class _IssuerSignTool(univ.Sequence):
-    componentType = namedtype.NamedTypes(
+    componentType = namedtype.NamedTypes(  # noqa: N815 - pyasn1 names it so
         namedtype.NamedType(
             "signTool",
             char.UTF8String().subtype(subtypeSpec=constraint.ValueSizeConstraint(1, 200)),

@@ -136,10 +136,9 @@ def test_without_softhsm_the_demo_exits_3(tmp_path: Path) -> None:
 def test_pkilint_and_our_linter_find_no_error_in_what_the_demo_makes(
     demo_run: tuple[Path, dict[str, object]],
 ) -> None:
-    from pkilint_support import crl_findings, pkix_findings
-
     from atlas_ca.profiles.lint import Policy, lint_crl_der, lint_der
     from atlas_ca.x509.pem import PemLabel, pem_blocks
+    from pkilint_support import crl_findings, pkix_findings
 
     out, _ = demo_run
     seen = {PemLabel.CERTIFICATE: 0, PemLabel.X509_CRL: 0}
@@ -158,4 +157,5 @@ def test_pkilint_and_our_linter_find_no_error_in_what_the_demo_makes(
             if found:
                 problems[str(path.relative_to(out))] = found
     assert problems == {}
-    assert seen[PemLabel.CERTIFICATE] >= 3 and seen[PemLabel.X509_CRL] >= 1, seen
+    assert seen[PemLabel.CERTIFICATE] >= 3, seen
+    assert seen[PemLabel.X509_CRL] >= 1, seen

@@ -9,13 +9,13 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from pkilint_support import crl_findings, pkix_findings
 from profiles_samples import NOW, World, build_world, plan_individual
 
 from atlas_ca.profiles.issue import issue_certificate
 from atlas_ca.profiles.lint import Policy, lint_crl_der, lint_der
 from atlas_ca.x509 import extensions as x509ext
 from atlas_ca.x509.crl import CrlBuilder, RevocationReason, RevokedEntry
+from pkilint_support import crl_findings, pkix_findings
 
 
 @pytest.fixture(scope="module")
@@ -35,11 +35,13 @@ def test_an_email_address_goes_into_subject_alt_name_too(world: World) -> None:
     plan = plan_individual(world.keys, seed=3, email="ivanov@example.ru")
     cert = issue_certificate(plan, world.keys.ca, serial=0x1F000000000000E1, issuer=world.root)
     san = cert.extensions.get(x509ext.SubjectAlternativeName)
-    assert san is not None and not san.critical
+    assert san is not None
+    assert not san.critical
     assert san.names == (x509ext.Rfc822Name("ivanov@example.ru"),)
     assert pkix_findings(cert.der) == []
     root_san = world.root.extensions.get(x509ext.SubjectAlternativeName)
-    assert root_san is not None and root_san.names == (x509ext.Rfc822Name("ca@example.ru"),)
+    assert root_san is not None
+    assert root_san.names == (x509ext.Rfc822Name("ca@example.ru"),)
 
 
 def _crl(world: World, *, number: int, delta_of: int | None = None) -> bytes:
