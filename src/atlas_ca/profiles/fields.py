@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from atlas_ca.asn1 import oids
 from atlas_ca.asn1.oids import Oid
@@ -272,11 +272,17 @@ def locality(presence: Presence) -> AttributeRule:
 
 
 def street(presence: Presence) -> AttributeRule:
-    return attr(
-        oids.NameAttribute.STREET_ADDRESS,
-        presence,
-        f"{ORDER_795_ATTRS}; X.520 (ub-street-address 128)",
-        max_length=128,
+    return replace(
+        attr(
+            oids.NameAttribute.STREET_ADDRESS,
+            presence,
+            f"{ORDER_795_ATTRS}; X.520 (ub-street-address 128)",
+            max_length=128,
+            note="The head CA issued accredited CAs' certificates without streetAddress (УЦ "
+            "InfoTrust, 2016; tests/vectors/real/): its absence is a warning on a foreign "
+            "certificate, refused when we issue.",
+        ),
+        strength=Strength.PRACTICE,
     )
 
 

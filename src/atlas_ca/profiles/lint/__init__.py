@@ -16,7 +16,6 @@ from __future__ import annotations
 from atlas_ca.errors import DecodeError, LintFailed
 from atlas_ca.profiles import BY_KIND, PROFILES, get_profile
 from atlas_ca.profiles.base import Profile, ProfileKind
-from atlas_ca.profiles.detect import detect_kind
 from atlas_ca.profiles.lint import documents, rfc5280, russian, service
 from atlas_ca.profiles.lint.registry import (
     DocumentContext,
@@ -41,6 +40,10 @@ def _resolve(cert: CertView, profile: Profile | str | None) -> tuple[Profile | N
     if isinstance(profile, Profile):
         return profile, profile.kind
     if profile is None or profile == "auto":
+        # Imported here: detect reads lint.view, and importing it at the top would make
+        # ``import atlas_ca.profiles.detect`` (before the linter) circular.
+        from atlas_ca.profiles.detect import detect_kind
+
         kind = detect_kind(cert)
         return BY_KIND.get(kind), kind
     chosen = get_profile(profile)

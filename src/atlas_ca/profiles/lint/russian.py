@@ -186,9 +186,11 @@ def subject_attribute_missing(ctx: LintContext) -> Iterator[tuple[Strength, Hit]
             _padded_legal_inn(a) for a in ctx.cert.attrs(oids.RuAttribute.INN)
         ):
             continue  # pre-2021 form, reported by the INN lints
+        strength = weaker(rule.strength, ctx.profile.qualified)
+        word = "required" if strength.binding else "expected"
         yield (
-            weaker(rule.strength, ctx.profile.qualified),
-            Hit(f"subject.{rule.oid.name}", f"{rule.oid.name} is required by {ctx.profile.name}"),
+            strength,
+            Hit(f"subject.{rule.oid.name}", f"{rule.oid.name} is {word} by {ctx.profile.name}"),
         )
 
 
