@@ -7,6 +7,7 @@ then asserts that the lint's code is reported, with the severity the registry gi
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,8 @@ from atlas_ca.errors import DecodeError
 from atlas_ca.profiles.lint import Severity, Target, lint_der, registry
 from atlas_ca.x509 import extensions as x509ext
 from atlas_ca.x509.der import tlv
+
+ENUM_NAME = re.compile(r"\b[A-Z][A-Za-z]*\.[A-Z_]{3,}\b|\b[A-Z]+_[A-Z_]+\b")
 
 A = oids.NameAttribute
 R = oids.RuAttribute
@@ -423,6 +426,8 @@ def test_each_rule_reports_its_failing_example(world: World, case: Case) -> None
     assert found, f"{case.code} not reported; got {sorted(report.codes)}"
     assert all(f.severity is registry()[case.code].severity for f in found)
     assert all(f.source and f.path for f in found)
+    # Messages speak RFC / Order names, never a Python enum's (KEY_CERT_SIGN, PemLabel.X509_CRL).
+    assert not [f.message for f in found if ENUM_NAME.search(f.message)]
 
 
 @pytest.mark.parametrize("name", ["ca", "individual", "entrepreneur", "legal-entity", "ocsp"])

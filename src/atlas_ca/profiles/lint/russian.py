@@ -88,6 +88,18 @@ _VALIDATORS: dict[IdentifierKind, Callable[[str], object]] = {
     IdentifierKind.SNILS: ids.Snils,
 }
 _DIGITS = re.compile(r"[0-9]+")
+#: keyUsage bits as RFC 5280 §4.2.1.3 names them (messages never show an enum's name).
+KU_NAMES = {
+    x509ext.KeyUsageBit.DIGITAL_SIGNATURE: "digitalSignature",
+    x509ext.KeyUsageBit.CONTENT_COMMITMENT: "nonRepudiation (contentCommitment)",
+    x509ext.KeyUsageBit.KEY_ENCIPHERMENT: "keyEncipherment",
+    x509ext.KeyUsageBit.DATA_ENCIPHERMENT: "dataEncipherment",
+    x509ext.KeyUsageBit.KEY_AGREEMENT: "keyAgreement",
+    x509ext.KeyUsageBit.KEY_CERT_SIGN: "keyCertSign",
+    x509ext.KeyUsageBit.CRL_SIGN: "cRLSign",
+    x509ext.KeyUsageBit.ENCIPHER_ONLY: "encipherOnly",
+    x509ext.KeyUsageBit.DECIPHER_ONLY: "decipherOnly",
+}
 
 #: Slack when checking a foreign certificate's validity against the profile's months: CryptoPro
 #: УЦ 2.0 issues "15 months" as 15 months and 10 minutes (seen on its test OCSP certificate).
@@ -415,7 +427,7 @@ def key_usage_bits_missing(ctx: LintContext) -> Iterator[Hit]:
     ku = ext.parsed()
     if isinstance(ku, x509ext.KeyUsage):
         for bit in sorted(ctx.profile.key_usage.required - ku.usages, key=lambda b: b.value):
-            yield Hit(ext.path, f"{bit.name} is required by {ctx.profile.name}")
+            yield Hit(ext.path, f"{KU_NAMES[bit]} is required by {ctx.profile.name}")
 
 
 @lint("e_ru_key_usage_bits_forbidden", MUST, "RFC 5280 §4.2.1.3; profile keyUsage", kinds=PROFILED)
@@ -427,7 +439,7 @@ def key_usage_bits_forbidden(ctx: LintContext) -> Iterator[Hit]:
     ku = ext.parsed()
     if isinstance(ku, x509ext.KeyUsage):
         for bit in sorted(ctx.profile.key_usage.forbidden & ku.usages, key=lambda b: b.value):
-            yield Hit(ext.path, f"{bit.name} is forbidden by {ctx.profile.name}")
+            yield Hit(ext.path, f"{KU_NAMES[bit]} is forbidden by {ctx.profile.name}")
 
 
 @lint("e_ru_subscriber_is_ca", MUST, "RFC 5280 §4.2.1.9; profile", kinds=SUBSCRIBER_KINDS)
@@ -514,4 +526,4 @@ def identification_kind_value(ctx: LintContext) -> Iterator[Hit]:
         yield Hit(ext.path, f"identificationKind is {value}, expected 0..3")
 
 
-__all__ = ["PERSON_KINDS", "PROFILED", "VALIDITY_GRACE"]
+__all__ = ["KU_NAMES", "PERSON_KINDS", "PROFILED", "VALIDITY_GRACE"]
