@@ -21,7 +21,14 @@ import click
 from atlas_ca.cli.errors import ExitCode, handle_errors
 from atlas_ca.errors import DecodeError
 from atlas_ca.profiles import PROFILES
-from atlas_ca.profiles.lint import LintReport, Policy, lint_crl_der, lint_csr_der, lint_der
+from atlas_ca.profiles.lint import (
+    LintReport,
+    Policy,
+    Target,
+    lint_crl_der,
+    lint_csr_der,
+    lint_der,
+)
 from atlas_ca.x509.pem import PemLabel, label_text, read_der_or_pem
 
 
@@ -56,7 +63,8 @@ def lint(file: Path, profile: str, policy: str, as_json: bool) -> None:
     if as_json:
         click.echo(report.to_json())
     else:
-        click.echo(f"profile: {report.profile}; policy: {report.policy.value}")
+        what = "object" if report.profile in _DOCUMENTS else "profile"
+        click.echo(f"{what}: {report.profile}; policy: {report.policy.value}")
         for f in report.findings:
             click.echo(f"{f.severity.value:7} {f.code}  {f.path}: {f.message}  [{f.source}]")
         click.echo(
@@ -64,6 +72,9 @@ def lint(file: Path, profile: str, policy: str, as_json: bool) -> None:
             f"{len(report.notices)} notice(s)"
         )
     sys.exit(int(ExitCode.OK if report.ok else ExitCode.REFUSED))
+
+
+_DOCUMENTS = frozenset({Target.CRL.value, Target.REQUEST.value})
 
 
 def _lint_any(label: PemLabel | str | None, der: bytes, profile: str, policy: Policy) -> LintReport:
