@@ -16,10 +16,18 @@ class KeyType(enum.Enum):
     EC_P384 = "ec-p384"
     ED25519 = "ed25519"
     RSA = "rsa"
+    GOST3410_2001 = "gost2001"
+    """GOST R 34.10-2001 (RFC 4491): read and shown only, never generated, signed or issued."""
 
     @property
     def is_gost(self) -> bool:
+        """A GOST R 34.10-2012 key (what qualified certificates carry)."""
         return self in (KeyType.GOST3410_2012_256, KeyType.GOST3410_2012_512)
+
+    @property
+    def read_only(self) -> bool:
+        """Recognised on input only: no backend generates or signs with it."""
+        return self is KeyType.GOST3410_2001
 
 
 class SignatureAlgorithm(enum.Enum):
@@ -36,6 +44,8 @@ class SignatureAlgorithm(enum.Enum):
     ECDSA_SHA384 = "ecdsa-sha384"
     ED25519 = "ed25519"
     RSA_SHA256 = "rsa-pkcs1v15-sha256"
+    GOST3410_2001 = "gost2001-gost94"
+    """GOST R 34.10-2001 with GOST R 34.11-94 (RFC 4491): read only, never verified or used."""
 
     @property
     def oid(self) -> Oid:
@@ -60,6 +70,7 @@ _SIG_OIDS: dict[SignatureAlgorithm, Oid] = {
     SignatureAlgorithm.ECDSA_SHA384: SignatureAlgorithmOid.ECDSA_WITH_SHA384,
     SignatureAlgorithm.ED25519: SignatureAlgorithmOid.ED25519,
     SignatureAlgorithm.RSA_SHA256: SignatureAlgorithmOid.SHA256_WITH_RSA,
+    SignatureAlgorithm.GOST3410_2001: GostAlgorithm.SIGN_WITH_GOST3411_94_2001,
 }
 
 #: The signature algorithm a key of each type signs with by default.

@@ -151,3 +151,31 @@ def test_the_demo_keeps_personal_data_private_and_publishes_public_files(
     assert {stat.S_IMODE(c.stat().st_mode) for c in crls} == {0o644}
     for name in ("sub-0001.record.der", "sub-0001.record.p7s", "subscriber-1.pem"):
         assert mode(name) == 0o600, name
+
+
+def test_pkilint_and_our_linter_find_no_error_in_what_the_demo_makes(
+    demo_run: tuple[Path, dict[str, object]],
+) -> None:
+    from atlas_ca.profiles.lint import Policy, lint_crl_der, lint_der
+    from atlas_ca.x509.pem import PemLabel, pem_blocks
+    from pkilint_support import crl_findings, pkix_findings
+
+    out, _ = demo_run
+    seen = {PemLabel.CERTIFICATE: 0, PemLabel.X509_CRL: 0}
+    problems: dict[str, list[str]] = {}
+    for path in sorted(out.rglob("*.pem")):
+        for label, der in pem_blocks(path.read_bytes()):
+            if label is PemLabel.CERTIFICATE:
+                found = pkix_findings(der)
+                found += [str(f) for f in lint_der(der, policy=Policy.ISSUANCE).errors]
+            elif label is PemLabel.X509_CRL:
+                found = crl_findings(der)
+                found += [str(f) for f in lint_crl_der(der, Policy.ISSUANCE).errors]
+            else:
+                continue
+            seen[label] += 1
+            if found:
+                problems[str(path.relative_to(out))] = found
+    assert problems == {}
+    assert seen[PemLabel.CERTIFICATE] >= 3, seen
+    assert seen[PemLabel.X509_CRL] >= 1, seen

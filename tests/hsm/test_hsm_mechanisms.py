@@ -58,7 +58,7 @@ def test_gost_512_signs_through_the_vendor_mechanism_with_a_streebog512_prehash(
 
 
 def test_every_key_type_has_a_signing_and_keygen_entry_matching_its_default_algorithm() -> None:
-    for kt in KeyType:
+    for kt in (t for t in KeyType if not t.read_only):
         assert m.SIGNING[kt].signature_algorithm is DEFAULT_SIGNATURE[kt]
         assert kt in m.KEYGEN
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from atlas_ca.profiles.base import ProfileKind
 from atlas_ca.profiles.detect import detect
-from atlas_ca.profiles.lint import lint_der
+from atlas_ca.profiles.lint import Policy, lint_der
 from atlas_ca.x509.pem import PemLabel, pem_decode
 
 FOREIGN = Path(__file__).resolve().parent / "foreign"
@@ -21,14 +21,16 @@ def test_cryptopro_test_ca_is_a_ca_with_placeholder_identifiers() -> None:
     assert detect(cert) is ProfileKind.CA
     report = lint_der(cert)
     assert report.profile == "ca"
-    assert {f.code for f in report.errors} == {
-        "e_ru_inn_check_digit",
-        "e_ru_ogrn_check_digit",
-        "e_ru_extension_criticality",
-    }
+    assert {f.code for f in report.errors} == {"e_ru_inn_check_digit", "e_ru_ogrn_check_digit"}
     assert "n_ru_inn_padded_legal_entity" in report.codes
-    criticality = next(f for f in report.errors if f.code == "e_ru_extension_criticality")
+    # RFC 5280 §4.2.1.3: keyUsage SHOULD be critical — a warning, not an error.
+    criticality = next(f for f in report.warnings if f.code == "w_ru_extension_criticality")
     assert criticality.path.endswith("keyUsage")
+
+
+def test_cryptopro_test_ca_under_our_issuance_policy_is_refused_for_its_key_usage() -> None:
+    report = lint_der(der("cryptopro-test-ca-2018.pem"), policy=Policy.ISSUANCE)
+    assert "w_ru_extension_criticality" in {f.code for f in report.errors}
 
 
 def test_cryptopro_test_ocsp_responder_is_clean_but_for_its_pre_2021_inn() -> None:

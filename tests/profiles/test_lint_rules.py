@@ -7,6 +7,7 @@ then asserts that the lint's code is reported, with the severity the registry gi
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,9 +38,11 @@ from atlas_ca.asn1 import gost as asn1_gost
 from atlas_ca.asn1 import oids
 from atlas_ca.asn1.oids import Oid
 from atlas_ca.errors import DecodeError
-from atlas_ca.profiles.lint import Severity, lint_der, registry
+from atlas_ca.profiles.lint import Severity, Target, lint_der, registry
 from atlas_ca.x509 import extensions as x509ext
 from atlas_ca.x509.der import tlv
+
+ENUM_NAME = re.compile(r"\b[A-Z][A-Za-z]*\.[A-Z_]{3,}\b|\b[A-Z]+_[A-Z_]+\b")
 
 A = oids.NameAttribute
 R = oids.RuAttribute
@@ -187,6 +190,50 @@ def small_order_key(tbs: bytes) -> bytes:
     return with_child(tbs, SPKI, small_points("tc26-256-a")[4].spki())
 
 
+def gost2001_key(year: int) -> Callable[[bytes], bytes]:
+    """The key and signature algorithm of GOST R 34.10-2001, on a certificate from ``year``."""
+
+    def edit(tbs: bytes) -> bytes:
+        spki = asn1_gost.encode_spki(
+            oids.GostAlgorithm.GOST3410_2001.dotted,
+            oids.GostParamSet.CRYPTOPRO_A.dotted,
+            oids.GostAlgorithm.GOST3411_94_CRYPTOPRO_PARAMS.dotted,
+            bytes(64),
+        )
+        start = dt.datetime(year, 3, 1, tzinfo=dt.UTC)
+        tbs = with_child(tbs, SPKI, spki)
+        tbs = with_child(tbs, SIGNATURE, alg_id(oids.GostAlgorithm.SIGN_WITH_GOST3411_94_2001))
+        tbs = drop_ext(oids.Extension.PRIVATE_KEY_USAGE_PERIOD)(tbs)
+        return with_child(
+            tbs, VALIDITY, tlv(0x30, utc(start) + utc(start + dt.timedelta(days=300)))
+        )
+
+    return edit
+
+
+def critical_ext(oid: Oid) -> Callable[[bytes], bytes]:
+    """The extension ``oid`` re-encoded with critical TRUE."""
+
+    def edit(tbs: bytes) -> bytes:
+        out = []
+        for e in extensions_of(tbs):
+            if ext_oid(e) == oid.dotted:
+                parts = children(e)
+                e = tlv(0x30, parts[0] + core.Boolean(True).dump() + parts[-1])
+            out.append(e)
+        return with_extensions(tbs, out)
+
+    return edit
+
+
+TSP = oids.ExtendedKeyUsage.TIME_STAMPING
+
+
+def tsa_eku(critical: bool, *purposes: Oid) -> Callable[[bytes], bytes]:
+    """Our OCSP responder's certificate turned into a time-stamp authority's."""
+    return put_ext(x509ext.ExtendedKeyUsage(critical, purposes))
+
+
 def outer_sig_512(cert_der: bytes) -> bytes:
     return with_child(cert_der, 1, alg_id(oids.GostAlgorithm.SIGN_WITH_GOST3411_2012_512))
 
@@ -293,7 +340,10 @@ CASES: tuple[Case, ...] = (
         "individual",
         child(SIGNATURE, alg_id(oids.SignatureAlgorithmOid.ECDSA_WITH_SHA256)),
     ),
+    Case("n_ru_key_gost2001", "individual", gost2001_key(2018)),
     Case("e_ru_subject_attribute_missing", "individual", drop_attr(R.SNILS)),
+    Case("w_ru_subject_attribute_missing", "ocsp", drop_attr(A.ORGANIZATION_NAME)),
+    Case("n_ru_subject_attribute_missing", "individual", drop_attr(A.COUNTRY_NAME)),
     Case(
         "w_ru_subject_attribute_unexpected",
         "individual",
@@ -323,7 +373,9 @@ CASES: tuple[Case, ...] = (
     Case("e_ru_inn_padded_after_2021", "legal-entity", padded_inn(2025)),
     Case("e_ru_extension_missing", "individual", drop_ext(oids.RuExtension.SUBJECT_SIGN_TOOL)),
     Case("w_ru_extension_missing", "individual", drop_ext(X.CRL_DISTRIBUTION_POINTS)),
-    Case("e_ru_extension_criticality", "individual", ku(*EE_BITS, critical=False)),
+    Case("w_ru_extension_criticality", "individual", ku(*EE_BITS, critical=False)),
+    Case("e_ru_extension_criticality", "individual", critical_ext(X.AUTHORITY_KEY_IDENTIFIER)),
+    Case("n_ru_extension_criticality", "individual", critical_ext(X.EXTENDED_KEY_USAGE)),
     Case(
         "e_ru_policy_class_missing",
         "individual",
@@ -350,15 +402,17 @@ CASES: tuple[Case, ...] = (
         profile="ocsp",
     ),
     Case(
-        "e_ru_validity_too_long",
+        "n_ru_validity_too_long",
         "individual",
         validity(utc(NOW), utc(NOW + dt.timedelta(days=500))),
     ),
     Case(
-        "e_ru_private_key_usage_too_long",
+        "n_ru_private_key_usage_too_long",
         "individual",
         put_ext(x509ext.PrivateKeyUsagePeriod(False, NOW, NOW + dt.timedelta(days=500))),
     ),
+    Case("e_tsa_eku_not_critical", "ocsp", tsa_eku(False, TSP)),
+    Case("e_tsa_eku_not_sole", "ocsp", tsa_eku(True, TSP, oids.ExtendedKeyUsage.CLIENT_AUTH)),
     Case(
         "e_ru_identification_kind_value",
         "individual",
@@ -379,6 +433,8 @@ def test_each_rule_reports_its_failing_example(world: World, case: Case) -> None
     assert found, f"{case.code} not reported; got {sorted(report.codes)}"
     assert all(f.severity is registry()[case.code].severity for f in found)
     assert all(f.source and f.path for f in found)
+    # Messages speak RFC / Order names, never a Python enum's (KEY_CERT_SIGN, PemLabel.X509_CRL).
+    assert not [f.message for f in found if ENUM_NAME.search(f.message)]
 
 
 @pytest.mark.parametrize("name", ["ca", "individual", "entrepreneur", "legal-entity", "ocsp"])
@@ -390,8 +446,9 @@ def test_the_clean_certificates_the_cases_start_from_have_no_findings(
     assert lint_der(cert.tbs_der, name).findings == ()
 
 
-def test_every_registered_lint_has_a_failing_example() -> None:
-    assert {c.code for c in CASES} == set(registry())
+def test_every_registered_certificate_lint_has_a_failing_example() -> None:
+    certificate_lints = {c for c, i in registry().items() if i.target is Target.CERTIFICATE}
+    assert {c.code for c in CASES} == certificate_lints
 
 
 def test_lint_codes_carry_their_severity_prefix_and_a_source() -> None:

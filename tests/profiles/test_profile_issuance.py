@@ -45,7 +45,7 @@ from atlas_ca.profiles.issue import (
     plan_subscriber_certificate,
     prepare_tbs,
 )
-from atlas_ca.profiles.lint import lint_der
+from atlas_ca.profiles.lint import Severity, lint_der
 from atlas_ca.x509 import extensions as x509ext
 from atlas_ca.x509.csr import CsrBuilder
 from atlas_ca.x509.names import Name
@@ -268,7 +268,10 @@ def test_pre_issuance_lint_refuses_a_tbs_with_an_error(world: World) -> None:
             issuer=world.root,
         )
     findings = info.value.context["findings"]
-    assert [f.code for f in findings] == ["e_ru_extension_criticality"]
+    # keyUsage SHOULD be critical (RFC 5280 §4.2.1.3): a warning on a foreign certificate, an
+    # error under our issuance policy.
+    assert [f.code for f in findings] == ["w_ru_extension_criticality"]
+    assert [f.severity for f in findings] == [Severity.ERROR]
 
 
 def test_pre_issuance_lint_passes_a_clean_plan_and_returns_its_report(world: World) -> None:

@@ -34,19 +34,26 @@ SIG_256 = "gost3410_2012_256_streebog256"
 SIG_512 = "gost3410_2012_512_streebog512"
 DIGEST_256 = "streebog256"
 DIGEST_512 = "streebog512"
+#: GOST R 34.10-2001 (RFC 4491): read, shown and linted, never issued.
+KEY_2001 = "gost3410_2001"
+SIG_2001 = "gost3411_94_gost3410_2001"
+DIGEST_94 = "gost3411_94"
 
 _KEY_ALGOS: dict[str, str] = {
     GostAlgorithm.GOST3410_2012_256.dotted: KEY_256,
     GostAlgorithm.GOST3410_2012_512.dotted: KEY_512,
 }
+_LEGACY_KEY_ALGOS: dict[str, str] = {GostAlgorithm.GOST3410_2001.dotted: KEY_2001}
 _SIG_ALGOS: dict[str, str] = {
     GostAlgorithm.SIGN_WITH_GOST3411_2012_256.dotted: SIG_256,
     GostAlgorithm.SIGN_WITH_GOST3411_2012_512.dotted: SIG_512,
+    GostAlgorithm.SIGN_WITH_GOST3411_94_2001.dotted: SIG_2001,
 }
 _DIGESTS: dict[str, str] = {
     GostAlgorithm.GOST3411_2012_256.dotted: DIGEST_256,
     GostAlgorithm.GOST3411_2012_512.dotted: DIGEST_512,
 }
+_ALL_KEY_NAMES = (KEY_256, KEY_512, KEY_2001)
 
 
 def _names(group: type) -> dict[str, str]:
@@ -104,11 +111,14 @@ def register_gost() -> None:
     with _register_lock:
         if _registered:
             return
-        _add_to_map(keys.PublicKeyAlgorithmId, _KEY_ALGOS)
-        _add_to_map(keys.PrivateKeyAlgorithmId, _KEY_ALGOS)
+        _add_to_map(keys.PublicKeyAlgorithmId, {**_KEY_ALGOS, **_LEGACY_KEY_ALGOS})
+        _add_to_map(keys.PrivateKeyAlgorithmId, {**_KEY_ALGOS, **_LEGACY_KEY_ALGOS})
         _add_to_map(algos.SignedDigestAlgorithmId, _SIG_ALGOS)
-        _add_to_map(algos.DigestAlgorithmId, _DIGESTS)
-        for name in (KEY_256, KEY_512):
+        _add_to_map(
+            algos.DigestAlgorithmId,
+            {**_DIGESTS, GostAlgorithm.GOST3411_94.dotted: DIGEST_94},
+        )
+        for name in _ALL_KEY_NAMES:
             keys.PublicKeyAlgorithm._oid_specs[name] = GostR34102012PublicKeyParameters
             keys.PrivateKeyAlgorithm._oid_specs[name] = GostR34102012PublicKeyParameters
 
@@ -116,12 +126,12 @@ def register_gost() -> None:
         original_private = keys.PrivateKeyInfo._spec_callbacks["private_key"]
 
         def public_key_spec(info: Any) -> Any:
-            if info["algorithm"]["algorithm"].native in (KEY_256, KEY_512):
+            if info["algorithm"]["algorithm"].native in _ALL_KEY_NAMES:
                 return core.OctetString
             return original_public(info)
 
         def private_key_spec(info: Any) -> Any:
-            if info["private_key_algorithm"]["algorithm"].native in (KEY_256, KEY_512):
+            if info["private_key_algorithm"]["algorithm"].native in _ALL_KEY_NAMES:
                 return core.OctetString
             return original_private(info)
 
@@ -175,15 +185,18 @@ def encode_spki(
     return der
 
 
-def decode_spki(der: bytes) -> GostSpki:
-    """The parts of a GOST SubjectPublicKeyInfo; :class:`InvalidKey` for anything else."""
+def decode_spki(der: bytes, *, legacy: bool = False) -> GostSpki:
+    """The parts of a GOST SubjectPublicKeyInfo; :class:`InvalidKey` for anything else.
+
+    ``legacy`` also accepts a GOST R 34.10-2001 key (RFC 4491), for reading only.
+    """
     register_gost()
     if not isinstance(der, bytes | bytearray):
         raise InvalidKey(f"SubjectPublicKeyInfo must be bytes, not {type(der).__name__}")
     try:
         info = keys.PublicKeyInfo.load(bytes(der), strict=True)
         algorithm = info["algorithm"]["algorithm"].dotted
-        if algorithm not in _KEY_ALGOS:
+        if algorithm not in _KEY_ALGOS and not (legacy and algorithm in _LEGACY_KEY_ALGOS):
             raise InvalidKey(
                 f"SubjectPublicKeyInfo algorithm {algorithm} is not GOST R 34.10-2012",
                 algorithm=algorithm,
@@ -237,8 +250,10 @@ __all__ = [
     "DIGEST_512",
     "KEY_256",
     "KEY_512",
+    "KEY_2001",
     "SIG_256",
     "SIG_512",
+    "SIG_2001",
     "GostR34102012PublicKeyParameters",
     "GostSpki",
     "decode_spki",

@@ -37,6 +37,8 @@ class GostAlgorithm:
     # Legacy (RFC 4357): GOST R 34.10-2001 keys and the GOST R 34.11-94 CryptoPro digest set,
     # recognised on input only.
     GOST3410_2001 = Oid("1.2.643.2.2.19", "id-GostR3410-2001")
+    GOST3411_94 = Oid("1.2.643.2.2.9", "id-GostR3411-94")
+    SIGN_WITH_GOST3411_94_2001 = Oid("1.2.643.2.2.3", "id-GostR3411-94-with-GostR3410-2001")
     GOST3411_94_CRYPTOPRO_PARAMS = Oid("1.2.643.2.2.30.1", "id-GostR3411-94-CryptoProParamSet")
 
 

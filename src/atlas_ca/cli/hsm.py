@@ -170,7 +170,7 @@ def hsm_keys(uri: str, config_path: Path | None, as_json: bool) -> None:
         click.echo(f"  {k.label!r} id {k.id.hex()} ({kind})  {k.uri.masked()}")
 
 
-_TYPES = {t.value: t for t in KeyType}
+_TYPES = {t.value: t for t in KeyType if not t.read_only}
 
 
 @hsm.command("generate")

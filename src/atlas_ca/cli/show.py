@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 import click
 
+from atlas_ca.algorithms import KeyType
 from atlas_ca.asn1.oids import RuAttribute
 from atlas_ca.cli.errors import handle_errors
 from atlas_ca.domain.masking import mask_inn_person, mask_snils
@@ -16,6 +18,7 @@ from atlas_ca.limits import InputKind, read_input
 from atlas_ca.x509.certificate import Certificate
 from atlas_ca.x509.crl import CertificateRevocationList
 from atlas_ca.x509.csr import CertificationRequest
+from atlas_ca.x509.der import canonical_booleans, check_der
 from atlas_ca.x509.extensions import (
     AuthorityInformationAccess,
     AuthorityKeyIdentifier,
@@ -35,7 +38,7 @@ from atlas_ca.x509.extensions import (
 )
 from atlas_ca.x509.keys import PublicKeyInfo
 from atlas_ca.x509.names import Name, NameAttribute, oid_of
-from atlas_ca.x509.pem import PemLabel, read_der_or_pem
+from atlas_ca.x509.pem import PemLabel, label_text, pem_encode, read_der_or_pem
 
 Artifact = Certificate | CertificationRequest | CertificateRevocationList
 
@@ -50,7 +53,7 @@ def load_artifact(data: bytes) -> Artifact:
     if label is PemLabel.X509_CRL:
         return CertificateRevocationList.from_der(der)
     if label is not None:
-        raise DecodeError(f"PEM block {label} is not a certificate, request or CRL")
+        raise DecodeError(f"PEM block {label_text(label)} is not a certificate, request or CRL")
     errors = []
     for parser in (Certificate.from_der, CertificationRequest.from_der):
         try:
@@ -64,6 +67,35 @@ def load_artifact(data: bytes) -> Artifact:
     except DecodeError as exc:
         errors.append(str(exc))
     raise DecodeError(f"not a certificate, request or CRL in DER or PEM ({errors[0]})")
+
+
+def read_artifact(data: bytes) -> tuple[Artifact, tuple[str, ...]]:
+    """:func:`load_artifact` for showing: also reads an object whose only flaw is a non-DER
+    BOOLEAN (OpenSSL and certtool read those), with a warning saying so. What we sign and
+    what we accept for issuance stay strict DER (:func:`load_artifact` and the services)."""
+    try:
+        return load_artifact(data), ()
+    except DecodeError as strict:
+        label, der = read_der_or_pem(data)
+        fixed = canonical_booleans(der)
+        if fixed is None:
+            raise
+        try:
+            check_der(fixed, "input")
+        except DecodeError:
+            raise strict from None
+        if label is not None and not isinstance(label, PemLabel):
+            raise
+        artifact = load_artifact(fixed if label is None else pem_encode(fixed, label))
+        return artifact, (f"not DER, read as DER would have it: {strict}",)
+
+
+def _key_warnings(info: PublicKeyInfo) -> list[str]:
+    if info.key_type is KeyType.GOST3410_2001:
+        return ["GOST R 34.10-2001 key: not for qualified use since 2019-01-01"]
+    if info.on_test_curve:
+        return ["key on a GOST test parameter set (the standard's examples): never a real key"]
+    return []
 
 
 def _time(t: Any) -> str | None:
@@ -155,6 +187,7 @@ def describe(artifact: Artifact, *, unmask: bool = False) -> dict[str, Any]:
             "public_key": _key(artifact.public_key),
             "extensions": [describe_extension(e) for e in artifact.extensions],
             "sha256": artifact.fingerprint().hex(),
+            **_warnings(_key_warnings(artifact.public_key)),
         }
     if isinstance(artifact, CertificationRequest):
         return {
@@ -164,6 +197,7 @@ def describe(artifact: Artifact, *, unmask: bool = False) -> dict[str, Any]:
             "public_key": _key(artifact.public_key),
             "extensions": [describe_extension(e) for e in artifact.extensions],
             "attributes": [oid_of(a).name for a in artifact.attribute_oids],
+            **_warnings(_key_warnings(artifact.public_key)),
         }
     alg = artifact.signature_algorithm
     return {
@@ -179,10 +213,16 @@ def describe(artifact: Artifact, *, unmask: bool = False) -> dict[str, Any]:
     }
 
 
+def _warnings(found: list[str]) -> dict[str, Any]:
+    return {"warnings": found} if found else {}
+
+
 def _text(d: dict[str, Any]) -> str:
-    lines = []
+    lines: list[str] = []
     for key, value in d.items():
-        if key == "extensions":
+        if key == "warnings":
+            lines.extend(f"warning: {w}" for w in value)
+        elif key == "extensions":
             lines.append("extensions:")
             for e in value:
                 crit = " (critical)" if e["critical"] else ""
@@ -206,8 +246,14 @@ def _text(d: dict[str, Any]) -> str:
 @handle_errors
 def show(file: Path, as_json: bool, unmask: bool) -> None:
     """Decode a certificate, certificate request or CRL (PEM or DER)."""
-    d = describe(load_artifact(read_input(file, InputKind.ANY_ARTIFACT)), unmask=unmask)
+    data = read_input(file, InputKind.ANY_ARTIFACT)
+    artifact, warnings = read_artifact(data)
+    d = describe(artifact, unmask=unmask)
+    if warnings:
+        d["warnings"] = [*warnings, *d.get("warnings", [])]
+        if "sha256" in d:  # the fingerprint of the bytes as they are, not of the DER form
+            d["sha256"] = hashlib.sha256(read_der_or_pem(data)[1]).hexdigest()
     click.echo(json.dumps(d, ensure_ascii=False, indent=2) if as_json else _text(d))
 
 
-__all__ = ["describe", "describe_extension", "load_artifact", "show"]
+__all__ = ["describe", "describe_extension", "load_artifact", "read_artifact", "show"]

@@ -335,6 +335,10 @@ def _load_gost(info: core.Sequence, where: str) -> SoftwareKey:
         raise WrongKeyType(
             f"key file {where}: malformed GOST PrivateKeyInfo ({type(exc).__name__})"
         ) from None
+    if 0 < d < 1 << ps.bits:
+        # A scalar of the key's size but >= q (RFC 9215 Appendix A's tc26-256-A example key
+        # is one) means d mod q: the same key to OpenSSL's gost engine and the standard.
+        d %= ps.q
     if not 0 < d < ps.q:
         raise WrongKeyType(f"key file {where}: GOST private scalar out of range")
     spki = public_key_from_private(ps, d).spki_der()

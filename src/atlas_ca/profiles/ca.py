@@ -6,6 +6,8 @@ test and demo deployments, and lint the head CA's certificate of us with the sam
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from atlas_ca.asn1 import oids
 from atlas_ca.profiles import fields as f
 from atlas_ca.profiles.base import (
@@ -16,7 +18,7 @@ from atlas_ca.profiles.base import (
     ProfileKind,
     ValidityRule,
 )
-from atlas_ca.profiles.fields import OPT, REQ, ExtensionRule
+from atlas_ca.profiles.fields import OPT, REQ, ExtensionRule, Strength
 from atlas_ca.profiles.legal_entity import INNLE, OGRN
 
 BASIC_CONSTRAINTS_CA = ExtensionRule(
@@ -24,6 +26,8 @@ BASIC_CONSTRAINTS_CA = ExtensionRule(
     REQ,
     True,
     f"{f.RFC5280} §4.2.1.9 (MUST be critical, cA TRUE)",
+    strength=Strength.MUST,
+    critical_strength=Strength.MUST,
 )
 
 CA_KEY_USAGE = KeyUsageRule(
@@ -59,13 +63,14 @@ CA = Profile(
     extensions=(
         BASIC_CONSTRAINTS_CA,
         f.KEY_USAGE,
-        f.SKI,
+        replace(f.SKI, strength=Strength.MUST),
         ExtensionRule(
             oids.Extension.AUTHORITY_KEY_IDENTIFIER,
             OPT,
             False,
             f"{f.RFC5280} §4.2.1.1",
             note="Required on the head CA's certificate of us; a self-signed root may omit it.",
+            critical_strength=Strength.MUST,
         ),
         f.SUBJECT_SIGN_TOOL,
         f.ISSUER_SIGN_TOOL,
@@ -77,17 +82,25 @@ CA = Profile(
             note="The head CA lists the classes the accredited CA may issue under.",
         ),
         f.PRIVATE_KEY_USAGE_PERIOD_OPTIONAL,
-        ExtensionRule(oids.Extension.CRL_DISTRIBUTION_POINTS, OPT, False, f.CRL_DP.source),
+        ExtensionRule(
+            oids.Extension.CRL_DISTRIBUTION_POINTS,
+            OPT,
+            False,
+            f.CRL_DP.source,
+            critical_strength=Strength.SHOULD,
+        ),
         f.AIA,
+        f.SUBJECT_ALT_NAME,
     ),
     keys=GOST_KEYS,
     validity=ValidityRule(
         certificate_months=180,
         private_key_months=36,
         source=f"{f.PRACTICE}; operating documentation of certified CA tools",
-        note="Not fixed by law: the head CA issues for up to 15 years; the CA's private key is "
-        "used for up to 3 years by the documentation of certified tools. Uncertain; one place "
-        "to change.",
+        note="Not fixed by law: the head CA issues its own roots for about 18 years and "
+        "accredited CAs' certificates for up to 15; the CA's private key is used for up to 3 "
+        "years by the documentation of certified tools. No normative source: a notice on a "
+        "foreign certificate, refused when we issue.",
     ),
     key_usage=CA_KEY_USAGE,
     extended_key_usage=(),

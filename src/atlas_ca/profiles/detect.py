@@ -4,6 +4,9 @@ The rules, in order (first match wins), read only what the certificate says:
 
 1. basicConstraints with cA TRUE → CA;
 2. extendedKeyUsage with id-kp-OCSPSigning → OCSP responder;
+2a. extendedKeyUsage critical and listing id-kp-timeStamping, or listing nothing else → time-stamp
+   authority (RFC 3161 §2.3 requires exactly that EKU, critical; a TSA certificate carries the
+   operator's ОГРН and ИНН, so it is never read as a legal entity's);
 3. OGRNIP in the subject → ИП (entrepreneur);
 4. OGRN or INNLE in the subject, or an INN padded with '00' (a legal entity's ИНН before
    Order 31) → legal entity;
@@ -36,10 +39,13 @@ def detect_kind(cert: CertView) -> ProfileKind:
             purposes = eku.parsed()
         except DecodeError:
             purposes = None
-        if isinstance(purposes, x509ext.ExtendedKeyUsage) and any(
-            p.dotted == oids.ExtendedKeyUsage.OCSP_SIGNING.dotted for p in purposes.purposes
-        ):
-            return ProfileKind.OCSP
+        if isinstance(purposes, x509ext.ExtendedKeyUsage):
+            listed = {p.dotted for p in purposes.purposes}
+            if oids.ExtendedKeyUsage.OCSP_SIGNING.dotted in listed:
+                return ProfileKind.OCSP
+            tsa = oids.ExtendedKeyUsage.TIME_STAMPING.dotted
+            if tsa in listed and (eku.critical or listed == {tsa}):
+                return ProfileKind.TSA
     if cert.attrs(oids.RuAttribute.OGRNIP):
         return ProfileKind.ENTREPRENEUR
     inns = [a.text or "" for a in cert.attrs(oids.RuAttribute.INN)]

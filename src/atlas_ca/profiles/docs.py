@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from atlas_ca.profiles import PROFILES
 from atlas_ca.profiles.base import Profile
-from atlas_ca.profiles.lint import registry
+from atlas_ca.profiles.fields import Presence, weaker
+from atlas_ca.profiles.lint import Target, registry
 
 BEGIN = "<!-- BEGIN GENERATED: python -m atlas_ca.profiles.docs -->"
 END = "<!-- END GENERATED -->"
@@ -29,29 +30,32 @@ def _profile(p: Profile) -> list[str]:
         out += ["", _cell(p.note)]
     out += [
         "",
-        "| # | attribute | OID | presence | emitted as | accepted | max | source | note |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| # | attribute | OID | presence | emitted as | accepted | max | source | strength "
+        "| note |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for i, a in enumerate(p.attributes, 1):
         accepted = ", ".join(sorted(t.name for t in a.accept))
         length = f"{a.digits} digits" if a.digits else (str(a.max_length) if a.max_length else "")
         out.append(
             f"| {i} | {a.oid.name} | {a.oid.dotted} | {a.presence.value} | {a.emit.name} | "
-            f"{accepted} | {_cell(length)} | {_cell(a.source)} | {_cell(a.note)} |"
+            f"{accepted} | {_cell(length)} | {_cell(a.source)} | "
+            f"{weaker(a.strength, p.qualified).value} | {_cell(a.note)} |"
         )
     out += [
         "",
-        "| extension | OID | presence | critical | source | note |",
-        "|---|---|---|---|---|---|",
+        "| extension | OID | presence | strength of presence | critical | strength of "
+        "criticality | source | note |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for e in p.extensions:
         presence = e.presence.value
-        if not e.missing_is_error:
-            presence += " (absence: warning)"
         if e.effective is not None:
             presence += f" (from {e.effective:%Y-%m-%d})"
+        strength = weaker(e.strength, p.qualified).value if e.presence is Presence.REQUIRED else "—"
         out.append(
-            f"| {e.oid.name} | {e.oid.dotted} | {presence} | {'yes' if e.critical else 'no'} | "
+            f"| {e.oid.name} | {e.oid.dotted} | {presence} | {strength} | "
+            f"{'yes' if e.critical else 'no'} | {e.critical_strength.value} | "
             f"{_cell(e.source)} | {_cell(e.note)} |"
         )
     ku = p.key_usage
@@ -83,14 +87,23 @@ def render_markdown() -> str:
     lines += [
         "## Lints",
         "",
-        "| code | severity | applies to | source | checks |",
-        "|---|---|---|---|---|",
+        "Severity under the conformance policy follows the strength of the source (law, MUST → "
+        "error; SHOULD, practice → warning; unconfirmed, information → notice); the issuance "
+        "policy (our pre-issuance gate) may be stricter.",
+        "",
+        "| code | strength of source | conformance | issuance | applies to | source | checks |",
+        "|---|---|---|---|---|---|---|",
     ]
     for code, item in registry().items():
-        kinds = ", ".join(sorted(k.value for k in item.kinds))
+        kinds = (
+            ", ".join(sorted(k.value for k in item.kinds))
+            if item.target is Target.CERTIFICATE
+            else item.target.value
+        )
         since = f" (certificates from {item.effective:%Y-%m-%d})" if item.effective else ""
         lines.append(
-            f"| `{code}` | {item.severity.value} | {kinds}{since} | {_cell(item.source)} | "
+            f"| `{code}` | {item.strength_text} | {item.severity.value} | "
+            f"{item.issuance.value} | {kinds}{since} | {_cell(item.source)} | "
             f"{_cell(item.description)} |"
         )
     lines += ["", END]

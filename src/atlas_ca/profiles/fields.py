@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from atlas_ca.asn1 import oids
 from atlas_ca.asn1.oids import Oid
@@ -26,6 +26,34 @@ class Presence(enum.Enum):
 
 #: Short names for the presence column of the profile tables.
 REQ, OPT = Presence.REQUIRED, Presence.OPTIONAL
+
+
+class Strength(enum.Enum):
+    """How strongly the source of a rule binds: what a finding weighs when a foreign certificate
+    is judged ("is it conformant"). Our own issuance policy may be stricter (``lint.Policy``).
+
+    law and RFC MUST → error; RFC SHOULD and the established practice of accredited CAs →
+    warning; a rule whose source we could not confirm, and plain information → notice.
+    """
+
+    LAW = "law (63-ФЗ, FSB order)"
+    MUST = "MUST (RFC, X.690)"
+    SHOULD = "SHOULD (RFC)"
+    PRACTICE = "established practice"
+    UNCONFIRMED = "unconfirmed"
+    INFO = "information"
+    """Nothing is wrong: a fact worth knowing (a pre-2021 form, a preferred encoding)."""
+
+    @property
+    def binding(self) -> bool:
+        """A law or a MUST: breaking it makes the certificate non-conformant."""
+        return self in (Strength.LAW, Strength.MUST)
+
+
+def weaker(strength: Strength, qualified: bool) -> Strength:
+    """The strength of a profile rule for a profile: Order 795 binds qualified certificates only,
+    so on an OCSP responder's or TSA's certificate its form is our practice."""
+    return Strength.PRACTICE if strength is Strength.LAW and not qualified else strength
 
 
 class IdentifierKind(enum.Enum):
@@ -73,6 +101,7 @@ class AttributeRule:
     digits: int | None = None
     identifier: IdentifierKind | None = None
     note: str = ""
+    strength: Strength = Strength.LAW
 
     def __post_init__(self) -> None:
         if self.emit not in self.accept:
@@ -81,15 +110,24 @@ class AttributeRule:
 
 @dataclass(frozen=True, slots=True)
 class ExtensionRule:
-    """One extension of a profile: presence, criticality and where the rule comes from."""
+    """One extension of a profile: presence, criticality and where the rule comes from.
+
+    ``strength`` weighs the extension's absence, ``critical_strength`` a criticality other than
+    ``critical`` (RFC 5280 §4.2.1.3 only says keyUsage SHOULD be critical, for instance).
+    """
 
     oid: Oid
     presence: Presence
     critical: bool
     source: str
     note: str = ""
-    missing_is_error: bool = True
+    strength: Strength = Strength.LAW
     effective: dt.datetime | None = None
+    critical_strength: Strength = Strength.PRACTICE
+
+    @property
+    def missing_is_error(self) -> bool:
+        return self.strength.binding
 
 
 # --- attribute rules shared by the profiles ---------------------------------------------------
@@ -149,7 +187,10 @@ def country(presence: Presence) -> AttributeRule:
         frozenset({StringType.PRINTABLE}),
         f"{RFC5280} App. A (PrintableString SIZE(2)); {ORDER_795_ATTRS}",
         max_length=2,
-        note="Order 795 names the country; every certificate in circulation carries C=RU.",
+        note="Every certificate in circulation carries C=RU, but we could not confirm that Order "
+        "795 requires the attribute: a missing C is a notice on a foreign certificate, refused "
+        "when we issue.",
+        strength=Strength.UNCONFIRMED,
     )
 
 
@@ -231,11 +272,17 @@ def locality(presence: Presence) -> AttributeRule:
 
 
 def street(presence: Presence) -> AttributeRule:
-    return attr(
-        oids.NameAttribute.STREET_ADDRESS,
-        presence,
-        f"{ORDER_795_ATTRS}; X.520 (ub-street-address 128)",
-        max_length=128,
+    return replace(
+        attr(
+            oids.NameAttribute.STREET_ADDRESS,
+            presence,
+            f"{ORDER_795_ATTRS}; X.520 (ub-street-address 128)",
+            max_length=128,
+            note="The head CA issued accredited CAs' certificates without streetAddress (УЦ "
+            "InfoTrust, 2016; tests/vectors/real/): its absence is a warning on a foreign "
+            "certificate, refused when we issue.",
+        ),
+        strength=Strength.PRACTICE,
     )
 
 
@@ -316,7 +363,8 @@ PRIVATE_KEY_USAGE_PERIOD = ExtensionRule(
     f"{ORDER_795_EXTS}; RFC 3280 §4.2.1.4 (MUST NOT be critical)",
     note="Order 795 lets it be absent when the key period equals the certificate's; we "
     "always emit it, and a foreign certificate without it gets a warning, not an error.",
-    missing_is_error=False,
+    strength=Strength.PRACTICE,
+    critical_strength=Strength.MUST,
 )
 #: privateKeyUsagePeriod where a profile allows but does not need it (CA, OCSP responder).
 PRIVATE_KEY_USAGE_PERIOD_OPTIONAL = ExtensionRule(
@@ -324,13 +372,16 @@ PRIVATE_KEY_USAGE_PERIOD_OPTIONAL = ExtensionRule(
     Presence.OPTIONAL,
     False,
     PRIVATE_KEY_USAGE_PERIOD.source,
+    critical_strength=Strength.MUST,
 )
 #: keyUsage by RFC 5280 alone (CA and OCSP responder certificates: the bits are the profile's).
 KEY_USAGE = ExtensionRule(
     oids.Extension.KEY_USAGE,
     Presence.REQUIRED,
     True,
-    f"{RFC5280} §4.2.1.3",
+    f"{RFC5280} §4.2.1.3 (MUST in CA certificates; SHOULD be critical)",
+    strength=Strength.MUST,
+    critical_strength=Strength.SHOULD,
 )
 KEY_USAGE_EE = ExtensionRule(
     oids.Extension.KEY_USAGE,
@@ -338,7 +389,9 @@ KEY_USAGE_EE = ExtensionRule(
     True,
     f"{ORDER_795_EXTS}; {RFC5280} §4.2.1.3",
     note="Order 795 requires the extension but not its bits; certificates in circulation carry "
-    "digitalSignature, nonRepudiation, keyEncipherment, dataEncipherment.",
+    "digitalSignature, nonRepudiation, keyEncipherment, dataEncipherment. RFC 5280 says "
+    "SHOULD be critical: non-critical is a warning, refused when we issue.",
+    critical_strength=Strength.SHOULD,
 )
 EXTENDED_KEY_USAGE_EE = ExtensionRule(
     oids.Extension.EXTENDED_KEY_USAGE,
@@ -346,19 +399,24 @@ EXTENDED_KEY_USAGE_EE = ExtensionRule(
     False,
     f"{RFC5280} §4.2.1.12; {PRACTICE}",
     note="Not required by Order 795; CAs put clientAuth and emailProtection, systems add "
-    "their own purposes.",
+    "their own purposes. RFC 5280 lets the issuer choose its criticality.",
+    critical_strength=Strength.UNCONFIRMED,
 )
 SKI = ExtensionRule(
     oids.Extension.SUBJECT_KEY_IDENTIFIER,
     Presence.REQUIRED,
     False,
-    f"{RFC5280} §4.2.1.2",
+    f"{RFC5280} §4.2.1.2 (MUST in CA certificates, SHOULD otherwise; MUST be non-critical)",
+    strength=Strength.SHOULD,
+    critical_strength=Strength.MUST,
 )
 AKI = ExtensionRule(
     oids.Extension.AUTHORITY_KEY_IDENTIFIER,
     Presence.REQUIRED,
     False,
     f"{RFC5280} §4.2.1.1 (may be absent only on a self-signed certificate)",
+    strength=Strength.MUST,
+    critical_strength=Strength.MUST,
 )
 CRL_DP = ExtensionRule(
     oids.Extension.CRL_DISTRIBUTION_POINTS,
@@ -367,20 +425,23 @@ CRL_DP = ExtensionRule(
     f"{RFC5280} §4.2.1.13; 63-ФЗ art. 13 (the CA publishes its list of revoked certificates)",
     note="Order 795 allows but does not require it; we emit it and warn when a foreign "
     "certificate lacks it.",
-    missing_is_error=False,
+    strength=Strength.PRACTICE,
+    critical_strength=Strength.SHOULD,
 )
 AIA = ExtensionRule(
     oids.Extension.AUTHORITY_INFO_ACCESS,
     Presence.OPTIONAL,
     False,
-    f"{RFC5280} §4.2.2.1",
+    f"{RFC5280} §4.2.2.1 (MUST be non-critical)",
     note="caIssuers and OCSP URLs when configured.",
+    critical_strength=Strength.MUST,
 )
 SUBJECT_ALT_NAME = ExtensionRule(
     oids.Extension.SUBJECT_ALT_NAME,
     Presence.OPTIONAL,
     False,
-    f"{RFC5280} §4.2.1.6",
+    f"{RFC5280} §4.2.1.6 (SHOULD be non-critical with a non-empty subject)",
+    critical_strength=Strength.SHOULD,
 )
 
 
@@ -414,4 +475,6 @@ __all__ = [
     "ExtensionRule",
     "IdentifierKind",
     "Presence",
+    "Strength",
+    "weaker",
 ]

@@ -434,6 +434,23 @@ def _common_extensions(
     return exts
 
 
+def email_alt_name(profile: Profile, subject: Name) -> list[x509ext.Extension]:
+    """subjectAltName with the subject's e-mail address as rfc822Name, when there is one.
+
+    RFC 5280 §4.1.2.6: conforming implementations generating new certificates with electronic
+    mail addresses MUST use the rfc822Name in subjectAltName; emailAddress in the subject is
+    legacy, kept because every Russian certificate in circulation carries it (Order 795 lists
+    it). pkilint flags a certificate with the attribute alone.
+    """
+    email = next(
+        (a.value for a in subject if a.oid.dotted == oids.NameAttribute.EMAIL_ADDRESS.dotted),
+        None,
+    )
+    if email is None or profile.extension(oids.Extension.SUBJECT_ALT_NAME) is None:
+        return []
+    return [x509ext.SubjectAlternativeName(False, (x509ext.Rfc822Name(email),))]
+
+
 def _issuer_sign_tool(config: CaConfig) -> x509ext.IssuerSignTool:
     t = config.issuer_tools
     return x509ext.IssuerSignTool(
@@ -473,6 +490,7 @@ def plan_subscriber_certificate(
     )
     subject = build_subject(profile, _values_for(request))
     exts = _common_extensions(profile, config, info, include_policies=True)
+    exts += email_alt_name(profile, subject)
     exts += [
         x509ext.SubjectSignTool(False, _tool(profile, request.subject_sign_tool)),
         _issuer_sign_tool(config),
@@ -535,6 +553,7 @@ def plan_ca_certificate(
     subject = build_subject(CA, _organisation_values(ca))
     exts: list[x509ext.Extension] = [x509ext.BasicConstraints(True, True, path_length)]
     exts += _common_extensions(CA, config, info, include_policies=True)
+    exts += email_alt_name(CA, subject)
     exts += [
         x509ext.SubjectSignTool(False, config.ca_sign_tool),
         _issuer_sign_tool(config),
@@ -559,6 +578,7 @@ def plan_ocsp_certificate(
     end, key_end = check_validity(OCSP, not_before, not_after, None)
     subject = build_subject(OCSP, _organisation_values(responder))
     exts = _common_extensions(OCSP, config, info, include_policies=False)
+    exts += email_alt_name(OCSP, subject)
     exts += [
         x509ext.UnrecognizedExtension(False, oids.Extension.OCSP_NO_CHECK.dotted, b"\x05\x00"),
         x509ext.SubjectSignTool(False, config.ca_sign_tool),

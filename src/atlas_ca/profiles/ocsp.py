@@ -14,7 +14,7 @@ from atlas_ca.profiles.base import (
     ProfileKind,
     ValidityRule,
 )
-from atlas_ca.profiles.fields import OPT, REQ, ExtensionRule
+from atlas_ca.profiles.fields import OPT, REQ, ExtensionRule, Strength
 from atlas_ca.profiles.legal_entity import INNLE, OGRN
 
 OCSP = Profile(
@@ -31,16 +31,23 @@ OCSP = Profile(
         replace(INNLE, presence=OPT),
     ),
     extensions=(
-        f.KEY_USAGE,
+        replace(f.KEY_USAGE, strength=Strength.PRACTICE),
         ExtensionRule(
-            oids.Extension.EXTENDED_KEY_USAGE, REQ, False, f"{f.RFC6960} (id-kp-OCSPSigning)"
+            oids.Extension.EXTENDED_KEY_USAGE,
+            REQ,
+            False,
+            f"{f.RFC6960} (id-kp-OCSPSigning)",
+            strength=Strength.MUST,
+            critical_strength=Strength.UNCONFIRMED,
         ),
         ExtensionRule(
             oids.Extension.OCSP_NO_CHECK,
             REQ,
             False,
-            "RFC 6960 §4.2.2.2.1",
+            "RFC 6960 §4.2.2.2.1 (SHOULD be non-critical)",
             note="Optional in RFC 6960; we emit it and keep the responder certificate short-lived.",
+            strength=Strength.PRACTICE,
+            critical_strength=Strength.SHOULD,
         ),
         f.SKI,
         f.AKI,

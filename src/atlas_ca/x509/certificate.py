@@ -173,7 +173,11 @@ def parse_algorithm(tag: int, content: bytes, what: str) -> SignatureAlgorithm:
         raise DecodeError(f"{what}: signature algorithm {dotted} is not supported")
     raw = parts[1][1] if len(parts) == 2 else b""
     # RFC 9215 §3.2 says absent for GOST, but OpenSSL's gost engine writes NULL: accept both.
-    lenient = algorithm.null_params or algorithm.oid.dotted in _GOST_SIGS
+    lenient = (
+        algorithm.null_params
+        or algorithm.oid.dotted in _GOST_SIGS
+        or algorithm is SignatureAlgorithm.GOST3410_2001
+    )
     if raw and not (raw == b"\x05\x00" and lenient):
         raise DecodeError(f"{what}: unexpected parameters for {algorithm.value}")
     return algorithm
@@ -317,7 +321,12 @@ def _parse_certificate(der: bytes) -> Certificate:
     for extra_tag, _, extra in tbs[i + 6 :]:
         if extra_tag in (0x81, 0x82) and version >= 2:
             continue  # issuerUniqueID / subjectUniqueID: read past, not used
-        if extra_tag != 0xA3 or version != 3 or len(exts):
+        if extra_tag == 0xA3 and version != 3:
+            raise DecodeError(
+                f"a v{version} certificate carries extensions: only v3 may (RFC 5280 §4.1.2.1); "
+                "the issuer wrote the wrong version"
+            )
+        if extra_tag != 0xA3 or len(exts):
             raise DecodeError(f"tbsCertificate has an unexpected field (tag 0x{extra_tag:02x})")
         inner = children(extra, "extensions")
         if len(inner) != 1:

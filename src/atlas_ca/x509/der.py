@@ -138,6 +138,62 @@ def _walk(data: bytes, pos: int, limit: int, depth: int, what: str) -> int:
     return end
 
 
+def canonical_booleans(data: bytes) -> bytes | None:
+    """``data`` with every BOOLEAN TRUE that is not 0xFF rewritten as 0xFF, or ``None`` when
+    there is none (or when ``data`` is not a definite-length TLV tree).
+
+    For *reading* only: OpenSSL and certtool accept a BOOLEAN TRUE of 0x01 (BER), so real
+    certificates with one circulate; ``show`` reads them through this copy and says so. The
+    lengths do not change, so the copy is the DER a conforming encoder would have written;
+    what we sign and what we accept for issuance still pass :func:`check_der` unchanged.
+    Extension values (OCTET STRINGs holding DER) are looked into as well.
+    """
+    out = bytearray(data)
+    try:
+        end = _fix_booleans(out, 0, len(out), 0)
+    except (IndexError, ValueError):
+        return None
+    if end != len(out) or out == data:
+        return None
+    return bytes(out)
+
+
+def _fix_booleans(buf: bytearray, pos: int, limit: int, depth: int) -> int:
+    if depth > _MAX_DEPTH or pos + 2 > limit:
+        raise ValueError("not a TLV")
+    first = buf[pos]
+    if first & 0x1F == 0x1F:
+        raise ValueError("multi-octet tag")
+    lb = buf[pos + 1]
+    pos += 2
+    if lb == 0x80:
+        raise ValueError("indefinite length")
+    if lb & 0x80:
+        n = lb & 0x7F
+        length = int.from_bytes(buf[pos : pos + n], "big")
+        pos += n
+    else:
+        length = lb
+    end = pos + length
+    if end > limit:
+        raise ValueError("truncated")
+    if first == BOOLEAN and length == 1 and buf[pos] not in (0x00, 0xFF):
+        buf[pos] = 0xFF
+    elif first & 0x20:
+        inner = pos
+        while inner < end:
+            inner = _fix_booleans(buf, inner, end, depth + 1)
+    elif first == OCTET_STRING and length >= 2:
+        saved = bytes(buf[pos:end])
+        try:
+            inner = pos
+            while inner < end:
+                inner = _fix_booleans(buf, inner, end, depth + 1)
+        except (IndexError, ValueError):
+            buf[pos:end] = saved  # an opaque OCTET STRING, not DER inside
+    return end
+
+
 # --- encoding --------------------------------------------------------------------------------
 
 

@@ -23,8 +23,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
 from atlas_ca.algorithms import KeyType, SignatureAlgorithm
+from atlas_ca.asn1 import gost as asn1_gost
 from atlas_ca.asn1 import oids
-from atlas_ca.errors import DecodeError, InvalidPublicKey
+from atlas_ca.errors import AtlasCaError, DecodeError, InvalidPublicKey
+from atlas_ca.gost import PARAM_SETS, TEST_PARAM_SETS, GostPublicKey
 from atlas_ca.x509.der import check_der
 from atlas_ca.x509.signatures import gost_public_key, spki_algorithm
 
@@ -62,6 +64,8 @@ class PublicKeyInfo:
         ``where`` names the input the key came from in an :class:`InvalidPublicKey`.
         """
         alg = spki_algorithm(der)
+        if alg == _GOST_2001 or (alg in _GOST_ALGS and _on_test_curve(der)):
+            return cls(der, *_read_only_gost(der))
         if alg in _GOST_ALGS:
             try:
                 pub = gost_public_key(der)
@@ -97,6 +101,17 @@ class PublicKeyInfo:
             and self.key_type in (KeyType.EC_P256, KeyType.EC_P384)
         )
 
+    @property
+    def on_test_curve(self) -> bool:
+        """A key on one of the standard's example curves (RFC 9215 Appendix A)."""
+        return self.parameters is not None and TEST_CURVE_NOTE in self.parameters
+
+    @property
+    def verifiable(self) -> bool:
+        """Whether :func:`~atlas_ca.x509.signatures.verify_signature` can check this key's
+        signatures (not a GOST R 34.10-2001 key, not a test curve)."""
+        return not self.key_type.read_only and not self.on_test_curve
+
     def describe(self) -> str:
         return self.key_type.value + (f" ({self.parameters})" if self.parameters else "")
 
@@ -127,9 +142,47 @@ def public_key_source(where: str) -> Iterator[None]:
         raise exc.at(where) from exc
 
 
+_GOST_2001 = oids.GostAlgorithm.GOST3410_2001.dotted
+_TEST_SETS = frozenset(
+    o.dotted for o in vars(oids.GostTestParamSet).values() if isinstance(o, oids.Oid)
+)
+#: How ``show`` names a key on one of the standard's example curves.
+TEST_CURVE_NOTE = "GOST test parameter set: the standard's examples, never a real key"
+
+
+def _on_test_curve(der: bytes) -> bool:
+    try:
+        return asn1_gost.decode_spki(der).public_key_param_set in _TEST_SETS
+    except AtlasCaError:
+        return False
+
+
+def _read_only_gost(der: bytes) -> tuple[KeyType, str]:
+    """A GOST R 34.10-2001 key, or a 2012 key on a test curve (RFC 9215's examples): read, its
+    point checked on its curve, and named; no signing or issuance path accepts either."""
+    try:
+        parts = asn1_gost.decode_spki(der, legacy=True)
+        by_oid = {ps.oid.dotted: ps for ps in (*PARAM_SETS, *TEST_PARAM_SETS)}
+        ps = by_oid.get(parts.public_key_param_set)
+        if ps is None:
+            raise DecodeError(f"GOST parameter set {parts.public_key_param_set} is unknown")
+        GostPublicKey.from_bytes(ps, parts.point)
+    except DecodeError:
+        raise
+    except AtlasCaError as exc:
+        raise DecodeError(f"GOST public key is invalid: {exc}") from exc
+    name = f"{ps.name} ({TEST_CURVE_NOTE})" if ps in TEST_PARAM_SETS else ps.name
+    if parts.algorithm == _GOST_2001:
+        if ps.bits != 256:
+            raise DecodeError("a GOST R 34.10-2001 key is 256-bit")
+        return KeyType.GOST3410_2001, name
+    return (KeyType.GOST3410_2012_256 if ps.bits == 256 else KeyType.GOST3410_2012_512), name
+
+
 _FITS = {
     SignatureAlgorithm.GOST3410_2012_256: KeyType.GOST3410_2012_256,
     SignatureAlgorithm.GOST3410_2012_512: KeyType.GOST3410_2012_512,
+    SignatureAlgorithm.GOST3410_2001: KeyType.GOST3410_2001,
     SignatureAlgorithm.ED25519: KeyType.ED25519,
     SignatureAlgorithm.RSA_SHA256: KeyType.RSA,
 }

@@ -137,6 +137,11 @@ def is_pem(data: bytes) -> bool:
     return b"-----BEGIN " in data[:4096]
 
 
+def label_text(label: PemLabel | str) -> str:
+    """A PEM label as written between the dashes ("X509 CRL"), never an enum's name."""
+    return label.value if isinstance(label, PemLabel) else label
+
+
 def read_der_or_pem(data: bytes) -> tuple[PemLabel | str | None, bytes]:
     """``(label, der)`` of PEM input (its first block), or ``(None, data)`` for DER input."""
     if is_pem(data):
@@ -147,4 +152,12 @@ def read_der_or_pem(data: bytes) -> tuple[PemLabel | str | None, bytes]:
     return None, bytes(data)
 
 
-__all__ = ["PemLabel", "is_pem", "pem_blocks", "pem_decode", "pem_encode", "read_der_or_pem"]
+__all__ = [
+    "PemLabel",
+    "is_pem",
+    "label_text",
+    "pem_blocks",
+    "pem_decode",
+    "pem_encode",
+    "read_der_or_pem",
+]

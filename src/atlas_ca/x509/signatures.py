@@ -30,6 +30,8 @@ _GOST_KEYS = frozenset(
     {oids.GostAlgorithm.GOST3410_2012_256.dotted, oids.GostAlgorithm.GOST3410_2012_512.dotted}
 )
 
+_GOST_2001 = oids.GostAlgorithm.GOST3410_2001.dotted
+
 _ECDSA_HASH: dict[SignatureAlgorithm, type[hashes.HashAlgorithm]] = {
     SignatureAlgorithm.ECDSA_SHA256: hashes.SHA256,
     SignatureAlgorithm.ECDSA_SHA384: hashes.SHA384,
@@ -45,7 +47,14 @@ def verify_signature(
     big-endian, for ECDSA the DER ``Ecdsa-Sig-Value``). Returns ``None`` on success.
     """
     spki_der = bytes(spki_der)
-    gost_key = spki_algorithm(spki_der) in _GOST_KEYS
+    key_alg = spki_algorithm(spki_der)
+    if algorithm is SignatureAlgorithm.GOST3410_2001 or key_alg == _GOST_2001:
+        raise SignatureInvalid(
+            "GOST R 34.10-2001 signatures are not verified here (GOST R 34.11-94 digest; "
+            "not for qualified use since 2019-01-01)",
+            algorithm=algorithm.value,
+        )
+    gost_key = key_alg in _GOST_KEYS
     if gost_key != (algorithm in _GOST_KEY_FOR):
         kind = "a GOST" if gost_key else "a non-GOST"
         raise SignatureInvalid(

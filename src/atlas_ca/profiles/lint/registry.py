@@ -1,10 +1,18 @@
 """The lint registry (zlint/Boulder style): one-purpose functions with a stable code.
 
 A lint is registered with :func:`lint`, which fixes its ``code`` (``e_``/``w_``/``n_`` prefix
-matching the severity, never renamed once published), its severity, the ``source`` it enforces
-(Order 795 clause, RFC section), the profile kinds it applies to and, optionally, the date from
-which the rule is in force (compared with the certificate's notBefore). The function yields
-:class:`Hit` values (where, and what); the registry turns them into :class:`Finding` values.
+matching its conformance severity, never renamed once published), the :class:`Strength` of the
+``source`` it enforces (law or RFC MUST → error, RFC SHOULD or practice → warning, unconfirmed →
+notice), the ``source`` itself (Order 795, RFC section), the severity our own issuance policy
+gives it (stricter where we refuse to issue what others may), the profile kinds it applies to
+and, optionally, the date from which the rule is in force (compared with the certificate's
+notBefore). The function yields :class:`Hit` values (where, and what); the registry turns them
+into :class:`Finding` values with the severity of the :class:`Policy` asked for.
+
+Two questions, two policies: ``CONFORMANCE`` ("is this certificate conformant", for
+certificates of other CAs) and ``ISSUANCE`` ("would our CA issue this", the pre-issuance gate).
+Where one check covers rules of different strengths (a profile's criticalities: keyUsage SHOULD
+be critical, AKI MUST NOT be), :func:`lint_family` registers one code per severity.
 """
 
 from __future__ import annotations
@@ -14,12 +22,13 @@ import enum
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
 from atlas_ca.errors import AtlasCaError
 from atlas_ca.profiles.base import Profile, ProfileKind
+from atlas_ca.profiles.fields import Strength
 from atlas_ca.profiles.lint.view import Attr, CertView, Ext
 
 
@@ -33,6 +42,24 @@ class Severity(enum.Enum):
     @property
     def prefix(self) -> str:
         return self.value[0] + "_"
+
+    @staticmethod
+    def of(strength: Strength) -> Severity:
+        """The conformance severity of a rule of ``strength``."""
+        if strength.binding:
+            return Severity.ERROR
+        if strength in (Strength.SHOULD, Strength.PRACTICE):
+            return Severity.WARNING
+        return Severity.NOTICE
+
+
+class Policy(enum.Enum):
+    """Which question a lint run answers."""
+
+    CONFORMANCE = "conformance"
+    """Is this certificate conformant: the strength of each rule's source decides."""
+    ISSUANCE = "issuance"
+    """Would our CA issue this: our issuance policy, stricter (pre-issuance gate)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,18 +109,40 @@ class LintContext:
     cert: CertView
     profile: Profile | None
     kind: ProfileKind
+    policy: Policy = Policy.CONFORMANCE
 
     @property
     def qualified(self) -> bool:
         return self.kind in QUALIFIED_KINDS
 
 
+class Target(enum.Enum):
+    """What a lint reads."""
+
+    CERTIFICATE = "certificate"
+    CRL = "CRL"
+    REQUEST = "certification request"
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentContext:
+    """What a CRL or request lint sees: the parsed object (``CertificateRevocationList`` or
+    ``CertificationRequest`` of :mod:`atlas_ca.x509`), its DER and whether that is DER."""
+
+    document: Any
+    der: bytes
+    der_problem: str | None
+    policy: Policy = Policy.CONFORMANCE
+
+
 LintFunction = Callable[[LintContext], Iterable[Hit]]
+DocumentLintFunction = Callable[[DocumentContext], Iterable[Hit]]
+RatedLintFunction = Callable[[LintContext], Iterable[tuple[Strength, Hit]]]
 
 QUALIFIED_KINDS = frozenset(
     {ProfileKind.INDIVIDUAL, ProfileKind.ENTREPRENEUR, ProfileKind.LEGAL_ENTITY}
 )
-SUBSCRIBER_KINDS = QUALIFIED_KINDS | {ProfileKind.OCSP}
+SUBSCRIBER_KINDS = QUALIFIED_KINDS | {ProfileKind.OCSP, ProfileKind.TSA}
 ALL_KINDS = frozenset(ProfileKind)
 
 
@@ -102,47 +151,159 @@ class Lint:
     """A registered lint."""
 
     code: str
-    severity: Severity
+    strengths: frozenset[Strength]
     source: str
     description: str
     kinds: frozenset[ProfileKind]
     effective: dt.datetime | None
-    check: LintFunction = field(repr=False, compare=False)
+    issuance: Severity
+    check: Callable[[Any], Iterable[Hit]] = field(repr=False, compare=False)
+    target: Target = Target.CERTIFICATE
 
-    def applies(self, ctx: LintContext) -> bool:
+    @property
+    def severity(self) -> Severity:
+        """The conformance severity (the code's prefix)."""
+        return Severity.of(min(self.strengths, key=_STRENGTH_ORDER.index))
+
+    def severity_for(self, policy: Policy) -> Severity:
+        return self.issuance if policy is Policy.ISSUANCE else self.severity
+
+    @property
+    def strength_text(self) -> str:
+        return " / ".join(s.value for s in _STRENGTH_ORDER if s in self.strengths)
+
+    def applies(self, ctx: LintContext | DocumentContext) -> bool:
+        if isinstance(ctx, DocumentContext):
+            return True
         if ctx.kind not in self.kinds:
             return False
         return self.effective is None or ctx.cert.not_before >= self.effective
 
-    def run(self, ctx: LintContext) -> list[Finding]:
+    def run(self, ctx: LintContext | DocumentContext) -> list[Finding]:
         try:
             hits = list(self.check(ctx))
         except (AtlasCaError, ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
             # A value the lint cannot even decode breaks the rule it checks.
             hits = [Hit("certificate", f"cannot check: {exc}")]
-        return [Finding(self.code, self.severity, self.source, h.path, h.message) for h in hits]
+        severity = self.severity_for(ctx.policy)
+        return [Finding(self.code, severity, self.source, h.path, h.message) for h in hits]
 
 
+_STRENGTH_ORDER = (
+    Strength.LAW,
+    Strength.MUST,
+    Strength.SHOULD,
+    Strength.PRACTICE,
+    Strength.UNCONFIRMED,
+    Strength.INFO,
+)
 _REGISTRY: dict[str, Lint] = {}
+
+
+def _register(
+    code: str,
+    strengths: frozenset[Strength],
+    source: str,
+    fn: Callable[[Any], Iterable[Hit]],
+    doc: str | None,
+    kinds: frozenset[ProfileKind],
+    effective: dt.datetime | None,
+    issuance: Severity | None,
+    target: Target = Target.CERTIFICATE,
+) -> None:
+    if code in _REGISTRY:
+        raise ValueError(f"lint {code} is registered twice")
+    description = doc.strip().splitlines()[0] if doc else code
+    item = Lint(code, strengths, source, description, kinds, effective, Severity.ERROR, fn, target)
+    item = replace(item, issuance=issuance or item.severity)
+    if not code.startswith(item.severity.prefix):
+        raise ValueError(f"lint code {code!r} must start with {item.severity.prefix!r}")
+    if _rank(item.issuance) > _rank(item.severity):
+        raise ValueError(f"lint {code}: the issuance policy may only be stricter")
+    _REGISTRY[code] = item
+
+
+def _rank(severity: Severity) -> int:
+    return {Severity.ERROR: 0, Severity.WARNING: 1, Severity.NOTICE: 2}[severity]
 
 
 def lint(
     code: str,
-    severity: Severity,
+    strength: Strength,
     source: str,
     *,
     kinds: frozenset[ProfileKind] = ALL_KINDS,
     effective: dt.datetime | None = None,
+    issuance: Severity | None = None,
 ) -> Callable[[LintFunction], LintFunction]:
-    """Register the decorated function as the lint ``code``; the docstring describes it."""
-    if not code.startswith(severity.prefix):
-        raise ValueError(f"lint code {code!r} must start with {severity.prefix!r}")
+    """Register the decorated function as the lint ``code``; the docstring describes it.
+
+    ``strength`` is the strength of ``source`` (it fixes the conformance severity and the code's
+    prefix); ``issuance`` the severity under our issuance policy (default: the same).
+    """
 
     def register(fn: LintFunction) -> LintFunction:
-        if code in _REGISTRY:
-            raise ValueError(f"lint {code} is registered twice")
-        description = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else code
-        _REGISTRY[code] = Lint(code, severity, source, description, kinds, effective, fn)
+        _register(code, frozenset({strength}), source, fn, fn.__doc__, kinds, effective, issuance)
+        return fn
+
+    return register
+
+
+def document_lint(
+    code: str,
+    target: Target,
+    strength: Strength,
+    source: str,
+    *,
+    issuance: Severity | None = None,
+) -> Callable[[DocumentLintFunction], DocumentLintFunction]:
+    """Register a lint of a CRL or a certification request (see :func:`lint`)."""
+
+    def register(fn: DocumentLintFunction) -> DocumentLintFunction:
+        _register(
+            code,
+            frozenset({strength}),
+            source,
+            fn,
+            fn.__doc__,
+            ALL_KINDS,
+            None,
+            issuance,
+            target,
+        )
+        return fn
+
+    return register
+
+
+_BANDS = {
+    Severity.ERROR: frozenset({Strength.LAW, Strength.MUST}),
+    Severity.WARNING: frozenset({Strength.SHOULD, Strength.PRACTICE}),
+    Severity.NOTICE: frozenset({Strength.UNCONFIRMED, Strength.INFO}),
+}
+
+
+def lint_family(
+    name: str,
+    source: str,
+    *,
+    kinds: frozenset[ProfileKind] = ALL_KINDS,
+    issuance: Severity | None = None,
+    bands: tuple[Severity, ...] = (Severity.ERROR, Severity.WARNING, Severity.NOTICE),
+) -> Callable[[RatedLintFunction], RatedLintFunction]:
+    """Register ``e_NAME``, ``w_NAME`` and ``n_NAME`` (those of ``bands``) from one check whose
+    hits carry the strength of the rule each breaks (a profile's rules differ in strength)."""
+
+    def register(fn: RatedLintFunction) -> RatedLintFunction:
+        for severity in bands:
+            band = _BANDS[severity]
+
+            def banded(ctx: LintContext, band: frozenset[Strength] = band) -> Iterator[Hit]:
+                return (hit for strength, hit in fn(ctx) if strength in band)
+
+            _register(
+                severity.prefix + name, band, source, banded, fn.__doc__, kinds, None, issuance
+            )
         return fn
 
     return register
@@ -159,6 +320,7 @@ class LintReport:
 
     profile: str
     findings: tuple[Finding, ...]
+    policy: Policy = Policy.CONFORMANCE
 
     def __iter__(self) -> Iterator[Finding]:
         return iter(self.findings)
@@ -187,6 +349,7 @@ class LintReport:
     def to_dict(self) -> dict[str, Any]:
         return {
             "profile": self.profile,
+            "policy": self.policy.value,
             "ok": self.ok,
             "errors": len(self.errors),
             "warnings": len(self.warnings),
@@ -202,14 +365,21 @@ __all__ = [
     "ALL_KINDS",
     "QUALIFIED_KINDS",
     "SUBSCRIBER_KINDS",
+    "DocumentContext",
+    "DocumentLintFunction",
     "Finding",
     "Hit",
     "Lint",
     "LintContext",
     "LintFunction",
     "LintReport",
+    "Policy",
+    "RatedLintFunction",
     "Severity",
+    "Target",
+    "document_lint",
     "lint",
+    "lint_family",
     "registry",
     "repeated_oids",
 ]

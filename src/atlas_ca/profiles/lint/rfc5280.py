@@ -12,11 +12,12 @@ from collections.abc import Iterator
 from atlas_ca.asn1 import oids
 from atlas_ca.errors import DecodeError
 from atlas_ca.profiles.base import ProfileKind
+from atlas_ca.profiles.fields import Strength
 from atlas_ca.profiles.lint.registry import Hit, LintContext, Severity, lint, repeated_oids
 from atlas_ca.profiles.lint.view import GENERALIZED_TIME, UTC_TIME
 from atlas_ca.x509 import extensions as x509ext
 
-E, W = Severity.ERROR, Severity.WARNING
+MUST, SHOULD, PRACTICE = Strength.MUST, Strength.SHOULD, Strength.PRACTICE
 
 _Y2050 = dt.datetime(2050, 1, 1, tzinfo=dt.UTC)
 _UTC_FORM = re.compile(rb"\d{12}Z")
@@ -64,14 +65,14 @@ def _key_usage(ctx: LintContext) -> x509ext.KeyUsage | None:
     return parsed if isinstance(parsed, x509ext.KeyUsage) else None
 
 
-@lint("e_x690_not_der", E, "X.690 §10 (DER); RFC 5280 §4.1")
+@lint("e_x690_not_der", MUST, "X.690 §10 (DER); RFC 5280 §4.1")
 def not_der(ctx: LintContext) -> Iterator[Hit]:
     """The certificate is not DER (indefinite or non-minimal lengths, bad BOOLEAN...)."""
     if ctx.cert.der_problem:
         yield Hit("certificate", ctx.cert.der_problem)
 
 
-@lint("e_rfc_version_not_v3", E, "RFC 5280 §4.1.2.1")
+@lint("e_rfc_version_not_v3", MUST, "RFC 5280 §4.1.2.1")
 def version_not_v3(ctx: LintContext) -> Iterator[Hit]:
     """A certificate with extensions must be version 3."""
     if ctx.cert.extensions_present and ctx.cert.version != 2:
@@ -80,14 +81,14 @@ def version_not_v3(ctx: LintContext) -> Iterator[Hit]:
         )
 
 
-@lint("e_rfc_serial_not_positive", E, "RFC 5280 §4.1.2.2")
+@lint("e_rfc_serial_not_positive", MUST, "RFC 5280 §4.1.2.2")
 def serial_not_positive(ctx: LintContext) -> Iterator[Hit]:
     """The serial number must be a positive integer."""
     if ctx.cert.serial <= 0:
         yield Hit("tbsCertificate.serialNumber", f"serial number {ctx.cert.serial} is not positive")
 
 
-@lint("e_rfc_serial_too_long", E, "RFC 5280 §4.1.2.2 (at most 20 octets)")
+@lint("e_rfc_serial_too_long", MUST, "RFC 5280 §4.1.2.2 (at most 20 octets)")
 def serial_too_long(ctx: LintContext) -> Iterator[Hit]:
     """The serial number must fit in 20 octets."""
     if len(ctx.cert.serial_octets) > 20:
@@ -97,7 +98,7 @@ def serial_too_long(ctx: LintContext) -> Iterator[Hit]:
         )
 
 
-@lint("e_rfc_signature_algorithm_mismatch", E, "RFC 5280 §4.1.1.2")
+@lint("e_rfc_signature_algorithm_mismatch", MUST, "RFC 5280 §4.1.1.2")
 def signature_algorithm_mismatch(ctx: LintContext) -> Iterator[Hit]:
     """signatureAlgorithm must equal tbsCertificate.signature."""
     outer = ctx.cert.outer_signature_oid
@@ -108,7 +109,7 @@ def signature_algorithm_mismatch(ctx: LintContext) -> Iterator[Hit]:
         )
 
 
-@lint("e_rfc_validity_time_type", E, "RFC 5280 §4.1.2.5")
+@lint("e_rfc_validity_time_type", MUST, "RFC 5280 §4.1.2.5")
 def validity_time_type(ctx: LintContext) -> Iterator[Hit]:
     """Dates through 2049 are UTCTime, dates from 2050 GeneralizedTime."""
     for name, when, tag in (
@@ -121,7 +122,7 @@ def validity_time_type(ctx: LintContext) -> Iterator[Hit]:
             yield Hit(f"tbsCertificate.validity.{name}", f"{when:%Y-%m-%d} must be a {kind}")
 
 
-@lint("e_rfc_validity_time_format", E, "RFC 5280 §§ 4.1.2.5.1–4.1.2.5.2")
+@lint("e_rfc_validity_time_format", MUST, "RFC 5280 §§ 4.1.2.5.1–4.1.2.5.2")
 def validity_time_format(ctx: LintContext) -> Iterator[Hit]:
     """Times are Zulu with seconds and without fractions (YYMMDDHHMMSSZ / YYYYMMDDHHMMSSZ)."""
     for name, raw, tag in (
@@ -133,21 +134,21 @@ def validity_time_format(ctx: LintContext) -> Iterator[Hit]:
             yield Hit(f"tbsCertificate.validity.{name}", f"{raw!r} is not in the DER form")
 
 
-@lint("e_rfc_validity_inverted", E, "RFC 5280 §4.1.2.5")
+@lint("e_rfc_validity_inverted", MUST, "RFC 5280 §4.1.2.5")
 def validity_inverted(ctx: LintContext) -> Iterator[Hit]:
     """notAfter must not precede notBefore."""
     if ctx.cert.not_after < ctx.cert.not_before:
         yield Hit("tbsCertificate.validity", "notAfter is before notBefore")
 
 
-@lint("e_rfc_issuer_empty", E, "RFC 5280 §4.1.2.4")
+@lint("e_rfc_issuer_empty", MUST, "RFC 5280 §4.1.2.4")
 def issuer_empty(ctx: LintContext) -> Iterator[Hit]:
     """The issuer must be a non-empty distinguished name."""
     if not ctx.cert.issuer:
         yield Hit("tbsCertificate.issuer", "issuer name is empty")
 
 
-@lint("e_rfc_subject_empty", E, "RFC 5280 §4.1.2.6")
+@lint("e_rfc_subject_empty", MUST, "RFC 5280 §4.1.2.6")
 def subject_empty(ctx: LintContext) -> Iterator[Hit]:
     """An empty subject needs a critical subjectAltName (and a CA never has one)."""
     if ctx.cert.subject:
@@ -157,20 +158,20 @@ def subject_empty(ctx: LintContext) -> Iterator[Hit]:
         yield Hit("tbsCertificate.subject", "subject is empty without a critical subjectAltName")
 
 
-@lint("e_rfc_extensions_empty", E, "RFC 5280 §4.1 (Extensions ::= SEQUENCE SIZE (1..MAX))")
+@lint("e_rfc_extensions_empty", MUST, "RFC 5280 §4.1 (Extensions ::= SEQUENCE SIZE (1..MAX))")
 def extensions_empty(ctx: LintContext) -> Iterator[Hit]:
     """An extensions field, when present, holds at least one extension."""
     if ctx.cert.extensions_present and not ctx.cert.extensions:
         yield Hit("tbsCertificate.extensions", "extensions field is present but empty")
 
 
-@lint("e_rfc_extension_duplicate", E, "RFC 5280 §4.2")
+@lint("e_rfc_extension_duplicate", MUST, "RFC 5280 §4.2")
 def extension_duplicate(ctx: LintContext) -> Iterator[Hit]:
     """A certificate must not include more than one instance of an extension."""
     yield from repeated_oids(ctx.cert.extensions)
 
 
-@lint("e_rfc_extension_value_empty", E, "RFC 5280 §4.1 (extnValue holds the DER value)")
+@lint("e_rfc_extension_value_empty", MUST, "RFC 5280 §4.1 (extnValue holds the DER value)")
 def extension_value_empty(ctx: LintContext) -> Iterator[Hit]:
     """extnValue must hold an encoded value, never nothing."""
     for e in ctx.cert.extensions:
@@ -180,7 +181,7 @@ def extension_value_empty(ctx: LintContext) -> Iterator[Hit]:
 
 @lint(
     "e_ext_malformed",
-    E,
+    MUST,
     "RFC 5280 §4.2 (standard extensions); Order 795 (Russian extensions)",
 )
 def extension_malformed(ctx: LintContext) -> Iterator[Hit]:
@@ -194,7 +195,7 @@ def extension_malformed(ctx: LintContext) -> Iterator[Hit]:
             yield Hit(e.path, str(exc))
 
 
-@lint("e_rfc_ca_ski_missing", E, "RFC 5280 §4.2.1.2 (MUST in CA certificates)")
+@lint("e_rfc_ca_ski_missing", MUST, "RFC 5280 §4.2.1.2 (MUST in CA certificates)")
 def ca_ski_missing(ctx: LintContext) -> Iterator[Hit]:
     """A CA certificate must carry subjectKeyIdentifier."""
     is_ca = ctx.kind is ProfileKind.CA or _is_ca(ctx)
@@ -202,7 +203,9 @@ def ca_ski_missing(ctx: LintContext) -> Iterator[Hit]:
         yield Hit("extensions", "CA certificate without subjectKeyIdentifier")
 
 
-@lint("w_rfc_subscriber_ski_missing", W, "RFC 5280 §4.2.1.2 (SHOULD in end-entity certificates)")
+@lint(
+    "w_rfc_subscriber_ski_missing", SHOULD, "RFC 5280 §4.2.1.2 (SHOULD in end-entity certificates)"
+)
 def subscriber_ski_missing(ctx: LintContext) -> Iterator[Hit]:
     """An end-entity certificate should carry subjectKeyIdentifier."""
     is_ca = ctx.kind is ProfileKind.CA or _is_ca(ctx)
@@ -210,7 +213,7 @@ def subscriber_ski_missing(ctx: LintContext) -> Iterator[Hit]:
         yield Hit("extensions", "certificate without subjectKeyIdentifier")
 
 
-@lint("e_rfc_aki_missing", E, "RFC 5280 §4.2.1.1 (MUST unless self-signed)")
+@lint("e_rfc_aki_missing", MUST, "RFC 5280 §4.2.1.1 (MUST unless self-signed)")
 def aki_missing(ctx: LintContext) -> Iterator[Hit]:
     """Every certificate not self-issued must carry authorityKeyIdentifier."""
     if ctx.cert.self_issued:
@@ -219,7 +222,7 @@ def aki_missing(ctx: LintContext) -> Iterator[Hit]:
         yield Hit("extensions", "certificate without authorityKeyIdentifier")
 
 
-@lint("e_rfc_key_cert_sign_without_ca", E, "RFC 5280 §4.2.1.3, §4.2.1.9")
+@lint("e_rfc_key_cert_sign_without_ca", MUST, "RFC 5280 §4.2.1.3, §4.2.1.9")
 def key_cert_sign_without_ca(ctx: LintContext) -> Iterator[Hit]:
     """keyCertSign needs basicConstraints with cA TRUE."""
     ku = _key_usage(ctx)
@@ -227,14 +230,14 @@ def key_cert_sign_without_ca(ctx: LintContext) -> Iterator[Hit]:
         yield Hit("extensions.keyUsage", "keyCertSign is set but basicConstraints cA is not TRUE")
 
 
-@lint("e_rfc_ca_key_usage_missing", E, "RFC 5280 §4.2.1.3 (MUST in CA certificates)")
+@lint("e_rfc_ca_key_usage_missing", MUST, "RFC 5280 §4.2.1.3 (MUST in CA certificates)")
 def ca_key_usage_missing(ctx: LintContext) -> Iterator[Hit]:
     """A CA certificate must carry keyUsage."""
     if _is_ca(ctx) and ctx.cert.ext(oids.Extension.KEY_USAGE) is None:
         yield Hit("extensions", "CA certificate without keyUsage")
 
 
-@lint("e_rfc_ca_key_cert_sign_missing", E, "RFC 5280 §4.2.1.9")
+@lint("e_rfc_ca_key_cert_sign_missing", MUST, "RFC 5280 §4.2.1.9")
 def ca_key_cert_sign_missing(ctx: LintContext) -> Iterator[Hit]:
     """With cA TRUE and keyUsage present, keyCertSign must be set."""
     ku = _key_usage(ctx)
@@ -242,7 +245,7 @@ def ca_key_cert_sign_missing(ctx: LintContext) -> Iterator[Hit]:
         yield Hit("extensions.keyUsage", "cA is TRUE but keyCertSign is not set")
 
 
-@lint("e_rfc_ca_basic_constraints_not_critical", E, "RFC 5280 §4.2.1.9 (MUST be critical)")
+@lint("e_rfc_ca_basic_constraints_not_critical", MUST, "RFC 5280 §4.2.1.9 (MUST be critical)")
 def ca_basic_constraints_not_critical(ctx: LintContext) -> Iterator[Hit]:
     """basicConstraints with cA TRUE must be critical."""
     ext = ctx.cert.ext(oids.Extension.BASIC_CONSTRAINTS)
@@ -250,7 +253,7 @@ def ca_basic_constraints_not_critical(ctx: LintContext) -> Iterator[Hit]:
         yield Hit(ext.path, "basicConstraints of a CA is not critical")
 
 
-@lint("e_rfc_private_key_usage_period_critical", E, "RFC 3280 §4.2.1.4 (MUST NOT be critical)")
+@lint("e_rfc_private_key_usage_period_critical", MUST, "RFC 3280 §4.2.1.4 (MUST NOT be critical)")
 def private_key_usage_period_critical(ctx: LintContext) -> Iterator[Hit]:
     """privateKeyUsagePeriod must not be critical."""
     ext = ctx.cert.ext(oids.Extension.PRIVATE_KEY_USAGE_PERIOD)
@@ -258,7 +261,7 @@ def private_key_usage_period_critical(ctx: LintContext) -> Iterator[Hit]:
         yield Hit(ext.path, "privateKeyUsagePeriod is critical")
 
 
-@lint("e_rfc_country_not_printable", E, "RFC 5280 App. A (PrintableString SIZE(2))")
+@lint("e_rfc_country_not_printable", MUST, "RFC 5280 App. A (PrintableString SIZE(2))")
 def country_not_printable(ctx: LintContext) -> Iterator[Hit]:
     """countryName is a two-letter PrintableString."""
     for where in (ctx.cert.subject, ctx.cert.issuer):
@@ -269,7 +272,7 @@ def country_not_printable(ctx: LintContext) -> Iterator[Hit]:
                 yield Hit(a.path, f"countryName is a {a.tag_name} {a.text!r}")
 
 
-@lint("e_rfc_email_not_ia5", E, "RFC 5280 App. A (emailAddress is IA5String)")
+@lint("e_rfc_email_not_ia5", MUST, "RFC 5280 App. A (emailAddress is IA5String)")
 def email_not_ia5(ctx: LintContext) -> Iterator[Hit]:
     """emailAddress is an IA5String."""
     for a in ctx.cert.subject:
@@ -277,7 +280,7 @@ def email_not_ia5(ctx: LintContext) -> Iterator[Hit]:
             yield Hit(a.path, f"emailAddress is a {a.tag_name}")
 
 
-@lint("e_rfc_directory_string_type", E, "RFC 5280 §4.1.2.4 and App. A (DirectoryString)")
+@lint("e_rfc_directory_string_type", MUST, "RFC 5280 §4.1.2.4 and App. A (DirectoryString)")
 def directory_string_type(ctx: LintContext) -> Iterator[Hit]:
     """X.520 name attributes use one of the DirectoryString types."""
     for where in (ctx.cert.subject, ctx.cert.issuer):
@@ -286,7 +289,7 @@ def directory_string_type(ctx: LintContext) -> Iterator[Hit]:
                 yield Hit(a.path, f"{a.oid.name} is a {a.tag_name}, not a DirectoryString")
 
 
-@lint("e_rfc_attribute_value_invalid", E, "RFC 5280 §4.1.2.4; X.680 (string repertoires)")
+@lint("e_rfc_attribute_value_invalid", MUST, "RFC 5280 §4.1.2.4; X.680 (string repertoires)")
 def attribute_value_invalid(ctx: LintContext) -> Iterator[Hit]:
     """Attribute values are non-empty and valid in their string type."""
     for where in (ctx.cert.subject, ctx.cert.issuer):
@@ -301,7 +304,12 @@ def attribute_value_invalid(ctx: LintContext) -> Iterator[Hit]:
                 yield Hit(a.path, f"{a.oid.name} holds characters outside PrintableString")
 
 
-@lint("w_rfc_attribute_upper_bound", W, "RFC 5280 App. A (ub-common-name, ub-organization-name...)")
+@lint(
+    "w_rfc_attribute_upper_bound",
+    PRACTICE,
+    "RFC 5280 App. A (ub-common-name, ub-organization-name...); exceeded in circulation",
+    issuance=Severity.ERROR,
+)
 def attribute_upper_bound(ctx: LintContext) -> Iterator[Hit]:
     """Attribute values longer than the upper bounds of RFC 5280."""
     for a in ctx.cert.subject:
