@@ -135,8 +135,29 @@ def migrate(dsn: str, *, applied_at: datetime, target: int | None = None) -> int
         conn.close()
 
 
+def _der_time(column: str, *, utc_years: bool) -> str:
+    """SQL turning a timestamptz into the content of its DER time (bytea): UTCTime
+    ``YYMMDDHHMMSSZ`` for 1950–2049 when ``utc_years``, else GeneralizedTime."""
+    utc = f"({column} AT TIME ZONE 'UTC')"
+    generalized = f"""to_char({utc}, 'YYYYMMDDHH24MISS"Z"')"""
+    if not utc_years:
+        return f"convert_to({generalized}, 'UTF8')"
+    return (
+        f"convert_to(CASE WHEN {utc} >= '1950-01-01' AND {utc} < '2050-01-01'"
+        f""" THEN to_char({utc}, 'YYMMDDHH24MISS"Z"') ELSE {generalized} END, 'UTF8')"""
+    )
+
+
+#: CrlRow in SQL (RFC 5280 §4.1.2.5 time forms): the CRL encoder gets bytes it can append.
+POSTGRES_CRL_ROW_COLUMNS = (
+    f"serial, {_der_time('revocation_date', utc_years=True)}, reason,"
+    f" {_der_time('invalidity_date', utc_years=False)}"
+)
+
+
 class PostgresDatabase(Database):
     for_update = " FOR UPDATE"
+    crl_row_columns = POSTGRES_CRL_ROW_COLUMNS
 
     def __init__(self, dsn: str, lock_timeout_ms: int = DEFAULT_LOCK_TIMEOUT_MS) -> None:
         self._dsn = dsn
