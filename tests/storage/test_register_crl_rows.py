@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from crl_signer import typed_and_raw_tbs
 from registers import ACTOR, ISSUER, OPERATOR, OTHER_ISSUER, T0, issued, new_intent
 
 from atlas_ca.storage import CrlRecord, RevocationReason
 from atlas_ca.storage._sql import SqlRegister
 from atlas_ca.storage.ports import MAX_SERIAL, CrlRow, SerialRange, serial_text
-from atlas_ca.x509.crl import revocation_time
 
 
 def issue(reg: SqlRegister, serial: int, **kw: object) -> None:
@@ -63,19 +63,39 @@ def test_crl_rows_are_the_listed_entries_as_der_time_text(register: SqlRegister)
     assert [tuple(r) for r in rows] == [
         CrlRow(
             serial_text(e.serial),
-            revocation_time(e.revocation_date),  # type: ignore[arg-type]
+            generalized(e.revocation_date),  # type: ignore[arg-type]
             None if e.reason is None else int(e.reason),
             None if e.invalidity_date is None else generalized(e.invalidity_date),
         )
         for e in listed
     ]
     by_serial = {int(r[0], 16): r for r in rows}
-    assert by_serial[0x10][1:] == (b"491231235959Z", 1, b"20491228235959Z")
+    assert by_serial[0x10][1:] == (b"20491231235959Z", 1, b"20491228235959Z")
     assert by_serial[0x20][1:] == (b"20500101000000Z", 0, b"20491229000000Z")
     assert by_serial[0x30][1] == b"19491231235959Z"
-    assert by_serial[0x40][1] == b"500101000000Z"
-    assert by_serial[0x50][1:3] == (b"260228233005Z", 6)  # 02:30:05 in Moscow
+    assert by_serial[0x40][1] == b"19500101000000Z"
+    assert by_serial[0x50][1:3] == (b"20260228233005Z", 6)  # 02:30:05 in Moscow
     assert 0x60 not in by_serial
+
+
+def test_a_crl_from_the_registers_rows_is_the_crl_of_its_typed_entries(
+    register: SqlRegister,
+) -> None:
+    """The rows through the builder's bulk path give the same DER as the listed entries
+    through RevokedEntry (the publisher's path before the bulk path)."""
+    for serial, at in DATES.items():
+        issue(register, serial)
+        register.revoke(
+            ISSUER,
+            serial,
+            reason=RevocationReason.SUPERSEDED,
+            revocation_date=at,
+            invalidity_date=at if serial == 0x20 else None,
+            actor=OPERATOR,
+        )
+    with register.crl_scan(ISSUER) as scan:
+        typed, raw = typed_and_raw_tbs(scan.listed(), scan.listed_rows())
+    assert raw == typed
 
 
 @pytest.mark.parametrize(

@@ -50,7 +50,7 @@ def generalized(moment: datetime) -> bytes:
     return moment.strftime("%Y%m%d%H%M%SZ").encode()
 
 
-def as_row(entry: RevokedEntry, form: str) -> RawEntry:
+def as_row(entry: RevokedEntry, form: str, time_form: str = "der") -> RawEntry:
     serial: int | bytes | str = entry.serial
     if form == "bytes":
         serial = entry.serial.to_bytes(20, "big")  # zero-padded, as the register stores it
@@ -60,7 +60,10 @@ def as_row(entry: RevokedEntry, form: str) -> RawEntry:
         serial = format(entry.serial, "X").rjust(2 * ((entry.serial.bit_length() + 7) // 8), "0")
     inv = None if entry.invalidity_date is None else generalized(entry.invalidity_date)
     reason = None if entry.reason is None else int(entry.reason)
-    return (serial, revocation_time(entry.revoked_at), reason, inv)
+    when = (
+        revocation_time(entry.revoked_at) if time_form == "der" else generalized(entry.revoked_at)
+    )
+    return (serial, when, reason, inv)
 
 
 # --- the same DER as the typed path ----------------------------------------------------------
@@ -76,16 +79,19 @@ _entries = st.builds(
     invalidity_date=st.none() | _moments,
 )
 _forms = st.sampled_from(["int", "bytes", "hex", "HEX"])
+_time_forms = st.sampled_from(["der", "generalized"])
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.tuples(_entries, _forms), max_size=25, unique_by=lambda p: p[0].serial))
+@given(
+    st.lists(st.tuples(_entries, _forms, _time_forms), max_size=25, unique_by=lambda p: p[0].serial)
+)
 def test_rows_give_the_same_der_as_typed_entries_and_parse_back(
-    pairs: list[tuple[RevokedEntry, str]],
+    triples: list[tuple[RevokedEntry, str, str]],
 ) -> None:
-    entries = [e for e, _ in pairs]
+    entries = [e for e, _, _ in triples]
     typed = builder(FUTURE, delta=True).sign(KEY, entries)
-    raw = builder(FUTURE, delta=True).sign(KEY, rows=(as_row(e, f) for e, f in pairs))
+    raw = builder(FUTURE, delta=True).sign(KEY, rows=(as_row(*t) for t in triples))
     assert tbs(raw) == tbs(typed)
     assert raw.entry_count == len(entries)
     parsed = load_crl(raw.der())
@@ -173,9 +179,11 @@ GOOD_TIME = revocation_time(AT)
         ((1, b"25010112000+Z", None, None), ValueError, "digits ending in Z"),
         ((1, "250101120000Z", None, None), TypeError, "must be bytes"),
         ((1, bytearray(b"250101120000Z"), None, None), TypeError, "must be bytes"),
-        ((1, b"20250101120000Z", None, None), ValueError, "1950–2049 as UTCTime"),
+        ((1, b"20250230120000Z", None, None), ValueError, "not a valid date"),
         ((1, b"491231235959Z", None, None), ValueError, "after this_update"),
-        ((1, generalized(NOW + timedelta(days=1)), None, None), ValueError, "as UTCTime"),
+        ((1, b"20491231235959Z", None, None), ValueError, "after this_update"),
+        ((1, generalized(NOW + timedelta(days=1)), None, None), ValueError, "after this_update"),
+        ((1, b"2025013112000Z", None, None), ValueError, "neither YYMMDDHHMMSSZ"),
         ((1, GOOD_TIME, 7, None), ValueError, "not a CRLReason code"),
         ((1, GOOD_TIME, 11, None), ValueError, "not a CRLReason code"),
         ((1, GOOD_TIME, -1, None), ValueError, "not a CRLReason code"),
@@ -202,6 +210,19 @@ def test_a_time_after_this_update_is_refused_on_the_fast_path_too() -> None:
         builder().sign(KEY, rows=[(1, later, None, None)])
     # the same second as thisUpdate is allowed
     assert builder().sign(KEY, rows=[(1, revocation_time(NOW), None, None)]).entry_count == 1
+
+
+def test_a_generalizedtime_of_1950_to_2049_is_written_as_utctime() -> None:
+    """RFC 5280 §4.1.2.5: a database may give every year as YYYYMMDDHHMMSSZ."""
+    for given_form, written in (
+        (b"20250101120000Z", b"\x17\x0d250101120000Z"),
+        (b"19991231235959Z", b"\x17\x0d991231235959Z"),
+        (b"19491231235959Z", b"\x18\x0f19491231235959Z"),
+    ):
+        signed = builder().sign(KEY, rows=[(1, given_form, None, None)])
+        assert written in bytes(signed.entries)
+    later = builder(FUTURE).sign(KEY, rows=[(1, b"20600101000000Z", None, None)])
+    assert b"\x18\x0f20600101000000Z" in bytes(later.entries)
 
 
 def test_remove_from_crl_rows_are_accepted_in_a_delta() -> None:

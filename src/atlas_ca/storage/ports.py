@@ -300,9 +300,10 @@ class SerialRange:
 
 class CrlRow(NamedTuple):
     """One full-CRL entry as the CRL encoder takes it (:data:`atlas_ca.x509.crl.RawEntry`):
-    the serial as stored (40 hex digits), the revocation time as the *content* of its DER
-    UTCTime/GeneralizedTime, the CRLReason code, the invalidity date as GeneralizedTime
-    content. Derived by the database from the stored row: no datetime, no enum per entry."""
+    the serial as stored (40 hex digits), the revocation and invalidity dates as
+    GeneralizedTime content ``YYYYMMDDHHMMSSZ`` (the encoder writes 1950–2049 as UTCTime),
+    the CRLReason code. Derived by the database from the stored row: no datetime, no enum
+    per entry."""
 
     serial: str
     revoked_at: bytes

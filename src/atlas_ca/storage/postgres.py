@@ -135,23 +135,16 @@ def migrate(dsn: str, *, applied_at: datetime, target: int | None = None) -> int
         conn.close()
 
 
-def _der_time(column: str, *, utc_years: bool) -> str:
-    """SQL turning a timestamptz into the content of its DER time (bytea): UTCTime
-    ``YYMMDDHHMMSSZ`` for 1950–2049 when ``utc_years``, else GeneralizedTime."""
-    utc = f"({column} AT TIME ZONE 'UTC')"
-    generalized = f"""to_char({utc}, 'YYYYMMDDHH24MISS"Z"')"""
-    if not utc_years:
-        return f"convert_to({generalized}, 'UTF8')"
-    return (
-        f"convert_to(CASE WHEN {utc} >= '1950-01-01' AND {utc} < '2050-01-01'"
-        f""" THEN to_char({utc}, 'YYMMDDHH24MISS"Z"') ELSE {generalized} END, 'UTF8')"""
-    )
+def _der_time(column: str) -> str:
+    """SQL turning a timestamptz into GeneralizedTime content ``YYYYMMDDHHMMSSZ`` (bytea;
+    fractions dropped, as DER drops them). The CRL encoder writes the years 1950–2049 as
+    UTCTime."""
+    return f"""convert_to(to_char({column} AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISS"Z"'), 'UTF8')"""
 
 
-#: CrlRow in SQL (RFC 5280 §4.1.2.5 time forms): the CRL encoder gets bytes it can append.
+#: CrlRow in SQL: the CRL encoder gets bytes it can append.
 POSTGRES_CRL_ROW_COLUMNS = (
-    f"serial, {_der_time('revocation_date', utc_years=True)}, reason,"
-    f" {_der_time('invalidity_date', utc_years=False)}"
+    f"serial, {_der_time('revocation_date')}, reason, {_der_time('invalidity_date')}"
 )
 
 

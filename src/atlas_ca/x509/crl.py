@@ -677,10 +677,11 @@ RawEntry = tuple[int | bytes | str, bytes, int | None, bytes | None]
   octets allowed, as ``bytes.fromhex`` of a register's zero-padded serial gives); or those
   octets as hexadecimal text (``str``, as the register stores it). At most 20 octets as a DER
   INTEGER (RFC 5280 §4.1.2.2).
-* ``revoked_at`` — the *content* of the DER time: UTCTime ``YYMMDDHHMMSSZ`` (13 octets) for
-  1950–2049, GeneralizedTime ``YYYYMMDDHHMMSSZ`` (15 octets) otherwise (RFC 5280 §5.1.2.6,
-  §4.1.2.5). An OpenSSL ``index.txt`` revocation time is already the UTCTime form.
-  :func:`revocation_time` makes it from a datetime.
+* ``revoked_at`` — the *content* of the DER time: UTCTime ``YYMMDDHHMMSSZ`` (13 octets, years
+  1950–2049) or GeneralizedTime ``YYYYMMDDHHMMSSZ`` (15 octets); a GeneralizedTime of
+  1950–2049 is written as the UTCTime RFC 5280 §4.1.2.5 requires, so a database can give
+  every year in one form. An OpenSSL ``index.txt`` revocation time is already the UTCTime
+  form; :func:`revocation_time` makes it from a datetime.
 * ``reason`` — the CRLReason code (an ``int`` or :class:`RevocationReason`) or ``None``;
   ``None`` and 0 (unspecified) write no reasonCode (§5.3.1), 8 (removeFromCRL) only in a delta.
 * ``invalidity_date`` — ``None``, or GeneralizedTime content ``YYYYMMDDHHMMSSZ`` (§5.3.2).
@@ -721,9 +722,10 @@ _CLOCK: tuple[frozenset[bytes], frozenset[bytes], frozenset[bytes]] | None = Non
 
 def _parse_raw_time(
     value: object, what: str, *, generalized: bool = False
-) -> tuple[bytes, datetime]:
-    """Check a raw time fully (the slow path): its DER tag and the instant it names.
+) -> tuple[bytes, bytes, datetime]:
+    """Check a raw time fully (the slow path): ``(tag, content, instant)`` to write.
 
+    A GeneralizedTime of 1950–2049 is written as the UTCTime RFC 5280 §4.1.2.5 requires;
     ``generalized``: GeneralizedTime whatever the year (invalidityDate, RFC 5280 §5.3.2).
     """
     if not isinstance(value, bytes):
@@ -752,12 +754,10 @@ def _parse_raw_time(
     if generalized:
         if tag is not _GEN_TAG:
             raise ValueError(f"{what} {text!r} must be GeneralizedTime YYYYMMDDHHMMSSZ")
-    elif (tag is _UTC_TAG) != (1950 <= moment.year <= 2049):
-        raise ValueError(
-            f"{what} {text!r}: RFC 5280 §4.1.2.5 writes 1950–2049 as UTCTime "
-            "(YYMMDDHHMMSSZ) and other years as GeneralizedTime (YYYYMMDDHHMMSSZ)"
-        )
-    return tag, moment
+        return tag, value, moment
+    if tag is _GEN_TAG and 1950 <= moment.year <= 2049:
+        return _UTC_TAG, value[2:], moment
+    return tag, value, moment
 
 
 def _serial_content(serial: object) -> bytes:
@@ -824,6 +824,7 @@ def _encode_rows(
     count = 0
     serial: Any
     when: Any
+    short: Any
     reason: Any
     content: bytes
     tail: Any
@@ -847,14 +848,16 @@ def _encode_rows(
                 content = _serial_content(serial)
         else:
             content = _serial_content(serial)
-        # revocation time
+        # revocation time: UTCTime content, or GeneralizedTime of 2000–2049 written as UTCTime
         try:
+            short = when[2:] if len(when) == 15 and when[:2] == b"20" else when
             fast = (
-                len(when) == 13
-                and when[:6] in dates
-                and when[6:10] in hhmm
-                and when[10:] in ssz
-                and not when > limit
+                len(short) == 13
+                and short[:6] in dates
+                and short[6:10] in hhmm
+                and short[10:] in ssz
+                and not short > limit
+                and (short is when or short < b"5")
             )
         except TypeError:
             fast = False
@@ -862,13 +865,13 @@ def _encode_rows(
             tag = utc_tag
             tl = 15
         else:
-            tag, moment = _parse_raw_time(when, f"serial {_hex(serial)}: revocation time")
+            tag, short, moment = _parse_raw_time(when, f"serial {_hex(serial)}: revocation time")
             if moment > this_update:
                 raise ValueError(
                     f"serial {_hex(serial)} is revoked at {moment.isoformat()}, after "
                     f"this_update {this_update.isoformat()}"
                 )
-            tl = 2 + len(when)
+            tl = 2 + len(short)
         # reason (and invalidity date)
         try:
             tail = reason_tail.get(reason, no_reason)
@@ -898,7 +901,7 @@ def _encode_rows(
                 length[n],
                 content,
                 tag,
-                when,
+                short,
                 tail,
             )
         )
