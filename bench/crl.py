@@ -74,7 +74,9 @@ PASSWORD = "bench-password"
 NEXT_UPDATE_DAYS = 7
 
 
-def prepare(work: Path, entries: int, openssl: list[str], env: dict[str, str]) -> None:
+def prepare(
+    work: Path, entries: int, openssl: list[str], env: dict[str, str], serial_bits: int = 128
+) -> None:
     """CA key and certificate (OpenSSL, gost engine), the same key encrypted for atlas_ca,
     and ``index.txt`` with ``entries`` revoked serials."""
 
@@ -100,7 +102,7 @@ def prepare(work: Path, entries: int, openssl: list[str], env: dict[str, str]) -
     with (work / "index.txt").open("w") as fh:
         lines = []
         for i in range(entries):
-            serial = rng.getrandbits(128).to_bytes(16, "big").hex().upper()
+            serial = rng.getrandbits(serial_bits).to_bytes(16, "big").hex().upper()
             moment = datetime.fromtimestamp(start + rng.randrange(span), UTC)
             when = moment.strftime("%y%m%d%H%M%SZ")
             reason = REASONS[rng.randrange(len(REASONS))]
