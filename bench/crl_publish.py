@@ -9,14 +9,20 @@ wall time and peak RSS from ``os.wait4`` (bench/benchlib.py's ``measure``):
 
 * **openssl** — ``openssl ca -gencrl`` over ``index.txt`` (PEM out);
 * **ours** — ``CrlPublisher.publish_full()``: allocate the cRLNumber, open a snapshot of the
-  register, stream the entries into the streaming CRL builder, sign (software GOST key),
-  verify the signature, write the PEM file atomically (temp file, fsync, rename), record it.
+  register, stream its CRL rows (``CrlScan.listed_rows``) into the builder's bulk path,
+  sign (software GOST key), verify the signature, write the PEM file atomically (temp file,
+  fsync, rename), record it.
+
+With ``--partitions N`` the serials are 127-bit (as atlas_ca draws them), the CA is
+partitioned (``CaConfig.crl_partitions``) and, per partition, ``openssl ca -gencrl`` over an
+``index.txt`` of that partition's serials runs against ``publish_full(partition)``; the totals
+give the RESULT.
 
 Usage: ``.venv/bin/python bench/crl_publish.py [--entries N] [--store sqlite|postgres]
-[--pg-dsn DSN] [--workdir DIR]``. The register's schema (version 3) carries the covering
-partial index the CRL scan reads from.
-Prints ``RESULT crl_publish time_ratio=... goal=0.5`` and ``RESULT crl_publish rss_ratio=...
-goal=0.5``.
+[--pg-dsn DSN] [--workdir DIR [--reuse]] [--partitions N]``. The register's schema (version 3)
+carries the covering partial index the CRL scan reads from. Prints the load average before and
+after the timed runs, then ``RESULT crl_publish time_ratio=... goal=0.25`` and
+``RESULT crl_publish rss_ratio=... goal=0.25`` (``crl_publish_partitioned_N`` with partitions).
 """
 
 from __future__ import annotations

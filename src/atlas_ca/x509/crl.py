@@ -13,6 +13,12 @@ Building
     that is not the issuer certificate's is refused. The result, a :class:`SignedCrl`, writes
     itself to a binary stream (DER or PEM) without joining the parts.
 
+    For large CRLs, ``sign(key, rows=...)`` takes :data:`RawEntry` tuples instead — serial as
+    an int, octets or the register's hex text, revocation time as the content of its DER time,
+    reason code — and writes each straight into the buffer: no :class:`RevokedEntry` or
+    ``datetime`` per entry. Each value is still checked (set lookups for the calendar, a byte
+    comparison with thisUpdate) and the DER is byte-for-byte that of the typed path.
+
     Entries are written **in the order given** — a streamed CRL cannot be sorted without holding
     every entry — and duplicates are not detected; the register that feeds the builder owns
     both properties. Per RFC 5280 §5.3.1 ``reasonCode`` is omitted for ``unspecified``;
