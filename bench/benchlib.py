@@ -135,6 +135,12 @@ def measure(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int]
 # --- output -----------------------------------------------------------------------------------
 
 
+def print_load(when: str) -> None:
+    """The machine's load average (1, 5, 15 min): the figures of a shared machine need it."""
+    one, five, fifteen = os.getloadavg()
+    print(f"load average {when}: {one:.2f} {five:.2f} {fifteen:.2f} ({os.cpu_count()} CPUs)")
+
+
 def print_result(bench: str, figure: str, value: float, goal: float, *, digits: int = 3) -> None:
     """The line the bench harness collects: ``RESULT <bench> <figure>=<value> goal=<goal>``."""
     print(f"RESULT {bench} {figure}={value:.{digits}f} goal={goal}")

@@ -9,14 +9,20 @@ wall time and peak RSS from ``os.wait4`` (bench/benchlib.py's ``measure``):
 
 * **openssl** — ``openssl ca -gencrl`` over ``index.txt`` (PEM out);
 * **ours** — ``CrlPublisher.publish_full()``: allocate the cRLNumber, open a snapshot of the
-  register, stream the entries into the streaming CRL builder, sign (software GOST key),
-  verify the signature, write the PEM file atomically (temp file, fsync, rename), record it.
+  register, stream its CRL rows (``CrlScan.listed_rows``) into the builder's bulk path,
+  sign (software GOST key), verify the signature, write the PEM file atomically (temp file,
+  fsync, rename), record it.
+
+With ``--partitions N`` the serials are 127-bit (as atlas_ca draws them), the CA is
+partitioned (``CaConfig.crl_partitions``) and, per partition, ``openssl ca -gencrl`` over an
+``index.txt`` of that partition's serials runs against ``publish_full(partition)``; the totals
+give the RESULT.
 
 Usage: ``.venv/bin/python bench/crl_publish.py [--entries N] [--store sqlite|postgres]
-[--pg-dsn DSN] [--workdir DIR]``. The register's schema (version 3) carries the covering
-partial index the CRL scan reads from.
-Prints ``RESULT crl_publish time_ratio=... goal=0.5`` and ``RESULT crl_publish rss_ratio=...
-goal=0.5``.
+[--pg-dsn DSN] [--workdir DIR [--reuse]] [--partitions N]``. The register's schema (version 3)
+carries the covering partial index the CRL scan reads from. Prints the load average before and
+after the timed runs, then ``RESULT crl_publish time_ratio=... goal=0.25`` and
+``RESULT crl_publish rss_ratio=... goal=0.25`` (``crl_publish_partitioned_N`` with partitions).
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import crl as crl_bench  # bench/crl.py: prepare(), OPENSSL_GOST_CONF, PASSWORD
-from benchlib import measure
+from benchlib import measure, print_load, print_result
 
 REASON_CODES = {
     "unspecified": 0,
@@ -120,11 +126,15 @@ def load_register(work: Path, location: str) -> None:
     lite.close()
 
 
-def ours(work: Path, location: str) -> None:
-    """The measured child: publish one full CRL from the register."""
+PARTITION_URL = "http://ca.example.ru/cdp/ca-{partition}.crl"
+
+
+def ours(work: Path, location: str, partitions: int = 0, partition: int | None = None) -> None:
+    """The measured child: publish one full CRL from the register (with ``partitions``, the
+    full CRL of ``partition``)."""
     from atlas_ca.asn1 import oids
     from atlas_ca.hsm.software import open_software_key
-    from atlas_ca.profiles.config import CaConfig, IssuerTools
+    from atlas_ca.profiles.config import CaConfig, CrlPartitioning, IssuerTools
     from atlas_ca.services.ca import CertificateAuthority
     from atlas_ca.services.crl_publication import CrlPolicy, CrlPublisher
     from atlas_ca.services.ports import SystemClock
@@ -136,6 +146,7 @@ def ours(work: Path, location: str) -> None:
         issuer_tools=IssuerTools("ПАК HSM", "ПАК УЦ", "СФ/124-0000", "СФ/128-0000"),
         ca_sign_tool="ПАК HSM",
         policy_classes=(oids.RuPolicy.KC1,),
+        crl_partitions=CrlPartitioning(partitions, PARTITION_URL) if partitions else None,
     )
     ca = CertificateAuthority(key, Certificate.load((work / "ca.pem").read_bytes()), config)
     clock = SystemClock()
@@ -148,7 +159,7 @@ def ours(work: Path, location: str) -> None:
             clock=clock,
             policy=CrlPolicy(file_name="service.pem", pem=True),
         )
-        published = publisher.publish_full()
+        published = publisher.publish_full(partition)
         print(f"published CRL {published.number}: {published.entries} entries, {published.size} B")
     finally:
         register.close()
@@ -160,14 +171,30 @@ def main() -> None:
     parser.add_argument("--store", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--pg-dsn", default=os.environ.get("ATLAS_CA_TEST_PG_DSN"))
     parser.add_argument("--workdir", type=Path, default=None)
-    parser.add_argument("--child", choices=["ours", "load"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--partitions",
+        type=int,
+        default=0,
+        help="partitioned CRLs: publish each of N partitions, against openssl over each "
+        "partition's serials",
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="reuse the key, index.txt and SQLite register already in --workdir",
+    )
+    parser.add_argument("--child", choices=["ours", "load", "split"], help=argparse.SUPPRESS)
     parser.add_argument("--location", help=argparse.SUPPRESS)
+    parser.add_argument("--partition", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child == "ours":
-        ours(args.workdir, args.location)
+        ours(args.workdir, args.location, args.partitions, args.partition)
         return
     if args.child == "load":
         load_register(args.workdir, args.location)
+        return
+    if args.child == "split":
+        split_index(args.workdir, args.partitions)
         return
 
     openssl_bin = shutil.which("openssl")
@@ -205,65 +232,48 @@ def main() -> None:
         location = str(work / "register.sqlite3")
 
     try:
-        t0 = time.perf_counter()
-        crl_bench.prepare(work, args.entries, [openssl_bin], env)
-        # The same key and subject, with basicConstraints cA=TRUE (a CertificateAuthority needs
-        # it); both sides use this ca.pem.
-        subprocess.run(
-            [openssl_bin, "req", "-x509", "-new", "-key", "ca.key", "-out", "ca.pem",
-             "-days", "365", "-subj", "/C=RU/O=Bench/CN=Atlas bench GOST CA",
-             "-addext", "basicConstraints=critical,CA:TRUE",
-             "-addext", "subjectKeyIdentifier=hash",
-             "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
-            cwd=work, env=env, check=True, capture_output=True,
-        )  # fmt: skip
-        # In a child: the parent stays small, since a forked child's peak RSS counts the
-        # parent's pages until it execs.
-        subprocess.run(
-            [sys.executable, str(Path(__file__).resolve()), "--child", "load",
-             "--workdir", str(work), "--location", location],
-            cwd=work, env=env, check=True,
-        )  # fmt: skip
-        print(f"prepared {args.entries} revoked serials (index.txt and the {args.store} register)"
-              f" in {time.perf_counter() - t0:.1f} s")  # fmt: skip
+        reuse = args.reuse and args.store == "sqlite" and Path(location).exists()
+        if reuse:
+            (work / "pub").mkdir(exist_ok=True)
+            for old in (work / "pub").iterdir():
+                old.unlink()
+        else:
+            t0 = time.perf_counter()
+            # Serials of 127 random bits, as atlas_ca issues them (x509.certificate.random_serial):
+            # the partitions are ranges of that span.
+            crl_bench.prepare(
+                work, args.entries, [openssl_bin], env, serial_bits=127 if args.partitions else 128
+            )
+            # The same key and subject, with basicConstraints cA=TRUE (a CertificateAuthority needs
+            # it); both sides use this ca.pem.
+            subprocess.run(
+                [openssl_bin, "req", "-x509", "-new", "-key", "ca.key", "-out", "ca.pem",
+                 "-days", "365", "-subj", "/C=RU/O=Bench/CN=Atlas bench GOST CA",
+                 "-addext", "basicConstraints=critical,CA:TRUE",
+                 "-addext", "subjectKeyIdentifier=hash",
+                 "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+                cwd=work, env=env, check=True, capture_output=True,
+            )  # fmt: skip
+            # In a child: the parent stays small, since a forked child's peak RSS counts the
+            # parent's pages until it execs.
+            subprocess.run(
+                [sys.executable, str(Path(__file__).resolve()), "--child", "load",
+                 "--workdir", str(work), "--location", location],
+                cwd=work, env=env, check=True,
+            )  # fmt: skip
+            print(f"prepared {args.entries} revoked serials (index.txt and the {args.store}"
+                  f" register) in {time.perf_counter() - t0:.1f} s")  # fmt: skip
 
-        ossl_time, ossl_rss = measure(
-            [openssl_bin, "ca", "-config", "ca.cnf", "-gencrl", "-out", "openssl.pem", "-batch"],
-            work,
-            env,
-        )
-        our_time, our_rss = measure(
-            [sys.executable, str(Path(__file__).resolve()), "--child", "ours",
-             "--workdir", str(work), "--location", location],
-            work,
-            env,
-        )  # fmt: skip
-        ours_path = work / "pub" / "service.pem"
-        mb = 1024 * 1024
-        print(f"openssl ca -gencrl:         {ossl_time:6.2f} s  peak RSS {ossl_rss / mb:7.1f} MB")
-        print(f"CrlPublisher ({args.store:8s}):  {our_time:6.2f} s  peak RSS {our_rss / mb:7.1f} MB"
-              f"  CRL {ours_path.stat().st_size / mb:.1f} MB")  # fmt: skip
-
-        from atlas_ca.x509.crl import load_crl
-
-        ca = (work / "ca.pem").read_bytes()
-        mine = load_crl(ours_path.read_bytes())
-        theirs = load_crl((work / "openssl.pem").read_bytes())
-        mine.verify_issued_by(ca)
-        if len(mine) != args.entries or len(theirs) != args.entries:
-            raise SystemExit(f"entry counts differ: ours {len(mine)}, openssl {len(theirs)}")
-        probe = next(iter(theirs))
-        if mine.lookup(probe.serial) != probe:
-            raise SystemExit(f"serial {probe.serial:#x} differs between the two CRLs")
-        check = subprocess.run(
-            [openssl_bin, "crl", "-in", str(ours_path), "-verify", "-CAfile", "ca.pem", "-noout"],
-            cwd=work,
-            env=env,
-            capture_output=True,
-        )
-        if b"verify OK" not in check.stdout + check.stderr:
-            raise SystemExit(f"openssl does not verify the published CRL: {check.stderr.decode()}")
-        print("published CRL verified (atlas_ca parser; openssl crl -verify), same entries")
+        print_load("before")
+        if args.partitions:
+            our_time, our_rss, ossl_time, ossl_rss = _partitioned(
+                work, env, openssl_bin, location, args.partitions, args.entries
+            )
+        else:
+            our_time, our_rss, ossl_time, ossl_rss = _full(
+                work, env, openssl_bin, location, args.store, args.entries
+            )
+        print_load("after")
     finally:
         if pg_name is not None and pg_admin:
             import psycopg
@@ -277,8 +287,122 @@ def main() -> None:
                 )
         if own_tmp is not None:
             own_tmp.cleanup()
-    print(f"RESULT crl_publish time_ratio={our_time / ossl_time:.3f} goal=0.5")
-    print(f"RESULT crl_publish rss_ratio={our_rss / ossl_rss:.3f} goal=0.5")
+    name = f"crl_publish_partitioned_{args.partitions}" if args.partitions else "crl_publish"
+    print_result(name, "time_ratio", our_time / ossl_time, 0.25)
+    print_result(name, "rss_ratio", our_rss / ossl_rss, 0.25)
+
+
+def _ours_cmd(work: Path, location: str, partitions: int = 0, partition: int = 0) -> list[str]:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", "ours",
+           "--workdir", str(work), "--location", location]  # fmt: skip
+    if partitions:
+        cmd += ["--partitions", str(partitions), "--partition", str(partition)]
+    return cmd
+
+
+def _check(work: Path, env: dict[str, str], openssl_bin: str, ours_pem: Path, theirs_pem: Path,
+           entries: int) -> None:  # fmt: skip
+    """Both CRLs parse, ours verifies (atlas_ca and openssl), the same entries are listed."""
+    from atlas_ca.x509.crl import load_crl
+
+    ca = (work / "ca.pem").read_bytes()
+    mine = load_crl(ours_pem.read_bytes())
+    theirs = load_crl(theirs_pem.read_bytes())
+    mine.verify_issued_by(ca)
+    if len(mine) != entries or len(theirs) != entries:
+        raise SystemExit(f"entry counts differ: ours {len(mine)}, openssl {len(theirs)}")
+    if entries:
+        probe = next(iter(theirs))
+        if mine.lookup(probe.serial) != probe:
+            raise SystemExit(f"serial {probe.serial:#x} differs between the two CRLs")
+    check = subprocess.run(
+        [openssl_bin, "crl", "-in", str(ours_pem), "-verify", "-CAfile", "ca.pem", "-noout"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+    )
+    if b"verify OK" not in check.stdout + check.stderr:
+        raise SystemExit(f"openssl does not verify the published CRL: {check.stderr.decode()}")
+
+
+def _full(work: Path, env: dict[str, str], openssl_bin: str, location: str, store: str,
+          entries: int) -> tuple[float, int, float, int]:  # fmt: skip
+    ossl_time, ossl_rss = measure(
+        [openssl_bin, "ca", "-config", "ca.cnf", "-gencrl", "-out", "openssl.pem", "-batch"],
+        work,
+        env,
+    )
+    our_time, our_rss = measure(_ours_cmd(work, location), work, env)
+    ours_path = work / "pub" / "service.pem"
+    mb = 1024 * 1024
+    print(f"openssl ca -gencrl:         {ossl_time:6.2f} s  peak RSS {ossl_rss / mb:7.1f} MB")
+    print(f"CrlPublisher ({store:8s}):  {our_time:6.2f} s  peak RSS {our_rss / mb:7.1f} MB"
+          f"  CRL {ours_path.stat().st_size / mb:.1f} MB")  # fmt: skip
+    _check(work, env, openssl_bin, ours_path, work / "openssl.pem", entries)
+    print("published CRL verified (atlas_ca parser; openssl crl -verify), same entries")
+    return our_time, our_rss, ossl_time, ossl_rss
+
+
+def split_index(work: Path, partitions: int) -> None:
+    """Per partition, a CA directory ``p<N>`` whose index.txt holds that partition's lines."""
+    from atlas_ca.profiles.config import CrlPartitioning
+
+    parts = CrlPartitioning(partitions, PARTITION_URL)
+    lines: list[list[str]] = [[] for _ in range(partitions)]
+    with (work / "index.txt").open() as fh:
+        for line in fh:
+            lines[parts.partition_of(int(line.split("\t", 4)[3], 16))].append(line)
+    cnf = (work / "ca.cnf").read_text()
+    for p in range(partitions):
+        part_dir = work / f"p{p}"
+        part_dir.mkdir(exist_ok=True)
+        for name in ("ca.pem", "ca.key", "index.txt.attr"):
+            shutil.copy(work / name, part_dir / name)
+        (part_dir / "ca.cnf").write_text(cnf)
+        (part_dir / "crlnumber").write_text("1000\n")
+        (part_dir / "index.txt").write_text("".join(lines[p]))
+
+
+def _partitioned(work: Path, env: dict[str, str], openssl_bin: str, location: str,
+                 partitions: int, entries: int) -> tuple[float, int, float, int]:  # fmt: skip
+    """Per partition: ``openssl ca -gencrl`` over an index.txt of that partition's serials
+    against ``publish_full(partition)``; the totals (time summed, RSS the peak) are returned."""
+    from atlas_ca.profiles.config import CrlPartitioning
+
+    parts = CrlPartitioning(partitions, PARTITION_URL)
+    # Split index.txt in a child: a forked child's peak RSS counts this process's pages until
+    # it execs, so this process must not grow before measuring.
+    subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--child", "split",
+         "--workdir", str(work), "--partitions", str(partitions)],
+        check=True, env=env,
+    )  # fmt: skip
+    totals = [0.0, 0, 0.0, 0]
+    mb = 1024 * 1024
+    checks = []  # after every measurement: parsing the CRLs grows this process
+    for p in range(partitions):
+        part_dir = work / f"p{p}"
+        count = sum(1 for _ in (part_dir / "index.txt").open())
+        ossl_time, ossl_rss = measure(
+            [openssl_bin, "ca", "-config", "ca.cnf", "-gencrl", "-out", "openssl.pem", "-batch"],
+            part_dir,
+            env,
+        )
+        our_time, our_rss = measure(_ours_cmd(work, location, partitions, p), work, env)
+        ours_path = work / "pub" / parts.file_name(p)
+        print(f"partition {p}: {count} entries  openssl {ossl_time:6.2f} s "
+              f"{ossl_rss / mb:6.1f} MB  ours {our_time:6.2f} s {our_rss / mb:6.1f} MB  "
+              f"time ratio {our_time / ossl_time:.3f}")  # fmt: skip
+        checks.append((part_dir, ours_path, count))
+        totals[0] += our_time
+        totals[1] = max(totals[1], our_rss)
+        totals[2] += ossl_time
+        totals[3] = max(totals[3], ossl_rss)
+    for part_dir, ours_path, count in checks:
+        _check(part_dir, env, openssl_bin, ours_path, part_dir / "openssl.pem", count)
+    print(f"all {partitions} partitions ({entries} entries): openssl {totals[2]:.2f} s, "
+          f"ours {totals[0]:.2f} s; every partition's CRL verified, same entries")  # fmt: skip
+    return totals[0], int(totals[1]), totals[2], int(totals[3])
 
 
 if __name__ == "__main__":

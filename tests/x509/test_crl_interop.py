@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +28,14 @@ from atlas_ca.x509.crl import (
     RevocationReason,
     RevokedEntry,
     load_crl,
+    revocation_time,
 )
 
 AT = NOW - timedelta(minutes=30)
+
+
+def _generalized(moment: datetime) -> bytes:
+    return moment.strftime("%Y%m%d%H%M%SZ").encode()
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,13 @@ def _full_and_delta(issuer: Issuer, tmp: Path) -> tuple[Path, Path, Path]:
                 RevokedEntry(2**127 + 5, AT, RevocationReason.CERTIFICATE_HOLD),
                 RevokedEntry(77, AT),
             ],
+            # the bulk path (RawEntry rows) in the same CRL: serial as the register stores it,
+            # as octets, as an int; times as encoded UTCTime / GeneralizedTime content
+            rows=[
+                ("00" * 4 + "7f" * 16, revocation_time(AT), 1, _generalized(AT)),
+                (bytes.fromhex("00ff01"), revocation_time(AT), None, None),
+                (2**159 - 1, revocation_time(AT), 9, None),
+            ],
         )
     )
     delta = (
@@ -114,6 +126,7 @@ def _full_and_delta(issuer: Issuer, tmp: Path) -> tuple[Path, Path, Path]:
                 RevokedEntry(2**127 + 5, AT, RevocationReason.REMOVE_FROM_CRL),
                 RevokedEntry(78, AT, RevocationReason.SUPERSEDED),
             ],
+            rows=[(bytes.fromhex("00ff01"), revocation_time(NOW), 8, None)],
         )
     )
     full_pem, delta_pem, delta_der = tmp / "full.pem", tmp / "delta.pem", tmp / "delta.der"
@@ -176,6 +189,14 @@ def test_we_verify_our_own_crls_with_the_issuer_certificate(issuer: Issuer, tmp_
     assert delta.lookup(2**127 + 5) == RevokedEntry(
         2**127 + 5, AT, RevocationReason.REMOVE_FROM_CRL
     )
+    assert full.lookup(int("7f" * 16, 16)) == RevokedEntry(
+        int("7f" * 16, 16), AT, RevocationReason.KEY_COMPROMISE, AT
+    )
+    assert full.lookup(0xFF01) == RevokedEntry(0xFF01, AT)
+    assert full.lookup(2**159 - 1) == RevokedEntry(
+        2**159 - 1, AT, RevocationReason.PRIVILEGE_WITHDRAWN
+    )
+    assert delta.lookup(0xFF01) == RevokedEntry(0xFF01, NOW, RevocationReason.REMOVE_FROM_CRL)
 
 
 # --- CRLs produced by the other tools --------------------------------------------------------

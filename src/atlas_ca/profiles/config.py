@@ -90,6 +90,85 @@ class IssuerTools:
         _text("ca_tool_certificate", self.ca_tool_certificate, 100)
 
 
+#: Serials drawn at issuance are below 2**127 (``x509.certificate.SERIAL_RANDOM_BITS``).
+_PARTITION_SPAN = 1 << 127
+_MAX_SERIAL = (1 << 159) - 1
+PARTITION_PLACEHOLDER = "{partition}"
+
+
+@dataclass(frozen=True, slots=True)
+class CrlPartitioning:
+    """Partitioned CRLs (RFC 5280 §5.2.5 issuingDistributionPoint, as EJBCA offers them).
+
+    The issuer's serials are cut into ``count`` ranges of equal width; a certificate's
+    partition follows from its serial, which is drawn at random at issuance, so the
+    partitions fill evenly, and its cRLDistributionPoints names ``url_template`` with
+    ``{partition}`` replaced by the partition's number. Each partition has its own full and
+    delta CRL, whose issuingDistributionPoint names the same URL (RFC 5280 §6.3.3 (b)(2)(i)
+    matches it against the certificate's CDP), so no CRL grows beyond ≈ 1/``count`` of the
+    revoked certificates. A range is one stretch of the register's serial-ordered index.
+
+    ``count`` is fixed for the life of the CA key: certificates already issued name their
+    partition's URL, and changing ``count`` would move serials to other partitions.
+    """
+
+    count: int
+    url_template: str
+
+    def __post_init__(self) -> None:
+        if type(self.count) is not int or not 1 <= self.count <= 65_536:
+            raise ConfigError(
+                "crl_partitions.count must be an integer from 1 to 65536",
+                field="crl_partitions.count",
+            )
+        template = self.url_template
+        if not isinstance(template, str) or template.count(PARTITION_PLACEHOLDER) != 1:
+            raise ConfigError(
+                f"crl_partitions.url_template must contain {PARTITION_PLACEHOLDER} once",
+                field="crl_partitions.url_template",
+            )
+        _urls("crl_partitions.url_template", [template.replace(PARTITION_PLACEHOLDER, "0")])
+        if template.endswith("/") or "/" not in template.split("://", 1)[-1]:
+            raise ConfigError(
+                "crl_partitions.url_template must end in the CRL's file name",
+                field="crl_partitions.url_template",
+            )
+
+    def partition_of(self, serial: int) -> int:
+        """The partition of ``serial``: the range it falls in (serials above the random
+        range, e.g. imported ones, fall in the last partition)."""
+        if type(serial) is not int or not 1 <= serial <= _MAX_SERIAL:
+            raise ValueError(f"{serial!r} is not a certificate serial")
+        return min(serial * self.count >> 127, self.count - 1)
+
+    def serial_range(self, partition: int) -> tuple[int, int]:
+        """``(low, high)``: the serials ``low <= s < high`` of ``partition``."""
+        self._check(partition)
+        low = max(1, -(-partition * _PARTITION_SPAN // self.count))
+        if partition == self.count - 1:
+            return low, _MAX_SERIAL + 1
+        return low, -(-(partition + 1) * _PARTITION_SPAN // self.count)
+
+    def url(self, partition: int) -> str:
+        """The partition's CRL URL: the certificates' CDP and the CRL's IDP."""
+        self._check(partition)
+        return self.url_template.replace(PARTITION_PLACEHOLDER, str(partition))
+
+    def file_name(self, partition: int) -> str:
+        """The name of the partition's full CRL file: the URL's last path segment."""
+        return self.url(partition).rsplit("/", 1)[1]
+
+    def _check(self, partition: int) -> None:
+        if type(partition) is not int or not 0 <= partition < self.count:
+            raise ValueError(f"partition {partition!r} is not in 0..{self.count - 1}")
+
+    @classmethod
+    def from_mapping(cls, data: object) -> CrlPartitioning:
+        if not isinstance(data, Mapping):
+            raise ConfigError("crl_partitions must be a table", field="crl_partitions")
+        return cls(data.get("count"), data.get("url_template"))  # type: ignore[arg-type]
+
+
 @dataclass(frozen=True, slots=True)
 class CaConfig:
     """What a CA deployment configures.
@@ -108,6 +187,9 @@ class CaConfig:
     ca_issuers_urls: tuple[str, ...] = ()
     enabled_profiles: frozenset[str] = field(default=DEFAULT_ENABLED)
     allow_unqualified_keys: bool = False
+    #: Partitioned CRLs: the certificates' CDP names their partition's URL instead of
+    #: ``crl_urls`` (which must then be empty).
+    crl_partitions: CrlPartitioning | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.issuer_tools, IssuerTools):
@@ -120,6 +202,15 @@ class CaConfig:
                 raise ConfigError(f"{p!r} is not a class КС1…КА1", field="policy_classes")
         for name in ("crl_urls", "ocsp_urls", "ca_issuers_urls"):
             _urls(name, getattr(self, name))
+        if self.crl_partitions is not None:
+            if not isinstance(self.crl_partitions, CrlPartitioning):
+                raise ConfigError("crl_partitions must be CrlPartitioning", field="crl_partitions")
+            if self.crl_urls:
+                raise ConfigError(
+                    "crl_urls and crl_partitions exclude each other: a partitioned CA's "
+                    "certificates name their partition's CRL",
+                    field="crl_urls",
+                )
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> CaConfig:
@@ -141,6 +232,11 @@ class CaConfig:
                 ca_issuers_urls=_urls("ca_issuers_urls", data.get("ca_issuers_urls", [])),
                 enabled_profiles=frozenset(data.get("enabled_profiles", DEFAULT_ENABLED)),
                 allow_unqualified_keys=bool(data.get("allow_unqualified_keys", False)),
+                crl_partitions=(
+                    None
+                    if data.get("crl_partitions") is None
+                    else CrlPartitioning.from_mapping(data["crl_partitions"])
+                ),
             )
         except KeyError as exc:
             raise ConfigError(
@@ -150,4 +246,11 @@ class CaConfig:
             raise ConfigError(f"CA configuration is malformed: {exc}") from exc
 
 
-__all__ = ["DEFAULT_ENABLED", "POLICY_CLASSES", "CaConfig", "ConfigError", "IssuerTools"]
+__all__ = [
+    "DEFAULT_ENABLED",
+    "POLICY_CLASSES",
+    "CaConfig",
+    "ConfigError",
+    "CrlPartitioning",
+    "IssuerTools",
+]

@@ -38,7 +38,7 @@ from atlas_ca.errors import AtlasCaError, InvalidInput, InvalidPublicKey, Refuse
 from atlas_ca.hsm.base import SigningKey
 from atlas_ca.profiles.base import Profile, ProfileKind, add_months
 from atlas_ca.profiles.ca import CA
-from atlas_ca.profiles.config import CaConfig
+from atlas_ca.profiles.config import CaConfig, CrlPartitioning
 from atlas_ca.profiles.fields import AttributeRule, Presence
 from atlas_ca.profiles.lint import LintReport, require_clean
 from atlas_ca.profiles.ocsp import OCSP
@@ -166,6 +166,15 @@ class CertificatePlan:
     not_after: dt.datetime
     extensions: tuple[x509ext.Extension, ...]
     warnings: tuple[str, ...] = ()
+    #: Set for a partitioned CA: the CDP is added once the serial (so the partition) is known.
+    crl_partitions: CrlPartitioning | None = None
+
+    def crl_distribution_points(self, serial: int) -> x509ext.CrlDistributionPoints | None:
+        """The CDP naming the CRL partition of ``serial`` (None unless partitioned)."""
+        parts = self.crl_partitions
+        if parts is None:
+            return None
+        return x509ext.CrlDistributionPoints.of_uris(parts.url(parts.partition_of(serial)))
 
     def builder(
         self, *, issuer: Certificate | None = None, self_signed: bool = False
@@ -505,6 +514,9 @@ def plan_subscriber_certificate(
         not_after,
         tuple(exts),
         csr_disagreements(subject, request.csr_subject),
+        config.crl_partitions
+        if profile.extension(oids.Extension.CRL_DISTRIBUTION_POINTS)
+        else None,
     )
 
 
@@ -608,11 +620,11 @@ def prepare_tbs(
     self_signed: bool = False,
 ) -> PreparedTbs:
     """Build the TBS from the plan and lint it; :class:`LintFailed` on any error finding."""
-    tbs = (
-        plan.builder(issuer=issuer, self_signed=self_signed)
-        .serial_number(serial)
-        .build_tbs(algorithm)
-    )
+    builder = plan.builder(issuer=issuer, self_signed=self_signed).serial_number(serial)
+    cdp = plan.crl_distribution_points(serial)
+    if cdp is not None:
+        builder = builder.add_extension(cdp)
+    tbs = builder.build_tbs(algorithm)
     return PreparedTbs(tbs, require_clean(tbs.der, plan.profile))
 
 

@@ -7,7 +7,9 @@ One publication, under an exclusive lock on the publication directory::
              of publishers; the ``crls`` primary key refuses a number recorded twice)
     scan     a consistent snapshot of the issuer's statuses is streamed from the register
              (server-side cursor / batched fetch) straight into the streaming CRL builder:
-             each entry becomes DER at once, no list of rows is ever built
+             each entry becomes DER at once, no list of rows is ever built; a full CRL's
+             rows come as the database derives them (serial as stored, revocation time as
+             its DER text, reason code) into the builder's bulk path, no object per entry
     sign     the CA key signs the TBS, hashed in pieces when the key can sign a digest
     verify   the signature is checked with the CA certificate's public key
     write    to a temporary file in the same directory, fsync, ``os.replace``, fsync of the
@@ -19,6 +21,13 @@ The directory lock orders the publishers that share a directory, so the file the
 moves to a higher number; a crash after *number* leaves a gap in the numbers, which RFC 5280
 allows (§5.2.3 asks for increasing numbers, not consecutive ones). The file is written before
 it is recorded, so every recorded CRL (and so every base of a delta) was published.
+
+Partitioned CRLs (``CaConfig.crl_partitions``, RFC 5280 §5.2.5): partition *p* holds the
+serials of its range, its full and delta CRLs carry an issuingDistributionPoint naming the
+partition's URL (the CDP of its certificates) and go to the file that URL names (the delta to
+``<name>-delta.<ext>``). CRL numbers come from the issuer's one counter, so each partition's
+numbers increase too. A partition's delta refers to the full CRL published for it now — the
+number in that file, looked up in the register for its change mark.
 """
 
 from __future__ import annotations
@@ -29,8 +38,6 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import starmap
-from operator import itemgetter
 from pathlib import Path
 
 from atlas_ca.algorithms import KeyType, SignatureAlgorithm
@@ -46,6 +53,7 @@ from atlas_ca.storage.ports import (
     CrlRecord,
     Register,
     RevocationReason,
+    SerialRange,
     StatusEntry,
 )
 from atlas_ca.x509 import crl as x509crl
@@ -90,13 +98,7 @@ class PublishedCrl:
     path: Path
     entries: int
     size: int
-
-
-def _listed_entries(entries: Iterable[StatusEntry]) -> Iterator[x509crl.RevokedEntry]:
-    """A full CRL's entries: every listed status is REVOKED or SUSPENDED with its date. The
-    loop runs in C (``map``/``starmap``): a million entries pay only for RevokedEntry itself
-    (reason unspecified is written as no reasonCode by the builder)."""
-    return starmap(x509crl.RevokedEntry, map(itemgetter(0, 3, 2, 4), entries))
+    partition: int | None = None
 
 
 def _changed_entries(
@@ -111,6 +113,15 @@ def _changed_entries(
             yield entry_cls(serial, this_update, remove)
         else:
             yield entry_cls(serial, revoked_at, reason, invalidity)
+
+
+@dataclass(frozen=True, slots=True)
+class _Partition:
+    number: int
+    url: str
+    serials: SerialRange
+    file_name: str
+    delta_file_name: str
 
 
 class _DigestRecorder:
@@ -196,20 +207,74 @@ class CrlPublisher:
         finally:
             os.close(fd)  # closing the descriptor releases the lock
 
-    def publish_full(self) -> PublishedCrl:
-        """A full CRL of every revoked and suspended certificate, to ``policy.file_name``."""
-        return self._publish(delta=False)
+    def publish_full(self, partition: int | None = None) -> PublishedCrl:
+        """A full CRL of every revoked and suspended certificate, to ``policy.file_name``;
+        of a partitioned CA (``CaConfig.crl_partitions``), of one ``partition``, to the file
+        its URL names."""
+        return self._publish(delta=False, partition=self._partition(partition))
 
-    def publish_delta(self) -> PublishedCrl:
-        """A delta CRL of the changes since the latest full CRL, to ``policy.delta_file_name``."""
-        return self._publish(delta=True)
+    def publish_delta(self, partition: int | None = None) -> PublishedCrl:
+        """A delta CRL of the changes since the latest full CRL, to ``policy.delta_file_name``;
+        of a partitioned CA, of one ``partition`` since its published full CRL."""
+        return self._publish(delta=True, partition=self._partition(partition))
 
-    def _publish(self, *, delta: bool) -> PublishedCrl:
+    def publish_partitions(self, *, delta: bool = False) -> list[PublishedCrl]:
+        """Every partition's full (or delta) CRL, one after the other."""
+        parts = self._ca.config.crl_partitions
+        if parts is None:
+            raise ValueError("this CA's CRLs are not partitioned (CaConfig.crl_partitions)")
+        publish = self.publish_delta if delta else self.publish_full
+        return [publish(p) for p in range(parts.count)]
+
+    def _partition(self, partition: int | None) -> _Partition | None:
+        parts = self._ca.config.crl_partitions
+        if parts is None:
+            if partition is not None:
+                raise ValueError("this CA's CRLs are not partitioned (CaConfig.crl_partitions)")
+            return None
+        if partition is None:
+            raise ValueError(f"this CA publishes {parts.count} CRL partitions: name the partition")
+        low, high = parts.serial_range(partition)
+        name = parts.file_name(partition)
+        stem, dot, suffix = name.rpartition(".")
+        delta_name = f"{stem}-delta{dot}{suffix}" if stem else f"{name}-delta"
+        return _Partition(partition, parts.url(partition), SerialRange(low, high), name, delta_name)
+
+    def _partition_base(self, part: _Partition) -> CrlRecord:
+        """The base of a partition's delta: the full CRL published for it now (its file)."""
+        issuer = self._ca.issuer_id
+        path = self.directory / part.file_name
+        try:
+            published = x509crl.load_crl(path.read_bytes())
+        except FileNotFoundError:
+            raise RecordNotFound(
+                f"a delta CRL needs a full CRL to refer to: publish partition {part.number}'s "
+                "full CRL first",
+                issuer=issuer.value,
+                partition=part.number,
+            ) from None
+        idp = published.issuing_distribution_point
+        number = published.crl_number
+        if published.is_delta or number is None or idp is None or idp.full_name != (part.url,):
+            raise CrlPublicationFailed(
+                f"{path} is not the full CRL of partition {part.number} ({part.url})",
+                path=str(path),
+            )
+        base = self._register.get_crl(issuer, number)
+        if base.base_number is not None:
+            raise CrlPublicationFailed(
+                f"CRL {number} in {path} is recorded as a delta CRL", path=str(path)
+            )
+        return base
+
+    def _publish(self, *, delta: bool, partition: _Partition | None) -> PublishedCrl:
         issuer = self._ca.issuer_id
         policy = self.policy
         with self._locked():
             base: CrlRecord | None = None
-            if delta:
+            if delta and partition is not None:
+                base = self._partition_base(partition)
+            elif delta:
                 base = self._register.latest_crl(issuer, full_only=True)
                 if base is None:
                     raise RecordNotFound(
@@ -229,20 +294,31 @@ class CrlPublisher:
             )
             if base is not None:
                 builder = builder.delta_crl_indicator(base.number)
+            serials = None
+            if partition is not None:
+                # RFC 5280 §5.2.5: the scope of the partition's full and delta CRLs alike.
+                builder = builder.issuing_distribution_point(
+                    x509crl.IssuingDistributionPoint(full_name=(partition.url,))
+                )
+                serials = partition.serials
             key = self._ca.key
             recorder = _DigestRecorder(key) if isinstance(key, PrehashSigningKey) else None
             with self._register.crl_scan(issuer) as scan:
-                entries = (
-                    _listed_entries(scan.listed())
-                    if base is None
-                    else _changed_entries(scan.changes_since(base.number), this_update)
-                )
-                signed = builder.sign(recorder or key, entries)
+                if base is None:
+                    # the bulk path: rows as the register derives them, no object per entry
+                    signed = builder.sign(recorder or key, rows=scan.listed_rows(serials))
+                else:
+                    changes = scan.changes_since(base.number, serials)
+                    signed = builder.sign(recorder or key, _changed_entries(changes, this_update))
                 mark = scan.change_mark
             self._done("sign")
             self._verify(signed, None if recorder is None else recorder.digest)
             self._done("verify")
-            path = self.directory / (policy.delta_file_name if delta else policy.file_name)
+            if partition is not None:
+                name = partition.delta_file_name if delta else partition.file_name
+            else:
+                name = policy.delta_file_name if delta else policy.file_name
+            path = self.directory / name
             size = self._write(path, signed)
             self._done("write")
             record = CrlRecord(
@@ -263,6 +339,7 @@ class CrlPublisher:
             path,
             signed.entry_count,
             size,
+            None if partition is None else partition.number,
         )
 
     def _verify(self, signed: x509crl.SignedCrl, digest: bytes | None) -> None:

@@ -49,10 +49,12 @@ from atlas_ca.errors import (
 from atlas_ca.hsm.base import SigningKey
 from atlas_ca.storage.lifecycle import StatusAction, next_status
 from atlas_ca.storage.ports import (
+    MAX_SERIAL,
     CaCertificate,
     CertificateRecord,
     CertificateStatus,
     CrlRecord,
+    CrlRow,
     IdempotencyKey,
     Intent,
     IntentOutcome,
@@ -64,6 +66,7 @@ from atlas_ca.storage.ports import (
     ProfileName,
     Revocation,
     RevocationReason,
+    SerialRange,
     StatusChange,
     StatusEntry,
     check_serial,
@@ -128,6 +131,9 @@ class Database(ABC):
     """What an adapter provides to :class:`SqlRegister`."""
 
     for_update: str = ""
+    #: The columns of a :class:`~atlas_ca.storage.ports.CrlRow`, derived in SQL from
+    #: ``serial``, ``revocation_date``, ``reason`` and ``invalidity_date``.
+    crl_row_columns: str
 
     @abstractmethod
     def write(self) -> AbstractContextManager[Cursor]:
@@ -980,6 +986,15 @@ _LISTED_SQL = (
 )
 
 
+def listed_rows_sql(columns: str, where: str = "") -> str:
+    """The full CRL's scan as CrlRows (``columns``: the adapter's ``crl_row_columns``); the
+    same rows, order and covering index as :data:`_LISTED_SQL`."""
+    return (
+        f"SELECT {columns} FROM certificates WHERE issuer = ? AND status <> 'valid'"
+        f" AND last_change <= ?{where} ORDER BY serial"
+    )
+
+
 class _SqlCrlScan:
     def __init__(self, reg: SqlRegister, cur: Cursor, issuer: IssuerKeyId, mark: int) -> None:
         self._reg = reg
@@ -991,21 +1006,45 @@ class _SqlCrlScan:
     def change_mark(self) -> int:
         return self._mark
 
-    def listed(self) -> Iterator[StatusEntry]:
-        rows = self._cur.stream(_LISTED_SQL, (self._issuer.value, self._mark))
+    def _range(self, serials: SerialRange | None) -> tuple[str, tuple[str, ...]]:
+        if serials is None:
+            return "", ()
+        if serials.high > MAX_SERIAL:
+            return " AND serial >= ?", (serial_text(serials.low),)
+        return " AND serial >= ? AND serial < ?", (
+            serial_text(serials.low),
+            serial_text(serials.high),
+        )
+
+    def listed(self, serials: SerialRange | None = None) -> Iterator[StatusEntry]:
+        where, params = self._range(serials)
+        rows = self._cur.stream(
+            _LISTED_SQL.replace(" ORDER BY", where + " ORDER BY"),
+            (self._issuer.value, self._mark, *params),
+        )
         yield from self._reg._entries(rows)
 
-    def changes_since(self, base_number: int) -> Iterator[StatusEntry]:
+    def listed_rows(self, serials: SerialRange | None = None) -> Iterator[CrlRow]:
+        """The listed entries as the database derives them for the CRL encoder: the rows of
+        the cursor are handed on as they come (the CRL hot path: nothing built per row)."""
+        where, params = self._range(serials)
+        sql = listed_rows_sql(self._reg._db.crl_row_columns, where)
+        return self._cur.stream(sql, (self._issuer.value, self._mark, *params))  # type: ignore[return-value]
+
+    def changes_since(
+        self, base_number: int, serials: SerialRange | None = None
+    ) -> Iterator[StatusEntry]:
         base = self._cur.one(
             "SELECT change_mark FROM crls WHERE issuer = ? AND number = ?",
             (self._issuer.value, base_number),
         )
         if base is None:
             raise RecordNotFound("no such base CRL", issuer=self._issuer.value, number=base_number)
+        where, params = self._range(serials)
         rows = self._cur.stream(
             f"SELECT {_ENTRY_COLS} FROM certificates WHERE issuer = ? AND last_change > ?"
-            " AND last_change <= ? ORDER BY serial",
-            (self._issuer.value, int(base[0]), self._mark),
+            f" AND last_change <= ?{where} ORDER BY serial",
+            (self._issuer.value, int(base[0]), self._mark, *params),
         )
         yield from self._reg._entries(rows)
 

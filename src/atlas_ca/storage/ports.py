@@ -315,6 +315,32 @@ class CrlRecord:
             raise ValueError("a delta CRL's base number must be below its own number")
 
 
+@dataclass(frozen=True, slots=True)
+class SerialRange:
+    """Serials ``low <= serial < high``: one CRL partition's share of the issuer's serials
+    (a range, so the scan reads one stretch of the serial-ordered index)."""
+
+    low: int
+    high: int
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.low < self.high <= MAX_SERIAL + 1:
+            raise ValueError(f"not a range of serials: [{self.low:#x}, {self.high:#x})")
+
+
+class CrlRow(NamedTuple):
+    """One full-CRL entry as the CRL encoder takes it (:data:`atlas_ca.x509.crl.RawEntry`):
+    the serial as stored (40 hex digits), the revocation and invalidity dates as
+    GeneralizedTime content ``YYYYMMDDHHMMSSZ`` (the encoder writes 1950–2049 as UTCTime),
+    the CRLReason code. Derived by the database from the stored row: no datetime, no enum
+    per entry."""
+
+    serial: str
+    revoked_at: bytes
+    reason: int | None
+    invalidity_date: bytes | None
+
+
 class CrlScan(Protocol):
     """A consistent snapshot of one issuer's statuses, read in a streaming way."""
 
@@ -323,12 +349,20 @@ class CrlScan(Protocol):
         """The last status change included in this snapshot (record it with the CRL)."""
         ...
 
-    def listed(self) -> Iterator[StatusEntry]:
-        """Every REVOKED and SUSPENDED serial of the issuer, in serial order, streamed."""
+    def listed(self, serials: SerialRange | None = None) -> Iterator[StatusEntry]:
+        """Every REVOKED and SUSPENDED serial of the issuer (within ``serials``), in serial
+        order, streamed."""
         ...
 
-    def changes_since(self, base_number: int) -> Iterator[StatusEntry]:
-        """Current status of each serial changed after the base CRL was built (for a delta)."""
+    def listed_rows(self, serials: SerialRange | None = None) -> Iterator[CrlRow]:
+        """What :meth:`listed` lists, as :class:`CrlRow` values for the CRL encoder."""
+        ...
+
+    def changes_since(
+        self, base_number: int, serials: SerialRange | None = None
+    ) -> Iterator[StatusEntry]:
+        """Current status of each serial (within ``serials``) changed after the base CRL was
+        built (for a delta)."""
         ...
 
 

@@ -135,8 +135,22 @@ def migrate(dsn: str, *, applied_at: datetime, target: int | None = None) -> int
         conn.close()
 
 
+def _der_time(column: str) -> str:
+    """SQL turning a timestamptz into GeneralizedTime content ``YYYYMMDDHHMMSSZ`` (bytea;
+    fractions dropped, as DER drops them). The CRL encoder writes the years 1950–2049 as
+    UTCTime."""
+    return f"""convert_to(to_char({column} AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISS"Z"'), 'UTF8')"""
+
+
+#: CrlRow in SQL: the CRL encoder gets bytes it can append.
+POSTGRES_CRL_ROW_COLUMNS = (
+    f"serial, {_der_time('revocation_date')}, reason, {_der_time('invalidity_date')}"
+)
+
+
 class PostgresDatabase(Database):
     for_update = " FOR UPDATE"
+    crl_row_columns = POSTGRES_CRL_ROW_COLUMNS
 
     def __init__(self, dsn: str, lock_timeout_ms: int = DEFAULT_LOCK_TIMEOUT_MS) -> None:
         self._dsn = dsn

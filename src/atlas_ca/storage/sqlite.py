@@ -206,7 +206,22 @@ def migrate(
         conn.close()
 
 
+def _der_time(column: str) -> str:
+    """SQL turning a stored UTC time text into GeneralizedTime content ``YYYYMMDDHHMMSSZ``
+    (a BLOB; fractions dropped, as DER drops them). The CRL encoder writes the years
+    1950–2049 as UTCTime; ``strftime`` is the cheapest derivation SQLite measured here."""
+    return f"CAST(strftime('%Y%m%d%H%M%SZ', {column}) AS BLOB)"
+
+
+#: CrlRow in SQL: the CRL encoder gets bytes it can append.
+SQLITE_CRL_ROW_COLUMNS = (
+    f"serial, {_der_time('revocation_date')}, reason, {_der_time('invalidity_date')}"
+)
+
+
 class SqliteDatabase(Database):
+    crl_row_columns = SQLITE_CRL_ROW_COLUMNS
+
     def __init__(self, path: Path, busy_timeout_ms: int) -> None:
         self.path = path
         self._busy = busy_timeout_ms
