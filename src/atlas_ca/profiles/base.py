@@ -35,6 +35,7 @@ class ProfileKind(enum.Enum):
     LEGAL_ENTITY = "legal-entity"
     CA = "ca"
     OCSP = "ocsp"
+    TSA = "tsa"
     UNKNOWN = "unknown"
 
 
