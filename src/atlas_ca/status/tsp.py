@@ -24,6 +24,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from asn1crypto import algos, cms, core, tsp
 from asn1crypto import x509 as asn1_x509
@@ -62,6 +63,16 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 register_gost()
+
+
+class _TimeStampResp(core.Sequence):  # type: ignore[misc]
+    """TimeStampResp (RFC 3161 §2.4.2) with the token OPTIONAL, as the RFC has it
+    (asn1crypto 1.5 declares it required, so a rejection could not be encoded or read)."""
+
+    _fields: ClassVar[list[tuple[Any, ...]]] = [
+        ("status", tsp.PKIStatusInfo),
+        ("time_stamp_token", cms.ContentInfo, {"optional": True}),
+    ]
 
 
 class ImprintHash(enum.Enum):
@@ -310,7 +321,7 @@ class TimeStampAuthority:
 
     def _granted(self, request: TimeStampRequest) -> bytes:
         token = self.stamp(request)
-        resp = tsp.TimeStampResp(
+        resp = _TimeStampResp(
             {"status": {"status": "granted"}, "time_stamp_token": cms.ContentInfo.load(token)}
         )
         der: bytes = resp.dump()
@@ -332,7 +343,7 @@ def _accuracy(value: dt.timedelta) -> dict[str, int]:
 
 
 def _rejection(text: str, failure: FailureInfo) -> bytes:
-    der: bytes = tsp.TimeStampResp(
+    der: bytes = _TimeStampResp(
         {
             "status": {
                 "status": "rejection",
@@ -364,7 +375,7 @@ class TimeStampToken:
 def parse_response(der: bytes) -> tuple[str, bytes | None, str | None]:
     """(status, token DER or None, failure bit name or None) of a TimeStampResp."""
     try:
-        resp = tsp.TimeStampResp.load(bytes(der), strict=True)
+        resp = _TimeStampResp.load(bytes(der), strict=True)
         status = resp["status"]["status"].native
         token = resp["time_stamp_token"]
         fail = resp["status"]["fail_info"].native
