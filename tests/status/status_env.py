@@ -132,3 +132,46 @@ def build_pki(directory: Path, softhsm: Any, register_location: str, tag: str) -
     ):
         pki.path(name).write_bytes(cert.pem())
     return pki
+
+
+def publish_crls(pki: Pki) -> Path:
+    """Publish the full and a delta CRL (DER) into ``<dir>/crl`` as the operator's publisher."""
+    from atlas_ca.services.crl_publication import CrlPolicy, CrlPublisher
+
+    crl_dir = pki.directory / "crl"
+    publisher = CrlPublisher(
+        ca=pki.ca,
+        register=pki.world.register,
+        directory=crl_dir,
+        clock=pki.world.clock,
+        policy=CrlPolicy(),
+        actor=Actor("operator:ops-1"),
+    )
+    publisher.publish_full()
+    pki.world.clock.advance(seconds=1)
+    publisher.publish_delta()
+    return crl_dir
+
+
+def write_serve_config(pki: Pki, *, register_location: str | None = None) -> Path:
+    """The operator's TOML with a [serve] table: delegated OCSP signer and TSA on the token."""
+    path = pki.directory / "atlas-ca.toml"
+    path.write_text(
+        "[register]\n"
+        f'location = "{register_location or pki.register_location}"\n\n'
+        "[ca]\n"
+        f'key_uri = "{pki.key_uris["ca"]}"\n'
+        f'certificate = "{pki.path("ca")}"\n'
+        f'crl_dir = "{pki.directory / "crl"}"\n\n'
+        "[ca.profile]\n"
+        f"crl_urls = {list(CONFIG.crl_urls)!r}\n".replace("'", '"')
+        + f"ca_issuers_urls = {list(CONFIG.ca_issuers_urls)!r}\n".replace("'", '"')
+        + "\n[serve]\n"
+        f'ocsp_key_uri = "{pki.key_uris["ocsp"]}"\n'
+        f'ocsp_certificate = "{pki.path("ocsp")}"\n'
+        "ocsp_validity_minutes = 60\n"
+        f'tsa_key_uri = "{pki.key_uris["tsa"]}"\n'
+        f'tsa_certificate = "{pki.path("tsa")}"\n'
+        "threads = 4\n"
+    )
+    return path

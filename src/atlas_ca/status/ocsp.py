@@ -625,6 +625,7 @@ class OcspResponder:
         if not issuers:
             raise ValueError("an OCSP responder needs at least one issuer")
         self._source = source
+        self.issuers = tuple(issuers)
         self._now = now
         self.validity = validity
         self.limits = limits

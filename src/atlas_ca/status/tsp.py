@@ -58,6 +58,7 @@ __all__ = [
     "new_nonce",
     "parse_request",
     "parse_response",
+    "rejection",
     "verify_token",
 ]
 
@@ -280,13 +281,13 @@ class TimeStampAuthority:
                 )
             return self._granted(request)
         except TimeStampRejected as exc:
-            return _rejection(str(exc), exc.failure)
+            return rejection(str(exc), exc.failure)
         except (Unavailable, HsmError) as exc:
             log.warning("TSA: unavailable: %s", exc)
-            return _rejection("the TSA's key is unavailable; try later", FailureInfo.SYSTEM_FAILURE)
+            return rejection("the TSA's key is unavailable; try later", FailureInfo.SYSTEM_FAILURE)
         except Exception:
             log.exception("TSA: internal error")
-            return _rejection("internal error", FailureInfo.SYSTEM_FAILURE)
+            return rejection("internal error", FailureInfo.SYSTEM_FAILURE)
 
     def stamp(self, request: TimeStampRequest) -> bytes:
         """The token (ContentInfo DER) for a parsed request."""
@@ -342,7 +343,7 @@ def _accuracy(value: dt.timedelta) -> dict[str, int]:
     return out or {"seconds": 0}
 
 
-def _rejection(text: str, failure: FailureInfo) -> bytes:
+def rejection(text: str, failure: FailureInfo) -> bytes:
     der: bytes = _TimeStampResp(
         {
             "status": {
