@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from atlas_ca.errors import AtlasCaError
+from atlas_ca.errors import AtlasCaError, HsmError
 from atlas_ca.status.ocsp import OcspResponder, OcspStatus, error_response
 from atlas_ca.status.tsp import FailureInfo, TimeStampAuthority
 from atlas_ca.status.tsp import rejection as tsp_rejection
@@ -58,6 +58,7 @@ PKIX_CERT = "application/pkix-cert"
 
 MAX_BODY = 64 * 1024
 MAX_GET_PATH = 8 * 1024
+REOPEN_INTERVAL = 2.0
 
 
 class HealthCheck(Protocol):
@@ -144,6 +145,9 @@ class StatusApp:
         self._max_body = max_body
         self._now = now
         self._published: dict[Path, _Published] = {}
+        self._opened_at = 0.0
+        #: Set by the server: end this worker gracefully so that a fresh one replaces it.
+        self.recycle: Callable[[], None] | None = None
 
     # --- plumbing -------------------------------------------------------------------------
 
@@ -155,8 +159,14 @@ class StatusApp:
             if self._services is None:
                 try:
                     self._services = self._opener()
+                    self._opened_at = time.monotonic()
                 except AtlasCaError as exc:
                     log.warning("services unavailable: %s", exc)
+                    if isinstance(exc, HsmError) and self.recycle is not None:
+                        # Some PKCS#11 modules (SoftHSM among them) stay broken after a token
+                        # was removed until the process initialises the module anew: let the
+                        # server replace this worker with a fresh one.
+                        self.recycle()
                     return None
         return self._services
 
@@ -165,6 +175,20 @@ class StatusApp:
             if self._services is not None:
                 self._services.close()
                 self._services = None
+
+    def _reopen_later(self, services: Services) -> None:
+        """After the token or the register failed, open them afresh on a later request (a
+        token put back, a database restarted), at most every ``REOPEN_INTERVAL`` seconds."""
+        now = time.monotonic()
+        with self._lock:
+            if self._services is not services or now - self._opened_at < REOPEN_INTERVAL:
+                return
+            self._services = None
+        log.warning("reopening the register and the token after a failure")
+        try:
+            services.close()
+        except Exception:  # the failed register may not even close cleanly
+            log.debug("closing the failed services", exc_info=True)
 
     def __call__(self, environ: Mapping[str, Any], start_response: StartResponse) -> list[bytes]:
         started = time.monotonic()
@@ -246,7 +270,10 @@ class StatusApp:
         if services is None or services.ocsp is None:
             status = OcspStatus.TRY_LATER if services is None else OcspStatus.UNAUTHORIZED
             return "200 OK", [*headers, ("Cache-Control", "no-store")], error_response(status)
+        failures = services.ocsp.unavailable_count
         answer = services.ocsp.respond(body)
+        if services.ocsp.unavailable_count != failures:
+            self._reopen_later(services)
         if answer.cacheable and answer.this_update and answer.next_update:
             max_age = max(0, int((answer.next_update - self._now()).total_seconds()))
             headers += [
@@ -273,7 +300,11 @@ class StatusApp:
                 "the time-stamp service is unavailable", FailureInfo.SYSTEM_FAILURE
             )
             return "200 OK", headers, reply
-        return "200 OK", headers, services.tsa.respond(body)
+        failures = services.tsa.unavailable_count
+        reply = services.tsa.respond(body)
+        if services.tsa.unavailable_count != failures:
+            self._reopen_later(services)
+        return "200 OK", headers, reply
 
     def _file(
         self, file: Path, content_type: str, environ: Mapping[str, Any]

@@ -626,6 +626,8 @@ class OcspResponder:
             raise ValueError("an OCSP responder needs at least one issuer")
         self._source = source
         self.issuers = tuple(issuers)
+        #: Requests answered tryLater because the register or the token failed.
+        self.unavailable_count = 0
         self._now = now
         self.validity = validity
         self.limits = limits
@@ -649,6 +651,7 @@ class OcspResponder:
         except OcspRequestRejected as exc:
             return OcspAnswer(error_response(exc.status), exc.status)
         except (Unavailable, HsmError) as exc:
+            self.unavailable_count += 1
             log.warning("OCSP: tryLater: %s", exc)
             return OcspAnswer(error_response(OcspStatus.TRY_LATER), OcspStatus.TRY_LATER)
         except Exception:

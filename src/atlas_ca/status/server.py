@@ -152,8 +152,14 @@ def run_server(config: ServeConfig, *, on_ready: Callable[[], None] | None = Non
         raise InvalidInput(f"--listen {config.listen!r} is not HOST:PORT")
     app = build_app(config)
 
-    def post_fork(_server: Any, _worker: Any) -> None:
+    def post_fork(_server: Any, worker: Any) -> None:
         _configure_logging()
+
+        def recycle() -> None:
+            log.warning("the token failed; this worker exits and a fresh one replaces it")
+            worker.alive = False  # gunicorn's graceful worker exit; the arbiter forks anew
+
+        app.recycle = recycle
 
     def worker_exit(_server: Any, _worker: Any) -> None:
         app.close()

@@ -263,6 +263,8 @@ class TimeStampAuthority:
         accepted_policies: frozenset[str] = frozenset(),
     ) -> None:
         self.signer = signer
+        #: Requests rejected with systemFailure because the token failed.
+        self.unavailable_count = 0
         self._now = now
         self._serial = serial
         self._policies = accepted_policies | {signer.policy.dotted}
@@ -283,6 +285,7 @@ class TimeStampAuthority:
         except TimeStampRejected as exc:
             return rejection(str(exc), exc.failure)
         except (Unavailable, HsmError) as exc:
+            self.unavailable_count += 1
             log.warning("TSA: unavailable: %s", exc)
             return rejection("the TSA's key is unavailable; try later", FailureInfo.SYSTEM_FAILURE)
         except Exception:
