@@ -11,21 +11,18 @@ from typing import Any
 
 import click
 
-from atlas_ca.asn1.oids import NameAttribute, Oid, RuAttribute, Tsp
+from atlas_ca.asn1.oids import Oid, Tsp
 from atlas_ca.cli.config import config_option, load_config, open_workspace, pin_from_environment
 from atlas_ca.cli.errors import handle_errors
-from atlas_ca.domain.identifiers import InnLegal, Ogrn
 from atlas_ca.hsm import open_key
 from atlas_ca.profiles.config import ConfigError
 from atlas_ca.profiles.issue import (
-    Address,
-    Organisation,
     issue_certificate,
     plan_ocsp_certificate,
     plan_tsa_certificate,
 )
-from atlas_ca.status.server import ServeConfig, run_server
-from atlas_ca.x509.certificate import Certificate, random_serial
+from atlas_ca.status.server import ServeConfig, organisation_of, run_server
+from atlas_ca.x509.certificate import random_serial
 
 __all__ = ["load_serve_config", "serve", "service_cert"]
 
@@ -121,32 +118,6 @@ def serve(config_path: Path | None, listen: str | None, workers: int | None) -> 
     run_server(config)
 
 
-def _ca_organisation(ca: Certificate) -> Organisation:
-    """The organisation named in the CA certificate: responder and TSA are the CA's services."""
-    subject = ca.subject
-
-    def first(oid: Oid) -> str | None:
-        values = subject.get(oid)
-        return values[0] if values else None
-
-    name = first(NameAttribute.ORGANIZATION_NAME)
-    ogrn, inn = first(RuAttribute.OGRN), first(RuAttribute.INNLE)
-    if not name or not ogrn or not inn:
-        raise ConfigError("the CA certificate's subject lacks O, OGRN or INNLE")
-    return Organisation(
-        name=name,
-        ogrn=Ogrn(ogrn),
-        inn=InnLegal(inn),
-        address=Address(
-            first(NameAttribute.STATE_OR_PROVINCE_NAME),
-            first(NameAttribute.LOCALITY_NAME),
-            first(NameAttribute.STREET_ADDRESS),
-        ),
-        common_name=first(NameAttribute.COMMON_NAME),
-        email=first(NameAttribute.EMAIL_ADDRESS),
-    )
-
-
 @click.command("service-cert")
 @config_option
 @click.argument("kind", type=click.Choice(["ocsp", "tsa"]))
@@ -179,7 +150,7 @@ def service_cert(config_path: Path | None, kind: str, key_uri: str, out: Path) -
         now = ws.now().replace(microsecond=0) - dt.timedelta(minutes=1)
         plan_fn = plan_ocsp_certificate if kind == "ocsp" else plan_tsa_certificate
         plan = plan_fn(
-            _ca_organisation(ca.certificate),
+            organisation_of(ca.certificate),
             key.public_key_info,
             ca.config,
             ca.key,

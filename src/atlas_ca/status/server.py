@@ -39,17 +39,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from atlas_ca.asn1.oids import Oid, Tsp
+from atlas_ca.asn1.oids import NameAttribute, Oid, RuAttribute, Tsp
+from atlas_ca.domain.identifiers import InnLegal, Ogrn
 from atlas_ca.errors import InvalidInput, Unavailable
 from atlas_ca.hsm import open_key
 from atlas_ca.profiles.config import ConfigError
+from atlas_ca.profiles.issue import Address, Organisation
 from atlas_ca.status.http import Distribution, Services, StatusApp
 from atlas_ca.status.ocsp import OcspIssuer, OcspResponder, StatusSource
 from atlas_ca.status.tsp import TimeStampAuthority, TsaSigner
 from atlas_ca.storage import open_register
 from atlas_ca.x509.certificate import Certificate
 
-__all__ = ["ServeConfig", "build_app", "open_services", "run_server"]
+__all__ = ["ServeConfig", "build_app", "open_services", "organisation_of", "run_server"]
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,32 @@ class ServeConfig:
     tsa_policy: Oid = Tsp.EXAMPLE_POLICY
     tsa_accuracy: dt.timedelta = dt.timedelta(seconds=1)
     graceful_timeout: int = 30
+
+
+def organisation_of(ca: Certificate) -> Organisation:
+    """The organisation named in the CA certificate: responder and TSA are the CA's services."""
+    subject = ca.subject
+
+    def first(oid: Oid) -> str | None:
+        values = subject.get(oid)
+        return values[0] if values else None
+
+    name = first(NameAttribute.ORGANIZATION_NAME)
+    ogrn, inn = first(RuAttribute.OGRN), first(RuAttribute.INNLE)
+    if not name or not ogrn or not inn:
+        raise ConfigError("the CA certificate's subject lacks O, OGRN or INNLE")
+    return Organisation(
+        name=name,
+        ogrn=Ogrn(ogrn),
+        inn=InnLegal(inn),
+        address=Address(
+            first(NameAttribute.STATE_OR_PROVINCE_NAME),
+            first(NameAttribute.LOCALITY_NAME),
+            first(NameAttribute.STREET_ADDRESS),
+        ),
+        common_name=first(NameAttribute.COMMON_NAME),
+        email=first(NameAttribute.EMAIL_ADDRESS),
+    )
 
 
 def _pin() -> str | None:
