@@ -381,8 +381,11 @@ def build_response(
     }
     if nonce is not None:
         data["response_extensions"] = [_nonce_extension(nonce, ocsp.ResponseDataExtension)]
-    tbs = ocsp.ResponseData(data)
-    signature = key.sign(tbs.dump())
+    tbs_der = ocsp.ResponseData(data).dump()
+    signature = key.sign(tbs_der)
+    # Encoded pieces are inserted freshly loaded: asn1crypto then copies their bytes instead
+    # of walking (and re-encoding) every field of an object it already encoded.
+    tbs = ocsp.ResponseData.load(tbs_der)
     basic: dict[str, object] = {
         "tbs_response_data": tbs,
         "signature_algorithm": algos.SignedDigestAlgorithm(
@@ -397,7 +400,7 @@ def build_response(
             "response_status": "successful",
             "response_bytes": {
                 "response_type": Ocsp.BASIC.dotted,
-                "response": ocsp.BasicOCSPResponse(basic),
+                "response": core.ParsableOctetString(ocsp.BasicOCSPResponse(basic).dump()),
             },
         }
     )
@@ -636,7 +639,10 @@ class OcspResponder:
         for issuer in issuers:
             for key in issuer.hashes:
                 self._by_hash[key] = issuer
-        self._cache: dict[bytes, _Cached] = {}
+        self._cache: dict[CertId, _Cached] = {}
+        #: DER of nonce-less single requests already parsed -> what they ask (RFC 5019 clients
+        #: send the same bytes for the same certificate, so the hot path skips the parser).
+        self._requests: dict[bytes, tuple[OcspIssuer, CertId]] = {}
         self._lock = threading.Lock()
 
     def issuer_of(self, cert_id: CertId) -> OcspIssuer | None:
@@ -646,8 +652,11 @@ class OcspResponder:
     def respond(self, der: bytes) -> OcspAnswer:
         """The answer to one OCSPRequest: never raises for bad input or a failing backend."""
         try:
+            hit = self._requests.get(bytes(der))
+            if hit is not None:  # a request seen before: no need to parse it again
+                return self._cached(*hit)
             request = parse_request(der, self.limits)
-            return self._answer(request)
+            return self._answer(request, bytes(der))
         except OcspRequestRejected as exc:
             return OcspAnswer(error_response(exc.status), exc.status)
         except (Unavailable, HsmError) as exc:
@@ -658,7 +667,7 @@ class OcspResponder:
             log.exception("OCSP: internal error")
             return OcspAnswer(error_response(OcspStatus.INTERNAL_ERROR), OcspStatus.INTERNAL_ERROR)
 
-    def _answer(self, request: OcspRequest) -> OcspAnswer:
+    def _answer(self, request: OcspRequest, der: bytes) -> OcspAnswer:
         issuers = [self.issuer_of(c) for c in request.cert_ids]
         if any(i is None for i in issuers):
             raise OcspRequestRejected(
@@ -669,6 +678,10 @@ class OcspResponder:
         if any(i is not issuer for i in issuers):
             raise OcspRequestRejected("one request must name certificates of one issuer")
         if len(request.cert_ids) == 1 and request.nonce is None:
+            with self._lock:
+                if len(self._requests) >= self._max_cached:
+                    self._requests.pop(next(iter(self._requests)))
+                self._requests[der] = (issuer, request.cert_ids[0])
             return self._cached(issuer, request.cert_ids[0])
         statuses = [self._source.status(issuer.issuer_id, c.serial) for c in request.cert_ids]
         return self._sign(issuer, list(zip(request.cert_ids, statuses, strict=True)), request.nonce)
@@ -694,7 +707,7 @@ class OcspResponder:
         return OcspAnswer(der, OcspStatus.SUCCESSFUL, now, next_update, cacheable=nonce is None)
 
     def _cached(self, issuer: OcspIssuer, cert_id: CertId) -> OcspAnswer:
-        key = cert_id.to_asn1().dump()
+        key = cert_id
         mark = self._source.change_mark(issuer.issuer_id)
         now = self._now()
         with self._lock:

@@ -268,11 +268,11 @@ class TimeStampAuthority:
         self._now = now
         self._serial = serial
         self._policies = accepted_policies | {signer.policy.dotted}
-        self._ess = _signing_certificate_v2(signer.certificate)
+        self._ess = _signing_certificate_v2(signer.certificate).dump()
         self._tsa_name = asn1_x509.GeneralName(
             name="directory_name",
             value=asn1_x509.Certificate.load(signer.certificate.der).subject,
-        )
+        ).dump()
 
     def respond(self, der: bytes) -> bytes:
         try:
@@ -307,7 +307,7 @@ class TimeStampAuthority:
             "serial_number": self._serial(),
             "gen_time": at,
             "accuracy": _accuracy(self.signer.accuracy),
-            "tsa": self._tsa_name,
+            "tsa": asn1_x509.GeneralName.load(self._tsa_name),
         }
         if request.nonce is not None:
             info["nonce"] = request.nonce

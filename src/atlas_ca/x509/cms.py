@@ -63,15 +63,15 @@ def sign_signed_data(
     content_type: Oid = Cms.DATA,
     detached: bool,
     signing_time: dt.datetime | None,
-    extra_attributes: Sequence[cms.CMSAttribute] = (),
+    extra_attributes: Sequence[cms.CMSAttribute | bytes] = (),
     include_certificate: bool = True,
 ) -> bytes:
     """DER of a ContentInfo holding a SignedData over ``content`` by ``key``.
 
     Signed attributes: contentType, signingTime (when given), messageDigest, then
-    ``extra_attributes`` (e.g. ESS signingCertificateV2). ``certificate`` names the signer
-    (issuerAndSerialNumber) and is embedded unless ``include_certificate`` is False. The caller
-    checks that ``certificate`` certifies ``key``.
+    ``extra_attributes`` (e.g. ESS signingCertificateV2; DER bytes are cheapest to reuse).
+    ``certificate`` names the signer (issuerAndSerialNumber) and is embedded unless
+    ``include_certificate`` is False. The caller checks that ``certificate`` certifies ``key``.
     """
     digest_oid, key_oid = signer_algorithms(key)
     digest = gost_digest(digest_oid.dotted, content)
@@ -86,17 +86,22 @@ def sign_signed_data(
             )
         )
     attributes.append(cms.CMSAttribute({"type": Cms.MESSAGE_DIGEST.dotted, "values": [digest]}))
-    attributes.extend(extra_attributes)
+    attributes.extend(
+        cms.CMSAttribute.load(a) if isinstance(a, bytes) else a for a in extra_attributes
+    )
     attrs = cms.CMSAttributes(attributes)
-    signature = key.sign(attrs.dump(force=True))
+    signature = key.sign(attrs.dump())
+    # Freshly loaded, never-inspected values: asn1crypto then copies their bytes as they are
+    # instead of walking every field to see whether it changed.
     asn1_cert = asn1_x509.Certificate.load(certificate.der)
+    issuer = asn1_x509.Name.load(certificate.issuer.der)
     signer = cms.SignerInfo(
         {
             "version": "v1",
             "sid": cms.SignerIdentifier(
                 {
                     "issuer_and_serial_number": cms.IssuerAndSerialNumber(
-                        {"issuer": asn1_cert.issuer, "serial_number": certificate.serial_number}
+                        {"issuer": issuer, "serial_number": certificate.serial_number}
                     )
                 }
             ),
@@ -128,5 +133,7 @@ def sign_signed_data(
     info = cms.ContentInfo(
         {"content_type": Cms.SIGNED_DATA.dotted, "content": cms.SignedData(signed)}
     )
-    der: bytes = info.dump(force=True)
+    # No force: a forced dump would re-encode the embedded certificate field by field (most of
+    # the cost of a time stamp); everything else here is freshly built and encoded once.
+    der: bytes = info.dump()
     return der
