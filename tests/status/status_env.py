@@ -153,7 +153,7 @@ def publish_crls(pki: Pki) -> Path:
     return crl_dir
 
 
-def write_serve_config(pki: Pki, *, register_location: str | None = None) -> Path:
+def write_serve_config(pki: Pki, *, register_location: str | None = None, extra: str = "") -> Path:
     """The operator's TOML with a [serve] table: delegated OCSP signer and TSA on the token."""
     path = pki.directory / "atlas-ca.toml"
     path.write_text(
@@ -172,6 +172,6 @@ def write_serve_config(pki: Pki, *, register_location: str | None = None) -> Pat
         "ocsp_validity_minutes = 60\n"
         f'tsa_key_uri = "{pki.key_uris["tsa"]}"\n'
         f'tsa_certificate = "{pki.path("tsa")}"\n'
-        "threads = 4\n"
+        "threads = 4\n" + extra
     )
     return path

@@ -27,6 +27,7 @@ from atlas_ca.status.process import ServerProcess, http_get, http_post
 from atlas_ca.status.tsp import build_request as tsp_request
 from atlas_ca.status.tsp import parse_response as tsp_response
 from atlas_ca.status.tsp import verify_token
+from atlas_ca.x509.certificate import Certificate
 from atlas_testing import missing
 
 pytestmark = [pytest.mark.softhsm, pytest.mark.openssl_gost, pytest.mark.certtool]
@@ -41,8 +42,28 @@ def pki(softhsm: Any, tmp_path_factory: pytest.TempPathFactory) -> Pki:
 
 
 @pytest.fixture(scope="module")
-def server(pki: Pki) -> Iterator[ServerProcess]:
-    with ServerProcess(write_serve_config(pki), workers=2) as srv:
+def second_ca(pki: Pki, softhsm: Any) -> Certificate:
+    """Another CA on the token, answered by the same responder with its own key."""
+    import status_env
+
+    from atlas_ca.algorithms import KeyType
+    from atlas_ca.hsm.pkcs11 import open_token
+
+    key = open_token(softhsm.uri()).generate_key(KeyType.GOST3410_2012_256, label="serve-ca2b")
+    cert: Certificate = status_env.issuance_env.make_ca(key).certificate
+    pki.path("ca2").write_bytes(cert.pem())
+    pki.key_uris["ca2"] = softhsm.uri(object="serve-ca2b", type="private")
+    return cert
+
+
+@pytest.fixture(scope="module")
+def server(pki: Pki, second_ca: Certificate) -> Iterator[ServerProcess]:
+    extra = (
+        "\n[[serve.issuers]]\n"
+        f'certificate = "{pki.path("ca2")}"\n'
+        f'key_uri = "{pki.key_uris["ca2"]}"\n'
+    )
+    with ServerProcess(write_serve_config(pki, extra=extra), workers=2) as srv:
         yield srv
 
 
@@ -270,3 +291,21 @@ def test_health_and_access_logs_without_client_addresses(server: ServerProcess) 
     assert any("POST /ocsp 200" in line for line in access)
     assert any("GET /ocsp/{request} 200" in line for line in access)
     assert not [line for line in access if "127.0.0.1" in line]
+
+
+def test_one_responder_answers_for_a_second_ca_with_that_cas_key(
+    pki: Pki, server: ServerProcess, second_ca: Certificate
+) -> None:
+    der = build_request([CertId.for_serial(second_ca, pki.good.serial_number)])
+    _, _, body = http_post(f"{server.url}/ocsp", der, "application/ocsp-request")
+    info = parse_response(body, issuer=second_ca)
+    assert info.signer == second_ca
+    assert info.responses[0].status.state is CertState.UNKNOWN  # the register has none of its
+
+
+def test_sigterm_shuts_the_server_down_gracefully(pki: Pki) -> None:
+    srv = ServerProcess(write_serve_config(pki), workers=1).start()
+    der = build_request([CertId.for_serial(pki.ca.certificate, pki.good.serial_number)])
+    assert http_post(f"{srv.url}/ocsp", der, "application/ocsp-request")[0] == 200
+    assert srv.stop(grace=30) == 0
+    assert "Shutting down: Master" in srv.log()

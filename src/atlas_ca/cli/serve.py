@@ -21,7 +21,7 @@ from atlas_ca.profiles.issue import (
     plan_ocsp_certificate,
     plan_tsa_certificate,
 )
-from atlas_ca.status.server import ServeConfig, organisation_of, run_server
+from atlas_ca.status.server import OtherIssuer, ServeConfig, organisation_of, run_server
 from atlas_ca.x509.certificate import random_serial
 
 __all__ = ["load_serve_config", "serve", "service_cert"]
@@ -83,7 +83,32 @@ def load_serve_config(path: Path | None) -> ServeConfig:
         ),
         tsa_policy=Oid(policy, "configured TSA policy"),
         tsa_accuracy=dt.timedelta(milliseconds=_int(serve, "tsa_accuracy_ms", 1000)),
+        other_issuers=tuple(_other_issuers(base, serve.get("issuers", []))),
     )
+
+
+def _other_issuers(base: Path, entries: object) -> list[OtherIssuer]:
+    """``[[serve.issuers]]``: further CAs answered by the responder."""
+    if not isinstance(entries, list):
+        raise ConfigError("serve.issuers must be an array of tables", field="serve.issuers")
+    out = []
+    for n, entry in enumerate(entries):
+        where = f"serve.issuers[{n}]"
+        if not isinstance(entry, dict) or "certificate" not in entry:
+            raise ConfigError(f"{where} needs a certificate", field=where)
+        key_uri = entry.get("ocsp_key_uri") or entry.get("key_uri")
+        if not isinstance(key_uri, str) or not key_uri:
+            raise ConfigError(f"{where} needs key_uri or ocsp_key_uri", field=where)
+        out.append(
+            OtherIssuer(
+                _path(base, entry["certificate"], f"{where}.certificate"),
+                key_uri,
+                _path(base, entry["ocsp_certificate"], f"{where}.ocsp_certificate")
+                if "ocsp_certificate" in entry
+                else None,
+            )
+        )
+    return out
 
 
 @click.command("serve")

@@ -26,6 +26,12 @@ Configuration: the ``[serve]`` table of the operator's TOML file (next to ``[reg
     tsa_certificate = "/etc/atlas-ca/tsa.pem"     # absent: no TSA on this node
     tsa_policy = "1.2.643.…"                        # the TSA policy OID of your practice
     tsa_accuracy_ms = 1000
+
+    [[serve.issuers]]                               # more CAs answered by the same responder
+    certificate = "/etc/atlas-ca/old-ca.pem"
+    key_uri = "pkcs11:token=CA;object=old-ca;type=private"  # signs unless ocsp_* are given
+    ocsp_key_uri = "…"                              # optional delegated signer of that CA
+    ocsp_certificate = "…"
 """
 
 from __future__ import annotations
@@ -51,9 +57,26 @@ from atlas_ca.status.tsp import TimeStampAuthority, TsaSigner
 from atlas_ca.storage import open_register
 from atlas_ca.x509.certificate import Certificate
 
-__all__ = ["ServeConfig", "build_app", "open_services", "organisation_of", "run_server"]
+__all__ = [
+    "OtherIssuer",
+    "ServeConfig",
+    "build_app",
+    "open_services",
+    "organisation_of",
+    "run_server",
+]
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OtherIssuer:
+    """A further CA the responder answers for (``[[serve.issuers]]``): its certificate and the
+    key that signs its responses — its own, or a delegated signer's with ``ocsp_certificate``."""
+
+    certificate: Path
+    key_uri: str = field(repr=False)
+    ocsp_certificate: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +99,7 @@ class ServeConfig:
     tsa_certificate: Path | None = None
     tsa_policy: Oid = Tsp.EXAMPLE_POLICY
     tsa_accuracy: dt.timedelta = dt.timedelta(seconds=1)
+    other_issuers: tuple[OtherIssuer, ...] = ()
     graceful_timeout: int = 30
 
 
@@ -124,9 +148,20 @@ def open_services(config: ServeConfig) -> Services:
             if not config.ca_key_uri:
                 raise ConfigError("no OCSP signer: set serve.ocsp_key_uri or [ca] key_uri")
             signer_cert, signer_key = ca_cert, open_key(config.ca_key_uri, pin=_pin())
+        issuers = [OcspIssuer(ca_cert, signer_key, signer_cert)]
+        for other in config.other_issuers:
+            other_cert = Certificate.load(other.certificate.read_bytes())
+            other_signer = (
+                Certificate.load(other.ocsp_certificate.read_bytes())
+                if other.ocsp_certificate is not None
+                else other_cert
+            )
+            issuers.append(
+                OcspIssuer(other_cert, open_key(other.key_uri, pin=_pin()), other_signer)
+            )
         responder = OcspResponder(
             StatusSource(register),
-            [OcspIssuer(ca_cert, signer_key, signer_cert)],
+            issuers,
             now=lambda: dt.datetime.now(dt.UTC),
             validity=config.ocsp_validity,
         )
