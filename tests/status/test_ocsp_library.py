@@ -302,3 +302,25 @@ def test_a_responder_serves_several_cas(pki: Pki, softhsm: Any, tmp_path: Path) 
     info = parse_response(responder.respond(der).der, issuer=other.certificate)
     assert info.signer == other.certificate
     assert info.responses[0].status.state is CertState.UNKNOWN
+
+
+def test_a_cached_response_is_re_signed_once_half_its_validity_has_passed(pki: Pki) -> None:
+    clock = [dt.datetime.now(dt.UTC)]
+    responder = OcspResponder(
+        StatusSource(pki.world.register),
+        [OcspIssuer(pki.ca.certificate, pki.responder_key, pki.responder)],
+        now=lambda: clock[0],
+        validity=dt.timedelta(hours=1),
+    )
+    der = build_request([CertId.for_serial(pki.ca.certificate, pki.good.serial_number)])
+    first = responder.respond(der)
+    clock[0] += dt.timedelta(minutes=29)
+    assert responder.respond(der).from_cache
+    clock[0] += dt.timedelta(minutes=2)
+    fresh = responder.respond(der)
+    assert not fresh.from_cache
+    assert first.this_update is not None
+    assert fresh.this_update is not None
+    assert fresh.this_update - first.this_update >= dt.timedelta(minutes=30)
+    info = parse_response(fresh.der, issuer=pki.ca.certificate)
+    assert info.responses[0].next_update == fresh.next_update
