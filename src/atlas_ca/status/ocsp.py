@@ -45,7 +45,7 @@ from atlas_ca.errors import (
     Unavailable,
 )
 from atlas_ca.hsm.base import SigningKey
-from atlas_ca.storage.ports import CertificateStatus, IssuerKeyId, RevocationReason
+from atlas_ca.storage.ports import CertificateStatus, IssuerKeyId, Register, RevocationReason
 from atlas_ca.x509.certificate import Certificate
 from atlas_ca.x509.crl import issuer_facts
 from atlas_ca.x509.signatures import verify_signature
@@ -537,14 +537,14 @@ class StatusSource:
     """What the responder reads of the register: a certificate's status and the issuer's
     change counter (:meth:`atlas_ca.storage.ports.Register.change_mark`)."""
 
-    def __init__(self, register: object) -> None:
+    def __init__(self, register: Register) -> None:
         self._register = register
 
     def status(self, issuer: IssuerKeyId, serial: int) -> SingleStatus:
         if serial <= 0 or serial.bit_length() > 159:
             return UNKNOWN
         try:
-            record = self._register.get_certificate(issuer, serial)  # type: ignore[attr-defined]
+            record = self._register.get_certificate(issuer, serial)
         except RecordNotFound:
             return UNKNOWN
         if record.status is CertificateStatus.VALID or record.revocation is None:
@@ -558,8 +558,7 @@ class StatusSource:
         return SingleStatus(CertState.REVOKED, rev.revocation_date, reason)
 
     def change_mark(self, issuer: IssuerKeyId) -> int:
-        mark: int = self._register.change_mark(issuer)  # type: ignore[attr-defined]
-        return mark
+        return self._register.change_mark(issuer)
 
 
 @dataclass(frozen=True)
