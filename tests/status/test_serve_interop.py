@@ -156,6 +156,13 @@ def test_get_requests_are_pre_signed_with_rfc5019_cache_headers(
     assert parse_response(body2, issuer=pki.ca.certificate).responses[0].cert_id.serial == (
         pki.good.serial_number
     )
+    # Standard base64 as is, slashes and all (RFC 6960 Appendix A leaves the encoding loose).
+    raw = base64.b64encode(der).decode()
+    status, _, body3 = http_get(f"{server.url}/ocsp/{raw}")
+    assert status == 200
+    single = parse_response(body3, issuer=pki.ca.certificate).responses[0]
+    assert single.cert_id.serial == pki.good.serial_number
+    assert single.status.state is CertState.GOOD
     nonced = build_request(
         [CertId.for_serial(pki.ca.certificate, pki.good.serial_number)], nonce=b"n" * 16
     )
