@@ -98,6 +98,7 @@ from atlas_ca.services.state import (
     RecordStore,
     SqliteRecordStore,
 )
+from atlas_ca.status.demo import run_status_demo
 from atlas_ca.storage import CaCertificate, RevocationReason, open_register
 from atlas_ca.storage.ports import Register
 from atlas_ca.x509.certificate import Certificate, random_serial
@@ -657,6 +658,7 @@ def _life(
 
     # 8. outside verifiers
     _verify_all(world, report, step, verifiers)
+    run_status_demo(out, world.ca, world.register, report.files["config"], verifiers.openssl_conf, report.files, step)  # noqa: E501
     world.register.checkpoint(world.ca.key, at=world.now(), key_id="ca")
     audit = verify_store(
         world.register,

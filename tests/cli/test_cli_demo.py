@@ -30,6 +30,14 @@ EXPECTED_STEPS = {
     "openssl crl -verify",
     "openssl cms -verify",
     "audit",
+    # the status services (atlas_ca.status.demo): served and asked by outside clients
+    "serve",
+    "openssl ocsp (valid)",
+    "openssl ocsp (revoked)",
+    "ocsptool (valid)",
+    "ocsptool (revoked)",
+    "openssl ts -query/-verify",
+    "CRL by its CDP URL",
 }
 
 

@@ -63,11 +63,12 @@ def test_who_needs_which_identifier() -> None:
     assert {"OGRN", "INNLE"} <= required("ca")
 
 
-def test_only_the_individual_ca_and_ocsp_profiles_issue_without_configuration() -> None:
+def test_only_the_individual_ca_ocsp_and_tsa_profiles_issue_without_configuration() -> None:
     assert {p.name for p in PROFILES.values() if p.issuable_by_default} == {
         "individual",
         "ca",
         "ocsp",
+        "tsa",
     }
 
 

@@ -496,3 +496,20 @@ def test_any_certificate_and_revocation_round_trip_exactly(
         revoked_at,
         not_before,
     )
+
+
+def test_the_change_mark_grows_with_every_status_change_of_its_issuer_only(
+    register: SqlRegister,
+) -> None:
+    assert register.change_mark(ISSUER) == 0
+    issue(register, 0x51)
+    issue(register, 0x52, issuer=OTHER_ISSUER)
+    assert register.change_mark(ISSUER) == 0  # issuing is not a status change
+    register.suspend(ISSUER, 0x51, at=T0 + timedelta(hours=1), actor=ACTOR)
+    register.resume(ISSUER, 0x51, at=T0 + timedelta(hours=2), actor=ACTOR)
+    register.revoke(
+        ISSUER, 0x51, reason=RevocationReason.SUPERSEDED,
+        revocation_date=T0 + timedelta(hours=3), actor=ACTOR,
+    )  # fmt: skip
+    assert register.change_mark(ISSUER) == 3
+    assert register.change_mark(OTHER_ISSUER) == 0

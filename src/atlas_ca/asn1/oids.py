@@ -197,6 +197,30 @@ class Cms:
     EXTENSION_REQUEST = Oid("1.2.840.113549.1.9.14", "extensionRequest")
 
 
+class Digest:
+    """Non-GOST digest algorithms of OCSP CertIDs and time-stamp imprints (RFC 3279, RFC 5754)."""
+
+    SHA1 = Oid("1.3.14.3.2.26", "sha1")
+    SHA256 = Oid("2.16.840.1.101.3.4.2.1", "sha256")
+
+
+class Ocsp:
+    """OCSP response types and extensions (RFC 6960 §4.2.1, §4.4.1; nonce per RFC 8954)."""
+
+    BASIC = Oid("1.3.6.1.5.5.7.48.1.1", "id-pkix-ocsp-basic")
+    NONCE = Oid("1.3.6.1.5.5.7.48.1.2", "id-pkix-ocsp-nonce")
+
+
+class Tsp:
+    """Time-stamp protocol (RFC 3161 §2.4.2) and ESS signing-certificate v2 (RFC 5035 §3)."""
+
+    TST_INFO = Oid("1.2.840.113549.1.9.16.1.4", "id-ct-TSTInfo")
+    SIGNING_CERTIFICATE_V2 = Oid("1.2.840.113549.1.9.16.2.47", "id-aa-signingCertificateV2")
+    # The demo's TSA policy, under the X.660 arc reserved for examples (2.999): a real TSA
+    # configures the policy OID of its own practice statement ([tsa] policy).
+    EXAMPLE_POLICY = Oid("2.999.3161.1", "atlas-ca example TSA policy")
+
+
 ALL: tuple[Oid, ...] = tuple(
     oid
     for group in (
@@ -214,6 +238,9 @@ ALL: tuple[Oid, ...] = tuple(
         PublicKeyAlgorithm,
         SignatureAlgorithmOid,
         Cms,
+        Digest,
+        Ocsp,
+        Tsp,
     )
     for oid in _all_in(group)
 )

@@ -57,6 +57,10 @@ def _register() -> None:
     main.add_command(lint)
     main.add_command(show)
     main.add_command(verify)
+    from atlas_ca.cli.serve import serve, service_cert
+
+    main.add_command(serve)
+    main.add_command(service_cert)
 
 
 _register()

@@ -18,6 +18,7 @@ from atlas_ca.profiles.entrepreneur import ENTREPRENEUR
 from atlas_ca.profiles.individual import INDIVIDUAL
 from atlas_ca.profiles.legal_entity import LEGAL_ENTITY
 from atlas_ca.profiles.ocsp import OCSP
+from atlas_ca.profiles.tsa import TSA
 
 
 class UnknownProfile(InvalidInput):
@@ -25,7 +26,7 @@ class UnknownProfile(InvalidInput):
 
 
 PROFILES: Mapping[str, Profile] = MappingProxyType(
-    {p.name: p for p in (INDIVIDUAL, ENTREPRENEUR, LEGAL_ENTITY, CA, OCSP)}
+    {p.name: p for p in (INDIVIDUAL, ENTREPRENEUR, LEGAL_ENTITY, CA, OCSP, TSA)}
 )
 
 BY_KIND: Mapping[ProfileKind, Profile] = MappingProxyType({p.kind: p for p in PROFILES.values()})
@@ -49,6 +50,7 @@ __all__ = [
     "LEGAL_ENTITY",
     "OCSP",
     "PROFILES",
+    "TSA",
     "Profile",
     "ProfileKind",
     "UnknownProfile",

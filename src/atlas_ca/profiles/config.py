@@ -35,7 +35,7 @@ POLICY_CLASSES: Mapping[str, Oid] = {
 _CLASS_OIDS = frozenset(o.dotted for o in POLICY_CLASSES.values())
 
 #: Profiles issuable without enabling them (ИП and ЮЛ are issued by the tax service's CA).
-DEFAULT_ENABLED = frozenset({"individual", "ca", "ocsp"})
+DEFAULT_ENABLED = frozenset({"individual", "ca", "ocsp", "tsa"})
 
 
 class ConfigError(InvalidInput):

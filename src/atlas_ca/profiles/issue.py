@@ -42,6 +42,7 @@ from atlas_ca.profiles.config import CaConfig, CrlPartitioning
 from atlas_ca.profiles.fields import AttributeRule, Presence
 from atlas_ca.profiles.lint import LintReport, require_clean
 from atlas_ca.profiles.ocsp import OCSP
+from atlas_ca.profiles.tsa import TSA
 from atlas_ca.x509 import extensions as x509ext
 from atlas_ca.x509.certificate import (
     Certificate,
@@ -600,6 +601,36 @@ def plan_ocsp_certificate(
     return CertificatePlan(OCSP, subject, info, not_before, end, tuple(exts))
 
 
+def plan_tsa_certificate(
+    tsa: Organisation,
+    public_key_info: bytes,
+    config: CaConfig,
+    issuer_key: SigningKey,
+    *,
+    not_before: dt.datetime,
+    not_after: dt.datetime | None = None,
+) -> CertificatePlan:
+    """Plan the certificate of this CA's time-stamp authority (RFC 3161 §2.3: critical EKU
+    id-kp-timeStamping and nothing else)."""
+    check_enabled(TSA, config)
+    check_issuer_key(TSA, issuer_key, config)
+    info = check_key(TSA, public_key_info)
+    end, key_end = check_validity(TSA, not_before, not_after, None)
+    subject = build_subject(TSA, _organisation_values(tsa))
+    exts = [
+        x509ext.ExtendedKeyUsage(True, TSA.extended_key_usage)
+        if isinstance(e, x509ext.ExtendedKeyUsage)
+        else e
+        for e in _common_extensions(TSA, config, info, include_policies=False)
+    ]
+    exts += [
+        x509ext.SubjectSignTool(False, config.ca_sign_tool),
+        _issuer_sign_tool(config),
+        _pkup(not_before, key_end),
+    ]
+    return CertificatePlan(TSA, subject, info, not_before, end, tuple(exts))
+
+
 # --- the pre-issuance gate --------------------------------------------------------------------
 
 
@@ -664,5 +695,6 @@ __all__ = [
     "plan_ca_certificate",
     "plan_ocsp_certificate",
     "plan_subscriber_certificate",
+    "plan_tsa_certificate",
     "prepare_tbs",
 ]

@@ -47,11 +47,9 @@ import hmac
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from asn1crypto import algos, cms, core
-from asn1crypto import x509 as asn1_x509
+from asn1crypto import cms, core
 
-from atlas_ca import gost
-from atlas_ca.algorithms import KeyType, SignatureAlgorithm
+from atlas_ca.algorithms import SignatureAlgorithm
 from atlas_ca.asn1.oids import Cms, GostAlgorithm
 from atlas_ca.domain.identifiers import (
     InnLegal,
@@ -78,6 +76,7 @@ from atlas_ca.domain.verification import VerifiedRecord, verified_record
 from atlas_ca.errors import AtlasCaError, DecodeError, Refused, SignatureInvalid
 from atlas_ca.hsm.base import SigningKey
 from atlas_ca.x509.certificate import Certificate
+from atlas_ca.x509.cms import GOST_CMS_ALGORITHMS, gost_digest, sign_signed_data
 from atlas_ca.x509.der import check_der
 from atlas_ca.x509.keys import public_key_source
 from atlas_ca.x509.signatures import verify_signature
@@ -255,10 +254,7 @@ def decode_record(der: bytes) -> VerifiedRecord:
 # --- signing --------------------------------------------------------------------------------
 
 _SIGNER_CERT = "registrar attestation signer certificate"
-_GOST = {
-    KeyType.GOST3410_2012_256: (GostAlgorithm.GOST3411_2012_256, GostAlgorithm.GOST3410_2012_256),
-    KeyType.GOST3410_2012_512: (GostAlgorithm.GOST3411_2012_512, GostAlgorithm.GOST3410_2012_512),
-}
+_GOST = GOST_CMS_ALGORITHMS
 _SIG_FOR_KEY_OID = {
     GostAlgorithm.GOST3410_2012_256.dotted: SignatureAlgorithm.GOST3410_2012_256,
     GostAlgorithm.GOST3410_2012_512.dotted: SignatureAlgorithm.GOST3410_2012_512,
@@ -269,22 +265,7 @@ _DIGEST_FOR_KEY_OID = {
 }
 
 
-def _streebog(digest_oid: str, data: bytes) -> bytes:
-    if digest_oid == GostAlgorithm.GOST3411_2012_256.dotted:
-        return gost.streebog256(data)
-    return gost.streebog512(data)
-
-
-def _signed_attributes(digest: bytes, at: dt.datetime) -> cms.CMSAttributes:
-    return cms.CMSAttributes(
-        [
-            cms.CMSAttribute({"type": Cms.CONTENT_TYPE.dotted, "values": [Cms.DATA.dotted]}),
-            cms.CMSAttribute(
-                {"type": Cms.SIGNING_TIME.dotted, "values": [cms.Time({"utc_time": at})]}
-            ),
-            cms.CMSAttribute({"type": Cms.MESSAGE_DIGEST.dotted, "values": [digest]}),
-        ]
-    )
+_streebog = gost_digest
 
 
 def sign_record(
@@ -320,45 +301,7 @@ def sign_record(
         raise AttestationRefused(
             f"the registrar's certificate is not valid at {at.isoformat()} (R5)"
         )
-    digest_oid, key_oid = _GOST[key.key_type]
-    digest = _streebog(digest_oid.dotted, record_der)
-    attrs = _signed_attributes(digest, at.astimezone(dt.UTC).replace(microsecond=0))
-    signature = key.sign(attrs.dump(force=True))
-    asn1_cert = asn1_x509.Certificate.load(cert.der)
-    signer = cms.SignerInfo(
-        {
-            "version": "v1",
-            "sid": cms.SignerIdentifier(
-                {
-                    "issuer_and_serial_number": cms.IssuerAndSerialNumber(
-                        {"issuer": asn1_cert.issuer, "serial_number": cert.serial_number}
-                    )
-                }
-            ),
-            "digest_algorithm": algos.DigestAlgorithm(
-                {"algorithm": digest_oid.dotted, "parameters": core.Null()}
-            ),
-            "signed_attrs": attrs,
-            "signature_algorithm": algos.SignedDigestAlgorithm(
-                {"algorithm": key_oid.dotted, "parameters": core.Null()}
-            ),
-            "signature": signature,
-        }
-    )
-    signed_data = cms.SignedData(
-        {
-            "version": "v1",
-            "digest_algorithms": [
-                algos.DigestAlgorithm({"algorithm": digest_oid.dotted, "parameters": core.Null()})
-            ],
-            "encap_content_info": {"content_type": Cms.DATA.dotted},
-            "certificates": [asn1_cert],
-            "signer_infos": [signer],
-        }
-    )
-    info = cms.ContentInfo({"content_type": Cms.SIGNED_DATA.dotted, "content": signed_data})
-    der: bytes = info.dump(force=True)
-    return der
+    return sign_signed_data(record_der, key, cert, detached=True, signing_time=at)
 
 
 @dataclass(frozen=True, slots=True)

@@ -642,6 +642,14 @@ class SqlRegister:
             raise RecordNotFound("no certificate with this serial", issuer=issuer.value)
         return self._certificate(row)
 
+    def change_mark(self, issuer: IssuerKeyId) -> int:
+        """The issuer's status-change counter (0 before any change): one primary-key read."""
+        with self._db.read() as cur:
+            row = cur.one(
+                "SELECT last_change FROM issuer_changes WHERE issuer = ?", (issuer.value,)
+            )
+        return 0 if row is None else int(row[0])
+
     def certificates_of(self, subscriber: SubscriberId) -> list[CertificateRecord]:
         with self._db.read() as cur:
             rows = cur.all(

@@ -423,6 +423,11 @@ class Register(AuditStore, Protocol):
     # --- certificates and status ---------------------------------------------------------------
     def get_certificate(self, issuer: IssuerKeyId, serial: int) -> CertificateRecord: ...
 
+    def change_mark(self, issuer: IssuerKeyId) -> int:
+        """The issuer's status-change counter: it grows with every revoke, suspend and resume
+        of the issuer's certificates (what OCSP responders poll to refresh cached answers)."""
+        ...
+
     def certificates_of(self, subscriber: SubscriberId) -> list[CertificateRecord]: ...
 
     def revoke(

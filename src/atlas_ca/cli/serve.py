@@ -1,0 +1,193 @@
+"""``atlas-ca serve`` (OCSP, TSA, CDP and AIA over HTTP) and ``atlas-ca service-cert`` (the
+OCSP responder's and the TSA's certificates, keys on the token). See :mod:`atlas_ca.status`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import click
+
+from atlas_ca.asn1.oids import Oid, Tsp
+from atlas_ca.cli.config import config_option, load_config, open_workspace, pin_from_environment
+from atlas_ca.cli.errors import handle_errors
+from atlas_ca.hsm import open_key
+from atlas_ca.profiles.config import ConfigError
+from atlas_ca.profiles.issue import (
+    issue_certificate,
+    plan_ocsp_certificate,
+    plan_tsa_certificate,
+)
+from atlas_ca.status.server import OtherIssuer, ServeConfig, organisation_of, run_server
+from atlas_ca.x509.certificate import random_serial
+
+__all__ = ["load_serve_config", "serve", "service_cert"]
+
+
+def _int(table: Mapping[str, Any], key: str, default: int, low: int = 1) -> int:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ConfigError(f"serve.{key} must be an integer ≥ {low}", field=f"serve.{key}")
+    return value
+
+
+def _path(base: Path, value: object, key: str) -> Path:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{key} must be a non-empty path", field=key)
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else base / path
+
+
+def load_serve_config(path: Path | None) -> ServeConfig:
+    """The ``[serve]`` table with ``[register]`` and ``[ca]`` of the operator's file."""
+    operator = load_config(path)
+    serve: Mapping[str, Any] = {}
+    base = Path.cwd()
+    if operator.source is not None:
+        base = operator.source.resolve().parent
+        with operator.source.open("rb") as fh:
+            data = tomllib.load(fh)
+        raw = data.get("serve", {})
+        if not isinstance(raw, dict):
+            raise ConfigError("[serve] must be a table", field="serve")
+        serve = raw
+    profile = operator.profile or {}
+    policy = serve.get("tsa_policy", Tsp.EXAMPLE_POLICY.dotted)
+    if not isinstance(policy, str) or not all(p.isdigit() for p in policy.split(".")):
+        raise ConfigError("serve.tsa_policy must be a dotted OID", field="serve.tsa_policy")
+    return ServeConfig(
+        register=operator.register,
+        ca_certificate=operator.require_certificate(),
+        ca_key_uri=operator.key_uri,
+        crl_dir=operator.crl_dir,
+        crl_urls=tuple(profile.get("crl_urls", ())),
+        ca_issuers_urls=tuple(profile.get("ca_issuers_urls", ())),
+        listen=str(serve.get("listen", "127.0.0.1:8080")),
+        workers=_int(serve, "workers", 2),
+        threads=_int(serve, "threads", 4),
+        ocsp_key_uri=serve.get("ocsp_key_uri"),
+        ocsp_certificate=(
+            _path(base, serve["ocsp_certificate"], "serve.ocsp_certificate")
+            if "ocsp_certificate" in serve
+            else None
+        ),
+        ocsp_validity=dt.timedelta(minutes=_int(serve, "ocsp_validity_minutes", 240)),
+        tsa_key_uri=serve.get("tsa_key_uri"),
+        tsa_certificate=(
+            _path(base, serve["tsa_certificate"], "serve.tsa_certificate")
+            if "tsa_certificate" in serve
+            else None
+        ),
+        tsa_policy=Oid(policy, "configured TSA policy"),
+        tsa_accuracy=dt.timedelta(milliseconds=_int(serve, "tsa_accuracy_ms", 1000)),
+        other_issuers=tuple(_other_issuers(base, serve.get("issuers", []))),
+    )
+
+
+def _other_issuers(base: Path, entries: object) -> list[OtherIssuer]:
+    """``[[serve.issuers]]``: further CAs answered by the responder."""
+    if not isinstance(entries, list):
+        raise ConfigError("serve.issuers must be an array of tables", field="serve.issuers")
+    out = []
+    for n, entry in enumerate(entries):
+        where = f"serve.issuers[{n}]"
+        if not isinstance(entry, dict) or "certificate" not in entry:
+            raise ConfigError(f"{where} needs a certificate", field=where)
+        key_uri = entry.get("ocsp_key_uri") or entry.get("key_uri")
+        if not isinstance(key_uri, str) or not key_uri:
+            raise ConfigError(f"{where} needs key_uri or ocsp_key_uri", field=where)
+        out.append(
+            OtherIssuer(
+                _path(base, entry["certificate"], f"{where}.certificate"),
+                key_uri,
+                _path(base, entry["ocsp_certificate"], f"{where}.ocsp_certificate")
+                if "ocsp_certificate" in entry
+                else None,
+            )
+        )
+    return out
+
+
+@click.command("serve")
+@config_option
+@click.option(
+    "--listen", help="HOST:PORT to listen on (default: [serve] listen or 127.0.0.1:8080)."
+)
+@click.option("--workers", type=click.IntRange(1, 64), help="Worker processes (default 2).")
+@handle_errors
+def serve(config_path: Path | None, listen: str | None, workers: int | None) -> None:
+    """Serve OCSP (POST /ocsp, GET /ocsp/…), RFC 3161 time stamps (POST /tsp), the published
+    CRLs at the CDP URLs' paths and the CA certificate at the AIA caIssuers paths, and /health.
+
+    Runs gunicorn (gthread workers, each opening the token and the register after the fork);
+    SIGTERM shuts down gracefully. Configuration: the [serve] table (docs/operator-guide.md).
+
+    \b
+    Examples:
+      atlas-ca serve --config /etc/atlas-ca/atlas-ca.toml
+      atlas-ca serve --config atlas-ca.toml --listen 127.0.0.1:8080 --workers 4
+    """
+    config = load_serve_config(config_path)
+    overrides: dict[str, Any] = {}
+    if listen:
+        overrides["listen"] = listen
+    if workers:
+        overrides["workers"] = workers
+    if overrides:
+        from dataclasses import replace
+
+        config = replace(config, **overrides)
+    run_server(config)
+
+
+@click.command("service-cert")
+@config_option
+@click.argument("kind", type=click.Choice(["ocsp", "tsa"]))
+@click.option("--key-uri", required=True, help="pkcs11: URI of the service's key on the token.")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Where to write the certificate (PEM); an existing one is replaced (renewal).",
+)
+@handle_errors
+def service_cert(config_path: Path | None, kind: str, key_uri: str, out: Path) -> None:
+    """Issue (or renew) the OCSP responder's or the TSA's certificate for a key on the token.
+
+    The certificate follows the ``ocsp`` profile (id-kp-OCSPSigning, ocsp-nocheck) or the
+    ``tsa`` profile (critical EKU id-kp-timeStamping only), is signed by the CA key and names
+    the CA's organisation. Renew it the same way before it expires; the service picks the new
+    file up when its workers restart (SIGHUP to gunicorn's master).
+
+    \b
+    Examples:
+      atlas-ca service-cert ocsp --key-uri 'pkcs11:token=CA;object=ocsp;type=private' --out ocsp.pem
+      atlas-ca service-cert tsa --key-uri 'pkcs11:token=CA;object=tsa;type=private' --out tsa.pem
+    """
+    ws = open_workspace(config_path)
+    try:
+        ca = ws.ca
+        key = open_key(key_uri, pin=pin_from_environment())
+        now = ws.now().replace(microsecond=0) - dt.timedelta(minutes=1)
+        plan_fn = plan_ocsp_certificate if kind == "ocsp" else plan_tsa_certificate
+        plan = plan_fn(
+            organisation_of(ca.certificate),
+            key.public_key_info,
+            ca.config,
+            ca.key,
+            not_before=now,
+        )
+        cert = issue_certificate(plan, ca.key, serial=random_serial(), issuer=ca.certificate)
+        tmp = out.with_name(out.name + ".tmp")
+        tmp.write_bytes(cert.pem())
+        tmp.replace(out)
+        click.echo(
+            f"{kind} certificate {cert.serial_number:x} valid until "
+            f"{cert.not_after.isoformat()} written to {out}"
+        )
+    finally:
+        ws.close()
