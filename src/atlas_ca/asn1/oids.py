@@ -38,6 +38,12 @@ class GostAlgorithm:
     # recognised on input only.
     GOST3410_2001 = Oid("1.2.643.2.2.19", "id-GostR3410-2001")
     GOST3411_94_CRYPTOPRO_PARAMS = Oid("1.2.643.2.2.30.1", "id-GostR3411-94-CryptoProParamSet")
+    # Legacy signature and digest (RFC 4357 §10.4, RFC 4491 §2.2.2): shown, never accepted for
+    # qualified use by the path validator (atlas_ca.trust).
+    GOST3411_94 = Oid("1.2.643.2.2.9", "id-GostR3411-94")
+    SIGN_GOST3411_94_WITH_GOST3410_2001 = Oid(
+        "1.2.643.2.2.3", "id-GostR3411-94-with-GostR3410-2001"
+    )
 
 
 class GostParamSet:
