@@ -39,9 +39,11 @@ from pyhanko_certvalidator.policy_decl import (
 from pyhanko_certvalidator.validate import async_validate_path
 
 from atlas_ca.asn1.gost import register_gost
-from atlas_ca.asn1.oids import Policy
+from atlas_ca.asn1.oids import GostAlgorithm, Policy, RuAttribute
+from atlas_ca.domain.masking import mask_inn_person, mask_snils
 from atlas_ca.errors import (
     AlgorithmNotAccepted,
+    AtlasCaError,
     CertificateRevoked,
     DecodeError,
     NoTrustedPath,
@@ -57,6 +59,7 @@ from atlas_ca.trust.gost_plugin import (
     register_streebog_hashes,
 )
 from atlas_ca.x509.certificate import Certificate
+from atlas_ca.x509.names import Name, NameAttribute
 from atlas_ca.x509.pem import pem_blocks
 
 CertificateInput = bytes | Certificate
@@ -133,6 +136,13 @@ class ValidatedPath:
     #: when the path asserts none (valid only without explicit-policy).
     policies: frozenset[str]
     checks: tuple[Check, ...] = field(default=())
+    #: Verdicts that do not make the path invalid but matter for qualified use, e.g. a trust
+    #: anchor with a GOST R 34.10-2001 key ("not accepted for qualified use").
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def qualified_use_ok(self) -> bool:
+        return not self.notes
 
     @property
     def anchor(self) -> PathCertificate:
@@ -230,14 +240,34 @@ def load_ocsp_response(data: bytes, what: str = "OCSP response") -> asn1_ocsp.OC
     return resp
 
 
+def _masked(attribute: NameAttribute) -> str:
+    """A person's СНИЛС and ИНН are masked (R21); an organisation's ИНН ("00" + 10 digits in
+    the INN attribute) and every other attribute print as they are."""
+    value = attribute.value
+    if attribute.oid.dotted == RuAttribute.SNILS.dotted:
+        return mask_snils(value)
+    if attribute.oid.dotted == RuAttribute.INN.dotted and not value.startswith("00"):
+        return mask_inn_person(value)
+    return value
+
+
+def display_name(name: asn1_x509.Name) -> str:
+    """RFC 4514 text of a Name with personal identifiers masked (R21); names our x509 layer
+    cannot read (some PKITS encodings) fall back to asn1crypto's text, which holds none."""
+    try:
+        return Name.from_der(name.dump()).rfc4514(_masked)
+    except (AtlasCaError, ValueError):
+        return str(name.human_friendly)
+
+
 def describe(cert: asn1_x509.Certificate) -> PathCertificate:
     """The operator-facing view of a certificate (any algorithm, GOST 2001 included)."""
     tbs = cert["tbs_certificate"]
     validity = tbs["validity"]
     return PathCertificate(
         der=cert.dump(),
-        subject=cert.subject.human_friendly,
-        issuer=cert.issuer.human_friendly,
+        subject=display_name(cert.subject),
+        issuer=display_name(cert.issuer),
         serial=int(cert.serial_number),
         not_before=validity["not_before"].native.astimezone(UTC),
         not_after=validity["not_after"].native.astimezone(UTC),
@@ -254,8 +284,13 @@ def _algorithm_name(cert: asn1_x509.Certificate) -> str:
 
 
 def algorithm_verdict(cert: asn1_x509.Certificate) -> str | None:
-    """``None`` if the certificate's signature algorithm may serve qualified use, else why not."""
-    if is_gost_2001(cert["signature_algorithm"]["algorithm"].dotted):
+    """``None`` if the certificate's signature and key algorithms may serve qualified use,
+    else why not (GOST R 34.10-2001 signatures or keys are read and shown, never accepted)."""
+    key_oid = cert["tbs_certificate"]["subject_public_key_info"]["algorithm"]["algorithm"]
+    if (
+        is_gost_2001(cert["signature_algorithm"]["algorithm"].dotted)
+        or key_oid.dotted == GostAlgorithm.GOST3410_2001.dotted
+    ):
         return GOST_2001_VERDICT
     return None
 
@@ -442,8 +477,15 @@ class PathValidator:
         ) as exc:
             raise _translate(exc, target) from exc
         policies = result.qualified_policies()
+        certs = list(result.iter_certs(include_root=True))
+        notes = tuple(
+            f"{describe(c).label}: {verdict}"
+            for c in certs
+            if (verdict := algorithm_verdict(c)) is not None
+        )
         return ValidatedPath(
-            certificates=tuple(describe(c) for c in result.iter_certs(include_root=True)),
+            certificates=tuple(describe(c) for c in certs),
+            notes=notes,
             at=at,
             revocation=self.revocation,
             policies=frozenset(str(p.user_domain_policy_id) for p in (policies or ())),
