@@ -95,16 +95,13 @@ def test_pkits_case(case: Case) -> None:
     if expected is None:
         result = validator.validate(cert(case.raw["cert"]), **kwargs)
         assert len(result.certificates) == case.raw["path_len"]
-        assert (
-            result.anchor.subject
-            == "Common Name: Trust Anchor, Organization: Test Certificates 2011, Country: US"
-        )
+        assert result.anchor.subject == "CN=Trust Anchor,O=Test Certificates 2011,C=US"
         if params.initial_policies is not None and params.initial_policies != {"2.5.29.32.0"}:
             assert result.policies <= params.initial_policies
         return
     with pytest.raises(EXPECTED_ERRORS[expected["class"]]) as info:
         validator.validate(cert(case.raw["cert"]), **kwargs)
-    assert re.search(expected["msg_regex"], str(info.value.__cause__)), str(info.value)
+    assert re.search(expected["msg_regex"], info.value.context["detail"]), str(info.value)
     assert info.value.context["check"] in str(info.value)
 
 

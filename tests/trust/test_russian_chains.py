@@ -4,6 +4,7 @@ sources (tests/vectors/russian), and GOST R 34.10-2001 read and shown, never acc
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,7 +15,13 @@ from trust_pki import AT, CA_USAGE, EE_USAGE, GostKey, crl, gost_key, issue, nam
 
 from atlas_ca import gost
 from atlas_ca.asn1 import oids
-from atlas_ca.errors import AlgorithmNotAccepted, CertificateRevoked, DecodeError, NoTrustedPath
+from atlas_ca.errors import (
+    AlgorithmNotAccepted,
+    CertificateRevoked,
+    DecodeError,
+    NoTrustedPath,
+    RevocationUnknown,
+)
 from atlas_ca.trust import (
     GOST_2001_VERDICT,
     PathValidator,
@@ -171,3 +178,20 @@ def test_a_certificate_signed_with_gost_2001_fails_the_algorithm_check(head: Hea
         v.validate(old, at=AT)
     assert info.value.context["check"] == "algorithm"
     assert "not accepted for qualified use" in str(info.value)
+
+
+def test_no_trusted_path_and_the_library_log_never_carry_a_persons_snils_or_inn(
+    head: HeadCa, caplog: pytest.LogCaptureFixture
+) -> None:
+    """pyhanko-certvalidator names the certificate by its full subject; we mask it (R21)."""
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(NoTrustedPath) as info:
+        PathValidator([head.old_root.der]).validate(head.leaf, at=AT)
+    with pytest.raises(RevocationUnknown):
+        PathValidator([head.new_root.der], intermediates=[head.ca.der]).validate(head.leaf, at=AT)
+    texts = [str(info.value), info.value.context["detail"], caplog.text]
+    for text in texts:
+        assert "11223344595" not in text
+        assert "253600000000" not in text
+    assert "snils: ***-***-*** 95" in info.value.context["detail"]
+    assert info.value.__cause__ is None

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -349,14 +350,56 @@ def _failed_certificate(exc: pv_errors.PathValidationError) -> PathCertificate |
     return describe(cert)
 
 
+_PERSONAL = re.compile(r"\b(snils|inn): *(\d{10,12})\b", re.IGNORECASE)
+
+
+def mask_personal(text: str) -> str:
+    """pyhanko-certvalidator names certificates by asn1crypto's ``human_friendly`` text, which
+    prints a person's СНИЛС and ИНН in full: mask them as everywhere else (R21). An
+    organisation's ИНН (``00`` + 10 digits in the INN attribute) stays."""
+
+    def repl(m: re.Match[str]) -> str:
+        kind, digits = m.group(1), m.group(2)
+        if kind.lower() == "snils":
+            return f"{kind}: {mask_snils(digits)}"
+        return m.group(0) if digits.startswith("00") else f"{kind}: {mask_inn_person(digits)}"
+
+    return _PERSONAL.sub(repl, text)
+
+
+class _QuietLibraryLog(logging.Filter):
+    """pyhanko-certvalidator logs warnings with unmasked subject names; its findings reach the
+    caller as our (masked) errors, so only its errors pass, with personal numbers masked."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.ERROR:
+            return False
+        record.msg = mask_personal(record.getMessage())
+        record.args = ()
+        record.exc_info = None
+        return True
+
+
+_log_filter = _QuietLibraryLog()
+
+
+def _quiet_library_log() -> None:
+    for name in ["pyhanko_certvalidator", *logging.root.manager.loggerDict]:
+        if name == "pyhanko_certvalidator" or name.startswith("pyhanko_certvalidator."):
+            logger = logging.getLogger(name)
+            if _log_filter not in logger.filters:
+                logger.addFilter(_log_filter)
+
+
 def _translate(exc: Exception, target: asn1_x509.Certificate) -> PathValidationFailed:
     check = _check_of(exc)
     failed = _failed_certificate(exc) if isinstance(exc, pv_errors.PathValidationError) else None
     if failed is None:
         failed = describe(target)
-    text = str(exc).removeprefix("The path could not be validated because ").rstrip(".")
+    detail = mask_personal(str(exc))
+    text = detail.removeprefix("The path could not be validated because ").rstrip(".")
     message = f"{failed.label}: {check.value} check failed: {text}"
-    context = {"certificate": failed.label, "check": check.value}
+    context = {"certificate": failed.label, "check": check.value, "detail": detail}
     if isinstance(exc, pv_errors.RevokedError):
         return CertificateRevoked(message, **context)
     if check is Check.REVOCATION_INFO:
@@ -369,6 +412,7 @@ def _translate(exc: Exception, target: asn1_x509.Certificate) -> PathValidationF
             f"certificate ({text})",
             certificate=failed.label,
             check=Check.TRUST_ANCHOR.value,
+            detail=detail,
         )
     return PathValidationFailed(message, **context)
 
@@ -412,6 +456,7 @@ class PathValidator:
     ) -> None:
         register_gost()
         register_streebog_hashes()
+        _quiet_library_log()
         self._anchors = [load_certificate(a, "trust anchor") for a in anchors]
         if not self._anchors:
             raise ValueError("path validation needs at least one trust anchor")
@@ -475,7 +520,9 @@ class PathValidator:
             pv_errors.PathError,
             pv_errors.ValidationError,
         ) as exc:
-            raise _translate(exc, target) from exc
+            # ``from None``: the library's exception text holds unmasked names (R21); its
+            # masked text is in ``context["detail"]``.
+            raise _translate(exc, target) from None
         policies = result.qualified_policies()
         certs = list(result.iter_certs(include_root=True))
         notes = tuple(
