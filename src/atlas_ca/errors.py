@@ -318,3 +318,39 @@ class RevocationUnknown(PathValidationFailed):
 class AlgorithmNotAccepted(PathValidationFailed):
     """A signature algorithm the trust policy does not accept (e.g. GOST R 34.10-2001 for
     qualified use) or cannot verify."""
+
+
+# --- remote renewal (R20, atlas_ca.services.renewal) ------------------------------------------
+# Context fields: ``reason`` (a stable word: signature, revoked, expired, untrusted,
+# another-person, data-changed, no-renewal, same-key), ``check`` (the failed path check),
+# ``subscriber`` (id). Never a code, a key or unmasked personal data.
+
+
+class RenewalRefused(ServiceError, Refused):
+    """R20: a remote renewal request refused before anything is recorded; ``reason`` says why."""
+
+
+class RenewalSignerRevoked(RenewalRefused):
+    """R20: the certificate that signed the renewal request is revoked (or on hold)."""
+
+
+class RenewalSignerExpired(RenewalRefused):
+    """R20: the certificate that signed the renewal request is not valid now (expired)."""
+
+
+class RenewalSignerUntrusted(RenewalRefused):
+    """R20: the signer's certificate has no valid path to the trust store, or its revocation
+    status is unknown."""
+
+
+class RenewalAnotherPerson(RenewalRefused):
+    """R20: the request is signed by a certificate of another person than the subscriber."""
+
+
+class RenewalDataChanged(RenewalRefused):
+    """R20: the subscriber's verified data differs from the signer's certificate: the person
+    goes back to identity verification (R2) at a registrar."""
+
+
+class RenewalNotBought(EntitlementRefused):
+    """R20/R10: the order has no certificate-renewal line."""

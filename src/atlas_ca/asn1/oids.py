@@ -199,6 +199,8 @@ class Cms:
     MESSAGE_DIGEST = Oid("1.2.840.113549.1.9.4", "messageDigest")
     SIGNING_TIME = Oid("1.2.840.113549.1.9.5", "signingTime")
     EXTENSION_REQUEST = Oid("1.2.840.113549.1.9.14", "extensionRequest")
+    # CAdES-BES (ETSI EN 319 122-1 §5.2.2) names the signer's certificate by this attribute.
+    SIGNING_CERTIFICATE_V2 = Oid("1.2.840.113549.1.9.16.2.47", "id-aa-signingCertificateV2")
 
 
 ALL: tuple[Oid, ...] = tuple(
