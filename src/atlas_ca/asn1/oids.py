@@ -190,6 +190,12 @@ class SignatureAlgorithmOid:
     ED25519 = Oid("1.3.101.112", "Ed25519")
 
 
+class DigestAlgorithm:
+    """Non-GOST digests met in foreign CMS objects (RFC 5754): ESSCertIDv2's default hash."""
+
+    SHA256 = Oid("2.16.840.1.101.3.4.2.1", "id-sha256")
+
+
 class Cms:
     """CMS content types and attributes (RFC 5652 §§ 4, 5, 11)."""
 
@@ -219,6 +225,7 @@ ALL: tuple[Oid, ...] = tuple(
         Policy,
         PublicKeyAlgorithm,
         SignatureAlgorithmOid,
+        DigestAlgorithm,
         Cms,
     )
     for oid in _all_in(group)

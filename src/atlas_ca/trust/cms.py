@@ -18,6 +18,7 @@ question, asked by the caller (:mod:`atlas_ca.services.renewal`).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from asn1crypto import x509 as asn1_x509
 from atlas_ca import gost
 from atlas_ca.algorithms import KeyType, SignatureAlgorithm
 from atlas_ca.asn1.gost import register_gost
-from atlas_ca.asn1.oids import Cms, GostAlgorithm
+from atlas_ca.asn1.oids import Cms, DigestAlgorithm, GostAlgorithm
 from atlas_ca.errors import AtlasCaError, DecodeError, SignatureInvalid
 from atlas_ca.hsm.base import SigningKey
 from atlas_ca.x509.der import check_der
@@ -68,6 +69,9 @@ _SIGNATURES: dict[str, tuple[SignatureAlgorithm, str]] = {
 }
 
 
+SHA256_DOTTED = DigestAlgorithm.SHA256.dotted
+
+
 class SignedRequestInvalid(SignatureInvalid):
     """A signed request whose digest, signature or signer does not check out."""
 
@@ -82,6 +86,14 @@ def _digest(digest_oid: str, data: bytes) -> bytes:
     if digest_oid == GostAlgorithm.GOST3411_2012_512.dotted:
         return gost.streebog512(data)
     raise _invalid(f"digest algorithm {digest_oid} is not GOST R 34.11-2012")
+
+
+def _ess_digest(digest_oid: str, data: bytes) -> bytes:
+    """The certificate hash of an ESSCertIDv2: GOST R 34.11-2012 as Russian clients write it,
+    or SHA-256, RFC 5035's default (what ``openssl cms -sign -cades`` writes)."""
+    if digest_oid in ("", "sha256", SHA256_DOTTED):
+        return hashlib.sha256(data).digest()
+    return _digest(digest_oid, data)
 
 
 def _null_alg(dotted: str) -> dict[str, Any]:
@@ -258,7 +270,7 @@ def open_signed(data: bytes) -> SignedContent:
     except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
         raise DecodeError(f"signed request: cannot decode the CMS ({type(exc).__name__})") from exc
 
-    if not ess_certs or not hmac.compare_digest(_digest(ess_alg, signer_der), ess_hash):
+    if not ess_certs or not hmac.compare_digest(_ess_digest(ess_alg, signer_der), ess_hash):
         raise _invalid("signingCertificateV2 does not name the signer's certificate")
     if not isinstance(signing_time, dt.datetime):
         raise _invalid("signingTime is not a time")
