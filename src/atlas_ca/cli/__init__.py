@@ -24,6 +24,7 @@ def _register() -> None:
     from atlas_ca.cli.issue import crl, issue, resume, revoke, suspend
     from atlas_ca.cli.lint import lint
     from atlas_ca.cli.order import account, order
+    from atlas_ca.cli.renew import renew
     from atlas_ca.cli.show import show
     from atlas_ca.cli.subscriber import authority, registrar, subscriber
     from atlas_ca.cli.verify import verify
@@ -36,6 +37,7 @@ def _register() -> None:
     main.add_command(lint)
     main.add_command(show)
     main.add_command(verify)
+    main.add_command(renew)
 
 
 _register()

@@ -36,6 +36,7 @@ from asn1crypto import x509 as asn1_x509
 
 from atlas_ca.asn1.oids import NameAttribute, Oid, RuAttribute
 from atlas_ca.domain.entitlements import certificate_entitlement
+from atlas_ca.domain.ids import SubscriberId
 from atlas_ca.domain.orders import Order
 from atlas_ca.domain.otp import OperationBinding
 from atlas_ca.domain.subscribers import Subscriber
@@ -201,6 +202,22 @@ class RenewalService:
                 subscriber=subscriber,
             )
         return RenewalCheck(signed.content, describe(signer), path, signed.signing_time)
+
+    def signer_subscriber(self, signed_request: bytes) -> SubscriberId | None:
+        """The subscriber this CA's register holds the request's signing certificate for, or
+        None when the signer's certificate is not one of this CA's. Only a lookup: the request
+        is not validated here (that is :meth:`check`)."""
+        signer = load_certificate(open_signed(signed_request).signer, "signer's certificate")
+        aki = signer.authority_key_identifier
+        if aki is None or signer.issuer.dump() != self._issuance.ca.certificate.subject_der:
+            return None
+        try:
+            record = self._register.get_certificate(
+                IssuerKeyId.from_bytes(aki), int(signer.serial_number)
+            )
+        except RecordNotFound:
+            return None
+        return record.subscriber
 
     def renew(self, request: RenewalRequest) -> IssuanceResult:
         """Check (steps 1–6), then issue through the normal pipeline (step 7)."""
