@@ -20,6 +20,7 @@ through a pluggable ``SignatureValidator`` and decides which algorithms it accep
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -70,8 +71,16 @@ def is_gost_2001(signature_oid: str) -> bool:
 class GostSignatureValidator(SignatureValidator):
     """GOST R 34.10-2012 through :mod:`atlas_ca.gost`; anything else through the default."""
 
+    #: Successful verifications remembered, by (signature, key, data): the same CRL is checked
+    #: again for every path that uses it, and a 100,000-entry CRL's TBS is 4 MB of Streebog.
+    CACHE_SIZE = 32
+
     def __init__(self) -> None:
         self._default = DefaultSignatureValidator()
+        # (signature, key, prehashed) -> the data it verified over (compared, not hashed: a
+        # dictionary key of 4 MB would be hashed on every lookup)
+        self._verified: OrderedDict[tuple[bytes, bytes, bool], bytes] = OrderedDict()
+        self._lock = threading.Lock()
 
     def validate_signature(
         self,
@@ -88,6 +97,11 @@ class GostSignatureValidator(SignatureValidator):
             )
             return
         spki = public_key_info.dump()
+        key = (bytes(signature), spki, context.prehashed)
+        with self._lock:
+            if self._verified.get(key) == signed_data:
+                self._verified.move_to_end(key)
+                return
         try:
             if context.prehashed:
                 verify_gost_digest(spki, algorithm, signed_data, signature)
@@ -95,6 +109,10 @@ class GostSignatureValidator(SignatureValidator):
                 verify_signature(spki, algorithm, signed_data, signature)
         except AtlasCaError as exc:  # SignatureInvalid, DecodeError (unreadable key)
             raise InvalidSignature(str(exc)) from exc
+        with self._lock:
+            self._verified[key] = bytes(signed_data)
+            while len(self._verified) > self.CACHE_SIZE:
+                self._verified.popitem(last=False)
 
 
 @dataclass(frozen=True, slots=True)

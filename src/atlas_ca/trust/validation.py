@@ -51,6 +51,7 @@ from atlas_ca.errors import (
     PathValidationFailed,
     RevocationUnknown,
 )
+from atlas_ca.trust import crl_index
 from atlas_ca.trust.gost_plugin import (
     GOST_2001_VERDICT,
     AlgorithmPolicy,
@@ -456,6 +457,7 @@ class PathValidator:
     ) -> None:
         register_gost()
         register_streebog_hashes()
+        crl_index.install()
         _quiet_library_log()
         self._anchors = [load_certificate(a, "trust anchor") for a in anchors]
         if not self._anchors:
