@@ -140,3 +140,75 @@ def make_pki(*, policy: oids.Oid = oids.RuPolicy.KC1) -> Pki:
         CertificatePolicies(False, (PolicyInformation(policy),)),
     )  # fmt: skip
     return Pki(root_key, sub_key, leaf_key, root, sub, leaf)
+
+
+def ocsp_response(
+    cert: Certificate,
+    issuer: Certificate,
+    issuer_key: GostKey,
+    *,
+    status: str = "good",
+    cert_id_hash: str = "streebog256",
+    produced: datetime = AT,
+) -> bytes:
+    """An OCSP response (RFC 6960) about ``cert`` signed by its issuer's GOST key; the CertID
+    hashes the issuer's name and key with ``cert_id_hash`` (``streebog256`` or ``sha1``)."""
+    import hashlib
+
+    from asn1crypto import core, ocsp
+    from asn1crypto import x509 as asn1_x509
+
+    from atlas_ca.asn1.gost import register_gost
+
+    register_gost()
+    parsed = asn1_x509.Certificate.load(issuer.der)
+    digest = (
+        gost.streebog256
+        if cert_id_hash == "streebog256"
+        else (lambda data: hashlib.sha1(data).digest())
+    )
+    key_bits = bytes(parsed.public_key["public_key"])
+    if status == "good":
+        cert_status = ocsp.CertStatus(name="good", value=core.Null())
+    else:
+        cert_status = ocsp.CertStatus(
+            name="revoked",
+            value={
+                "revocation_time": produced - timedelta(days=1),
+                "revocation_reason": "key_compromise",
+            },
+        )
+    tbs = ocsp.ResponseData(
+        {
+            "responder_id": ocsp.ResponderId(name="by_name", value=parsed.subject),
+            "produced_at": produced,
+            "responses": [
+                {
+                    "cert_id": {
+                        "hash_algorithm": {"algorithm": cert_id_hash},
+                        "issuer_name_hash": digest(parsed.subject.dump()),
+                        "issuer_key_hash": digest(key_bits),
+                        "serial_number": cert.serial_number,
+                    },
+                    "cert_status": cert_status,
+                    "this_update": produced - timedelta(hours=1),
+                    "next_update": produced + timedelta(days=1),
+                }
+            ],
+        }
+    )
+    basic = ocsp.BasicOCSPResponse(
+        {
+            "tbs_response_data": tbs,
+            "signature_algorithm": {"algorithm": issuer_key.signature_algorithm.oid.dotted},
+            "signature": issuer_key.sign(tbs.dump()),
+        }
+    )
+    response = ocsp.OCSPResponse(
+        {
+            "response_status": "successful",
+            "response_bytes": {"response_type": "basic_ocsp_response", "response": basic},
+        }
+    )
+    der: bytes = response.dump()
+    return der
