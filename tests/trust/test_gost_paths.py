@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from trust_pki import AT, T0, Pki, gost_key, issue, make_pki, name, revoked
+from trust_pki import AT, T0, GostKey, Pki, crl, gost_key, issue, make_pki, name, revoked
 
 from atlas_ca.asn1 import oids
 from atlas_ca.errors import (
@@ -15,7 +15,7 @@ from atlas_ca.errors import (
     RevocationUnknown,
 )
 from atlas_ca.trust import Check, PathValidator, PolicyInputs, RevocationMode
-from atlas_ca.x509.certificate import CertificateBuilder
+from atlas_ca.x509.certificate import Certificate, CertificateBuilder
 from atlas_ca.x509.crl import CrlBuilder, FreshestCrl
 from atlas_ca.x509.extensions import BasicConstraints
 
@@ -178,3 +178,57 @@ def test_a_delta_crl_revokes_on_top_of_the_base(pki: Pki) -> None:
         validator(pki, pki.root_crl(), base).validate(pki.leaf, at=AT)
     with pytest.raises(CertificateRevoked):
         validator(pki, pki.root_crl(), base, delta).validate(pki.leaf, at=AT)
+
+
+def _v1_root(key: GostKey, cn: str) -> bytes:
+    """A v1 self-signed root without extensions, as `openssl req -x509` made them for years."""
+    from asn1crypto import keys as asn1_keys
+    from asn1crypto import x509 as asn1_x509
+
+    name_ = asn1_x509.Name.load(name(cn).der)
+    algorithm = {"algorithm": key.signature_algorithm.oid.dotted}
+    tbs = asn1_x509.TbsCertificate(
+        {
+            "version": "v1",
+            "serial_number": 1,
+            "signature": algorithm,
+            "issuer": name_,
+            "validity": {
+                "not_before": asn1_x509.Time(name="utc_time", value=T0),
+                "not_after": asn1_x509.Time(name="utc_time", value=T0 + timedelta(days=3650)),
+            },
+            "subject": name_,
+            "subject_public_key_info": asn1_keys.PublicKeyInfo.load(key.public_key_info),
+        }
+    )
+    cert = asn1_x509.Certificate(
+        {"tbs_certificate": tbs, "signature_algorithm": algorithm,
+         "signature_value": key.sign(tbs.dump())}
+    )  # fmt: skip
+    der: bytes = cert.dump()
+    return der
+
+
+def test_a_v1_root_and_an_issuer_without_key_usage_are_accepted_as_rfc_5280_says() -> None:
+    """RFC 5280 §6.1.1 (d): the anchor is a name and a key, v1 allowed; §6.1.4 (n) checks
+    keyCertSign only when keyUsage is present — OpenSSL accepts such real chains too."""
+    root_key, ca_key, leaf_key = gost_key(), gost_key(), gost_key()
+    root_der = _v1_root(root_key, "Old v1 root")
+    root = Certificate.from_der(root_der)
+    ca = (
+        CertificateBuilder()
+        .subject_name(name("CA without keyUsage"))
+        .issuer_name(root.subject)
+        .public_key(ca_key.public_key_info)
+        .random_serial_number()
+        .not_valid_before(T0)
+        .not_valid_after(T0 + timedelta(days=1000))
+        .add_extensions([BasicConstraints(True, True, None)])
+        .sign(root_key)
+    )
+    leaf = issue(name("Иванов Иван"), leaf_key, ca_key, ca)
+    crls = [crl(root, root_key, ()), crl(ca, ca_key, ())]
+    path = PathValidator([root_der], intermediates=[ca.der], crls=crls).validate(leaf, at=AT)
+    assert [c.subject for c in path.certificates] == [
+        "CN=Old v1 root", "CN=CA without keyUsage", "CN=Иванов Иван",
+    ]  # fmt: skip
