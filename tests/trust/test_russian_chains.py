@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from asn1crypto import crl as asn1_crl
 from asn1crypto import x509 as asn1_x509
 from trust_pki import AT, CA_USAGE, EE_USAGE, GostKey, crl, gost_key, issue, name, revoked
 
@@ -195,3 +196,70 @@ def test_no_trusted_path_and_the_library_log_never_carry_a_persons_snils_or_inn(
         assert "253600000000" not in text
     assert "snils: ***-***-*** 95" in info.value.context["detail"]
     assert info.value.__cause__ is None
+
+
+HEAD_CA = VECTORS / "head-ca"
+
+
+@pytest.mark.parametrize(
+    ("file", "sha1", "cn"),
+    [
+        ("mincifry-rossii-2022.pem", "2f0cb09be3550ef17ec4f29c90abd18bfcaad63a", "Минцифры России"),
+        ("minkomsvyaz-rossii-2018.pem", "4bc6dc14d97010c41a26e058ad851f81c842415a",
+         "Минкомсвязь России"),
+    ],
+)  # fmt: skip
+def test_the_real_head_ca_roots_read_and_their_gost_2012_self_signatures_verify(
+    file: str, sha1: str, cn: str
+) -> None:
+    from atlas_ca.trust.gost_plugin import GostSignatureValidator
+
+    cert = load_certificate((HEAD_CA / file).read_bytes())
+    assert cert.sha1.hex() == sha1  # the thumbprint the head CA publishes
+    assert describe(cert).subject.startswith(f"CN={cn},")
+    GostSignatureValidator().validate_signature(
+        cert["signature_value"].native,
+        cert["tbs_certificate"].dump(),
+        cert.public_key,
+        cert["signature_algorithm"],
+    )
+    path = PathValidator([cert.dump()]).validate(cert.dump(), at=datetime(2026, 6, 1, tzinfo=UTC))
+    assert path.qualified_use_ok
+
+
+def test_the_real_gost_2001_head_ca_root_is_read_and_not_accepted_for_qualified_use() -> None:
+    """«Головной удостоверяющий центр» (2012–2027), GOST R 34.10-2001: shown, never unreadable."""
+    der = (HEAD_CA / "guc-2012-gost2001.pem").read_bytes()
+    cert = load_certificate(der)
+    assert cert.sha1.hex() == "8cae88bbfd404a7a53630864f9033606e1dc45e2"
+    assert describe(cert).subject.startswith("CN=Головной удостоверяющий центр,")
+    path = PathValidator([der]).validate(der, at=datetime(2026, 6, 1, tzinfo=UTC))
+    assert not path.qualified_use_ok
+    assert GOST_2001_VERDICT in path.notes[0]
+
+
+def test_the_real_esia_certificate_needs_its_accredited_ca_under_the_real_roots() -> None:
+    """With the real head-CA roots as anchors, ЕСИА's certificate still lacks ПАО «Ростелеком»'s
+    CA certificate (not in the public sources searched): no path, named precisely."""
+    anchors = [p.read_bytes() for p in sorted(HEAD_CA.glob("*.pem"))]
+    esia = (VECTORS / "esia-gost2012-prod.pem").read_bytes()
+    with pytest.raises(NoTrustedPath) as info:
+        PathValidator(anchors).validate(esia, at=datetime(2020, 6, 1, tzinfo=UTC))
+    assert "Ростелеком" in info.value.context["detail"]
+
+
+def test_a_crl_signed_with_gost_2001_is_unusable_not_a_crash(head: HeadCa) -> None:
+    old_crl = asn1_crl.CertificateList.load(crl(head.ca, head.ca_key, []))
+    tbs = old_crl["tbs_cert_list"].copy()
+    algorithm = {"algorithm": oids.GostAlgorithm.SIGN_GOST3411_94_WITH_GOST3410_2001.dotted}
+    tbs["signature"] = algorithm
+    forged = asn1_crl.CertificateList(
+        {"tbs_cert_list": tbs, "signature_algorithm": algorithm,
+         "signature": head.ca_key.sign(tbs.dump(force=True))}
+    ).dump()  # fmt: skip
+    v = PathValidator(
+        [head.new_root.der], intermediates=[head.ca.der],
+        crls=[crl(head.new_root, head.new_key), forged],
+    )  # fmt: skip
+    with pytest.raises(RevocationUnknown):
+        v.validate(head.leaf, at=AT)

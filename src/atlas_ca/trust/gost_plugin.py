@@ -27,7 +27,8 @@ from typing import Any
 
 from asn1crypto import algos, keys
 from asn1crypto import x509 as asn1_x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from pyhanko_certvalidator.errors import AlgorithmNotSupported
 from pyhanko_certvalidator.policy_decl import (
     AlgorithmUsageConstraint,
     AlgorithmUsagePolicy,
@@ -90,11 +91,18 @@ class GostSignatureValidator(SignatureValidator):
         signature_algorithm: algos.SignedDigestAlgorithm,
         context: SignatureValidationContext = DEFAULT_VALIDATION_CONTEXT,
     ) -> None:
-        algorithm = GOST_2012_SIGNATURES.get(signature_algorithm["algorithm"].dotted)
+        dotted = signature_algorithm["algorithm"].dotted
+        algorithm = GOST_2012_SIGNATURES.get(dotted)
+        if dotted in GOST_2001_SIGNATURES:
+            # a CRL or OCSP answer signed with GOST R 34.10-2001 is unusable, never trusted
+            raise InvalidSignature(GOST_2001_VERDICT)
         if algorithm is None:
-            self._default.validate_signature(
-                signature, signed_data, public_key_info, signature_algorithm, context
-            )
+            try:
+                self._default.validate_signature(
+                    signature, signed_data, public_key_info, signature_algorithm, context
+                )
+            except (UnsupportedAlgorithm, AlgorithmNotSupported, TypeError, ValueError) as exc:
+                raise InvalidSignature(f"signature algorithm {dotted}: {exc}") from exc
             return
         spki = public_key_info.dump()
         key = (bytes(signature), spki, context.prehashed)

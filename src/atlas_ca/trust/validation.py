@@ -525,6 +525,17 @@ class PathValidator:
             # ``from None``: the library's exception text holds unmasked names (R21); its
             # masked text is in ``context["detail"]``.
             raise _translate(exc, target) from None
+        except AtlasCaError:
+            raise
+        except Exception as exc:  # anything else the library lets escape: fail closed
+            label = describe(target).label
+            raise PathValidationFailed(
+                f"{label}: {Check.OTHER.value} check failed: validation could not complete "
+                f"({type(exc).__name__})",
+                certificate=label,
+                check=Check.OTHER.value,
+                detail=mask_personal(str(exc)),
+            ) from None
         policies = result.qualified_policies()
         certs = list(result.iter_certs(include_root=True))
         notes = tuple(
