@@ -126,3 +126,16 @@ def test_a_gost_2001_certificate_is_read_and_shown_not_refused_as_unreadable(
     assert "not accepted for qualified use" in out
     code, out, _ = run("verify", example, "--trust", example, "--at", "2010-01-01", "--json")
     assert json.loads(out)["qualified_use"] is False
+
+
+def test_a_real_qualified_certificate_against_the_real_head_ca_roots(tmp_path: Path) -> None:
+    """ЕСИА's certificate with the head CA's real roots as a flat trust store: read, shown, and
+    refused naming the missing link (ПАО «Ростелеком»'s CA certificate)."""
+    esia = VECTORS / "esia-gost2012-prod.pem"
+    code, out, err = run("verify", esia, "--trust-store", VECTORS / "head-ca", "--at",
+                         "2020-06-01", "--json")  # fmt: skip
+    assert code == 1
+    doc = json.loads(out)
+    assert doc["check"] == "trust-anchor"
+    assert doc["certificate"].startswith("CN=Министерство цифрового развития")
+    assert "Ростелеком" in err
