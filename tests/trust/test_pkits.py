@@ -109,3 +109,16 @@ def test_pkits_case(case: Case) -> None:
 def test_pkits_user_notice_cases_validate_with_a_policy(case: Case) -> None:
     result = case.validator().validate(cert(case.raw["cert"]), at=AT)
     assert result.policies
+
+
+def test_pkits_4_8_20_cps_pointer_qualifier_is_valid() -> None:
+    """4.8.20 is not in pkits.json (pyhanko-certvalidator runs it as a test of its own)."""
+    validator = PathValidator(
+        [cert("TrustAnchorRootCertificate.crt")],
+        intermediates=[cert("GoodCACert.crt")],
+        crls=[crl("TrustAnchorRootCRL.crl"), crl("GoodCACRL.crl")],
+        algorithms=PKITS_ALGORITHMS,
+    )
+    path = validator.validate(cert("CPSPointerQualifierTest20EE.crt"), at=AT)
+    assert len(path.certificates) == 3
+    assert path.policies == {"2.16.840.1.101.3.2.1.48.1"}
