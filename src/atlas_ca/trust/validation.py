@@ -511,13 +511,12 @@ class PathValidator:
         context = self._context(at, extra)
         params = policy.pkix()
         try:
-            if path is None:
-                result = asyncio.run(self._build_and_validate(context, target, params))
-            else:
+            given: ValidationPath | None = None
+            if path is not None:
                 interm = [load_certificate(c, "path certificate") for c in path]
                 anchor = self._anchor_for(interm[0] if interm else target)
-                result = ValidationPath(CertTrustAnchor(anchor), interm, target)
-                asyncio.run(async_validate_path(context, result, params))
+                given = ValidationPath(CertTrustAnchor(anchor), interm, target)
+            result = asyncio.run(self._run(context, target, params, given))
         except (
             pv_errors.PathError,
             pv_errors.ValidationError,
@@ -563,14 +562,25 @@ class PathValidator:
         return self._anchors[0]
 
     @staticmethod
-    async def _build_and_validate(
-        context: ValidationContext, target: asn1_x509.Certificate, params: PKIXValidationParams
+    async def _run(
+        context: ValidationContext,
+        target: asn1_x509.Certificate,
+        params: PKIXValidationParams,
+        given: ValidationPath | None,
     ) -> ValidationPath:
+        """Build (unless ``given``) and validate, then release the network session the
+        context opened for fetching, in the loop that opened it."""
         from pyhanko_certvalidator import find_valid_path
 
-        paths = context.path_builder.async_build_paths_lazy(target)
-        path: ValidationPath = await find_valid_path(target, paths, context, params)
-        return path
+        try:
+            if given is not None:
+                await async_validate_path(context, given, params)
+                return given
+            paths = context.path_builder.async_build_paths_lazy(target)
+            path: ValidationPath = await find_valid_path(target, paths, context, params)
+            return path
+        finally:
+            await context.aclose()  # type: ignore[no-untyped-call]
 
 
 __all__ = [
