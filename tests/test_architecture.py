@@ -79,6 +79,21 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
         },
         {"psycopg"},
     ),
+    # Trust judges certificates others made: path validation (pyhanko-certvalidator with GOST
+    # plugged in), trust stores, signed requests; no storage, services, profiles or CLI.
+    "trust": (
+        {
+            "atlas_ca.errors",
+            "atlas_ca.asn1",
+            "atlas_ca.algorithms",
+            "atlas_ca.gost",
+            "atlas_ca.hsm.base",
+            "atlas_ca.x509",
+            "atlas_ca.domain.masking",
+            "atlas_ca.trust",
+        },
+        {"asn1crypto", "cryptography", "pyhanko_certvalidator"},
+    ),
     # The GOST primitives know nothing of certificates, keys in HSMs or storage.
     "gost": (
         {"atlas_ca.errors", "atlas_ca.asn1", "atlas_ca.algorithms", "atlas_ca.gost"},

@@ -91,6 +91,7 @@ from atlas_ca.services.issuance import (
     issuance_binding,
 )
 from atlas_ca.services.ports import DirectoryOutbox, SystemClock
+from atlas_ca.services.renewal import RenewalRequest, RenewalService, renewal_binding
 from atlas_ca.services.revocation import ByOperator, RevocationService
 from atlas_ca.services.state import (
     RecordChallengeStore,
@@ -101,6 +102,8 @@ from atlas_ca.services.state import (
 from atlas_ca.status.demo import run_status_demo
 from atlas_ca.storage import CaCertificate, RevocationReason, open_register
 from atlas_ca.storage.ports import Register
+from atlas_ca.trust import PathValidator
+from atlas_ca.trust.cms import sign_attached
 from atlas_ca.x509.certificate import Certificate, random_serial
 from atlas_ca.x509.csr import CsrBuilder
 from atlas_ca.x509.names import Name
@@ -135,11 +138,18 @@ DEMO_CA = Organisation(
 )
 
 KEP = ProductCode("kep-issue")
+KEP_RENEW = ProductCode("kep-renew")
 BASIC = PlanId("basic")
 DEMO_CATALOGUE = Catalogue(
-    products=[Product(KEP, "Квалифицированный сертификат ЭП", ProductKind.CERTIFICATE_ISSUANCE)],
+    products=[
+        Product(KEP, "Квалифицированный сертификат ЭП", ProductKind.CERTIFICATE_ISSUANCE),
+        Product(KEP_RENEW, "Продление сертификата ЭП", ProductKind.CERTIFICATE_RENEWAL),
+    ],
     plans=[TariffPlan(BASIC, "Базовый")],
-    prices=[PriceVersion(BASIC, KEP, dt.date(2025, 1, 1), Money(Decimal("3600.00")))],
+    prices=[
+        PriceVersion(BASIC, KEP, dt.date(2025, 1, 1), Money(Decimal("3600.00"))),
+        PriceVersion(BASIC, KEP_RENEW, dt.date(2025, 1, 1), Money(Decimal("1800.00"))),
+    ],
 )
 
 
@@ -337,7 +347,13 @@ class _World:
         return dt.datetime.now(dt.UTC)
 
     def order_for(
-        self, subscriber: Subscriber, order_id: str, payment: str, *, certificates: int
+        self,
+        subscriber: Subscriber,
+        order_id: str,
+        payment: str,
+        *,
+        certificates: int,
+        product: ProductCode = KEP,
     ) -> Order:
         """A paid order buying ``certificates`` issuances: the service issues no more (R10)."""
         at = self.now()
@@ -348,7 +364,7 @@ class _World:
             SellerCode.SERVER_CENTR,
             PaymentMethod.BANK_CARD,
             BASIC,
-            (OrderItem(KEP, certificates),),
+            (OrderItem(product, certificates),),
             (subscriber.id,),
             at,
         )
@@ -444,10 +460,12 @@ def write_config(directory: Path, token: DemoToken, ca_pem: Path) -> Path:
         f'softhsm2_conf = "{token.conf}"\n\n'
         "[tariffs]\n"
         'products = [{code = "kep-issue", name = "Квалифицированный сертификат ЭП", '
-        'kind = "certificate_issuance"}]\n'
+        'kind = "certificate_issuance"}, {code = "kep-renew", name = "Продление сертификата ЭП", '
+        'kind = "certificate_renewal"}]\n'
         'plans = [{id = "basic", name = "Базовый"}]\n'
         'prices = [{plan = "basic", product = "kep-issue", from = "2025-01-01", '
-        'price = "3600.00"}]\n'
+        'price = "3600.00"}, {plan = "basic", product = "kep-renew", from = "2025-01-01", '
+        'price = "1800.00"}]\n'
     )
     return path
 
@@ -655,6 +673,13 @@ def _life(
     crl_path = publish_demo_crl(world)
     report.files["CRL"] = crl_path
     step("crl", True, f"CRL published to {crl_path.name}")
+    renewed = renew_remotely(world, subscriber, keys[0], first.certificate, crl_path)
+    report.files["renewed certificate"] = renewed
+    step(
+        "renew",
+        True,
+        f"remote renewal (R20) of {_serial(first)}, signed with its key: {renewed.name}",
+    )
 
     # 8. outside verifiers
     _verify_all(world, report, step, verifiers)
@@ -672,6 +697,56 @@ def _life(
         f"{audit.checkpoints_checked} checkpoint signed on the token"
         + ("" if audit.first_problem is None else f"; {audit.first_problem.detail}"),
     )
+
+
+def renew_remotely(
+    world: _World, subscriber: Subscriber, key: SigningKey, current: Certificate, crl: Path
+) -> Path:
+    """R20: the subscriber signs a new CSR with the current certificate's key (CAdES-BES); the
+    CA validates the signer up to itself with its CRL and issues through the pipeline."""
+    new_key = open_software_key(
+        generate_software_key(
+            world.directory / "subscriber-1-renewed.key",
+            KeyType.GOST3410_2012_256,
+            password=_key_password(world.directory),
+            param_set="tc26-256-a",
+        ),
+        password=_key_password(world.directory),
+    )
+    csr = CsrBuilder().subject_name(Name.build([(oids.NameAttribute.COMMON_NAME, "renewal")]))
+    signed = sign_attached(csr.sign(new_key).der, key, current.der, at=world.now())
+    (world.directory / "renewal-request.p7m").write_bytes(signed)
+    order = world.order_for(
+        subscriber, "ord-renew-0001", "pay-renew-0001", certificates=1, product=KEP_RENEW
+    )
+    if subscriber.phone is None:
+        raise DemoFailed(f"subscriber {subscriber.id} has no phone for the one-time code")
+    binding = renewal_binding(signed, order, "individual")
+    challenge = send_challenge(
+        world.sms, subscriber.phone, subscriber.id, binding,
+        now=world.now(), random_bytes=secrets.token_bytes,
+    )  # fmt: skip
+    world.challenges.save(challenge)
+    if world.sms.last_code is None:
+        raise DemoFailed("the SMS gateway did not see a one-time code")
+    service = RenewalService(
+        issuance=world.issuance,
+        validator=PathValidator([world.ca.certificate.der], crls=[crl.read_bytes()]),
+        register=world.register,
+        clock=SystemClock(),
+    )
+    result = service.renew(
+        RenewalRequest(
+            signed_request=signed,
+            subscriber=subscriber,
+            order=order,
+            confirmation=OtpConfirmation(challenge.id, world.sms.last_code),
+            subject_sign_tool=SUBJECT_SIGN_TOOL,
+        )
+    )
+    path = world.directory / "subscriber-1-renewed.pem"
+    path.write_bytes(result.certificate.pem())
+    return path
 
 
 def _serial(result: IssuanceResult) -> str:

@@ -354,3 +354,67 @@ class NoCertificateBought(EntitlementRefused):
 class OrderQuotaReached(StorageError, Refused):
     """The register refused an intent: its order already has as many live (open or completed)
     intents as the quota the caller gave; context: order, live, quota."""
+
+
+# --- trust: RFC 5280 path validation (atlas_ca.trust) -----------------------------------------
+# Context fields: ``certificate`` (subject and serial of the certificate that failed, never
+# personal data beyond what the certificate itself publishes is added), ``check`` (the failed
+# check, a :class:`atlas_ca.trust.Check` value), ``position`` (0 = trust anchor ... n = target).
+
+
+class PathValidationFailed(X509Error, Refused):
+    """A certificate path fails RFC 5280 §6 validation; the message names the certificate and
+    the check, ``context['check']`` carries the check's name."""
+
+
+class NoTrustedPath(PathValidationFailed):
+    """No path from the certificate to any trust anchor could be built (RFC 5280 §6.1)."""
+
+
+class CertificateRevoked(PathValidationFailed):
+    """A certificate of the path is revoked (or on hold) according to a CRL or OCSP response."""
+
+
+class RevocationUnknown(PathValidationFailed):
+    """No usable revocation information (CRL or OCSP) for a certificate that requires it."""
+
+
+class AlgorithmNotAccepted(PathValidationFailed):
+    """A signature algorithm the trust policy does not accept (e.g. GOST R 34.10-2001 for
+    qualified use) or cannot verify."""
+
+
+# --- remote renewal (R20, atlas_ca.services.renewal) ------------------------------------------
+# Context fields: ``reason`` (a stable word: signature, revoked, expired, untrusted,
+# another-person, data-changed, no-renewal, same-key), ``check`` (the failed path check),
+# ``subscriber`` (id). Never a code, a key or unmasked personal data.
+
+
+class RenewalRefused(ServiceError, Refused):
+    """R20: a remote renewal request refused before anything is recorded; ``reason`` says why."""
+
+
+class RenewalSignerRevoked(RenewalRefused):
+    """R20: the certificate that signed the renewal request is revoked (or on hold)."""
+
+
+class RenewalSignerExpired(RenewalRefused):
+    """R20: the certificate that signed the renewal request is not valid now (expired)."""
+
+
+class RenewalSignerUntrusted(RenewalRefused):
+    """R20: the signer's certificate has no valid path to the trust store, or its revocation
+    status is unknown."""
+
+
+class RenewalAnotherPerson(RenewalRefused):
+    """R20: the request is signed by a certificate of another person than the subscriber."""
+
+
+class RenewalDataChanged(RenewalRefused):
+    """R20: the subscriber's verified data differs from the signer's certificate: the person
+    goes back to identity verification (R2) at a registrar."""
+
+
+class RenewalNotBought(EntitlementRefused):
+    """R20/R10: the order has no certificate-renewal line."""

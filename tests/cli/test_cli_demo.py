@@ -24,6 +24,7 @@ EXPECTED_STEPS = {
     "issue",
     "revoke",
     "crl",
+    "renew",
     "openssl verify",
     "openssl verify -crl_check (valid)",
     "openssl verify -crl_check (revoked)",

@@ -187,19 +187,29 @@ def test_show_decodes_a_request_and_a_crl(files: Files) -> None:
 
 def test_verify_accepts_a_good_certificate_request_and_crl(files: Files) -> None:
     at = "2026-06-01T00:00:00Z"
-    assert run("verify", files.leaf, "--issuer", files.ca, "--at", at)[0] == 0
-    assert run("verify", files.ca, "--issuer", files.ca_der, "--at", at)[0] == 0
+    off = ("--revocation", "off")
+    assert run("verify", files.leaf, "--issuer", files.ca, "--at", at, *off)[0] == 0
+    assert run("verify", files.ca, "--issuer", files.ca_der, "--at", at, *off)[0] == 0
+    with_crl = ("--crl", files.crl, "--at", "2026-01-05")
+    assert run("verify", files.leaf, "--issuer", files.ca, *with_crl)[0] == 0
     assert run("verify", files.csr)[0] == 0
     assert run("verify", files.crl, "--issuer", files.ca, "--at", "2026-01-05")[0] == 0
 
 
 def test_verify_exits_1_with_the_reason_when_invalid(files: Files) -> None:
-    code, _, err = run("verify", files.leaf, "--issuer", files.other_ca, "--at", "2026-06-01")
+    off = ("--revocation", "off")
+    code, _, err = run("verify", files.leaf, "--issuer", files.other_ca, "--at", "2026-06-01", *off)
     assert code == 1
-    assert "names issuer CN=Тестовый УЦ,C=RU" in err
-    code, _, err = run("verify", files.leaf, "--issuer", files.ca, "--at", "2030-01-01")
+    assert "trust-anchor check failed" in err
+    assert "Тестовый УЦ" in err
+    code, _, err = run("verify", files.leaf, "--issuer", files.ca, "--at", "2030-01-01", *off)
     assert code == 1
-    assert "has expired" in err
+    assert "validity check failed" in err
+    assert "expired" in err
+    code, _, err = run("verify", files.leaf, "--issuer", files.ca, "--at", "2026-06-01")
+    assert code == 1  # revocation is required by default, and no CRL covers the leaf
+    assert "revocation-info check failed" in err
+    assert "11223344595" not in err  # R21
     code, _, err = run("verify", files.bad_crl, "--issuer", files.ca, "--at", "2026-01-05")
     assert code == 1
     assert "does not verify" in err
@@ -232,14 +242,17 @@ def test_unreadable_input_exits_2_with_one_line_and_no_traceback(files: Files) -
 
 def test_the_installed_entry_point_runs(files: Files) -> None:
     exe = Path(sys.executable).with_name("atlas-ca")
+    args = ["verify", str(files.leaf), "--issuer", str(files.ca), "--crl", str(files.crl)]
     proc = subprocess.run(
-        [str(exe), "verify", str(files.leaf), "--issuer", str(files.ca), "--at", "2026-06-01"],
+        [str(exe), *args, "--at", "2026-01-05"],
         capture_output=True,
         timeout=60,
         env=dict(os.environ),
     )
     assert proc.returncode == 0, proc.stderr
-    assert b"OK: certificate abcdef0123456789" in proc.stdout
+    assert "OK: SNILS=***-***-*** 95,CN=Иванов Иван (serial abcdef0123456789) is valid" in (
+        proc.stdout.decode()
+    )
 
 
 @pytest.mark.parametrize(

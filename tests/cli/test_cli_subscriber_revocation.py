@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from cli_ops_support import run_cli, softhsm_env
 
+from atlas_ca.x509.certificate import Certificate
+
 pytestmark = [pytest.mark.softhsm]
 
 PERSON = {
@@ -72,12 +74,12 @@ def ca(tmp_path_factory: pytest.TempPathFactory) -> DemoCa:
 
 @pytest.fixture(scope="module")
 def serial(ca: DemoCa) -> str:
-    """The demo's certificate of sub-0001 that is still valid."""
+    """The demo's first certificate of sub-0001, still valid (the demo also renews it, R20)."""
     rc, out, err = ca.cli("subscriber", "show", "sub-0001", "--json")
     assert rc == 0, err
-    valid = [s for s, status in json.loads(out)["certificates"].items() if status == "valid"]
-    assert len(valid) == 1, out
-    return valid[0]
+    first = format(Certificate.load((ca.dir / "subscriber-1.pem").read_bytes()).serial_number, "x")
+    assert json.loads(out)["certificates"][first] == "valid", out
+    return first
 
 
 def _code_from(err: str) -> str:

@@ -26,7 +26,9 @@ from atlas_ca.services.attestation import (
     sign_record,
     verify_attestation,
 )
+from atlas_ca.trust import PathValidator
 from atlas_ca.x509.certificate import Certificate, CertificateBuilder
+from atlas_ca.x509.crl import CrlBuilder, RevocationReason, RevokedEntry
 from atlas_ca.x509.extensions import BasicConstraints, KeyUsage, KeyUsageBit
 from atlas_ca.x509.names import Name
 
@@ -41,6 +43,7 @@ class Pki:
     other_key: SoftwareKey
     other_cert: Certificate
     ca_pem: Path
+    ca_key: SoftwareKey
 
 
 def _key(base: Path, name: str, key_type: KeyType = KeyType.GOST3410_2012_256) -> SoftwareKey:
@@ -97,6 +100,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
         other_key=other_key,
         other_cert=_leaf(ca, ca_key, other_key, "Другой", 0x1002),
         ca_pem=ca_pem,
+        ca_key=ca_key,
     )
 
 
@@ -398,3 +402,43 @@ def test_a_signing_time_outside_the_signer_validity_is_rejected(pki: Pki, tmp_pa
     )
     with pytest.raises(AttestationInvalid, match="outside the validity"):
         verify_attestation(att.record_der, att.signature_der, registrar_certificate=expired)
+
+
+def _crl(pki: Pki, *revoked: Certificate) -> bytes:
+    entries = [
+        RevokedEntry(c.serial_number, T0 - dt.timedelta(hours=1), RevocationReason.KEY_COMPROMISE)
+        for c in revoked
+    ]
+    return (
+        CrlBuilder()
+        .issuer_certificate(pki.ca_cert.der)
+        .this_update(T0 - dt.timedelta(minutes=30))
+        .next_update(T0 + dt.timedelta(days=7))
+        .crl_number(1)
+        .sign(pki.ca_key, entries)
+        .der()
+    )
+
+
+def test_the_registrars_chain_is_walked_with_revocation(pki: Pki) -> None:
+    att = _attested(pki)
+    good = PathValidator([pki.ca_cert.der], crls=[_crl(pki)])
+    info = verify_attestation(att.record_der, att.signature_der, validator=good)
+    assert info.signer == pki.registrar_cert
+
+
+def test_an_attestation_by_a_revoked_registrar_certificate_is_invalid(pki: Pki) -> None:
+    att = _attested(pki)
+    revoked = PathValidator([pki.ca_cert.der], crls=[_crl(pki, pki.registrar_cert)])
+    with pytest.raises(AttestationInvalid, match="revoked"):
+        verify_attestation(att.record_der, att.signature_der, validator=revoked)
+
+
+def test_an_attestation_without_revocation_information_or_trust_is_invalid(pki: Pki) -> None:
+    att = _attested(pki)
+    no_crl = PathValidator([pki.ca_cert.der])
+    with pytest.raises(AttestationInvalid, match="revocation-info"):
+        verify_attestation(att.record_der, att.signature_der, validator=no_crl)
+    elsewhere = PathValidator([pki.other_cert.der])  # trusts another certificate only
+    with pytest.raises(AttestationInvalid, match="does not validate"):
+        verify_attestation(att.record_der, att.signature_der, validator=elsewhere)

@@ -135,6 +135,17 @@ def register_gost() -> None:
                 return core.OctetString
             return original_private(info)
 
+        # Other libraries replace the "public_key" callback in place with one that calls the
+        # method _public_key_spec (pyhanko-certvalidator does, on import): patch the method too,
+        # so GOST keys stay readable whichever was imported first.
+        original_method = keys.PublicKeyInfo._public_key_spec
+
+        def public_key_spec_method(info: Any) -> Any:
+            if info["algorithm"]["algorithm"].native in (KEY_256, KEY_512):
+                return core.OctetString
+            return original_method(info)
+
+        keys.PublicKeyInfo._public_key_spec = public_key_spec_method
         keys.PublicKeyInfo._spec_callbacks = {
             **keys.PublicKeyInfo._spec_callbacks,
             "public_key": public_key_spec,

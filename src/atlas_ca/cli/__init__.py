@@ -45,6 +45,7 @@ def _register() -> None:
     from atlas_ca.cli.issue import crl, issue, resume, revoke, suspend
     from atlas_ca.cli.lint import lint
     from atlas_ca.cli.order import account, order
+    from atlas_ca.cli.renew import renew
     from atlas_ca.cli.show import show
     from atlas_ca.cli.subscriber import authority, registrar, subscriber
     from atlas_ca.cli.verify import verify
@@ -61,6 +62,7 @@ def _register() -> None:
 
     main.add_command(serve)
     main.add_command(service_cert)
+    main.add_command(renew)
 
 
 _register()

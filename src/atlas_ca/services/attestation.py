@@ -37,7 +37,10 @@ Schema of the record (version 1)::
 
 The verifier checks the structure, the message digest of the record, the signature over the
 signed attributes and — when given the registrar's certificate — that this certificate signed.
-Validating the registrar's certificate chain is :func:`atlas_ca.x509.verify.verify_chain`'s job.
+Given a :class:`atlas_ca.trust.PathValidator` it also walks the registrar's chain up to the
+trust store with revocation (RFC 5280 §6, §6.3) at the signing time, as remote renewal does for
+a subscriber (:mod:`atlas_ca.services.renewal`): a revoked, expired or untrusted registrar
+certificate makes the attestation invalid.
 """
 
 from __future__ import annotations
@@ -73,8 +76,15 @@ from atlas_ca.domain.subscribers import (
     SubscriberKind,
 )
 from atlas_ca.domain.verification import VerifiedRecord, verified_record
-from atlas_ca.errors import AtlasCaError, DecodeError, Refused, SignatureInvalid
+from atlas_ca.errors import (
+    AtlasCaError,
+    DecodeError,
+    PathValidationFailed,
+    Refused,
+    SignatureInvalid,
+)
 from atlas_ca.hsm.base import SigningKey
+from atlas_ca.trust import PathValidator
 from atlas_ca.x509.certificate import Certificate
 from atlas_ca.x509.cms import GOST_CMS_ALGORITHMS, gost_digest, sign_signed_data
 from atlas_ca.x509.der import check_der
@@ -368,13 +378,17 @@ def verify_attestation(
     signature_der: bytes,
     *,
     registrar_certificate: bytes | Certificate | None = None,
+    validator: PathValidator | None = None,
+    at: dt.datetime | None = None,
 ) -> AttestationInfo:
     """Check a detached CMS attestation of ``record_der``; return what it says.
 
     Raises :class:`AttestationInvalid` if the digest, the signature or the signer does not
     match, :class:`~atlas_ca.errors.DecodeError` if the CMS cannot be read. With
     ``registrar_certificate`` the signer must be that certificate; without it the certificate
-    embedded in the SignedData is used (then validate it with ``verify_chain``).
+    embedded in the SignedData is used. With ``validator`` the signer's certificate must
+    validate up to its trust anchors, revocation included, at ``at`` (default: the signing
+    time); the SignedData's other certificates help build the path.
     """
     check_der(signature_der, "registrar attestation")
     try:
@@ -451,6 +465,14 @@ def verify_attestation(
         )
     except SignatureInvalid as exc:
         raise _invalid(f"the signature does not verify: {exc}") from exc
+    if validator is not None:
+        when = at if at is not None else signing_time
+        try:
+            validator.validate(signer, at=when, chain=[c.der for c in embedded if c != signer])
+        except PathValidationFailed as exc:
+            raise _invalid(
+                f"the registrar's certificate does not validate at {when:%Y-%m-%d %H:%M:%SZ}: {exc}"
+            ) from exc
     return AttestationInfo(
         signer=signer,
         signing_time=signing_time,

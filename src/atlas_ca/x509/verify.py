@@ -3,7 +3,9 @@
 This is not a general RFC 5280 path validator (no policy processing, no name constraints):
 it checks what a CA must be sure of before it publishes or relies on what it issued — name
 chaining, signatures, validity at a given time, basicConstraints with pathLenConstraint, and
-keyUsage keyCertSign / cRLSign of the issuers.
+keyUsage keyCertSign / cRLSign of the issuers. Certificates from outside (the head CA's chain,
+a subscriber's or registrar's certificate, an operator's question) go through
+:mod:`atlas_ca.trust`, the RFC 5280 path validator with revocation.
 """
 
 from __future__ import annotations
