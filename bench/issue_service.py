@@ -99,7 +99,7 @@ def worker_service(
         EntryPoint,
         OrderItem,
         PaymentReceipt,
-        VerifiedSubscribers,
+        RegisteredCustomers,
         draft_order,
         place_order,
         record_receipt,
@@ -162,7 +162,7 @@ def worker_service(
         OrderId("ord-bench"), subscriber.id, EntryPoint.DIGITAL_PROFILE, SellerCode.ATLAS_2,
         PaymentMethod.BANK_CARD, plan_id, (OrderItem(kep, 1_000_000),), (subscriber.id,), now,
     )  # fmt: skip
-    order = place_order(order, catalogue, now, VerifiedSubscribers(frozenset({subscriber.id})))
+    order = place_order(order, catalogue, now, RegisteredCustomers(frozenset({subscriber.id})))
     order = record_receipt(
         order, PaymentReceipt("pay-bench", order.total, PaymentMethod.BANK_CARD, now)
     )

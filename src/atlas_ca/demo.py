@@ -54,7 +54,7 @@ from atlas_ca.domain.orders import (
     EntryPoint,
     Order,
     OrderItem,
-    VerifiedSubscribers,
+    RegisteredCustomers,
     draft_order,
     place_order,
 )
@@ -80,6 +80,7 @@ from atlas_ca.interop import OPENSSL_GOST_CONF_NAME, openssl_gost_env, write_ope
 from atlas_ca.profiles.config import CaConfig, IssuerTools
 from atlas_ca.profiles.issue import Address, Organisation, issue_certificate, plan_ca_certificate
 from atlas_ca.services.attestation import attest_verification, verify_attestation
+from atlas_ca.services.billing import BillingService
 from atlas_ca.services.ca import CertificateAuthority
 from atlas_ca.services.crl_publication import CrlPolicy, CrlPublisher
 from atlas_ca.services.files import PRIVATE_FILE, PUBLIC_FILE, write_file
@@ -369,7 +370,7 @@ class _World:
             at,
         )
         placed = place_order(
-            draft, DEMO_CATALOGUE, at, VerifiedSubscribers(frozenset({subscriber.id}))
+            draft, DEMO_CATALOGUE, at, RegisteredCustomers(frozenset({subscriber.id}))
         )
         outcome = apply_payment_notification(
             placed,
@@ -560,6 +561,9 @@ def run_demo(
             outbox=DirectoryOutbox(out / "outbox"),
             clock=SystemClock(),
             random_bytes=secrets.token_bytes,
+            # the order's life cycle: the first certificate starts fulfilment, the last one
+            # bought completes it (issue 12)
+            orders=BillingService(records, clock=SystemClock()),
         ),
         revocation=RevocationService(
             issuer=ca.issuer_id, register=reg, challenges=challenges, clock=SystemClock()

@@ -15,7 +15,7 @@ from atlas_ca.domain.ids import OrderId
 from atlas_ca.domain.orders import (
     EntryPoint,
     OrderItem,
-    VerifiedSubscribers,
+    RegisteredCustomers,
     draft_order,
     place_order,
 )
@@ -67,7 +67,7 @@ def test_the_library_guide_example_issues_a_certificate(
         now,
     )
     placed = place_order(
-        draft, DEMO_CATALOGUE, now, VerifiedSubscribers(frozenset({subscriber.id}))
+        draft, DEMO_CATALOGUE, now, RegisteredCustomers(frozenset({subscriber.id}))
     )
     order = apply_payment_notification(
         placed, PaymentNotification("p-1", placed.id, placed.total, PaymentMethod.BANK_CARD, now)

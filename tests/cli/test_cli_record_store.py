@@ -22,7 +22,7 @@ from atlas_ca.domain.orders import (
     EntryPoint,
     Order,
     OrderItem,
-    VerifiedSubscribers,
+    RegisteredCustomers,
     draft_order,
     place_order,
 )
@@ -90,7 +90,7 @@ def _order(sub: Subscriber) -> Order:
         [sub.id],
         T0,
     )
-    return place_order(draft, DEMO_CATALOGUE, T0, VerifiedSubscribers(frozenset({sub.id})))
+    return place_order(draft, DEMO_CATALOGUE, T0, RegisteredCustomers(frozenset({sub.id})))
 
 
 def _authority(sub: Subscriber) -> Authority:

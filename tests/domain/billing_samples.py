@@ -11,7 +11,7 @@ from atlas_ca.domain.orders import (
     EntryPoint,
     Order,
     OrderItem,
-    VerifiedSubscribers,
+    RegisteredCustomers,
     draft_order,
     place_order,
 )
@@ -36,7 +36,7 @@ BASIC = TariffPlanId("basic")
 ALICE = SubscriberId("alice")
 BOB = SubscriberId("bob")
 MALLORY = SubscriberId("mallory")  # never verified
-VERIFIED = VerifiedSubscribers(frozenset({ALICE, BOB}))
+VERIFIED = RegisteredCustomers(frozenset({ALICE, BOB}))
 
 
 def at(year: int, month: int, day: int, hour: int = 10) -> dt.datetime:

@@ -198,3 +198,14 @@ def test_an_authority_allows_exactly_inside_its_period_until_revoked(
         at=at,
     )
     assert (problems == ()) == allowed
+
+
+def test_a_registrar_cannot_verify_an_authority_in_which_they_are_the_person() -> None:
+    """Issue 12 (R4): the registrar who is the authority's person is refused; another is not."""
+    a = mchd_authority()
+    themselves = sample_registrar(person=a.person.value)
+    with pytest.raises(AuthorityRefused, match="R4") as info:
+        verify_authority(a, themselves, at=T0)
+    assert info.value.context["registrar"] == str(themselves.id)
+    other = sample_registrar("reg-2", person="someone-else")
+    assert verify_authority(a, other, at=T0).verified_by == other.id

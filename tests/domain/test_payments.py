@@ -108,7 +108,7 @@ def test_R9_a_repeated_notification_never_credits_twice() -> None:
     twice = apply_payment_notification(once.order, note("sb-1", "1000.00"))
     assert twice.status is PaymentStatus.DUPLICATE
     assert twice.order == once.order
-    assert twice.order.amount_paid == rub("1000.00")
+    assert twice.order.amount_applied == rub("1000.00")
     with pytest.raises(ConflictingNotification):
         apply_payment_notification(once.order, note("sb-1", "999.00"))
 
@@ -132,12 +132,28 @@ def test_R9_a_notification_for_another_order_is_refused() -> None:
 
 def test_R9_paying_from_the_personal_account() -> None:
     order = placed_order(method=PaymentMethod.ACCOUNT_BALANCE)
-    account = top_up(open_account(ALICE), "t1", rub("5000.00"), at(2026, 3, 9), "пополнение")
+    account = top_up(
+        open_account(ALICE),
+        "t1",
+        rub("5000.00"),
+        at(2026, 3, 9),
+        "пополнение",
+        holder=order.seller,
+        method=PaymentMethod.BANK_TRANSFER,
+    )
     result = pay_from_account(order, account, "pay-1", at(2026, 3, 10, 11))
     assert result.order.state is OrderState.PAID
     assert result.account.balance == rub("1400.00")
     assert result.account.paid_for(order.id) == rub("3600.00")
-    poor = top_up(open_account(ALICE), "t1", rub("100.00"), at(2026, 3, 9), "пополнение")
+    poor = top_up(
+        open_account(ALICE),
+        "t1",
+        rub("100.00"),
+        at(2026, 3, 9),
+        "пополнение",
+        holder=order.seller,
+        method=PaymentMethod.BANK_TRANSFER,
+    )
     with pytest.raises(InsufficientBalance, match="R14"):
         pay_from_account(order, poor, "pay-1", at(2026, 3, 10, 11))
     with pytest.raises(PaymentRefused, match="R14"):
@@ -178,10 +194,11 @@ def test_R9_payment_notifications_are_idempotent(raw: list[tuple[int, int]]) -> 
     for ext in dict.fromkeys(deliveries):
         once = apply_payment_notification(once, notification(ext)).order
     assert with_repeats == once
-    assert with_repeats.amount_paid == Money(Decimal(sum(amounts.values())) / 100)
+    assert with_repeats.amount_received == Money(Decimal(sum(amounts.values())) / 100)
+    assert with_repeats.amount_applied == min(with_repeats.amount_received, with_repeats.total)
     expected = (
         OrderState.PAID
-        if with_repeats.amount_paid >= with_repeats.total
+        if with_repeats.amount_received >= with_repeats.total
         else OrderState.AWAITING_PAYMENT
     )
     assert with_repeats.state is expected

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -16,11 +17,11 @@ from atlas_ca.domain.money import Money
 from atlas_ca.domain.orders import (
     Order,
     PaymentReceipt,
-    cancel_order,
     complete_order,
     record_receipt,
     start_fulfilment,
 )
+from atlas_ca.domain.payments import PaymentNotification, apply_payment_notification
 from atlas_ca.domain.refunds import (
     Claim,
     ClaimStatus,
@@ -35,7 +36,7 @@ from atlas_ca.domain.refunds import (
     decide_claim,
     refund_deadline,
 )
-from atlas_ca.domain.sellers import PaymentMethod
+from atlas_ca.domain.sellers import PaymentMethod, SellerCode
 from atlas_ca.domain.workdays import RUSSIA, working_days_between
 
 
@@ -67,7 +68,7 @@ def completed_order() -> Order:
 
 def test_R15_no_written_request_no_refund() -> None:
     with pytest.raises(RefundRefused, match="R15") as info:
-        assess_order_refund(None, paid_order(), Money.zero())
+        assess_order_refund(None, paid_order())
     assert info.value.rule == "R15"
     with pytest.raises(RefundRefused, match="R15"):
         assess_balance_refund(None, open_account(ALICE))
@@ -75,11 +76,19 @@ def test_R15_no_written_request_no_refund() -> None:
 
 def test_R15_the_request_comes_from_the_orders_customer() -> None:
     with pytest.raises(RefundRefused, match="R15"):
-        assess_order_refund(request(at(2026, 3, 12), who=BOB), paid_order(), Money.zero())
+        assess_order_refund(request(at(2026, 3, 12), who=BOB), paid_order())
 
 
 def test_R16_the_unused_balance_is_refundable() -> None:
-    account = top_up(open_account(ALICE), "t1", rub("700.00"), at(2026, 3, 1), "пополнение")
+    account = top_up(
+        open_account(ALICE),
+        "t1",
+        rub("700.00"),
+        at(2026, 3, 1),
+        "пополнение",
+        holder=SellerCode.SERVER_CENTR,
+        method=PaymentMethod.BANK_TRANSFER,
+    )
     decision = assess_balance_refund(request(at(2026, 3, 2), order=None), account)
     assert decision.source is RefundSource.BALANCE
     assert decision.amount == rub("700.00")
@@ -92,24 +101,35 @@ def test_R16_the_unused_balance_is_refundable() -> None:
 
 
 def test_R16_money_for_an_order_not_completed_at_the_request_is_refundable() -> None:
-    decision = assess_order_refund(request(at(2026, 3, 12)), paid_order(), Money.zero())
+    decision = assess_order_refund(request(at(2026, 3, 12)), paid_order())
     assert isinstance(decision, RefundDecision)
     assert decision.amount == rub("3600.00")
     assert decision.source is RefundSource.ORDER
-    cancelled = cancel_order(paid_order(), at(2026, 3, 12), "отказ клиента")
-    again = assess_order_refund(request(at(2026, 3, 13)), cancelled, rub("600.00"))
+    partly_refunded = replace(paid_order(), refunded=rub("600.00"))
+    again = assess_order_refund(request(at(2026, 3, 13)), partly_refunded)
     assert isinstance(again, RefundDecision)
     assert again.amount == rub("3000.00")
 
 
-def test_R16_an_order_completed_after_the_request_is_still_refundable() -> None:
-    decision = assess_order_refund(request(at(2026, 3, 12, 18)), completed_order(), Money.zero())
+def test_R16_an_order_delivered_after_the_day_of_the_request_is_still_refundable() -> None:
+    """Delivery began on 12 March; a letter received on 11 March asked before any delivery."""
+    decision = assess_order_refund(request(at(2026, 3, 11, 18)), completed_order())
     assert isinstance(decision, RefundDecision)
-    assert "completed after the request" in decision.explanation
+    assert "nothing of order ord-1 was delivered by the request of 2026-03-11" in (
+        decision.explanation
+    )
+
+
+def test_R17_a_request_received_on_the_day_of_the_first_delivery_is_a_claim() -> None:
+    partly = start_fulfilment(paid_order(), at(2026, 3, 12))
+    claim = assess_order_refund(request(at(2026, 3, 12, 18)), partly)
+    assert isinstance(claim, Claim)
+    assert not claim.completed
+    assert "delivered in part" in claim.explanation
 
 
 def test_R17_money_for_an_order_completed_before_the_request_becomes_a_claim() -> None:
-    claim = assess_order_refund(request(at(2026, 3, 20)), completed_order(), Money.zero())
+    claim = assess_order_refund(request(at(2026, 3, 20)), completed_order())
     assert isinstance(claim, Claim)
     assert claim.status is ClaimStatus.PENDING
     assert claim.rule == "R17"
@@ -117,7 +137,7 @@ def test_R17_money_for_an_order_completed_before_the_request_becomes_a_claim() -
 
 
 def test_R17_a_claim_is_decided_by_a_person_with_a_reason() -> None:
-    claim = assess_order_refund(request(at(2026, 3, 20)), completed_order(), Money.zero())
+    claim = assess_order_refund(request(at(2026, 3, 20)), completed_order())
     assert isinstance(claim, Claim)
     denied = decide_claim(
         claim, approved=None, reason="услуга оказана", decided_at=at(2026, 3, 25), decided_by="m1"
@@ -140,7 +160,7 @@ def test_R17_a_claim_is_decided_by_a_person_with_a_reason() -> None:
 
 
 def test_R18_a_refund_is_due_within_30_working_days_of_the_request() -> None:
-    decision = assess_order_refund(request(at(2026, 4, 28)), paid_order(), Money.zero())
+    decision = assess_order_refund(request(at(2026, 4, 28)), paid_order())
     assert isinstance(decision, RefundDecision)
     # May 2026: 1 and 11 May are days off (9 May falls on a Saturday)
     assert decision.deadline.start == dt.date(2026, 4, 28)
@@ -150,7 +170,7 @@ def test_R18_a_refund_is_due_within_30_working_days_of_the_request() -> None:
 
 
 def test_R18_a_claim_is_due_30_working_days_from_its_decision() -> None:
-    claim = assess_order_refund(request(at(2026, 3, 20)), completed_order(), Money.zero())
+    claim = assess_order_refund(request(at(2026, 3, 20)), completed_order())
     assert isinstance(claim, Claim)
     approved = decide_claim(
         claim,
@@ -183,28 +203,35 @@ def test_R16_no_refund_exceeds_what_was_paid_for_the_order(
     paid_k: int, before_k: int, asked_k: int | None, day: dt.date, complete: bool
 ) -> None:
     """Surplus over the order total belongs to the personal account, not to the order."""
-    order = record_receipt(
+    order = apply_payment_notification(
         placed_order(),
-        PaymentReceipt("p", Money(Decimal(paid_k) / 100), PaymentMethod.CHRONOPAY, at(2026, 3, 11)),
-    )
+        PaymentNotification(
+            "p",
+            OrderId("ord-1"),
+            Money(Decimal(paid_k) / 100),
+            PaymentMethod.CHRONOPAY,
+            at(2026, 3, 11),
+        ),
+    ).order
     applied = order.amount_applied
-    assert applied == min(order.amount_paid, order.total)
+    assert applied == min(order.amount_received, order.total)
     before = min(Money(Decimal(before_k) / 100), applied)
+    order = replace(order, refunded=before)
     asked = None if asked_k is None else Money(Decimal(asked_k) / 100)
     if complete and applied == order.total:
         order = complete_order(start_fulfilment(order, at(2026, 3, 11)), at(2026, 3, 11, 12))
     received = dt.datetime.combine(day, dt.time(9), at(2026, 1, 1).tzinfo)
     ask = request(received, amount=asked)
     if order.completed_at is not None:
-        claim = assess_order_refund(ask, order, before)
+        claim = assess_order_refund(ask, order)
         assert isinstance(claim, Claim)
         assert claim.ceiling == applied - before
         return
     if applied == before or (asked is not None and asked > applied - before):
         with pytest.raises(RefundRefused, match="R16"):
-            assess_order_refund(ask, order, before)
+            assess_order_refund(ask, order)
         return
-    result = assess_order_refund(ask, order, before)
+    result = assess_order_refund(ask, order)
     assert isinstance(result, RefundDecision)
     assert result.amount <= applied - before
     assert result.amount.is_positive
@@ -217,7 +244,15 @@ def test_R16_no_refund_exceeds_what_was_paid_for_the_order(
 def test_R16_no_refund_exceeds_the_balance(balance_k: int, asked_k: int | None) -> None:
     account = open_account(ALICE)
     if balance_k:
-        account = top_up(account, "t", Money(Decimal(balance_k) / 100), at(2026, 3, 1), "x")
+        account = top_up(
+            account,
+            "t",
+            Money(Decimal(balance_k) / 100),
+            at(2026, 3, 1),
+            "x",
+            holder=SellerCode.SERVER_CENTR,
+            method=PaymentMethod.BANK_TRANSFER,
+        )
     asked = None if asked_k is None else Money(Decimal(asked_k) / 100)
     ask = request(at(2026, 3, 2), order=None, amount=asked)
     if balance_k == 0 or (asked_k is not None and asked_k > balance_k):

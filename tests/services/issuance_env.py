@@ -28,7 +28,7 @@ from atlas_ca.domain.orders import (
     Order,
     OrderItem,
     PaymentReceipt,
-    VerifiedSubscribers,
+    RegisteredCustomers,
     draft_order,
     place_order,
     record_receipt,
@@ -156,7 +156,7 @@ def paid_order(
         T0 - dt.timedelta(days=2),
     )
     placed = place_order(
-        draft, CATALOGUE, T0 - dt.timedelta(days=2), VerifiedSubscribers(frozenset({subscriber}))
+        draft, CATALOGUE, T0 - dt.timedelta(days=2), RegisteredCustomers(frozenset({subscriber}))
     )
     if not paid:
         return placed

@@ -20,10 +20,12 @@ from issuance_env import T0, World, fresh_key, make_csr, make_world, paid_order,
 from atlas_ca.domain.entitlements import certificates_fulfilled
 from atlas_ca.domain.fakes import verified_subscriber
 from atlas_ca.domain.ids import OrderId
-from atlas_ca.domain.orders import complete_order, start_fulfilment
+from atlas_ca.domain.orders import Order, complete_order, start_fulfilment
 from atlas_ca.errors import DomainError, IssuanceFailed, OrderExhausted, OrderNotPaid
+from atlas_ca.services.billing import BillingService, RefundDecision, RequestChannel
 from atlas_ca.services.issuance import IssuanceRequest, IssuanceResult
 from atlas_ca.services.ports import DirectoryOutbox
+from atlas_ca.services.state import RecordKind, SqliteRecordStore
 from atlas_ca.storage import IntentState, OrderUsage
 from atlas_ca.storage._sql import SqlRegister
 
@@ -212,3 +214,46 @@ def test_processes_racing_for_the_last_unit_give_exactly_one_certificate(
     usage = world.register.order_usage(OrderId("ord-race-proc"))
     assert (usage.open, usage.completed, usage.certificates) == (0, 1, 1)
     assert [c.serial for c in world.register.certificates_of(world.subscriber.id)] == issued
+
+
+# --- the order life cycle driven by the pipeline (issue 12) -------------------------------------
+
+
+def _billing(world: World, tmp_path: Path, order: Order) -> BillingService:
+    records = SqliteRecordStore(tmp_path / "records.sqlite")
+    records.put(RecordKind.SUBSCRIBER, world.subscriber.id.value, world.subscriber, at=T0)
+    records.put(RecordKind.ORDER, order.id.value, order, at=T0)
+    return BillingService(records, clock=world.clock)
+
+
+def test_the_first_certificate_starts_fulfilment_and_the_last_completes_the_order(
+    world: World, tmp_path: Path
+) -> None:
+    order = paid_order(world.subscriber.id, "ord-two", quantity=2)
+    billing = _billing(world, tmp_path, order)
+    service = world.service(orders=billing)
+    first = service.issue(world.request(order=order))
+    assert first.warnings == () or all("not updated" not in w for w in first.warnings)
+    assert billing.order("ord-two").state.value == "in_fulfilment"
+    service.issue(world.request(order=order))
+    completed = billing.order("ord-two")
+    assert completed.state.value == "completed"
+    assert completed.completed_at == world.clock.now()
+    with pytest.raises(OrderExhausted, match="completed"):
+        service.issue(world.request(order=order))
+
+
+def test_a_refund_written_after_the_caller_read_the_order_ends_the_entitlement(
+    world: World, tmp_path: Path
+) -> None:
+    """Issue 12: the request carries the order as the caller read it (paid); the refund granted
+    since then is seen at *prepare*, before any code is spent or anything recorded."""
+    order = paid_order(world.subscriber.id, "ord-refund")
+    billing = _billing(world, tmp_path, order)
+    granted = billing.request_refund("zv-1", channel=RequestChannel.POST, order_id="ord-refund")
+    assert isinstance(granted.result, RefundDecision)
+    request = world.request(order=order)  # the stale, paid order
+    with pytest.raises(OrderNotPaid, match="cancelled"):
+        world.service(orders=billing).issue(request)
+    assert world.steps == []
+    assert world.register.order_usage(OrderId("ord-refund")).live == 0

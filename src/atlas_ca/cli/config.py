@@ -52,6 +52,7 @@ from atlas_ca.cli.errors import shown
 from atlas_ca.errors import InvalidInput
 from atlas_ca.limits import InputKind, open_input, read_input
 from atlas_ca.profiles.config import CaConfig, ConfigError
+from atlas_ca.services.billing import BillingService, business_zone, catalogue_from
 from atlas_ca.services.ca import CertificateAuthority
 from atlas_ca.services.crl_publication import CrlPolicy, CrlPublisher
 from atlas_ca.services.issuance import IssuanceService
@@ -83,6 +84,8 @@ class OperatorConfig:
     softhsm2_conf: str | None = None
     tariffs: Mapping[str, Any] | None = field(default=None, repr=False)
     source: Path | None = None
+    business_zone: str = "Europe/Moscow"
+    """``[billing] time_zone``: the zone of every business day the rules count (issue 12)."""
 
     def ca_config(self) -> CaConfig:
         if self.profile is None:
@@ -179,6 +182,7 @@ def load_config(path: Path | None, environ: Mapping[str, str] | None = None) -> 
         softhsm2_conf=hsm.get("softhsm2_conf"),
         tariffs=_table(data, "tariffs") or None,
         source=path,
+        business_zone=str(_table(data, "billing").get("time_zone", "Europe/Moscow")),
     )
     overrides: dict[str, Any] = {}
     if env.get("ATLAS_CA_REGISTER"):
@@ -290,6 +294,18 @@ class Workspace:
     def challenges(self) -> RecordChallengeStore:
         return RecordChallengeStore(self.records, clock_now=self.now())
 
+    def billing(self) -> BillingService:
+        """The money use cases (orders, payments, account, refunds, claims) over the records."""
+        tariffs = self.config.tariffs
+        register = self.register
+        return BillingService(
+            self.records,
+            clock=self.clock,
+            zone=business_zone(self.config.business_zone),
+            catalogue=catalogue_from(tariffs) if tariffs else None,
+            issued_count=lambda order: register.order_usage(order).certificates,
+        )
+
     def issuance(self) -> IssuanceService:
         return IssuanceService(
             ca=self.ca,
@@ -298,6 +314,7 @@ class Workspace:
             outbox=DirectoryOutbox(self.config.outbox),
             clock=self.clock,
             random_bytes=secrets.token_bytes,
+            orders=self.billing(),
         )
 
     def revocation(self) -> RevocationService:

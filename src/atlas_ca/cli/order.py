@@ -1,7 +1,8 @@
-"""The commercial side: ``order create|pay|refund-request|refund-decide`` and ``account
-top-up|show`` (R8–R18), thin over :mod:`atlas_ca.domain` — each prints the domain's reasoned
+"""The commercial side: ``order create|pay|cancel|grant-access|refund-request|refund-decide``
+and ``account top-up|show|refund-request`` (R8–R18): parsing and printing only, over
+:class:`~atlas_ca.services.billing.BillingService` — each prints the service's reasoned
 decision (rule, explanation, amounts, deadline). The tariff catalogue comes from the
-configuration's ``[tariffs]`` table.
+configuration's ``[tariffs]`` table, the business time zone from ``[billing] time_zone``.
 """
 
 from __future__ import annotations
@@ -10,72 +11,31 @@ import datetime as dt
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import click
 
 from atlas_ca.cli.config import Workspace, config_option, json_option, load_config
 from atlas_ca.cli.errors import handle_errors, shown
-from atlas_ca.domain.account import PersonalAccount, open_account, top_up
-from atlas_ca.domain.ids import OrderId, ProductCode, SubscriberId, TariffPlanId
-from atlas_ca.domain.money import Money, total
-from atlas_ca.domain.orders import (
+from atlas_ca.errors import InvalidInput
+from atlas_ca.services.billing import (
+    Claim,
     EntryPoint,
+    Money,
     Order,
     OrderItem,
-    SubscriberRegisterCheck,
-    draft_order,
-    place_order,
-)
-from atlas_ca.domain.payments import (
-    PaymentNotification,
-    apply_payment_notification,
-    pay_from_account,
-)
-from atlas_ca.domain.refunds import (
-    Claim,
-    ClaimStatus,
+    PaymentMethod,
+    PersonalAccount,
     RefundDecision,
-    RefundRequest,
+    RefundOutcome,
     RequestChannel,
-    assess_order_refund,
-    decide_claim,
+    SellerCode,
+    catalogue_from,
 )
-from atlas_ca.domain.sellers import PaymentMethod, SellerCode
-from atlas_ca.domain.subscribers import Subscriber
-from atlas_ca.domain.tariffs import Catalogue, PriceVersion, Product, ProductKind, TariffPlan
-from atlas_ca.errors import InvalidInput
-from atlas_ca.profiles.config import ConfigError
-from atlas_ca.services.state import RecordKind, RecordStore, get_record, iter_records
 
 _METHODS = {m.value.replace("_", "-"): m for m in PaymentMethod}
 _SELLERS = {s.value: s for s in SellerCode}
 _ENTRY = {e.value.replace("_", "-"): e for e in EntryPoint}
 _CHANNELS = {c.value.replace("_", "-"): c for c in RequestChannel}
-
-
-def catalogue_from(table: Mapping[str, Any] | None) -> Catalogue:
-    """The tariff catalogue of the configuration's ``[tariffs]`` table."""
-    if not table:
-        raise ConfigError("the configuration has no [tariffs] table (R11)", field="tariffs")
-    try:
-        products = [
-            Product(ProductCode(p["code"]), p["name"], ProductKind(p.get("kind", "service")))
-            for p in table.get("products", [])
-        ]
-        plans = [TariffPlan(TariffPlanId(p["id"]), p["name"]) for p in table.get("plans", [])]
-        prices = [
-            PriceVersion(
-                TariffPlanId(p["plan"]),
-                ProductCode(p["product"]),
-                dt.date.fromisoformat(str(p["from"])),
-                Money.parse(str(p["price"])),
-            )
-            for p in table.get("prices", [])
-        ]
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(f"[tariffs] is malformed: {exc}", field="tariffs") from None
-    return Catalogue(products, plans, prices)
 
 
 def _money(text: str) -> Money:
@@ -93,18 +53,21 @@ def _item(text: str) -> OrderItem:
         quantity = int(qty) if qty else 1
     except ValueError:
         raise InvalidInput(f"{text!r}: quantity after ':' must be a whole number") from None
-    return OrderItem(ProductCode(code), quantity)
+    return OrderItem.of(code, quantity)
 
 
 def _order_json(order: Order) -> dict[str, object]:
     return {
         "id": order.id.value,
         "customer": order.customer.value,
+        "seller": order.seller.value,
         "state": order.state.value,
         "total": str(order.total),
         "vat": str(order.vat_total),
-        "paid": str(order.amount_paid),
+        "paid": str(order.amount_applied),
         "outstanding": str(order.outstanding),
+        "refunded": str(order.refunded),
+        "released_to_account": str(order.released),
         "lines": [f"{line.product} × {line.quantity}: {line.total}" for line in order.lines],
         "history": [f"{t.target.value}: {t.reason}" for t in order.history],
     }
@@ -119,8 +82,16 @@ def _echo(data: Mapping[str, object], as_json: bool) -> None:
             click.echo(f"{key}:")
             for item in value:
                 click.echo(f"  {item}")
+        elif isinstance(value, dict):
+            click.echo(f"{key}:")
+            for name, item in value.items():
+                click.echo(f"  {name}: {item}")
         else:
             click.echo(f"{key}: {value}")
+
+
+def _workspace(config_path: Path | None) -> Workspace:
+    return Workspace(load_config(config_path))
 
 
 @click.group("order")
@@ -130,7 +101,7 @@ def order() -> None:
 
 @order.command("create")
 @click.argument("order_id")
-@click.option("--customer", required=True, help="Verified subscriber who places the order (R3).")
+@click.option("--customer", required=True, help="Registered subscriber who orders (R3, R8).")
 @click.option("--item", "items", multiple=True, required=True, help="PRODUCT[:QUANTITY].")
 @click.option("--plan", default="basic", show_default=True, help="Tariff plan (R11).")
 @click.option("--seller", type=click.Choice(sorted(_SELLERS)), default="server-centr")
@@ -152,7 +123,8 @@ def order_create(
     config_path: Path | None,
     as_json: bool,
 ) -> None:
-    """Place an order at the prices in force today (R8, R9, R11); the customer is verified (R3).
+    """Place an order at the prices of today's business day (R8, R9, R11). The customer is
+    registered; verification is needed for fulfilment, not to order (R3).
 
     \b
     Examples:
@@ -160,34 +132,42 @@ def order_create(
       atlas-ca order create ord-0003 --customer sub-0001 --item kep-issue:2 --method bank-transfer
     """
     config = load_config(config_path)
-    catalogue = catalogue_from(config.tariffs)
+    catalogue_from(config.tariffs)  # a missing [tariffs] table is a configuration error first
     ws = Workspace(config)
     try:
-        now = ws.now()
-        records = ws.records
-        if records.find(RecordKind.ORDER, order_id) is not None:
-            raise InvalidInput(f"order {order_id} already exists")
-
-        def lookup(sid: SubscriberId) -> Subscriber | None:
-            found = records.find(RecordKind.SUBSCRIBER, sid.value)
-            return found if isinstance(found, Subscriber) else None
-
-        draft = draft_order(
-            OrderId(order_id),
-            SubscriberId(customer),
-            _ENTRY[entry_point],
-            _SELLERS[seller],
-            _METHODS[method],
-            TariffPlanId(plan),
+        placed = ws.billing().create_order(
+            order_id,
+            customer,
             [_item(i) for i in items],
-            [SubscriberId(r) for r in recipients] or [SubscriberId(customer)],
-            now,
+            plan=plan,
+            seller=_SELLERS[seller],
+            method=_METHODS[method],
+            entry_point=_ENTRY[entry_point],
+            recipients=recipients,
         )
-        placed = place_order(draft, catalogue, now, SubscriberRegisterCheck(lookup))
-        records.put(RecordKind.ORDER, order_id, placed, at=now)
     finally:
         ws.close()
     _echo(_order_json(placed), as_json)
+
+
+@order.command("show")
+@click.argument("order_id")
+@config_option
+@json_option
+@handle_errors
+def order_show(order_id: str, config_path: Path | None, as_json: bool) -> None:
+    """Show an order: state, amounts paid, refunded and released, history.
+
+    \b
+    Examples:
+      atlas-ca order show ord-0002 --json
+    """
+    ws = _workspace(config_path)
+    try:
+        found = ws.billing().order(order_id)
+    finally:
+        ws.close()
+    _echo(_order_json(found), as_json)
 
 
 @order.command("pay")
@@ -212,12 +192,12 @@ def order_pay(
     config_path: Path | None,
     as_json: bool,
 ) -> None:
-    """Apply a payment notification to an order (R9, R12, R13); a repeat changes nothing.
+    """Apply a payment notification to an order (R9, R12, R13); a repeat changes nothing. What
+    it brings above the amount due is credited to the customer's personal account (R14).
 
     With --from-balance, the whole outstanding amount of an order placed with --method
-    account-balance is taken from the customer's personal account (R9, R14): the order and the
-    debited account are written together. The ledger entry is --payment-id (default
-    pay-ORDER_ID).
+    account-balance is taken from the money the order's seller holds on the customer's personal
+    account (R9, R12, R14). The ledger entry is --payment-id (default pay-ORDER_ID).
 
     \b
     Examples:
@@ -227,73 +207,93 @@ def order_pay(
     if from_balance:
         if amount is not None:
             raise click.UsageError("--from-balance pays what is outstanding: omit --amount")
-        _pay_from_balance(order_id, payment_id or f"pay-{order_id}", config_path, as_json)
+        ws = _workspace(config_path)
+        try:
+            paid = ws.billing().pay_from_balance(order_id, payment_id)
+        finally:
+            ws.close()
+        _echo(
+            {
+                "status": "paid_from_balance",
+                "applied": str(paid.amount),
+                "balance": str(paid.account.balance),
+                "rule": paid.rule,
+                "explanation": paid.explanation,
+                "order_state": paid.order.state.value,
+            },
+            as_json,
+        )
         return
     if amount is None or payment_id is None:
         raise click.UsageError("give --amount and --payment-id (or --from-balance)")
-    ws = Workspace(load_config(config_path))
+    ws = _workspace(config_path)
     try:
-        now = ws.now()
-        found = get_record(ws.records, RecordKind.ORDER, order_id, Order)
-        outcome = apply_payment_notification(
-            found, PaymentNotification(payment_id, found.id, _money(amount), _METHODS[method], now)
-        )
-        ws.records.put(RecordKind.ORDER, order_id, outcome.order, at=now)
-    finally:
-        ws.close()
-    data: dict[str, object] = {
-        "status": outcome.status.value,
-        "applied": str(outcome.applied),
-        "remainder": str(outcome.remainder),
-        "surplus": str(outcome.surplus),
-        "rule": outcome.rule,
-        "explanation": outcome.explanation,
-        "order_state": outcome.order.state.value,
-    }
-    _echo(data, as_json)
-
-
-def _stored_account(records: RecordStore, owner: SubscriberId) -> PersonalAccount | None:
-    """The subscriber's personal account as stored; None if nothing was ever posted to it."""
-    if records.find(RecordKind.ACCOUNT, owner.value) is None:
-        return None
-    return get_record(records, RecordKind.ACCOUNT, owner.value, PersonalAccount)
-
-
-def _pay_from_balance(
-    order_id: str, entry_id: str, config_path: Path | None, as_json: bool
-) -> None:
-    ws = Workspace(load_config(config_path))
-    try:
-        now = ws.now()
-        found = get_record(ws.records, RecordKind.ORDER, order_id, Order)
-        stored = _stored_account(ws.records, found.customer)
-        account = stored or open_account(found.customer)
-        paid = pay_from_account(found, account, entry_id, now)
-        # both records, and only if neither changed since they were read here (another node
-        # paying from the same account meanwhile would otherwise lose its ledger entry)
-        ws.records.put_all(
-            [
-                (RecordKind.ORDER, order_id, paid.order),
-                (RecordKind.ACCOUNT, account.owner.value, paid.account),
-            ],
-            at=now,
-            unchanged=[
-                (RecordKind.ORDER, order_id, found),
-                (RecordKind.ACCOUNT, account.owner.value, stored),
-            ],
+        received = ws.billing().notify_payment(
+            order_id, payment_id, _money(amount), _METHODS[method]
         )
     finally:
         ws.close()
-    data: dict[str, object] = {
-        "status": "paid_from_balance",
-        "applied": str(paid.amount),
-        "balance": str(paid.account.balance),
-        "rule": paid.rule,
-        "explanation": paid.explanation,
-        "order_state": paid.order.state.value,
-    }
+    outcome = received.outcome
+    _echo(
+        {
+            "status": outcome.status.value,
+            "applied": str(outcome.applied),
+            "remainder": str(outcome.remainder),
+            "surplus": str(outcome.surplus),
+            "rule": outcome.rule,
+            "explanation": outcome.explanation,
+            "order_state": outcome.order.state.value,
+            "balance": str(received.account.balance),
+        },
+        as_json,
+    )
+
+
+@order.command("cancel")
+@click.argument("order_id")
+@click.option("--reason", required=True, help="Why (recorded on the order).")
+@config_option
+@json_option
+@handle_errors
+def order_cancel(order_id: str, reason: str, config_path: Path | None, as_json: bool) -> None:
+    """Cancel an order not yet completed: its entitlement ends and the money it holds goes to
+    the customer's personal account, where it stays refundable (R16).
+
+    \b
+    Examples:
+      atlas-ca order cancel ord-0002 --reason 'заказ оформлен по ошибке'
+    """
+    ws = _workspace(config_path)
+    try:
+        done = ws.billing().cancel(order_id, reason)
+    finally:
+        ws.close()
+    data = _order_json(done.order)
+    data["released"] = str(done.released)
+    data["balance"] = str(done.account.balance)
     _echo(data, as_json)
+
+
+@order.command("grant-access")
+@click.argument("order_id")
+@click.option("--person", required=True, help="A verified person named in the order (R3, R10).")
+@config_option
+@json_option
+@handle_errors
+def order_grant_access(order_id: str, person: str, config_path: Path | None, as_json: bool) -> None:
+    """Deliver the order's licence serial numbers, subscriptions and services (R10); the order
+    completes when nothing else it bought is left to deliver.
+
+    \b
+    Examples:
+      atlas-ca order grant-access ord-0004 --person sub-0001
+    """
+    ws = _workspace(config_path)
+    try:
+        updated = ws.billing().grant_access(order_id, person)
+    finally:
+        ws.close()
+    _echo(_order_json(updated), as_json)
 
 
 # --- the personal account (лицевой счёт) --------------------------------------------------------
@@ -301,15 +301,17 @@ def _pay_from_balance(
 
 @click.group("account")
 def account() -> None:
-    """A subscriber's personal account: top-ups and the ledger (R14)."""
+    """A subscriber's personal account: top-ups, the ledger and balance refunds (R14, R16)."""
 
 
 def _account_json(acc: PersonalAccount) -> dict[str, object]:
     return {
         "owner": acc.owner.value,
         "balance": str(acc.balance),
+        "held_by": {code.value: str(amount) for code, amount in acc.balances().items()},
         "entries": [
-            f"{e.at.isoformat()} {e.entry_id} {e.kind.value} {e.amount}: {e.reason}"
+            f"{e.at.isoformat()} {e.entry_id} {e.kind.value} {e.amount}"
+            f"{'' if e.seller is None else ' @' + e.seller.value}: {e.reason}"
             for e in acc.entries
         ],
     }
@@ -319,6 +321,20 @@ def _account_json(acc: PersonalAccount) -> dict[str, object]:
 @click.argument("subscriber_id")
 @click.option("--amount", required=True, help="Amount received, roubles (e.g. 5000.00).")
 @click.option("--entry-id", required=True, help="The payment's id; an id is posted once.")
+@click.option(
+    "--seller",
+    type=click.Choice(sorted(_SELLERS)),
+    default="server-centr",
+    show_default=True,
+    help="The legal entity that received the money (R12).",
+)
+@click.option(
+    "--method",
+    type=click.Choice(sorted(m for m in _METHODS if m != "account-balance")),
+    default="bank-transfer",
+    show_default=True,
+    help="How it was paid (R13: cash only at server-centr).",
+)
 @click.option("--reason", default="top-up of the personal account", show_default=True)
 @config_option
 @json_option
@@ -327,26 +343,28 @@ def account_top_up(
     subscriber_id: str,
     amount: str,
     entry_id: str,
+    seller: str,
+    method: str,
     reason: str,
     config_path: Path | None,
     as_json: bool,
 ) -> None:
-    """Credit money received to a subscriber's personal account (R14).
+    """Credit money received by a legal entity to a subscriber's personal account (R12–R14).
 
     \b
     Examples:
-      atlas-ca account top-up sub-0002 --amount 5000.00 --entry-id sber-778900
+      atlas-ca account top-up sub-0002 --amount 5000.00 --entry-id sber-778900 --method sberbank
+      atlas-ca account top-up sub-0002 --amount 1000.00 --entry-id kassa-17 --method cash
     """
-    ws = Workspace(load_config(config_path))
+    ws = _workspace(config_path)
     try:
-        now = ws.now()
-        sub = get_record(ws.records, RecordKind.SUBSCRIBER, subscriber_id, Subscriber)
-        stored = _stored_account(ws.records, sub.id)
-        acc = top_up(stored or open_account(sub.id), entry_id, _money(amount), now, reason)
-        ws.records.put_all(
-            [(RecordKind.ACCOUNT, sub.id.value, acc)],
-            at=now,
-            unchanged=[(RecordKind.ACCOUNT, sub.id.value, stored)],
+        acc = ws.billing().top_up(
+            subscriber_id,
+            entry_id,
+            _money(amount),
+            seller=_SELLERS[seller],
+            method=_METHODS[method],
+            reason=reason,
         )
     finally:
         ws.close()
@@ -359,39 +377,25 @@ def account_top_up(
 @json_option
 @handle_errors
 def account_show(subscriber_id: str, config_path: Path | None, as_json: bool) -> None:
-    """Show a subscriber's balance and ledger entries.
+    """Show a subscriber's balance (by legal entity) and ledger entries (R14).
 
     \b
     Examples:
       atlas-ca account show sub-0002 --json
     """
-    ws = Workspace(load_config(config_path))
+    ws = _workspace(config_path)
     try:
-        sub = get_record(ws.records, RecordKind.SUBSCRIBER, subscriber_id, Subscriber)
-        acc = _stored_account(ws.records, sub.id) or open_account(sub.id)
+        acc = ws.billing().account(subscriber_id)
     finally:
         ws.close()
     _echo(_account_json(acc), as_json)
 
 
-def _refunded_before(records: RecordStore, order_id: OrderId) -> Money:
-    granted: list[Money] = []
-    for item in iter_records(records, RecordKind.REFUND, object):
-        if isinstance(item, RefundDecision) and item.order_id == order_id:
-            granted.append(item.amount)
-        elif (
-            isinstance(item, Claim)
-            and item.order_id == order_id
-            and item.status is ClaimStatus.APPROVED
-            and item.approved is not None
-        ):
-            granted.append(item.approved)
-    return total(granted)
-
-
-def _refund_json(result: RefundDecision | Claim) -> dict[str, object]:
+def _refund_json(outcome: RefundOutcome) -> dict[str, object]:
+    result = outcome.result
+    data: dict[str, object]
     if isinstance(result, RefundDecision):
-        return {
+        data = {
             "request": result.request_id,
             "decision": "granted",
             "amount": str(result.amount),
@@ -400,6 +404,16 @@ def _refund_json(result: RefundDecision | Claim) -> dict[str, object]:
             "explanation": result.explanation,
             "due": result.deadline.due.isoformat(),
         }
+    else:
+        data = _claim_json(result)
+    if outcome.order is not None:
+        data["order_state"] = outcome.order.state.value
+    if outcome.account is not None:
+        data["balance"] = str(outcome.account.balance)
+    return data
+
+
+def _claim_json(result: Claim) -> dict[str, object]:
     return {
         "request": result.request.request_id,
         "decision": f"claim {result.status.value}",
@@ -407,8 +421,24 @@ def _refund_json(result: RefundDecision | Claim) -> dict[str, object]:
         "approved": None if result.approved is None else str(result.approved),
         "rule": result.rule,
         "explanation": result.explanation if result.reason is None else result.reason,
+        "received_on": result.request.day.isoformat(),
         "due": None if result.deadline is None else result.deadline.due.isoformat(),
     }
+
+
+def _received_on(text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"--received-on {text!r}: give a date as YYYY-MM-DD") from None
+
+
+_RECEIVED_ON_HELP = (
+    "Business day the written request was received (YYYY-MM-DD; R15, R18). Default: today in "
+    "the business time zone."
+)
 
 
 @order.command("refund-request")
@@ -416,6 +446,7 @@ def _refund_json(result: RefundDecision | Claim) -> dict[str, object]:
 @click.option("--request-id", required=True, help="Registration id of the written request (R15).")
 @click.option("--channel", type=click.Choice(sorted(_CHANNELS)), default="paper-at-office")
 @click.option("--amount", help="Amount asked (default: everything refundable).")
+@click.option("--received-on", help=_RECEIVED_ON_HELP)
 @config_option
 @json_option
 @handle_errors
@@ -424,34 +455,69 @@ def order_refund_request(
     request_id: str,
     channel: str,
     amount: str | None,
+    received_on: str | None,
     config_path: Path | None,
     as_json: bool,
 ) -> None:
-    """Assess a written refund request for an order: granted (R16) or a claim (R17).
+    """Assess a written refund request for an order: granted when nothing of the order was
+    delivered by the day it was received (R16; the order's entitlement ends), otherwise a claim
+    decided by a person (R17).
 
     \b
     Examples:
       atlas-ca order refund-request ord-0002 --request-id ЗВ-2026-17 --channel post
+      atlas-ca order refund-request ord-0002 --request-id ЗВ-2026-18 --received-on 2026-03-02
     """
-    ws = Workspace(load_config(config_path))
+    ws = _workspace(config_path)
     try:
-        now = ws.now()
-        found = get_record(ws.records, RecordKind.ORDER, order_id, Order)
-        if ws.records.find(RecordKind.REFUND, request_id) is not None:
-            raise InvalidInput(f"refund request {request_id} was already assessed")
-        request = RefundRequest(
+        outcome = ws.billing().request_refund(
             request_id,
-            found.customer,
-            now,
-            _CHANNELS[channel],
-            found.id,
-            None if amount is None else _money(amount),
+            channel=_CHANNELS[channel],
+            order_id=order_id,
+            amount=None if amount is None else _money(amount),
+            received_on=_received_on(received_on),
         )
-        result = assess_order_refund(request, found, _refunded_before(ws.records, found.id))
-        ws.records.put(RecordKind.REFUND, request_id, result, at=now)
     finally:
         ws.close()
-    _echo(_refund_json(result), as_json)
+    _echo(_refund_json(outcome), as_json)
+
+
+@account.command("refund-request")
+@click.argument("subscriber_id")
+@click.option("--request-id", required=True, help="Registration id of the written request (R15).")
+@click.option("--channel", type=click.Choice(sorted(_CHANNELS)), default="paper-at-office")
+@click.option("--amount", help="Amount asked (default: the whole unused balance).")
+@click.option("--received-on", help=_RECEIVED_ON_HELP)
+@config_option
+@json_option
+@handle_errors
+def account_refund_request(
+    subscriber_id: str,
+    request_id: str,
+    channel: str,
+    amount: str | None,
+    received_on: str | None,
+    config_path: Path | None,
+    as_json: bool,
+) -> None:
+    """Refund the unused balance of the personal account on a written request (R15, R16).
+
+    \b
+    Examples:
+      atlas-ca account refund-request sub-0002 --request-id ЗВ-2026-19 --channel post
+    """
+    ws = _workspace(config_path)
+    try:
+        outcome = ws.billing().request_refund(
+            request_id,
+            channel=_CHANNELS[channel],
+            subscriber=subscriber_id,
+            amount=None if amount is None else _money(amount),
+            received_on=_received_on(received_on),
+        )
+    finally:
+        ws.close()
+    _echo(_refund_json(outcome), as_json)
 
 
 @order.command("refund-decide")
@@ -472,7 +538,7 @@ def order_refund_decide(
     config_path: Path | None,
     as_json: bool,
 ) -> None:
-    """Decide a claim about a completed order individually (R17; due in 30 working days, R18).
+    """Decide a claim about a delivered order individually (R17; due in 30 working days, R18).
 
     \b
     Examples:
@@ -481,21 +547,17 @@ def order_refund_decide(
     """
     if (approve is None) == (not deny):
         raise InvalidInput("give exactly one of --approve AMOUNT or --deny")
-    ws = Workspace(load_config(config_path))
+    ws = _workspace(config_path)
     try:
-        now = ws.now()
-        claim = get_record(ws.records, RecordKind.REFUND, request_id, Claim)
-        decided = decide_claim(
-            claim,
+        outcome = ws.billing().decide_claim(
+            request_id,
             approved=None if approve is None else _money(approve),
             reason=reason,
-            decided_at=now,
             decided_by=decided_by,
         )
-        ws.records.put(RecordKind.REFUND, request_id, decided, at=now)
     finally:
         ws.close()
-    _echo(_refund_json(decided), as_json)
+    _echo(_refund_json(outcome), as_json)
 
 
 __all__ = ["account", "catalogue_from", "order"]

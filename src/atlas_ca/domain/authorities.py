@@ -170,9 +170,20 @@ def revoke(authority: Authority, *, at: dt.datetime, reason: str) -> Authority:
 
 
 def verify_authority(authority: Authority, registrar: Registrar, *, at: dt.datetime) -> Authority:
-    """A registrar verified the authority against its basis (R4, like R2 for identity)."""
+    """A registrar verified the authority against its basis (R4, like R2 for identity).
+
+    A registrar never verifies an authority in which they are the person themselves (as they
+    never verify their own identity): the check needs a second person."""
     require_aware("at", at)
     require_can_verify(registrar)
+    if registrar.person is not None and registrar.person == authority.person:
+        raise AuthorityRefused(
+            f"registrar {registrar.id} is the person of authority {authority.id}: another "
+            "registrar verifies it (R4)",
+            rule="R4",
+            authority=str(authority.id),
+            registrar=str(registrar.id),
+        )
     if authority.revoked_at is not None:
         raise AuthorityRefused(
             f"authority {authority.id} is revoked and cannot be verified (R4)",

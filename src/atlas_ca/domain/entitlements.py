@@ -23,7 +23,16 @@ Decisions written down here:
   :class:`~atlas_ca.errors.OrderExhausted`, whatever its count says (an operator may also close
   an order early; what is left is then a matter for a claim, R17).
 * Before payment, for a person not named, or for a cancelled order nothing is issued
-  (:class:`~atlas_ca.errors.OrderNotPaid`, R10).
+  (:class:`~atlas_ca.errors.OrderNotPaid`, R10). A refund ends the entitlement too: an order
+  anything was refunded from issues nothing more (the billing service also cancels it; this
+  check holds even for an order read before the cancellation was written).
+* **Delivered** (:func:`fulfilment_complete`), per product kind of the catalogue:
+  certificate issuance and renewal lines are delivered when the certificates issued under the
+  order reach the quantity bought; software licences (a serial number), subscriptions and other
+  services are delivered together when access is granted
+  (:func:`~atlas_ca.domain.orders.deliver_services`: the serial number handed over, the
+  service switched on). An order completes when every line is delivered. An order with nothing
+  to deliver does not complete by itself.
 """
 
 from __future__ import annotations
@@ -77,6 +86,7 @@ class Verdict(enum.Enum):
     NOT_NAMED = "not_named"
     NOT_PAID = "not_paid"
     CANCELLED = "cancelled"
+    REFUNDED = "refunded"
     COMPLETED = "completed"
     NOTHING_BOUGHT = "nothing_bought"
     EXHAUSTED = "exhausted"
@@ -125,6 +135,12 @@ def decide_issuance(order: Order, person: SubscriberId, *, used: int) -> Issuanc
 
     if order.state is OrderState.CANCELLED:
         return decision(Verdict.CANCELLED, f"order {order.id} is cancelled")
+    if order.refunded.is_positive:
+        return decision(
+            Verdict.REFUNDED,
+            f"order {order.id} was refunded ({order.refunded}): a refund ends its entitlement "
+            "(R16)",
+        )
     access = service_access(order, person)
     if person not in order.recipients:
         return decision(Verdict.NOT_NAMED, access.explanation)
@@ -162,7 +178,7 @@ def require_issuance(order: Order, person: SubscriberId, *, used: int) -> Issuan
     verdict = decision.verdict
     if verdict is Verdict.ALLOWED:
         return decision
-    if verdict in (Verdict.NOT_NAMED, Verdict.NOT_PAID, Verdict.CANCELLED):
+    if verdict in (Verdict.NOT_NAMED, Verdict.NOT_PAID, Verdict.CANCELLED, Verdict.REFUNDED):
         raise OrderNotPaid(
             f"{decision.explanation}: nothing is issued before payment (R10)",
             rule="R10",
@@ -189,6 +205,24 @@ def certificates_fulfilled(order: Order, *, issued: int) -> bool:
     return bought > 0 and issued >= bought
 
 
+def has_services(order: Order) -> bool:
+    """True if ``order`` has lines other than certificates (licences, subscriptions, services)."""
+    return any(line.kind not in CERTIFICATE_KINDS for line in order.lines)
+
+
+def fulfilment_complete(order: Order, *, issued: int) -> bool:
+    """True when everything ``order`` bought is delivered (see "Delivered" in the module
+    docstring): the certificates it bought are issued and, if it has other lines, access to
+    them was granted. An order with no lines is never complete by itself."""
+    _check_count("issued", issued)
+    if not order.lines:
+        return False
+    bought = certificate_entitlement(order).bought
+    certificates_done = issued >= bought
+    services_done = not has_services(order) or order.services_delivered_at is not None
+    return certificates_done and services_done
+
+
 __all__ = [
     "CERTIFICATE_KINDS",
     "BoughtCertificates",
@@ -198,5 +232,7 @@ __all__ = [
     "certificate_entitlement",
     "certificates_fulfilled",
     "decide_issuance",
+    "fulfilment_complete",
+    "has_services",
     "require_issuance",
 ]

@@ -6,9 +6,20 @@ States::
       └───────────────┴──────────────┴────────────────┴──▶ CANCELLED
 
 Every function returns a new :class:`Order`; an illegal transition raises
-:class:`IllegalTransition` naming both states. Only a verified subscriber places an order
-(R3, through the :class:`VerificationCheck` port). Dates derived from a moment (the day whose
-prices apply) are taken in the moment's own time zone.
+:class:`IllegalTransition` naming both states.
+
+* **Who orders (R3, R8).** Placing an order is open to any *registered* person (the
+  :class:`CustomerCheck` port): the seed lets a person order on the self-service site and
+  register while ordering (lines 175, 191); what needs verification is *fulfilment* — issuing a
+  certificate (:mod:`atlas_ca.services.issuance` requires a verified subscriber) or granting a
+  service.
+* **Money on an order.** A receipt records what was received and how much of it was surplus
+  credited to the personal account (:attr:`PaymentReceipt.surplus`); the order holds only what
+  it applied (:attr:`Order.amount_applied`, never above its total), less what was refunded from
+  it and what a cancellation released back to the personal account (:attr:`Order.amount_held`).
+  Every rouble is on exactly one side.
+* **Days** (the day whose prices and VAT apply) are business days in the business time zone
+  (:mod:`atlas_ca.domain.business_time`, Moscow by default), not the moment's own zone.
 """
 
 from __future__ import annotations
@@ -20,11 +31,11 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from atlas_ca.domain.account import require_aware
+from atlas_ca.domain.business_time import MOSCOW, business_day
 from atlas_ca.domain.ids import OrderId, ProductCode, SubscriberId, TariffPlanId
 from atlas_ca.domain.money import BillingError, InvalidBillingInput, Money, total
 from atlas_ca.domain.sellers import PaymentMethod, SellerCode, check_payment_method, seller
 from atlas_ca.domain.subscribers import Subscriber
-from atlas_ca.domain.subscribers import require_verified as require_subscriber_verified
 from atlas_ca.domain.tariffs import (
     AnyDiscount,
     Catalogue,
@@ -43,57 +54,60 @@ class InvalidOrder(OrderError, InvalidBillingInput):
     """An order that cannot be formed as given (no recipients, bad quantity, ...)."""
 
 
-class CustomerNotVerified(OrderError):
-    """R3: only a verified user places orders."""
+class CustomerNotRegistered(OrderError):
+    """R3, R8: an order is placed by a registered person (registration is free and happens while
+    ordering on the self-service site, seed line 175)."""
 
 
 class IllegalTransition(OrderError):
     """The order's state does not allow the operation."""
 
 
-class VerificationCheck(Protocol):
-    """Port to the subscribers' register: raise a DomainError (rule R3) unless verified."""
+class CustomerCheck(Protocol):
+    """Port to the subscribers' register: raise :class:`CustomerNotRegistered` unless the
+    person is registered. Verification is not required to order (R3: it is required to fulfil)."""
 
-    def require_verified(self, subscriber_id: SubscriberId) -> None: ...
+    def require_registered(self, subscriber_id: SubscriberId) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
 class SubscriberRegisterCheck:
-    """A :class:`VerificationCheck` over the subscribers' register (issue 6).
+    """A :class:`CustomerCheck` over the subscribers' register.
 
     ``lookup`` finds a :class:`~atlas_ca.domain.subscribers.Subscriber` by id (None if there is
-    none); an unverified one raises the register's own ``NotVerified`` (rule R3), which lists the
-    fields still unverified.
+    none). A registered but not yet verified person may order (R3): the verification is asked
+    for when the order is fulfilled.
     """
 
     lookup: Callable[[SubscriberId], Subscriber | None]
 
-    def require_verified(self, subscriber_id: SubscriberId) -> None:
-        subscriber = self.lookup(subscriber_id)
-        if subscriber is None:
-            raise CustomerNotVerified(
-                f"subscriber {subscriber_id} is not registered: only a verified user places "
-                "orders (R3, R8)",
-                rule="R3",
+    def require_registered(self, subscriber_id: SubscriberId) -> None:
+        if self.lookup(subscriber_id) is None:
+            raise CustomerNotRegistered(
+                f"subscriber {subscriber_id} is not registered: the person registers (free, a "
+                "mobile phone number) while placing the order (R1, R8)",
+                rule="R8",
                 subscriber=str(subscriber_id),
             )
-        require_subscriber_verified(subscriber)
 
 
 @dataclass(frozen=True, slots=True)
-class VerifiedSubscribers:
-    """A :class:`VerificationCheck` over a known set of verified subscriber ids."""
+class RegisteredCustomers:
+    """A :class:`CustomerCheck` over a known set of registered subscriber ids."""
 
-    verified: frozenset[SubscriberId]
+    registered: frozenset[SubscriberId]
 
-    def require_verified(self, subscriber_id: SubscriberId) -> None:
-        if subscriber_id not in self.verified:
-            raise CustomerNotVerified(
-                f"subscriber {subscriber_id} is not verified: only a verified user places "
-                "orders (R3, R8)",
-                rule="R3",
+    def require_registered(self, subscriber_id: SubscriberId) -> None:
+        if subscriber_id not in self.registered:
+            raise CustomerNotRegistered(
+                f"subscriber {subscriber_id} is not registered: the person registers while "
+                "placing the order (R1, R8)",
+                rule="R8",
                 subscriber=str(subscriber_id),
             )
+
+
+_NO_MONEY = Money.zero()
 
 
 class OrderState(enum.Enum):
@@ -163,6 +177,11 @@ class OrderItem:
                 f"quantity of {self.product} must be at least 1, got {self.quantity}", rule="R8"
             )
 
+    @classmethod
+    def of(cls, product: str, quantity: int = 1) -> OrderItem:
+        """``OrderItem.of("kep-issue", 2)``: an item from the product's code."""
+        return cls(ProductCode(product), quantity)
+
 
 @dataclass(frozen=True, slots=True)
 class PaymentReceipt:
@@ -172,6 +191,21 @@ class PaymentReceipt:
     amount: Money
     method: PaymentMethod
     received_at: dt.datetime
+    surplus: Money = _NO_MONEY
+    """The part of ``amount`` credited to the personal account instead of the order (R14)."""
+
+    def __post_init__(self) -> None:
+        if self.surplus.is_negative or self.surplus > self.amount:
+            raise InvalidOrder(
+                f"payment {self.external_id}: surplus {self.surplus} is not within the amount "
+                f"{self.amount}",
+                rule="R9",
+            )
+
+    @property
+    def applied(self) -> Money:
+        """The part of ``amount`` that pays the order."""
+        return self.amount - self.surplus
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +248,13 @@ class Order:
     completed_at: dt.datetime | None = None
     cancelled_at: dt.datetime | None = None
     cancel_reason: str | None = None
+    refunded: Money = _NO_MONEY
+    """Money refunded to the client from this order (granted requests, approved claims)."""
+    released: Money = _NO_MONEY
+    """Money of this order returned to the personal account when it was cancelled."""
+    services_delivered_at: dt.datetime | None = None
+    """When the order's non-certificate lines (licence serial numbers, subscriptions, other
+    services) were delivered: access granted (:func:`deliver_services`)."""
 
     @property
     def total(self) -> Money:
@@ -225,20 +266,33 @@ class Order:
         return total(line.vat_amount for line in self.lines)
 
     @property
-    def amount_paid(self) -> Money:
+    def amount_received(self) -> Money:
+        """Everything received for this order, surplus included (what the payers sent)."""
         return total(r.amount for r in self.receipts)
 
     @property
     def amount_applied(self) -> Money:
-        """Money received that pays this order (at most its total); the rest is surplus for
-        the personal account (see :mod:`atlas_ca.domain.payments`)."""
-        return min(self.amount_paid, self.total)
+        """Money that paid this order (never above its total); surplus went to the account."""
+        return total(r.applied for r in self.receipts)
+
+    @property
+    def amount_held(self) -> Money:
+        """Money this order holds now: applied, less refunded and released to the account."""
+        return self.amount_applied - self.refunded - self.released
 
     @property
     def outstanding(self) -> Money:
         """What remains to pay (never below zero)."""
-        rest = self.total - self.amount_paid
+        rest = self.total - self.amount_applied
         return Money.zero() if rest.is_negative else rest
+
+    @property
+    def fulfilment_started_at(self) -> dt.datetime | None:
+        """When the first service of the order was delivered (None: nothing delivered yet)."""
+        for step in self.history:
+            if step.target is OrderState.IN_FULFILMENT:
+                return step.at
+        return None
 
     @property
     def pending_extra_data(self) -> tuple[ExtraDataRequest, ...]:
@@ -321,17 +375,23 @@ def draft_order(
 
 
 def place_order(
-    order: Order, catalogue: Catalogue, at: dt.datetime, verification: VerificationCheck
+    order: Order,
+    catalogue: Catalogue,
+    at: dt.datetime,
+    customers: CustomerCheck,
+    *,
+    zone: dt.tzinfo = MOSCOW,
 ) -> Order:
-    """Place a draft: R3 check, prices in force at ``at`` fixed on the order (R11), then
-    AWAITING_PAYMENT — or PAID straight away when discounts leave nothing to pay."""
+    """Place a draft of a registered customer (R3, R8): prices in force on the business day of
+    ``at`` in ``zone`` fixed on the order (R11), then AWAITING_PAYMENT — or PAID straight away
+    when discounts leave nothing to pay."""
     require_aware("at", at)
     if order.state is not OrderState.DRAFT:
         raise IllegalTransition(
             f"order {order.id} is {order.state.value}; only a draft is placed", rule="R8"
         )
-    verification.require_verified(order.customer)
-    day = at.date()
+    customers.require_registered(order.customer)
+    day = business_day(at, zone)
     if order.entry_point is EntryPoint.IN_PROGRAM_BUY:
         for item in order.items:
             kind = catalogue.product(item.product).kind
@@ -366,19 +426,51 @@ def record_receipt(order: Order, receipt: PaymentReceipt) -> Order:
         raise InvalidOrder(
             f"payment {receipt.external_id} is already recorded on order {order.id}", rule="R9"
         )
+    if order.state is OrderState.AWAITING_PAYMENT and receipt.applied > order.outstanding:
+        raise InvalidOrder(
+            f"payment {receipt.external_id} applies {receipt.applied} to order {order.id}, "
+            f"which has only {order.outstanding} outstanding: the rest is surplus (R9)",
+            rule="R9",
+        )
+    if order.state is not OrderState.AWAITING_PAYMENT and receipt.applied.is_positive:
+        raise InvalidOrder(
+            f"order {order.id} is {order.state.value}: payment {receipt.external_id} applies "
+            "nothing to it, all of it is surplus (R9)",
+            rule="R9",
+        )
     updated = replace(order, receipts=(*order.receipts, receipt))
     if order.state is OrderState.AWAITING_PAYMENT and updated.outstanding.is_zero:
         return _move(
             updated,
             OrderState.PAID,
             receipt.received_at,
-            f"paid in full ({updated.amount_paid} of {updated.total}) (R9)",
+            f"paid in full ({updated.amount_applied} of {updated.total}) (R9)",
         )
     return updated
 
 
 def start_fulfilment(order: Order, at: dt.datetime) -> Order:
+    """The first service of a paid order was delivered (a certificate issued, access granted)."""
     return _move(order, OrderState.IN_FULFILMENT, at, "fulfilment started (R10)")
+
+
+def deliver_services(order: Order, at: dt.datetime) -> Order:
+    """The order's non-certificate lines were delivered: the licence serial number handed over,
+    the subscription or service access granted (R10). Starts fulfilment if it had not started.
+    Completing the order is the caller's next step (:func:`~atlas_ca.domain.entitlements.
+    fulfilment_complete`)."""
+    require_aware("at", at)
+    if order.services_delivered_at is not None:
+        return order
+    started = start_fulfilment(order, at) if order.state is OrderState.PAID else order
+    if started.state is not OrderState.IN_FULFILMENT:
+        raise IllegalTransition(
+            f"order {order.id} is {order.state.value}; services are delivered after payment "
+            "and before completion (R10)",
+            rule="R10",
+            order=str(order.id),
+        )
+    return replace(started, services_delivered_at=at)
 
 
 def request_extra_data(order: Order, field: str, reason: str, at: dt.datetime) -> Order:
@@ -421,7 +513,9 @@ def complete_order(order: Order, at: dt.datetime) -> Order:
 
 
 def cancel_order(order: Order, at: dt.datetime, reason: str) -> Order:
-    """Cancel an order not yet completed; money paid for it stays refundable (R16)."""
+    """Cancel an order not yet completed: its entitlement ends. The money it holds is released
+    to the personal account by the caller (:func:`~atlas_ca.domain.payments.cancel_and_release`),
+    where it stays refundable (R16)."""
     if not reason.strip():
         raise InvalidOrder("a cancellation states its reason", rule="R8")
     cancelled = _move(order, OrderState.CANCELLED, at, reason)

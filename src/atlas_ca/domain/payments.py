@@ -7,8 +7,12 @@
 * A payment notification is idempotent by its external payment id: the same id applied twice
   changes nothing the second time (and the same id with a different amount is refused). A
   partial payment leaves the order awaiting payment and the outcome shows the remainder; money
-  above the amount due, or for an order no longer awaiting payment, is reported as surplus for
-  the personal account.
+  above the amount due, or for an order no longer awaiting payment, is **surplus**: the receipt
+  on the order records it as such (the order does not hold it) and the same step credits it to
+  the customer's personal account, held by the order's seller (:func:`receive_payment`). Every
+  rouble received is on the order or on the account, never on both.
+* Cancelling an order releases the money it holds to the personal account
+  (:func:`cancel_and_release`), where it stays refundable (R16).
 * A notification may name another method than the one chosen at placement (an invoice paid by
   card); only R13 is enforced on it (no cash for АО "Атлас-2").
 * Paying from the personal account (R9) debits the ledger and records the payment on the order
@@ -24,10 +28,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from atlas_ca.domain.account import PersonalAccount, pay_order_from_balance, require_aware
+from atlas_ca.domain.account import (
+    PersonalAccount,
+    credit_overpayment,
+    pay_order_from_balance,
+    release_order_money,
+    require_aware,
+)
 from atlas_ca.domain.ids import OrderId
 from atlas_ca.domain.money import BillingError, InvalidBillingInput, Money, require_positive, total
-from atlas_ca.domain.orders import Order, OrderState, PaymentReceipt, record_receipt
+from atlas_ca.domain.orders import (
+    Order,
+    OrderState,
+    PaymentReceipt,
+    cancel_order,
+    record_receipt,
+)
 from atlas_ca.domain.sellers import (
     PaymentMethod,
     PaymentRefused,
@@ -221,7 +237,7 @@ def issue_invoice(
         lines=lines,
         vat_totals=vat_totals,
         total=order.total,
-        paid=order.amount_paid,
+        paid=order.amount_applied,
         amount_due=order.outstanding,
     )
 
@@ -302,14 +318,9 @@ def apply_payment_notification(order: Order, notification: PaymentNotification) 
             "R9",
             f"payment {notification.external_id} was already applied; nothing credited again",
         )
-    receipt = PaymentReceipt(
-        notification.external_id,
-        notification.amount,
-        notification.method,
-        notification.received_at,
-    )
     if order.state is not OrderState.AWAITING_PAYMENT:
-        updated = replace_receipts(order, receipt)
+        receipt = _receipt(notification, surplus=notification.amount)
+        updated = record_receipt(order, receipt)
         return PaymentOutcome(
             updated,
             PaymentStatus.SURPLUS_ONLY,
@@ -323,7 +334,7 @@ def apply_payment_notification(order: Order, notification: PaymentNotification) 
     outstanding = order.outstanding
     applied = min(outstanding, notification.amount)
     surplus = notification.amount - applied
-    updated = record_receipt(order, receipt)
+    updated = record_receipt(order, _receipt(notification, surplus=surplus))
     if updated.state is OrderState.PAID:
         text = f"order {order.id} paid in full"
         if surplus.is_positive:
@@ -342,9 +353,91 @@ def apply_payment_notification(order: Order, notification: PaymentNotification) 
     )
 
 
-def replace_receipts(order: Order, receipt: PaymentReceipt) -> Order:
-    """Record ``receipt`` on ``order`` without changing its state (surplus money)."""
-    return replace(order, receipts=(*order.receipts, receipt))
+def _receipt(notification: PaymentNotification, *, surplus: Money) -> PaymentReceipt:
+    return PaymentReceipt(
+        notification.external_id,
+        notification.amount,
+        notification.method,
+        notification.received_at,
+        surplus,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedPayment:
+    """A notification applied to the order and its surplus credited to the account, together:
+    the caller writes both records in one transaction."""
+
+    outcome: PaymentOutcome
+    account: PersonalAccount
+
+    @property
+    def order(self) -> Order:
+        return self.outcome.order
+
+
+def receive_payment(
+    order: Order, account: PersonalAccount, notification: PaymentNotification
+) -> ReceivedPayment:
+    """Apply ``notification`` to ``order`` and credit its surplus to ``account`` (R9, R14).
+
+    The surplus entry carries the payment's id, so a repeated notification (DUPLICATE) changes
+    neither record. The surplus is held by the order's seller, who received it (R12).
+    """
+    if account.owner != order.customer:
+        raise PaymentRefused(
+            f"the surplus of order {order.id} belongs to {order.customer}, not to the account "
+            f"of {account.owner} (R14)",
+            rule="R14",
+        )
+    outcome = apply_payment_notification(order, notification)
+    if outcome.surplus.is_positive:
+        account = credit_overpayment(
+            account,
+            notification.external_id,
+            order.id,
+            outcome.surplus,
+            notification.received_at,
+            holder=order.seller,
+            method=notification.method,
+        )
+    return ReceivedPayment(outcome, account)
+
+
+@dataclass(frozen=True, slots=True)
+class Cancellation:
+    """A cancelled order and the account its money was released to."""
+
+    order: Order
+    account: PersonalAccount
+    released: Money
+
+
+def cancel_and_release(
+    order: Order, account: PersonalAccount, at: dt.datetime, reason: str, *, entry_id: str
+) -> Cancellation:
+    """Cancel ``order`` (its entitlement ends) and move the money it holds to the customer's
+    personal account, held by the order's seller, where it stays refundable (R16)."""
+    if account.owner != order.customer:
+        raise PaymentRefused(
+            f"order {order.id} of {order.customer} cannot release money to the account of "
+            f"{account.owner} (R14)",
+            rule="R14",
+        )
+    cancelled = cancel_order(order, at, reason)
+    held = cancelled.amount_held
+    if held.is_positive:
+        account = release_order_money(
+            account,
+            entry_id,
+            order.id,
+            held,
+            at,
+            holder=order.seller,
+            reason=f"order {order.id} cancelled ({reason}): its money returns to the account",
+        )
+        cancelled = replace(cancelled, released=cancelled.released + held)
+    return Cancellation(cancelled, account, held)
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,7 +471,7 @@ def pay_from_account(
             rule="R14",
         )
     amount = order.outstanding
-    debited = pay_order_from_balance(account, entry_id, order.id, amount, at)
+    debited = pay_order_from_balance(account, entry_id, order.id, amount, at, holder=order.seller)
     receipt = PaymentReceipt(entry_id, amount, PaymentMethod.ACCOUNT_BALANCE, at)
     paid = record_receipt(order, receipt)
     return BalancePayment(

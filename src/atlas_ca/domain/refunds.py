@@ -2,14 +2,23 @@
 
 * **R15** — no refund without a written request (:class:`RefundRequest`: date and channel).
 * **R16** — refundable: the unused balance of the personal account; money paid for an order
-  whose fulfilment was not completed when the request arrived.
-* **R17** — money for an order completed before the request is not refundable; the request
-  becomes a :class:`Claim`, decided by a person (approve all or part, or deny, with a reason).
+  nothing of which was delivered when the request arrived. A granted order refund ends the
+  order's entitlement: the caller cancels it and releases what it still holds to the account.
+* **R17** — money for an order whose services were received is not refundable: a request about
+  an order delivered (fully — COMPLETED — or in part: fulfilment started, a certificate
+  issued) on or before the day the request was received is a :class:`Claim`, decided by a
+  person (approve all or part, or deny, with a reason). The seed speaks of «выполненным заказам
+  (полученным услугам)» (line 134): a service received is the test, so a partly delivered
+  order is a claim too, never an automatic refund of services already received.
 * **R18** — the refund is due within 30 working days (Russian production calendar) from the
-  request; for a claim, from the day it was decided. A deadline that touches a year without a
-  known transfer decree says so (``deadline.provisional``).
+  day the request was received; for a claim, from the day it was decided. A deadline that
+  touches a year without a known transfer decree says so (``deadline.provisional``).
 
-A request's day is the date of ``received_at`` in its own time zone.
+A request carries the business day it was received (``received_on``: the date on the written
+request's registration stamp, e.g. a letter that arrived days before it was entered), and the
+moment it was entered (``received_at``). Days are business days in the business time zone
+(:mod:`atlas_ca.domain.business_time`). The money an order holds, what was refunded from it and
+what was released to the account are on the order itself (:attr:`Order.amount_held`).
 """
 
 from __future__ import annotations
@@ -18,10 +27,12 @@ import datetime as dt
 import enum
 from dataclasses import dataclass, replace
 
-from atlas_ca.domain.account import PersonalAccount, require_aware
+from atlas_ca.domain.account import PersonalAccount, refund_from_balance, require_aware
+from atlas_ca.domain.business_time import MOSCOW, business_day
 from atlas_ca.domain.ids import OrderId, SubscriberId
-from atlas_ca.domain.money import BillingError, InvalidBillingInput, Money
+from atlas_ca.domain.money import BillingError, InvalidBillingInput, Money, require_positive
 from atlas_ca.domain.orders import Order, OrderState
+from atlas_ca.domain.sellers import SellerCode
 from atlas_ca.domain.workdays import (
     RUSSIA,
     ProductionCalendar,
@@ -64,8 +75,15 @@ class RefundRequest:
     channel: RequestChannel
     order_id: OrderId | None = None
     amount: Money | None = None
+    received_on: dt.date | None = None
+    """The business day the written request was received (R15 cut-off, R18 start); None: the
+    business day of ``received_at`` in Moscow time."""
 
     def __post_init__(self) -> None:
+        if self.received_on is not None and (
+            not isinstance(self.received_on, dt.date) or isinstance(self.received_on, dt.datetime)
+        ):
+            raise TypeError("RefundRequest.received_on must be a date")
         if not isinstance(self.request_id, str) or not self.request_id.strip():
             raise InvalidBillingInput(
                 "a refund request carries its registration id (R15)", rule="R15"
@@ -80,7 +98,10 @@ class RefundRequest:
 
     @property
     def day(self) -> dt.date:
-        return self.received_at.date()
+        """The business day the request was received."""
+        if self.received_on is not None:
+            return self.received_on
+        return business_day(self.received_at, MOSCOW)
 
 
 class RefundSource(enum.Enum):
@@ -114,9 +135,12 @@ class Claim:
 
     request: RefundRequest
     order_id: OrderId
-    paid: Money  # applied to the order (surplus went to the personal account)
+    paid: Money  # applied to the order and not released (surplus went to the personal account)
     refunded_before: Money
-    completed_at: dt.datetime
+    delivered_at: dt.datetime
+    """When the order's services were first received (fulfilment started, or completed)."""
+    completed: bool
+    """True if the order was completed at the request; False if delivered in part."""
     rule: str = "R17"
     status: ClaimStatus = ClaimStatus.PENDING
     approved: Money | None = None
@@ -127,10 +151,11 @@ class Claim:
 
     @property
     def explanation(self) -> str:
+        how = "completed" if self.completed else "delivered in part"
         return (
-            f"order {self.order_id} was completed on {self.completed_at.date()} before the "
-            f"request of {self.request.day}: its money is not refundable (R17); the request is a "
-            "claim, decided individually"
+            f"order {self.order_id} was {how} (first delivery {self.delivered_at.isoformat()}) "
+            f"by the request of {self.request.day}: money for services received is not "
+            "refundable (R17); the request is a claim, decided individually by a person"
         )
 
     @property
@@ -213,12 +238,16 @@ def assess_balance_refund(
 def assess_order_refund(
     request: RefundRequest | None,
     order: Order,
-    refunded_before: Money,
     calendar: ProductionCalendar = RUSSIA,
+    *,
+    zone: dt.tzinfo = MOSCOW,
 ) -> RefundDecision | Claim:
-    """R16/R17: refund money paid for an order not completed at the request, else a claim.
+    """R16/R17: refund the money an order holds if nothing of it was delivered by the day the
+    request was received; otherwise the request is a :class:`Claim` decided by a person.
 
-    ``refunded_before`` is what was already refunded for this order (the caller's register).
+    What the order holds is on the order (:attr:`Order.amount_held`: applied, less refunded,
+    less released to the account by a cancellation). ``zone`` is the business time zone of the
+    delivery day compared with the request's day.
     """
     req = require_written_request(request)
     if req.order_id != order.id:
@@ -232,27 +261,21 @@ def assess_order_refund(
             f"{order.id} (R15)",
             rule="R15",
         )
-    if refunded_before.is_negative:
-        raise InvalidBillingInput("refunded_before must not be negative")
-    paid = order.amount_applied
-    if refunded_before > paid:
-        raise InvalidBillingInput(
-            f"order {order.id}: refunded before ({refunded_before}) exceeds paid ({paid})"
+    delivered_at = order.fulfilment_started_at or order.completed_at
+    if delivered_at is not None and business_day(delivered_at, zone) <= req.day:
+        return Claim(
+            req,
+            order.id,
+            order.amount_applied - order.released,
+            order.refunded,
+            delivered_at,
+            order.state is OrderState.COMPLETED,
         )
-    completed_at = order.completed_at
-    if (
-        order.state is OrderState.COMPLETED
-        and completed_at is not None
-        and completed_at <= req.received_at
-    ):
-        return Claim(req, order.id, paid, refunded_before, completed_at)
-    refundable = paid - refunded_before
-    amount = _amount_to_grant(req, refundable, f"order {order.id}", "R16")
-    status = (
-        "completed after the request"
-        if order.state is OrderState.COMPLETED
-        else f"{order.state.value} at the request"
-    )
+    refundable = order.amount_held
+    what = f"order {order.id}"
+    if order.state is OrderState.CANCELLED:
+        what += " (cancelled: its money was released to the personal account, ask for that)"
+    amount = _amount_to_grant(req, refundable, what, "R16")
     return RefundDecision(
         request_id=req.request_id,
         source=RefundSource.ORDER,
@@ -261,12 +284,58 @@ def assess_order_refund(
         refundable=refundable,
         rule="R16",
         explanation=(
-            f"order {order.id} was {status}: {amount} of {refundable} paid and not yet refunded "
-            f"is refundable (R16); due within {REFUND_TERM_WORKING_DAYS} working days of the "
-            "request (R18)"
+            f"nothing of order {order.id} was delivered by the request of {req.day}: {amount} "
+            f"of the {refundable} it holds is refundable (R16); the order is cancelled and any "
+            f"rest returns to the personal account; due within {REFUND_TERM_WORKING_DAYS} "
+            "working days of the request (R18)"
         ),
         deadline=refund_deadline(req.day, calendar),
     )
+
+
+def record_order_refund(order: Order, amount: Money) -> Order:
+    """``order`` with ``amount`` refunded from the money it holds (a granted request or an
+    approved claim); never more than it holds, so a refund is never granted twice."""
+    require_positive(amount, "a refund", rule="R16")
+    if amount > order.amount_held:
+        raise RefundRefused(
+            f"order {order.id} holds {order.amount_held}; {amount} cannot be refunded from it",
+            rule="R16",
+            held=str(order.amount_held.amount),
+            requested=str(amount.amount),
+        )
+    return replace(order, refunded=order.refunded + amount)
+
+
+def pay_out_balance_refund(
+    account: PersonalAccount, decision: RefundDecision, at: dt.datetime
+) -> PersonalAccount:
+    """Debit a granted balance refund (R16) from what each legal entity holds (R12), in the
+    order of :class:`~atlas_ca.domain.sellers.SellerCode`; entry ids ``<request>:<seller>``."""
+    if decision.source is not RefundSource.BALANCE:
+        raise RefundRefused(f"refund {decision.request_id} is not from the balance", rule="R16")
+    rest = decision.amount
+    for code in SellerCode:
+        if not rest.is_positive:
+            break
+        held = account.balance_at(code)
+        part = min(held, rest)
+        if part.is_positive:
+            account = refund_from_balance(
+                account,
+                f"{decision.request_id}:{code.value}",
+                part,
+                at,
+                f"refund of request {decision.request_id} (R16)",
+                holder=code,
+            )
+            rest = rest - part
+    if rest.is_positive:
+        raise RefundRefused(
+            f"refund {decision.request_id} asks {decision.amount}; the account holds less",
+            rule="R16",
+        )
+    return account
 
 
 def decide_claim(
@@ -277,10 +346,11 @@ def decide_claim(
     decided_at: dt.datetime,
     decided_by: str,
     calendar: ProductionCalendar = RUSSIA,
+    zone: dt.tzinfo = MOSCOW,
 ) -> Claim:
     """A person decides a claim (R17): ``approved`` None denies; an amount approves it.
 
-    An approval is due within 30 working days of the decision day (R18).
+    An approval is due within 30 working days of the decision's business day in ``zone`` (R18).
     """
     require_aware("decided_at", decided_at)
     if claim.status is not ClaimStatus.PENDING:
@@ -321,5 +391,5 @@ def decide_claim(
         reason=reason,
         decided_at=decided_at,
         decided_by=decided_by,
-        deadline=refund_deadline(decided_at.date(), calendar),
+        deadline=refund_deadline(business_day(decided_at, zone), calendar),
     )

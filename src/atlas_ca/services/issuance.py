@@ -38,6 +38,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from atlas_ca.audit.events import Actor
 from atlas_ca.domain.authorities import Authority, require_authority
@@ -47,6 +48,7 @@ from atlas_ca.domain.orders import Order
 from atlas_ca.domain.otp import Operation, OperationBinding, bind, verify_code
 from atlas_ca.domain.subscribers import Subscriber, require_verified
 from atlas_ca.errors import (
+    AtlasCaError,
     CsrRejected,
     DecodeError,
     DuplicateIdempotencyKey,
@@ -105,6 +107,20 @@ from atlas_ca.x509.keys import PublicKeyInfo
 STEPS = ("prepare", "lint", "confirm", "record", "sign", "verify", "outbox", "store")
 MAX_SERIAL_ATTEMPTS = 5
 SYSTEM_ACTOR = Actor("system:issuance")
+
+
+# --- the order life cycle (issue 12) ------------------------------------------------------------
+
+
+class OrderProgress(Protocol):
+    """The orders' side of issuance (:class:`~atlas_ca.services.billing.BillingService`):
+    *prepare* checks the entitlement on the order as stored now (a refund or cancellation
+    written after the caller read the order ends it), and each certificate stored is reported
+    so the first starts the order's fulfilment and the last completes it (R10, R17)."""
+
+    def current_order(self, order_id: OrderId) -> Order: ...
+
+    def certificate_issued(self, order_id: OrderId, *, issued: int) -> Order: ...
 
 
 # --- requests and results ---------------------------------------------------------------------
@@ -229,7 +245,9 @@ class IssuanceService:
         random_bytes: RandomBytes,
         actor: Actor = SYSTEM_ACTOR,
         on_step: StepHook | None = None,
+        orders: OrderProgress | None = None,
     ) -> None:
+        self._orders = orders
         self._ca = ca
         self._register = register
         self._challenges = challenges
@@ -284,6 +302,7 @@ class IssuanceService:
             warnings = prepared.plan.warnings + tuple(
                 f"{f.code}: {f.message}" for f in tbs.report.findings
             )
+            warnings += self._order_progress(prepared)
             return IssuanceResult(certificate, record, False, warnings)
         raise IssuanceFailed(
             f"no unused serial after {MAX_SERIAL_ATTEMPTS} random draws: the random source is "
@@ -317,6 +336,8 @@ class IssuanceService:
             if known is not None:
                 return self._replay(known, csr, request)
         subscriber, order = request.subscriber, request.order
+        if self._orders is not None:  # issue 12: the order as stored now (refund/cancel end it)
+            order = self._orders.current_order(order.id)
         require_verified(subscriber)
         # R10: paid, naming the subscriber, and one of the certificates it bought still free
         # (issued and in-progress issuances count); record() checks the count again, atomically.
@@ -505,6 +526,22 @@ class IssuanceService:
         self._done("store")
         return record
 
+    def _order_progress(self, prepared: PreparedIssuance) -> tuple[str, ...]:
+        """Issue 12 (order life cycle): report the certificate just stored to the orders' side.
+
+        The certificate is issued whatever happens here; if the order cannot be updated now the
+        result says so, and the next certificate (or :meth:`OrderProgress.certificate_issued`
+        called again with the register's count) brings the order up to date."""
+        if self._orders is None:
+            return ()
+        order_id = prepared.request.order.id
+        try:
+            issued = self._register.order_usage(order_id).certificates
+            self._orders.certificate_issued(order_id, issued=issued)
+        except AtlasCaError as exc:
+            return (f"order {order_id} was not updated after this certificate: {exc}",)
+        return ()
+
     # --- failures and retries -------------------------------------------------------------------
 
     def _failed(self, serial: int, step: str, message: str, cause: BaseException) -> IssuanceFailed:
@@ -657,6 +694,7 @@ __all__ = [
     "IssuanceRequest",
     "IssuanceResult",
     "IssuanceService",
+    "OrderProgress",
     "OtpConfirmation",
     "PreparedIssuance",
     "Resolution",
