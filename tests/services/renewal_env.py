@@ -17,7 +17,7 @@ from atlas_ca.domain.orders import (
     Order,
     OrderItem,
     PaymentReceipt,
-    VerifiedSubscribers,
+    RegisteredCustomers,
     draft_order,
     place_order,
     record_receipt,
@@ -51,7 +51,7 @@ def renewal_order(subscriber: SubscriberId, order_id: str = "ord-renew") -> Orde
     )  # fmt: skip
     placed = place_order(
         draft, RENEWAL_CATALOGUE, T0 - dt.timedelta(days=2),
-        VerifiedSubscribers(frozenset({subscriber})),
+        RegisteredCustomers(frozenset({subscriber})),
     )  # fmt: skip
     return record_receipt(
         placed,
@@ -128,7 +128,7 @@ class Renewal:
 
 
 def make_renewal(world: World, base: Path) -> Renewal:
-    current = world.service().issue(world.request()).certificate
+    current = world.service().issue(world.request(csr=make_csr(world.subscriber_key))).certificate
     return Renewal(
         world, current, software_key(base, "subscriber-new", "cryptopro-a"),
         renewal_order(world.subscriber.id),

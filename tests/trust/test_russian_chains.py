@@ -162,7 +162,7 @@ def _resigned_as_2001(cert: Certificate, signer: GostKey) -> bytes:
     """``cert`` with its signature algorithm set to id-GostR3411-94-with-GostR3410-2001."""
     parsed = asn1_x509.Certificate.load(cert.der)
     tbs = parsed["tbs_certificate"].copy()
-    algorithm = {"algorithm": oids.GostAlgorithm.SIGN_GOST3411_94_WITH_GOST3410_2001.dotted}
+    algorithm = {"algorithm": oids.GostAlgorithm.SIGN_WITH_GOST3411_94_2001.dotted}
     tbs["signature"] = algorithm
     signature = gost.sign(signer.param_set, signer.d, tbs.dump(force=True))
     return asn1_x509.Certificate(
@@ -251,7 +251,7 @@ def test_the_real_esia_certificate_needs_its_accredited_ca_under_the_real_roots(
 def test_a_crl_signed_with_gost_2001_is_unusable_not_a_crash(head: HeadCa) -> None:
     old_crl = asn1_crl.CertificateList.load(crl(head.ca, head.ca_key, []))
     tbs = old_crl["tbs_cert_list"].copy()
-    algorithm = {"algorithm": oids.GostAlgorithm.SIGN_GOST3411_94_WITH_GOST3410_2001.dotted}
+    algorithm = {"algorithm": oids.GostAlgorithm.SIGN_WITH_GOST3411_94_2001.dotted}
     tbs["signature"] = algorithm
     forged = asn1_crl.CertificateList(
         {"tbs_cert_list": tbs, "signature_algorithm": algorithm,

@@ -141,7 +141,7 @@ def register_gost() -> None:
         original_method = keys.PublicKeyInfo._public_key_spec
 
         def public_key_spec_method(info: Any) -> Any:
-            if info["algorithm"]["algorithm"].native in (KEY_256, KEY_512):
+            if info["algorithm"]["algorithm"].native in _ALL_KEY_NAMES:
                 return core.OctetString
             return original_method(info)
 

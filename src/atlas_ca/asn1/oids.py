@@ -40,12 +40,6 @@ class GostAlgorithm:
     GOST3411_94 = Oid("1.2.643.2.2.9", "id-GostR3411-94")
     SIGN_WITH_GOST3411_94_2001 = Oid("1.2.643.2.2.3", "id-GostR3411-94-with-GostR3410-2001")
     GOST3411_94_CRYPTOPRO_PARAMS = Oid("1.2.643.2.2.30.1", "id-GostR3411-94-CryptoProParamSet")
-    # Legacy signature and digest (RFC 4357 §10.4, RFC 4491 §2.2.2): shown, never accepted for
-    # qualified use by the path validator (atlas_ca.trust).
-    GOST3411_94 = Oid("1.2.643.2.2.9", "id-GostR3411-94")
-    SIGN_GOST3411_94_WITH_GOST3410_2001 = Oid(
-        "1.2.643.2.2.3", "id-GostR3411-94-with-GostR3410-2001"
-    )
 
 
 class GostParamSet:
@@ -192,12 +186,6 @@ class SignatureAlgorithmOid:
     ED25519 = Oid("1.3.101.112", "Ed25519")
 
 
-class DigestAlgorithm:
-    """Non-GOST digests met in foreign CMS objects (RFC 5754): ESSCertIDv2's default hash."""
-
-    SHA256 = Oid("2.16.840.1.101.3.4.2.1", "id-sha256")
-
-
 class Cms:
     """CMS content types and attributes (RFC 5652 §§ 4, 5, 11)."""
 
@@ -229,7 +217,6 @@ class Tsp:
     """Time-stamp protocol (RFC 3161 §2.4.2) and ESS signing-certificate v2 (RFC 5035 §3)."""
 
     TST_INFO = Oid("1.2.840.113549.1.9.16.1.4", "id-ct-TSTInfo")
-    SIGNING_CERTIFICATE_V2 = Oid("1.2.840.113549.1.9.16.2.47", "id-aa-signingCertificateV2")
     # The demo's TSA policy, under the X.660 arc reserved for examples (2.999): a real TSA
     # configures the policy OID of its own practice statement ([tsa] policy).
     EXAMPLE_POLICY = Oid("2.999.3161.1", "atlas-ca example TSA policy")
@@ -251,7 +238,6 @@ ALL: tuple[Oid, ...] = tuple(
         Policy,
         PublicKeyAlgorithm,
         SignatureAlgorithmOid,
-        DigestAlgorithm,
         Cms,
         Digest,
         Ocsp,

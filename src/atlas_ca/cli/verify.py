@@ -17,7 +17,7 @@ import click
 
 from atlas_ca.cli.errors import handle_errors
 from atlas_ca.cli.show import load_artifact
-from atlas_ca.errors import DecodeError, PathValidationFailed
+from atlas_ca.errors import DecodeError, InvalidPublicKey, PathValidationFailed
 from atlas_ca.limits import InputKind, read_input
 from atlas_ca.trust import (
     PathValidator,
@@ -74,6 +74,8 @@ def _is_certificate(data: bytes) -> bool:
         return label is PemLabel.CERTIFICATE
     try:
         artifact = load_artifact(data)
+    except InvalidPublicKey:
+        raise  # a weak or invalid key is refused, never read around (issue 15 item 1)
     except DecodeError:
         load_certificate(der)  # a certificate our x509 layer does not issue (e.g. GOST 2001)
         return True

@@ -190,9 +190,6 @@ class RenewalService:
                 subscriber=subscriber,
             )
         self._require_same_subscriber(signer, request)
-        prepared = self._issuance.prepare(self._issuance_request(request, signed.content), at=now)
-        if not isinstance(prepared, IssuanceResult):
-            self._require_unchanged(signer, prepared.plan.subject, request)
         csr = CertificationRequest.load(signed.content)
         if csr.public_key_info == signer.public_key.dump():
             raise RenewalRefused(
@@ -201,6 +198,9 @@ class RenewalService:
                 reason="same-key",
                 subscriber=subscriber,
             )
+        prepared = self._issuance.prepare(self._issuance_request(request, signed.content), at=now)
+        if not isinstance(prepared, IssuanceResult):
+            self._require_unchanged(signer, prepared.plan.subject, request)
         return RenewalCheck(signed.content, describe(signer), path, signed.signing_time)
 
     def signer_subscriber(self, signed_request: bytes) -> SubscriberId | None:

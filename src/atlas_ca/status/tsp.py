@@ -245,7 +245,7 @@ def _signing_certificate_v2(certificate: Certificate) -> cms.CMSAttribute:
     )
     return cms.CMSAttribute(
         {
-            "type": Tsp.SIGNING_CERTIFICATE_V2.dotted,
+            "type": Cms.SIGNING_CERTIFICATE_V2.dotted,
             "values": [tsp.SigningCertificateV2({"certs": [ess]})],
         }
     )
@@ -421,7 +421,7 @@ def verify_token(
         digest_oid = si["digest_algorithm"]["algorithm"].dotted
         key_oid = si["signature_algorithm"]["algorithm"].dotted
         claimed = bytes(_attr(attrs, Cms.MESSAGE_DIGEST).native)  # type: ignore[attr-defined]
-        ess = _attr(attrs, Tsp.SIGNING_CERTIFICATE_V2)["certs"][0]  # type: ignore[index]
+        ess = _attr(attrs, Cms.SIGNING_CERTIFICATE_V2)["certs"][0]  # type: ignore[index]
         signed_attrs_der = b"\x31" + attrs.dump()[1:]
         signature = bytes(si["signature"].native)
         mi = tst["message_imprint"]

@@ -30,7 +30,7 @@ from asn1crypto import x509 as asn1_x509
 from atlas_ca import gost
 from atlas_ca.algorithms import KeyType, SignatureAlgorithm
 from atlas_ca.asn1.gost import register_gost
-from atlas_ca.asn1.oids import Cms, DigestAlgorithm, GostAlgorithm
+from atlas_ca.asn1.oids import Cms, Digest, GostAlgorithm
 from atlas_ca.errors import AtlasCaError, DecodeError, SignatureInvalid
 from atlas_ca.hsm.base import SigningKey
 from atlas_ca.x509.der import check_der
@@ -69,7 +69,7 @@ _SIGNATURES: dict[str, tuple[SignatureAlgorithm, str]] = {
 }
 
 
-SHA256_DOTTED = DigestAlgorithm.SHA256.dotted
+SHA256_DOTTED = Digest.SHA256.dotted
 
 
 class SignedRequestInvalid(SignatureInvalid):

@@ -54,7 +54,7 @@ GOST_2012_SIGNATURES: dict[str, SignatureAlgorithm] = {
 }
 
 #: GOST R 34.10-2001 (with the GOST R 34.11-94 digest): read and shown, never accepted.
-GOST_2001_SIGNATURES = frozenset({GostAlgorithm.SIGN_GOST3411_94_WITH_GOST3410_2001.dotted})
+GOST_2001_SIGNATURES = frozenset({GostAlgorithm.SIGN_WITH_GOST3411_94_2001.dotted})
 
 GOST_2001_VERDICT = (
     "GOST R 34.10-2001 is not accepted for qualified use (a qualified signature and the "
