@@ -126,6 +126,7 @@ def find_cert_in_list(
     entry = _entry(found)
     reason = entry.crl_reason_value or asn1_crl.CRLReason("unspecified")
     if entry.critical_extensions - KNOWN_CRL_ENTRY_EXTENSIONS:
+        # not a stub: this is pyhanko-certvalidator's own signal for "CRL unusable" (see above)
         raise NotImplementedError()
     return entry["revocation_date"].native, reason
 
