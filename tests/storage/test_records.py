@@ -1,6 +1,8 @@
-"""atlas_ca.services.state: domain objects as canonical JSON next to the register — round
+"""atlas_ca.storage.records: domain objects as canonical JSON next to the register — round
 trips, canonical bytes, validation on decode, only domain classes instantiated; one contract
-suite run on both adapters (SQLite file, PostgreSQL schema per test)."""
+suite run on both adapters (SQLite file, PostgreSQL schema per test); the table made by the
+migration runner (0006), an older database with the table the store used to create itself
+migrating cleanly."""
 
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from cli_ops_support import pg_url, registers
+import registers
+from registers import pg_url
 
 from atlas_ca.demo import BASIC, DEMO_CATALOGUE, KEP
 from atlas_ca.domain.authorities import Authority, HeadPerEgrul
@@ -44,17 +47,12 @@ from atlas_ca.errors import (
     RecordNotFound,
     StorageUnavailable,
 )
-from atlas_ca.services.state import (
-    RecordChallengeStore,
-    RecordKind,
-    RecordStore,
-    SqliteRecordStore,
-    decode,
-    encode,
-    get_record,
-    open_record_store,
-)
-from atlas_ca.services.state_postgres import PostgresRecordStore
+from atlas_ca.services.record_challenges import RecordChallengeStore
+from atlas_ca.storage.ports import RecordKind, RecordStore, get_record
+from atlas_ca.storage.postgres import PostgresRecordStore
+from atlas_ca.storage.record_codec import decode, encode
+from atlas_ca.storage.records import open_record_store
+from atlas_ca.storage.sqlite import SqliteRecordStore
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
@@ -143,7 +141,7 @@ def test_only_domain_classes_are_decoded_or_encoded() -> None:
 
 
 def test_the_location_chooses_the_adapter_as_open_register_does(where: Any) -> None:
-    store = open_record_store(where.location)
+    store = open_record_store(where.location, opened_at=T0)
     try:
         expected = SqliteRecordStore if where.kind == "sqlite" else PostgresRecordStore
         assert isinstance(store, expected)
@@ -154,11 +152,11 @@ def test_the_location_chooses_the_adapter_as_open_register_does(where: Any) -> N
 
 def test_the_store_keeps_records_across_connections(where: Any) -> None:
     sub = verified_subscriber("sub-9", at=T0)
-    store = open_record_store(where.location)
+    store = open_record_store(where.location, opened_at=T0)
     store.put(RecordKind.SUBSCRIBER, "sub-9", sub, at=T0)
     store.put(RecordKind.REGISTRAR, "reg-1", sample_registrar(), at=T0)
     store.close()
-    again = open_record_store(where.location)
+    again = open_record_store(where.location, opened_at=T0)
     assert get_record(again, RecordKind.SUBSCRIBER, "sub-9", Subscriber) == sub
     assert again.keys(RecordKind.SUBSCRIBER) == ["sub-9"]
     assert again.find(RecordKind.ORDER, "sub-9") is None
@@ -173,7 +171,7 @@ def test_the_store_keeps_records_across_connections(where: Any) -> None:
 
 
 def test_a_put_replaces_the_record_and_keys_are_in_byte_order(where: Any) -> None:
-    store = open_record_store(where.location)
+    store = open_record_store(where.location, opened_at=T0)
     try:
         for key in ("sub-b", "sub-a", "sub-B", "sub-1"):
             store.put(RecordKind.SUBSCRIBER, key, verified_subscriber(key, at=T0), at=T0)
@@ -187,7 +185,7 @@ def test_a_put_replaces_the_record_and_keys_are_in_byte_order(where: Any) -> Non
 
 
 def test_a_tampered_row_fails_on_read_in_either_database(where: Any) -> None:
-    store = open_record_store(where.location)
+    store = open_record_store(where.location, opened_at=T0)
     try:
         store.put(RecordKind.SUBSCRIBER, "sub-9", verified_subscriber("sub-9", at=T0), at=T0)
         _raw(
@@ -204,8 +202,8 @@ def test_two_stores_opening_a_fresh_postgres_schema_create_the_table_once(
     pg_server: Any, tmp_path: Path
 ) -> None:
     where = registers.make_store("postgres", pg_server, tmp_path)
-    first = PostgresRecordStore(where.location)
-    second = PostgresRecordStore(where.location)
+    first = PostgresRecordStore(where.location, opened_at=T0)
+    second = PostgresRecordStore(where.location, opened_at=T0)
     try:
         first.put(RecordKind.REGISTRAR, "reg-1", sample_registrar(), at=T0)
         assert second.find(RecordKind.REGISTRAR, "reg-1") == sample_registrar()
@@ -223,7 +221,7 @@ def _conforms(store: PostgresRecordStore) -> RecordStore:
 
 
 def test_challenges_are_kept_for_the_next_command(where: Any) -> None:
-    store = open_record_store(where.location)
+    store = open_record_store(where.location, opened_at=T0)
     sub = verified_subscriber(at=T0)
     challenge, code = create_challenge(
         sub.id,
@@ -245,7 +243,10 @@ def test_a_code_presented_while_another_node_counts_an_attempt_is_checked_again(
 ) -> None:
     """present() is a compare-and-swap: node B's wrong attempt lands between node A's read and
     write; A's write is refused, A re-reads and checks its code against B's count."""
-    node_a, node_b = open_record_store(where.location), open_record_store(where.location)
+    node_a, node_b = (
+        open_record_store(where.location, opened_at=T0),
+        open_record_store(where.location, opened_at=T0),
+    )
     sub = verified_subscriber(at=T0)
     binding = bind(Operation.ISSUE_CERTIFICATE, {"x": "1"})
     challenge, code = create_challenge(
@@ -283,7 +284,7 @@ def test_a_code_presented_while_another_node_counts_an_attempt_is_checked_again(
 
 
 def test_put_all_writes_every_record_or_none(where: Any) -> None:
-    store = open_record_store(where.location)
+    store = open_record_store(where.location, opened_at=T0)
     try:
         sub = verified_subscriber("sub-9", at=T0)
         store.put_all(
@@ -319,7 +320,10 @@ def test_put_all_writes_every_record_or_none(where: Any) -> None:
 def test_a_checked_write_is_refused_when_another_node_wrote_the_record_first(
     where: Any,
 ) -> None:
-    node_a, node_b = open_record_store(where.location), open_record_store(where.location)
+    node_a, node_b = (
+        open_record_store(where.location, opened_at=T0),
+        open_record_store(where.location, opened_at=T0),
+    )
     try:
         first = verified_subscriber("sub-9", at=T0)
         node_a.put_all(
@@ -362,9 +366,9 @@ def test_the_postgres_store_waits_for_a_locked_record_only_as_long_as_the_regist
     pg_server: Any, tmp_path: Path
 ) -> None:
     where = registers.make_store("postgres", pg_server, tmp_path)
-    store = PostgresRecordStore(where.location)
+    store = PostgresRecordStore(where.location, opened_at=T0)
     try:
-        shown = store._conn.execute("SHOW lock_timeout").fetchone()
+        shown = store.db.conn.execute("SHOW lock_timeout").fetchone()
         assert shown is not None
         assert shown[0] == "30s"
     finally:
