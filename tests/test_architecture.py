@@ -91,6 +91,7 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
             "atlas_ca.x509",
             "atlas_ca.domain.masking",
             "atlas_ca.trust",
+            "atlas_ca.limits",  # bounded reads of trust-store files: stdlib and errors only
         },
         {"asn1crypto", "cryptography", "pyhanko_certvalidator"},
     ),
@@ -163,5 +164,35 @@ def test_the_domain_reads_no_clock_and_no_randomness() -> None:
         for path in sorted((SRC / "domain").rglob("*.py"))
         for needle in forbidden
         if needle in path.read_text(encoding="utf-8")
+    ]
+    assert offenders == []
+
+
+# --- database drivers (issue 12, one schema owner) ------------------------------------------
+DRIVERS = {"sqlite3", "psycopg", "psycopg_binary", "psycopg_c", "psycopg_pool"}
+
+
+def test_no_layer_but_storage_imports_a_database_driver() -> None:
+    """sqlite3 and psycopg are the storage adapters' business (lazy imports inside functions
+    count too): services, CLI and the rest reach a database only through storage's ports."""
+    offenders = [
+        f"{path.relative_to(SRC)} imports {module}"
+        for path in sorted(SRC.rglob("*.py"))
+        if (SRC / "storage") not in path.parents
+        for module in sorted(_imports(path))
+        if module.split(".")[0] in DRIVERS
+    ]
+    assert offenders == []
+
+
+def test_only_the_adapters_of_storage_import_a_database_driver() -> None:
+    """Inside storage, the port, the record store and the SQL logic stay driver-free, so
+    importing them never needs psycopg (a SQLite-only install has none)."""
+    adapters = {"sqlite.py": {"sqlite3"}, "postgres.py": {"psycopg"}}
+    offenders = [
+        f"storage/{path.name} imports {module}"
+        for path in sorted((SRC / "storage").rglob("*.py"))
+        for module in sorted(_imports(path))
+        if module.split(".")[0] in DRIVERS - adapters.get(path.name, set())
     ]
     assert offenders == []

@@ -92,17 +92,13 @@ from atlas_ca.services.issuance import (
     issuance_binding,
 )
 from atlas_ca.services.ports import DirectoryOutbox, SystemClock
+from atlas_ca.services.record_challenges import RecordChallengeStore
 from atlas_ca.services.renewal import RenewalRequest, RenewalService, renewal_binding
 from atlas_ca.services.revocation import ByOperator, RevocationService
-from atlas_ca.services.state import (
-    RecordChallengeStore,
-    RecordKind,
-    RecordStore,
-    SqliteRecordStore,
-)
 from atlas_ca.status.demo import run_status_demo
 from atlas_ca.storage import CaCertificate, RevocationReason, open_register
-from atlas_ca.storage.ports import Register
+from atlas_ca.storage.ports import RecordKind, RecordStore, Register
+from atlas_ca.storage.records import open_record_store
 from atlas_ca.trust import PathValidator
 from atlas_ca.trust.cms import sign_attached
 from atlas_ca.x509.certificate import Certificate, random_serial
@@ -532,7 +528,7 @@ def run_demo(
     report.files["CA certificate"] = ca_pem
     register_path = out / "register.sqlite"
     reg = open_register(register_path, opened_at=now)
-    records = SqliteRecordStore(register_path)
+    records = open_record_store(register_path, opened_at=now)
     ca = CertificateAuthority(ca_key, root, DEMO_CONFIG)
     config_path = write_config(out, token, ca_pem)
     report.files["config"] = config_path

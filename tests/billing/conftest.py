@@ -30,7 +30,7 @@ from atlas_ca.domain.tariffs import (
     TariffPlan,
 )
 from atlas_ca.services.billing import BillingService
-from atlas_ca.services.state import RecordKind, RecordStore, open_record_store
+from atlas_ca.storage import RecordKind, RecordStore, open_record_store
 from atlas_testing import missing
 
 PG_ENV = "ATLAS_CA_TEST_PG_DSN"
@@ -128,11 +128,11 @@ def pg_database() -> Iterator[str | None]:
 def fresh_store(kind: str, pg: str | None, where: Path) -> RecordStore:
     """An empty record store of ``kind``."""
     if kind == "sqlite":
-        return open_record_store(where / f"records-{uuid.uuid4().hex[:8]}.sqlite")
+        return open_record_store(where / f"records-{uuid.uuid4().hex[:8]}.sqlite", opened_at=T0)
     if pg is None:
         missing(f"PostgreSQL ({PG_ENV})")
         raise AssertionError  # unreachable: missing() skips or fails
-    store = open_record_store(pg)
+    store = open_record_store(pg, opened_at=T0)
     with psycopg.connect(pg, autocommit=True) as conn:
         conn.execute("DELETE FROM atlas_records")
     return store

@@ -41,7 +41,7 @@ from atlas_ca.services.billing import (
     RequestChannel,
     SellerCode,
 )
-from atlas_ca.services.state import RecordKind, RecordStore, iter_records
+from atlas_ca.storage.ports import RecordKind, RecordStore, iter_records
 from conftest import KEP, LICENCE, OTHER, VERIFIED, Desk, fresh_store, make_desk
 
 PEOPLE = (VERIFIED, OTHER)

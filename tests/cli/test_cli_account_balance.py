@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from atlas_ca.cli import main
 from atlas_ca.domain.fakes import verified_subscriber
-from atlas_ca.services.state import RecordKind, open_record_store
+from atlas_ca.storage import RecordKind, open_record_store
 
 pg_server = registers.pg_server
 
@@ -46,7 +46,7 @@ class Desk:
 def desk(request: pytest.FixtureRequest, pg_server: Any, tmp_path: Path) -> Desk:
     store = registers.make_store(request.param, pg_server, tmp_path)
     location = store.location if store.kind == "sqlite" else pg_url(store.location)
-    records = open_record_store(location)
+    records = open_record_store(location, opened_at=registers.T0)
     records.put(
         RecordKind.SUBSCRIBER,
         "sub-1",

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from atlas_ca.cli import main
 from atlas_ca.domain.fakes import sample_registrar
-from atlas_ca.services.state import RecordKind, open_record_store
+from atlas_ca.storage import RecordKind, open_record_store
 
 pg_server = registers.pg_server
 
@@ -69,7 +69,7 @@ def test_subscribers_and_orders_live_in_a_postgresql_register(
     for raw in ("500100732259", "Кузнецов", "123456", "+79241112233"):
         assert raw not in add.output  # R21: masked
     # the registrar comes from another node: written straight into the shared database
-    records = open_record_store(location)
+    records = open_record_store(location, opened_at=registers.T0)
     records.put(RecordKind.REGISTRAR, "reg-1", sample_registrar(), at=registers.T0)
     records.close()
 
@@ -91,7 +91,7 @@ def test_subscribers_and_orders_live_in_a_postgresql_register(
     assert pay.exit_code == 0, pay.output
     assert "status: paid_in_full" in pay.output
 
-    kinds = open_record_store(location)
+    kinds = open_record_store(location, opened_at=registers.T0)
     try:
         assert kinds.keys(RecordKind.SUBSCRIBER) == ["sub-0100"]
         assert kinds.keys(RecordKind.ORDER) == ["ord-0100"]

@@ -8,13 +8,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from issuance_env import SIGN_TOOL, make_world, registers
+from issuance_env import SIGN_TOOL, T0, make_world, registers
 
 from atlas_ca.domain.ids import ChallengeId
 from atlas_ca.domain.otp import OtpRefused
 from atlas_ca.services.issuance import IssuanceRequest, OtpConfirmation, PreparedIssuance
-from atlas_ca.services.state import RecordChallengeStore, RecordStore, SqliteRecordStore
-from atlas_ca.services.state_postgres import PostgresRecordStore
+from atlas_ca.services.record_challenges import RecordChallengeStore
+from atlas_ca.storage.ports import RecordStore
+from atlas_ca.storage.postgres import PostgresRecordStore
+from atlas_ca.storage.sqlite import SqliteRecordStore
 
 Result = dict[str, Any]
 
@@ -22,8 +24,8 @@ Result = dict[str, Any]
 def record_store(kind: str, location: str) -> RecordStore:
     """The record store next to the test's register (a SQLite path or a key=value DSN)."""
     if kind == "sqlite":
-        return SqliteRecordStore(location)
-    return PostgresRecordStore(location)
+        return SqliteRecordStore(location, opened_at=T0)
+    return PostgresRecordStore(location, opened_at=T0)
 
 
 def present_code(

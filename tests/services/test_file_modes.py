@@ -20,8 +20,8 @@ from atlas_ca.services.files import (
     FileExists,
     write_file,
 )
-from atlas_ca.services.state import RecordKind, SqliteRecordStore
-from atlas_ca.storage.sqlite import SqliteRegister
+from atlas_ca.storage.ports import RecordKind
+from atlas_ca.storage.sqlite import SqliteRecordStore, SqliteRegister
 
 
 def _mode(path: Path) -> int:
@@ -55,7 +55,7 @@ def test_the_register_and_its_wal_and_shm_are_private(world: World, tmp_path: Pa
 
 
 def test_a_record_store_creating_the_file_makes_it_private(tmp_path: Path, umask: int) -> None:
-    store = SqliteRecordStore(tmp_path / "records.sqlite")
+    store = SqliteRecordStore(tmp_path / "records.sqlite", opened_at=T0)
     try:
         store.put(RecordKind.REGISTRAR, "reg-1", sample_registrar(), at=T0)
     finally:

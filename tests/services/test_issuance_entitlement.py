@@ -25,9 +25,10 @@ from atlas_ca.errors import DomainError, IssuanceFailed, OrderExhausted, OrderNo
 from atlas_ca.services.billing import BillingService, RefundDecision, RequestChannel
 from atlas_ca.services.issuance import IssuanceRequest, IssuanceResult
 from atlas_ca.services.ports import DirectoryOutbox
-from atlas_ca.services.state import RecordKind, SqliteRecordStore
 from atlas_ca.storage import IntentState, OrderUsage
 from atlas_ca.storage._sql import SqlRegister
+from atlas_ca.storage.ports import RecordKind
+from atlas_ca.storage.sqlite import SqliteRecordStore
 
 pg_server = registers.pg_server
 store = registers.store
@@ -220,7 +221,7 @@ def test_processes_racing_for_the_last_unit_give_exactly_one_certificate(
 
 
 def _billing(world: World, tmp_path: Path, order: Order) -> BillingService:
-    records = SqliteRecordStore(tmp_path / "records.sqlite")
+    records = SqliteRecordStore(tmp_path / "records.sqlite", opened_at=T0)
     records.put(RecordKind.SUBSCRIBER, world.subscriber.id.value, world.subscriber, at=T0)
     records.put(RecordKind.ORDER, order.id.value, order, at=T0)
     return BillingService(records, clock=world.clock)

@@ -17,7 +17,7 @@ from issuance_env import World, make_csr, make_world, registers
 
 from atlas_ca.domain.otp import ChallengeState, create_challenge
 from atlas_ca.services.issuance import issuance_binding
-from atlas_ca.services.state import RecordChallengeStore
+from atlas_ca.services.record_challenges import RecordChallengeStore
 from atlas_ca.storage._sql import SqlRegister
 
 pg_server = registers.pg_server

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import psycopg
 import pytest
@@ -129,6 +130,21 @@ class PgServer:
         with psycopg.connect(self.db_dsn, autocommit=True) as conn:
             conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
         return conninfo.make_conninfo(self.db_dsn, options=f"-c search_path={schema}")
+
+
+def pg_url(dsn: str) -> str:
+    """A key=value PostgreSQL DSN as the ``postgresql://`` URL a register location must be
+    (open_register and open_record_store tell PostgreSQL by the scheme); options such as the
+    test's search_path go into the query string."""
+    params = conninfo.conninfo_to_dict(dsn)
+    user = quote(str(params.pop("user", "postgres")), safe="")
+    password = params.pop("password", None)
+    auth = f"{user}:{quote(str(password), safe='')}" if password else user
+    host = params.pop("host", "127.0.0.1")
+    port = params.pop("port", 5432)
+    dbname = quote(str(params.pop("dbname", "postgres")), safe="")
+    query = urlencode({k: str(v) for k, v in params.items()}, quote_via=quote)
+    return f"postgresql://{auth}@{host}:{port}/{dbname}" + (f"?{query}" if query else "")
 
 
 def pg_server_fixture() -> Iterator[PgServer | None]:

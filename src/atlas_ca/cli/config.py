@@ -57,10 +57,11 @@ from atlas_ca.services.ca import CertificateAuthority
 from atlas_ca.services.crl_publication import CrlPolicy, CrlPublisher
 from atlas_ca.services.issuance import IssuanceService
 from atlas_ca.services.ports import DirectoryOutbox, StepHook, SystemClock
+from atlas_ca.services.record_challenges import RecordChallengeStore
 from atlas_ca.services.revocation import RevocationService
-from atlas_ca.services.state import RecordChallengeStore, RecordStore, open_record_store
 from atlas_ca.storage import open_register
-from atlas_ca.storage.ports import CaCertificate, IssuerKeyId, Register
+from atlas_ca.storage.ports import CaCertificate, IssuerKeyId, RecordStore, Register
+from atlas_ca.storage.records import open_record_store
 from atlas_ca.x509.certificate import Certificate
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -275,7 +276,7 @@ class Workspace:
     def records(self) -> RecordStore:
         if self._records is None:
             self.register  # noqa: B018 - create and migrate the register first
-            self._records = open_record_store(self.config.register)
+            self._records = open_record_store(self.config.register, opened_at=self.now())
         return self._records
 
     @property

@@ -32,9 +32,8 @@ from atlas_ca.profiles.issue import Address, Organisation
 from atlas_ca.services.files import PRIVATE_FILE, FileExists, write_file
 from atlas_ca.services.issuance import IssuanceRequest, OtpConfirmation, issuance_binding
 from atlas_ca.services.revocation import ByOperator, BySubscriber, Requester
-from atlas_ca.services.state import RecordKind, get_record, iter_records
 from atlas_ca.storage import CertificateRecord, RevocationReason
-from atlas_ca.storage.ports import serial_text
+from atlas_ca.storage.ports import RecordKind, get_record, iter_records, serial_text
 
 DEFAULT_SIGN_TOOL = 'СКЗИ "КриптоПро CSP" (версия 5.0)'
 NO_CHALLENGE = ChallengeId("not-sent-yet")

@@ -22,8 +22,7 @@ from atlas_ca.domain.subscribers import Subscriber
 from atlas_ca.errors import InvalidInput
 from atlas_ca.services.issuance import OtpConfirmation
 from atlas_ca.services.renewal import RenewalRequest, RenewalService, renewal_binding
-from atlas_ca.services.state import RecordKind, get_record
-from atlas_ca.storage.ports import serial_text
+from atlas_ca.storage.ports import RecordKind, get_record, serial_text
 from atlas_ca.trust import PathValidator
 from atlas_ca.trust.store import SUFFIXES, TrustStore, read_objects
 

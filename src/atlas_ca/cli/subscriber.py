@@ -78,7 +78,7 @@ from atlas_ca.hsm import open_key
 from atlas_ca.limits import InputKind, read_input
 from atlas_ca.services.attestation import attest_verification
 from atlas_ca.services.files import PRIVATE_FILE, write_file
-from atlas_ca.services.state import RecordKind, get_record
+from atlas_ca.storage.ports import RecordKind, get_record
 from atlas_ca.x509.certificate import Certificate
 
 _KINDS = {

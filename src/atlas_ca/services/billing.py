@@ -90,7 +90,7 @@ from atlas_ca.domain.workdays import RUSSIA, ProductionCalendar
 from atlas_ca.errors import InvalidInput, RecordChanged, RecordNotFound
 from atlas_ca.profiles.config import ConfigError
 from atlas_ca.services.ports import Clock
-from atlas_ca.services.state import RecordKind, RecordStore, get_record, iter_records
+from atlas_ca.storage.ports import RecordKind, RecordStore, get_record, iter_records
 
 T = TypeVar("T")
 

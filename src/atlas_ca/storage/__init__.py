@@ -30,12 +30,15 @@ from atlas_ca.storage.ports import (
     NewIntent,
     OrderUsage,
     ProfileName,
+    RecordKind,
+    RecordStore,
     Register,
     Revocation,
     RevocationReason,
     StatusChange,
     StatusEntry,
 )
+from atlas_ca.storage.records import open_record_store
 
 
 def open_register(
@@ -68,11 +71,14 @@ __all__ = [
     "NewIntent",
     "OrderUsage",
     "ProfileName",
+    "RecordKind",
+    "RecordStore",
     "Register",
     "Revocation",
     "RevocationReason",
     "StatusChange",
     "StatusEntry",
+    "open_record_store",
     "open_register",
 ]
 

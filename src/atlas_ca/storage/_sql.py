@@ -158,6 +158,11 @@ class Database(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    @abstractmethod
+    def lock_name(self, cur: Cursor, name: str) -> None:
+        """Hold a lock on ``name`` until the write transaction ends (it covers a row not yet
+        written, which ``FOR UPDATE`` cannot): the record store's checked writes."""
+
 
 # --- row mapping ---------------------------------------------------------------------------
 

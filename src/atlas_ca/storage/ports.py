@@ -17,16 +17,17 @@ from __future__ import annotations
 import enum
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import NamedTuple, Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, TypeVar, runtime_checkable
 
 from atlas_ca.audit.checkpoints import Checkpoint
 from atlas_ca.audit.events import Actor, AuditEvent, ChainedEvent
 from atlas_ca.audit.verify import AuditStore as AuditStore
 from atlas_ca.domain.ids import OrderId, SubscriberId
+from atlas_ca.errors import DecodeError, RecordNotFound
 from atlas_ca.hsm.base import SigningKey
 from atlas_ca.x509.crl import RevocationReason as RevocationReason
 
@@ -478,3 +479,69 @@ class Register(AuditStore, Protocol):
     def record_checkpoint(self, checkpoint: Checkpoint) -> None: ...
 
     def close(self) -> None: ...
+
+
+# --- the record store (issue 12: one schema owner) -----------------------------------------
+# The port of the identity and commercial records, next to the Register's: services import it
+# from here without importing an adapter (atlas_ca.storage.records, .sqlite, .postgres), and
+# the adapters in storage can name RecordKind without importing services (a layer rule).
+
+_T = TypeVar("_T")
+
+
+class RecordKind(enum.Enum):
+    """What a record holds; the key space of each kind is its own."""
+
+    SUBSCRIBER = "subscriber"
+    REGISTRAR = "registrar"
+    AUTHORITY = "authority"
+    ORDER = "order"
+    ACCOUNT = "account"
+    CHALLENGE = "challenge"
+    REFUND = "refund"
+
+
+class RecordStore(Protocol):
+    """Durable domain records by kind and key (table ``atlas_records``, migration 0006), as
+    canonical JSON in the register's database: one backup covers both."""
+
+    def put(self, kind: RecordKind, key: str, value: object, *, at: datetime) -> None:
+        """Insert or replace the record ``key`` of ``kind``."""
+        ...
+
+    def put_all(
+        self,
+        records: Sequence[tuple[RecordKind, str, object]],
+        *,
+        at: datetime,
+        unchanged: Sequence[tuple[RecordKind, str, object | None]] = (),
+    ) -> None:
+        """Insert or replace several records in one transaction: all of them or none (e.g. an
+        order paid from a personal account and the debited account). Each ``unchanged`` entry
+        is the value a record had when it was read (``None``: absent); if the stored record is
+        different, another writer came first: :class:`~atlas_ca.errors.RecordChanged` and
+        nothing is written."""
+        ...
+
+    def find(self, kind: RecordKind, key: str) -> object | None: ...
+
+    def keys(self, kind: RecordKind) -> list[str]:
+        """The keys of ``kind`` in byte order (the same order in SQLite and PostgreSQL)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def get_record(store: RecordStore, kind: RecordKind, key: str, expected: type[_T]) -> _T:
+    """The record ``key`` of ``kind`` as an ``expected``; RecordNotFound if there is none."""
+    found = store.find(kind, key)
+    if found is None:
+        raise RecordNotFound(f"no {kind.value} {key!r} in the register", kind=kind.value, key=key)
+    if not isinstance(found, expected):
+        raise DecodeError(f"the stored {kind.value} {key!r} is not a {expected.__name__}")
+    return found
+
+
+def iter_records(store: RecordStore, kind: RecordKind, expected: type[_T]) -> Iterator[_T]:
+    for key in store.keys(kind):
+        yield get_record(store, kind, key, expected)

@@ -25,7 +25,16 @@ import psycopg
 from psycopg import errors as pg_errors
 
 from atlas_ca.errors import SchemaTooNew, StorageReadOnly, StorageUnavailable
-from atlas_ca.storage._sql import Database, Retry, Row, SqlRegister, StepHook, migrations
+from atlas_ca.storage._sql import (
+    Cursor,
+    Database,
+    Retry,
+    Row,
+    SqlRegister,
+    StepHook,
+    migrations,
+)
+from atlas_ca.storage.records import SqlRecordStore
 
 DIALECT = "postgres"
 #: Key of the advisory lock that serialises schema migrations.
@@ -222,6 +231,10 @@ class PostgresDatabase(Database):
     def close(self) -> None:
         self.conn.close()
 
+    def lock_name(self, cur: Cursor, name: str) -> None:
+        """A transaction-level advisory lock on a 64-bit hash of ``name``."""
+        cur.one("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", (name,))
+
 
 class PostgresRegister(SqlRegister):
     """The register in the PostgreSQL database named by ``dsn`` (migrated on open)."""
@@ -242,4 +255,21 @@ class PostgresRegister(SqlRegister):
         return "PostgresRegister(...)"  # the DSN may carry a password
 
 
-__all__ = ["DIALECT", "PostgresRegister", "migrate"]
+class PostgresRecordStore(SqlRecordStore):
+    """The :class:`~atlas_ca.storage.ports.RecordStore` in the register's PostgreSQL database
+    (table ``atlas_records``, created by migration 0006: the database is migrated on open, as
+    by :class:`PostgresRegister`). A checked write waits for another node's lock on a record at
+    most ``lock_timeout_ms``, then fails with StorageUnavailable instead of hanging."""
+
+    def __init__(
+        self, dsn: str, *, opened_at: datetime, lock_timeout_ms: int = DEFAULT_LOCK_TIMEOUT_MS
+    ) -> None:
+        migrate(dsn, applied_at=opened_at)
+        self.db = PostgresDatabase(dsn, lock_timeout_ms)
+        super().__init__(self.db)
+
+    def __repr__(self) -> str:
+        return "PostgresRecordStore(...)"  # the DSN may carry a password
+
+
+__all__ = ["DIALECT", "PostgresRecordStore", "PostgresRegister", "migrate"]

@@ -21,6 +21,7 @@ from typing import Any
 from atlas_ca.audit.events import parse_utc_text, utc_text
 from atlas_ca.errors import SchemaTooNew, StorageReadOnly, StorageUnavailable
 from atlas_ca.storage._sql import Database, Row, SqlRegister, StepHook, latest_version, migrations
+from atlas_ca.storage.records import SqlRecordStore
 
 DIALECT = "sqlite"
 DEFAULT_BUSY_TIMEOUT_MS = 30_000
@@ -278,6 +279,9 @@ class SqliteDatabase(Database):
     def close(self) -> None:
         self._conn.close()
 
+    def lock_name(self, cur: Any, name: str) -> None:
+        """Nothing to take: ``BEGIN IMMEDIATE`` already serialises SQLite's writers."""
+
 
 class SqliteRegister(SqlRegister):
     """The register in the SQLite file ``path`` (created and migrated on open)."""
@@ -300,4 +304,26 @@ class SqliteRegister(SqlRegister):
         return f"SqliteRegister({str(self.path)!r})"
 
 
-__all__ = ["DIALECT", "SqliteRegister", "latest_version", "migrate"]
+class SqliteRecordStore(SqlRecordStore):
+    """The :class:`~atlas_ca.storage.ports.RecordStore` in the register's SQLite file (table
+    ``atlas_records``, created by migration 0006: the file is created 0600 and migrated on
+    open, as by :class:`SqliteRegister`)."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        opened_at: datetime,
+        busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+    ) -> None:
+        path = Path(str(path).removeprefix("sqlite://"))
+        migrate(path, applied_at=opened_at, busy_timeout_ms=busy_timeout_ms)
+        self.path = path
+        self.db = SqliteDatabase(path, busy_timeout_ms)
+        super().__init__(self.db)
+
+    def __repr__(self) -> str:
+        return f"SqliteRecordStore({str(self.path)!r})"
+
+
+__all__ = ["DIALECT", "SqliteRecordStore", "SqliteRegister", "latest_version", "migrate"]

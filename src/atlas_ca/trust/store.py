@@ -12,6 +12,12 @@ Layout (every file PEM — one or several blocks — or DER; ``.pem .crt .cer .d
 A trust anchor is trusted as configured (RFC 5280 §6.1.1 d): self-signed or not, v1 or v3.
 Cross-certificates are never anchors — they only let a path reach an anchor. Refreshing the
 head CA's list (roots, cross-certificates, CRLs) is an operator task: replace the files.
+
+Every file is read through :func:`atlas_ca.limits.read_input` (kind ``ANY_ARTIFACT``: a file may
+hold a bundle of certificates or a CRL): a regular file, at most that limit, in one bounded
+read — a fifo, a device such as ``/dev/zero`` or an oversized file is refused
+(:class:`~atlas_ca.errors.NotARegularFile`, :class:`~atlas_ca.errors.InputTooLarge`) before
+anything is parsed. In a directory, entries that are not regular files are skipped.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from atlas_ca.errors import DecodeError
+from atlas_ca.limits import InputKind, read_input
 from atlas_ca.x509.pem import PemLabel, is_pem, pem_blocks
 
 SUFFIXES = frozenset({".pem", ".crt", ".cer", ".der", ".crl"})
@@ -51,8 +58,8 @@ def _is_crl_der(der: bytes) -> bool:
 
 
 def read_objects(path: Path) -> tuple[list[bytes], list[bytes]]:
-    """The certificates and CRLs (DER) in one file."""
-    data = path.read_bytes()
+    """The certificates and CRLs (DER) in one file (a bounded read, see the module's notes)."""
+    data = read_input(path, InputKind.ANY_ARTIFACT)
     certs: list[bytes] = []
     crls: list[bytes] = []
     if is_pem(data):

@@ -1,17 +1,21 @@
-"""atlas_ca.services.state: domain objects as canonical JSON next to the register — round
+"""atlas_ca.storage.records: domain objects as canonical JSON next to the register — round
 trips, canonical bytes, validation on decode, only domain classes instantiated; one contract
-suite run on both adapters (SQLite file, PostgreSQL schema per test)."""
+suite run on both adapters (SQLite file, PostgreSQL schema per test); the table made by the
+migration runner (0006), an older database with the table the store used to create itself
+migrating cleanly."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import random
+import re
 from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from cli_ops_support import pg_url, registers
+import registers
+from registers import pg_url
 
 from atlas_ca.demo import BASIC, DEMO_CATALOGUE, KEP
 from atlas_ca.domain.authorities import Authority, HeadPerEgrul
@@ -42,19 +46,18 @@ from atlas_ca.errors import (
     InvalidIdentifier,
     RecordChanged,
     RecordNotFound,
+    SchemaTooNew,
     StorageUnavailable,
 )
-from atlas_ca.services.state import (
-    RecordChallengeStore,
-    RecordKind,
-    RecordStore,
-    SqliteRecordStore,
-    decode,
-    encode,
-    get_record,
-    open_record_store,
-)
-from atlas_ca.services.state_postgres import PostgresRecordStore
+from atlas_ca.services.record_challenges import RecordChallengeStore
+from atlas_ca.storage import postgres as pg_adapter
+from atlas_ca.storage import sqlite as sqlite_adapter
+from atlas_ca.storage._sql import latest_version, migrations
+from atlas_ca.storage.ports import RecordKind, RecordStore, get_record
+from atlas_ca.storage.postgres import PostgresRecordStore, PostgresRegister
+from atlas_ca.storage.record_codec import decode, encode
+from atlas_ca.storage.records import open_record_store
+from atlas_ca.storage.sqlite import SqliteRecordStore, SqliteRegister
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
@@ -72,10 +75,10 @@ def where(request: pytest.FixtureRequest, pg_server: Any, tmp_path: Path) -> Any
     return store
 
 
-def _raw(where: Any, sql: str) -> list[tuple[Any, ...]]:
+def _raw(where: Any, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     if where.kind == "sqlite":
-        return registers.Store("sqlite", where.location.removeprefix("sqlite://")).raw(sql)
-    return where.raw(sql)
+        return registers.Store("sqlite", where.location.removeprefix("sqlite://")).raw(sql, params)
+    return where.raw(sql, params)
 
 
 def _order(sub: Subscriber) -> Order:
@@ -143,7 +146,7 @@ def test_only_domain_classes_are_decoded_or_encoded() -> None:
 
 
 def test_the_location_chooses_the_adapter_as_open_register_does(where: Any) -> None:
-    store = open_record_store(where.location)
+    store = open_record_store(where.location, opened_at=T0)
     try:
         expected = SqliteRecordStore if where.kind == "sqlite" else PostgresRecordStore
         assert isinstance(store, expected)
@@ -154,11 +157,11 @@ def test_the_location_chooses_the_adapter_as_open_register_does(where: Any) -> N
 
 def test_the_store_keeps_records_across_connections(where: Any) -> None:
     sub = verified_subscriber("sub-9", at=T0)
-    store = open_record_store(where.location)
+    store = open_record_store(where.location, opened_at=T0)
     store.put(RecordKind.SUBSCRIBER, "sub-9", sub, at=T0)
     store.put(RecordKind.REGISTRAR, "reg-1", sample_registrar(), at=T0)
     store.close()
-    again = open_record_store(where.location)
+    again = open_record_store(where.location, opened_at=T0)
     assert get_record(again, RecordKind.SUBSCRIBER, "sub-9", Subscriber) == sub
     assert again.keys(RecordKind.SUBSCRIBER) == ["sub-9"]
     assert again.find(RecordKind.ORDER, "sub-9") is None
@@ -173,7 +176,7 @@ def test_the_store_keeps_records_across_connections(where: Any) -> None:
 
 
 def test_a_put_replaces_the_record_and_keys_are_in_byte_order(where: Any) -> None:
-    store = open_record_store(where.location)
+    store = open_record_store(where.location, opened_at=T0)
     try:
         for key in ("sub-b", "sub-a", "sub-B", "sub-1"):
             store.put(RecordKind.SUBSCRIBER, key, verified_subscriber(key, at=T0), at=T0)
@@ -187,7 +190,7 @@ def test_a_put_replaces_the_record_and_keys_are_in_byte_order(where: Any) -> Non
 
 
 def test_a_tampered_row_fails_on_read_in_either_database(where: Any) -> None:
-    store = open_record_store(where.location)
+    store = open_record_store(where.location, opened_at=T0)
     try:
         store.put(RecordKind.SUBSCRIBER, "sub-9", verified_subscriber("sub-9", at=T0), at=T0)
         _raw(
@@ -204,8 +207,8 @@ def test_two_stores_opening_a_fresh_postgres_schema_create_the_table_once(
     pg_server: Any, tmp_path: Path
 ) -> None:
     where = registers.make_store("postgres", pg_server, tmp_path)
-    first = PostgresRecordStore(where.location)
-    second = PostgresRecordStore(where.location)
+    first = PostgresRecordStore(where.location, opened_at=T0)
+    second = PostgresRecordStore(where.location, opened_at=T0)
     try:
         first.put(RecordKind.REGISTRAR, "reg-1", sample_registrar(), at=T0)
         assert second.find(RecordKind.REGISTRAR, "reg-1") == sample_registrar()
@@ -223,7 +226,7 @@ def _conforms(store: PostgresRecordStore) -> RecordStore:
 
 
 def test_challenges_are_kept_for_the_next_command(where: Any) -> None:
-    store = open_record_store(where.location)
+    store = open_record_store(where.location, opened_at=T0)
     sub = verified_subscriber(at=T0)
     challenge, code = create_challenge(
         sub.id,
@@ -245,7 +248,10 @@ def test_a_code_presented_while_another_node_counts_an_attempt_is_checked_again(
 ) -> None:
     """present() is a compare-and-swap: node B's wrong attempt lands between node A's read and
     write; A's write is refused, A re-reads and checks its code against B's count."""
-    node_a, node_b = open_record_store(where.location), open_record_store(where.location)
+    node_a, node_b = (
+        open_record_store(where.location, opened_at=T0),
+        open_record_store(where.location, opened_at=T0),
+    )
     sub = verified_subscriber(at=T0)
     binding = bind(Operation.ISSUE_CERTIFICATE, {"x": "1"})
     challenge, code = create_challenge(
@@ -283,7 +289,7 @@ def test_a_code_presented_while_another_node_counts_an_attempt_is_checked_again(
 
 
 def test_put_all_writes_every_record_or_none(where: Any) -> None:
-    store = open_record_store(where.location)
+    store = open_record_store(where.location, opened_at=T0)
     try:
         sub = verified_subscriber("sub-9", at=T0)
         store.put_all(
@@ -319,7 +325,10 @@ def test_put_all_writes_every_record_or_none(where: Any) -> None:
 def test_a_checked_write_is_refused_when_another_node_wrote_the_record_first(
     where: Any,
 ) -> None:
-    node_a, node_b = open_record_store(where.location), open_record_store(where.location)
+    node_a, node_b = (
+        open_record_store(where.location, opened_at=T0),
+        open_record_store(where.location, opened_at=T0),
+    )
     try:
         first = verified_subscriber("sub-9", at=T0)
         node_a.put_all(
@@ -362,10 +371,115 @@ def test_the_postgres_store_waits_for_a_locked_record_only_as_long_as_the_regist
     pg_server: Any, tmp_path: Path
 ) -> None:
     where = registers.make_store("postgres", pg_server, tmp_path)
-    store = PostgresRecordStore(where.location)
+    store = PostgresRecordStore(where.location, opened_at=T0)
     try:
-        shown = store._conn.execute("SHOW lock_timeout").fetchone()
+        shown = store.db.conn.execute("SHOW lock_timeout").fetchone()
         assert shown is not None
         assert shown[0] == "30s"
     finally:
         store.close()
+
+
+# --- one schema owner: the migration runner makes the table (issue 12) -------------------------
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "atlas_ca"
+LATEST = latest_version("sqlite")
+
+# What services/state.py and state_postgres.py ran on open before migration 0006 existed.
+_OLD_DDL = {
+    "sqlite": "CREATE TABLE IF NOT EXISTS atlas_records (kind TEXT NOT NULL, key TEXT NOT NULL,"
+    " document TEXT NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (kind, key))",
+    "postgres": "CREATE TABLE IF NOT EXISTS atlas_records (kind TEXT NOT NULL, key TEXT NOT NULL,"
+    " document TEXT NOT NULL, updated_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (kind, key))",
+}
+
+
+def _records_version() -> int:
+    """The version of the migration that brings the table (derived, never written down)."""
+    (version,) = [v for v, name, _ in migrations("sqlite") if name.endswith("_records")]
+    assert [v for v, name, _ in migrations("postgres") if name.endswith("_records")] == [version]
+    return version
+
+
+def _migrate(where: Any, target: int) -> int:
+    if where.kind == "sqlite":
+        path = where.location.removeprefix("sqlite://")
+        return sqlite_adapter.migrate(path, applied_at=T0, target=target)
+    return pg_adapter.migrate(where.location, applied_at=T0, target=target)
+
+
+def test_the_table_is_made_by_the_migration_runner_and_by_nothing_else(where: Any) -> None:
+    with open_record_store(where.location, opened_at=T0) as store:
+        store.put(RecordKind.REGISTRAR, "reg-1", sample_registrar(), at=T0)
+    versions = [r[0] for r in _raw(where, "SELECT version FROM atlas_schema ORDER BY version")]
+    assert versions == list(range(1, LATEST + 1))  # the store migrated the database on open
+    assert _raw(where, "SELECT kind, key FROM atlas_records") == [("registrar", "reg-1")]
+    creates = re.compile(r"CREATE\s+TABLE\s+(IF\s+NOT\s+EXISTS\s+)?atlas_records", re.I)
+    makers = sorted(
+        str(path.relative_to(SRC))
+        for path in SRC.rglob("*")
+        if path.suffix in (".py", ".sql") and creates.search(path.read_text(encoding="utf-8"))
+    )
+    assert makers == [
+        f"storage/migrations/{dialect}/{name}.sql"
+        for dialect in ("postgres", "sqlite")
+        for v, name, _ in migrations(dialect)
+        if v == _records_version()
+    ]
+
+
+def test_a_database_whose_store_made_the_table_itself_migrates_cleanly(where: Any) -> None:
+    """A register at the version before 0006 with the table the old store created on open
+    (same columns, ISO text times in SQLite, the database's default collation in PostgreSQL):
+    opening the store migrates it, keeps every row and reads them back."""
+    before = _records_version() - 1
+    assert _migrate(where, before) == before
+    _raw(where, _OLD_DDL[where.kind])
+    old_at: object = T0.isoformat() if where.kind == "sqlite" else T0
+    subs = {key: verified_subscriber(key, at=T0) for key in ("sub-b", "sub-B", "sub-a")}
+    for key, sub in subs.items():
+        _raw(
+            where,
+            "INSERT INTO atlas_records (kind, key, document, updated_at) VALUES (?, ?, ?, ?)",
+            ("subscriber", key, encode(sub), old_at),
+        )
+    with open_record_store(where.location, opened_at=T0) as store:
+        versions = [r[0] for r in _raw(where, "SELECT version FROM atlas_schema ORDER BY version")]
+        assert versions == list(range(1, LATEST + 1))
+        assert store.keys(RecordKind.SUBSCRIBER) == ["sub-B", "sub-a", "sub-b"]  # byte order
+        for key, sub in subs.items():
+            assert get_record(store, RecordKind.SUBSCRIBER, key, Subscriber) == sub
+        changed = verified_subscriber("sub-a", SubscriberKind.ENTREPRENEUR, at=T0)
+        store.put_all(  # a checked write over a row written before the migration
+            [(RecordKind.SUBSCRIBER, "sub-a", changed)],
+            at=T0,
+            unchanged=[(RecordKind.SUBSCRIBER, "sub-a", subs["sub-a"])],
+        )
+        assert store.find(RecordKind.SUBSCRIBER, "sub-a") == changed
+    if where.kind == "postgres":
+        assert _raw(
+            where,
+            "SELECT collation_name FROM information_schema.columns WHERE table_name ="
+            " 'atlas_records' AND column_name = 'key' AND table_schema = current_schema()",
+        ) == [("C",)]
+    # the register opens the same database at the same version, its data untouched
+    if where.kind == "sqlite":
+        reg = SqliteRegister(where.location.removeprefix("sqlite://"), opened_at=T0)
+    else:
+        reg = PostgresRegister(where.location, opened_at=T0)
+    try:
+        assert reg.schema_version == LATEST
+    finally:
+        reg.close()
+    assert _raw(where, "SELECT count(*) FROM atlas_records") == [(3,)]
+
+
+def test_the_store_refuses_a_database_newer_than_the_code(where: Any) -> None:
+    open_record_store(where.location, opened_at=T0).close()
+    _raw(
+        where,
+        "INSERT INTO atlas_schema (version, name, applied_at) VALUES (?, ?, CURRENT_TIMESTAMP)",
+        (LATEST + 1, "from_the_future"),
+    )
+    with pytest.raises(SchemaTooNew):
+        open_record_store(where.location, opened_at=T0)
