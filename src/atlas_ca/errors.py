@@ -8,8 +8,10 @@ exactly one *category*, which the CLI maps to an exit code in one place:
 * :class:`Unavailable` — the environment (HSM, database, verifier) is missing or broken (exit 3).
 
 Subsystems add their own subclasses (``GostError``, ``HsmError``, ``X509Error``, ...) that mix a
-subsystem base with a category. Context fields carry *which* token, field or rule; they must
-never hold a private key, a PIN or unmasked personal data (R21).
+subsystem base with a category. Every public error is importable from this module: a few live
+next to the code that raises them and are re-exported at the end of it, loaded on first use.
+Context fields carry *which* token, field or rule; they must never hold a private key, a PIN or
+unmasked personal data (R21).
 """
 
 from __future__ import annotations
