@@ -25,6 +25,7 @@ from issuance_env import (
     paid_order,
     registers,
 )
+from otp_workers import record_store
 
 from atlas_ca.audit import Actor
 from atlas_ca.domain.fakes import FakeSmsGateway, verified_subscriber
@@ -60,7 +61,6 @@ from atlas_ca.services.state import (
     RecordChallengeStore,
     RecordKind,
     RecordStore,
-    open_record_store,
 )
 from atlas_ca.storage import CertificateStatus, RevocationReason
 
@@ -103,7 +103,10 @@ class Desk:
 @pytest.fixture
 def desk(store: Any, tmp_path: Path) -> Iterator[Desk]:
     world = make_world(store.open(), tmp_path)
-    records = open_record_store(store.location)
+    records = record_store(store.kind, store.location)  # PostgreSQL: a key=value DSN
+    assert type(records).__name__ == (
+        "SqliteRecordStore" if store.kind == "sqlite" else "PostgresRecordStore"
+    )
     challenges = RecordChallengeStore(records, clock_now=T0)
     billing = BillingService(records, clock=world.clock, catalogue=CATALOGUE)
     sms = FakeSmsGateway()
