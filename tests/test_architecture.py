@@ -138,10 +138,11 @@ def test_package_imports_only_what_its_layer_allows(package: str) -> None:
 
 
 def test_nothing_but_the_cli_imports_the_cli() -> None:
+    # console.py is the `atlas-ca` script: it imports the CLI only once click is known present.
     offenders = [
         f"{path.relative_to(SRC)} imports {module}"
         for path in sorted(SRC.rglob("*.py"))
-        if (SRC / "cli") not in path.parents
+        if (SRC / "cli") not in path.parents and path != SRC / "console.py"
         for module in sorted(_imports(path))
         if module == "atlas_ca.cli" or module.startswith("atlas_ca.cli.")
     ]
