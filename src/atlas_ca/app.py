@@ -537,16 +537,16 @@ class AtlasCA:
     ) -> Subscriber:
         """Record the government registries' answers (R2, R5): typed, or as
         ``[{"field", "confirmed", "reason"}]``."""
-        typed = [a for a in answers if isinstance(a, tuple)]
-        if len(typed) != len(answers):
-            typed = registry_answers(list(answers))
+        typed = [a for a in answers if isinstance(a, tuple)] if isinstance(answers, list) else []
+        if not isinstance(answers, list) or len(typed) != len(answers):
+            typed = registry_answers(answers)
         return self.identity().record_checks(subscriber_id, typed)
 
     def confirm_with_egrul(
         self, subscriber_id: str, extract: EgrulExtract | Mapping[str, Any]
     ) -> Subscriber:
         """An organisation confirmed by its ЕГРЮЛ extract (R2, R5)."""
-        typed = extract if isinstance(extract, EgrulExtract) else egrul_extract(dict(extract))
+        typed = extract if isinstance(extract, EgrulExtract) else egrul_extract(extract)
         return self.identity().confirm_with_egrul(subscriber_id, typed)
 
     def verify_subscriber(

@@ -26,11 +26,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from atlas_ca.domain import identifiers as ids
-from atlas_ca.domain.authorities import Authority, AuthorityBasis, verify_authority
+from atlas_ca.domain.authorities import (
+    Authority,
+    AuthorityBasis,
+    HeadPerEgrul,
+    PowerOfAttorney,
+    verify_authority,
+)
 from atlas_ca.domain.authorities import revoke as revoke_authority
 from atlas_ca.domain.identity_ports import CheckResult, EgrulRecord
-from atlas_ca.domain.ids import AuthorityId, RegistrarId, SubscriberId
-from atlas_ca.domain.registrars import Registrar
+from atlas_ca.domain.ids import AuthorityId, OfficeId, RegistrarId, SubscriberId
+from atlas_ca.domain.registrars import Office, OfficeKind, Registrar
 from atlas_ca.domain.subscribers import (
     EntrepreneurData,
     IdentificationMethod,
@@ -170,6 +176,53 @@ def egrul_extract(data: Any) -> EgrulExtract:
             active=bool(data.get("active", True)),
         )
     )
+
+
+def new_registrar(
+    registrar_id: str,
+    *,
+    surname: str,
+    given_name: str,
+    office_id: str,
+    office_name: str,
+    agent_inn: str | None = None,
+    certificate: bytes | None = None,
+    person: str | None = None,
+) -> Registrar:
+    """A registrar of an own office (or, with ``agent_inn``, of an agent's point) with the
+    DER of their signing certificate (needed to verify, R5) and their own subscriber id
+    (``person``: they never verify themselves, R4, R5)."""
+    office = Office(
+        OfficeId(office_id),
+        office_name,
+        OfficeKind.AGENT if agent_inn else OfficeKind.OWN,
+        ids.InnLegal(agent_inn) if agent_inn else None,
+    )
+    return Registrar(
+        id=RegistrarId(registrar_id),
+        name=PersonName(surname, given_name),
+        office=office,
+        signing_certificate=certificate,
+        person=SubscriberId(person) if person else None,
+    )
+
+
+def authority_basis(
+    organisation: str,
+    *,
+    head_since: dt.date | None = None,
+    poa_number: str | None = None,
+    poa_issued: dt.date | None = None,
+) -> AuthorityBasis:
+    """Exactly one basis of an authority (R4): head of the organisation per ЕГРЮЛ since a
+    date, or a machine-readable power of attorney (МЧД) with its number and issue date."""
+    if (head_since is None) == (poa_number is None):
+        raise InvalidInput("give exactly one basis: --head-since DATE or --poa NUMBER")
+    if head_since is not None:
+        return HeadPerEgrul(head_since)
+    if poa_issued is None or poa_number is None:
+        raise InvalidInput("a МЧД needs --poa-issued")
+    return PowerOfAttorney(poa_number, ids.InnLegal(organisation), poa_issued)
 
 
 @dataclass(frozen=True, slots=True)
@@ -417,8 +470,10 @@ __all__ = [
     "IdentityService",
     "NewSubscriber",
     "Verification",
+    "authority_basis",
     "egrul_extract",
     "identity_data",
+    "new_registrar",
     "new_subscriber",
     "parse_date",
     "registry_answers",
