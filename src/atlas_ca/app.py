@@ -899,6 +899,7 @@ def open(
 __all__ = [
     "DEFAULT_SIGN_TOOL",
     "ENV_CONFIG",
+    "Actor",
     "AtlasCA",
     "AtlasConfig",
     "NoSmsGateway",

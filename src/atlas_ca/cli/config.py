@@ -16,6 +16,7 @@ import click
 from atlas_ca.app import (
     ENV_CONFIG,
     MAX_CRL_HOURS,
+    Actor,
     AtlasCA,
     AtlasConfig,
     keep_ca_certificate,
@@ -23,7 +24,6 @@ from atlas_ca.app import (
     pin_from_environment,
     prepare_hsm_environment,
 )
-from atlas_ca.audit import Actor
 from atlas_ca.errors import InvalidInput
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -45,7 +45,6 @@ from atlas_ca.services.identity import (
     parse_date,
     subscriber_summary,
 )
-from atlas_ca.x509.certificate import Certificate
 
 
 def read_json(path: Path) -> Any:
@@ -328,11 +327,7 @@ def registrar_add(
       atlas-ca registrar add reg-0002 --surname Петрова --given-name Анна \\
           --office office-vl --office-name 'Владивосток, офис' --certificate reg.pem
     """
-    certificate = (
-        None
-        if cert_path is None
-        else Certificate.load(read_input(cert_path, InputKind.CERTIFICATE)).der
-    )
+    certificate = None if cert_path is None else read_input(cert_path, InputKind.CERTIFICATE)
     reg = new_registrar(
         registrar_id,
         surname=surname,

@@ -62,6 +62,7 @@ from atlas_ca.hsm.base import SigningKey
 from atlas_ca.services.attestation import Attestation, attest_verification
 from atlas_ca.services.ports import Clock
 from atlas_ca.services.state import RecordKind, RecordStore, get_record, iter_records
+from atlas_ca.x509.certificate import Certificate
 
 KINDS: Mapping[str, SubscriberKind] = {
     "individual": SubscriberKind.INDIVIDUAL,
@@ -191,7 +192,9 @@ def new_registrar(
 ) -> Registrar:
     """A registrar of an own office (or, with ``agent_inn``, of an agent's point) with the
     DER of their signing certificate (needed to verify, R5) and their own subscriber id
-    (``person``: they never verify themselves, R4, R5)."""
+    (``person``: they never verify themselves, R4, R5). ``certificate`` is PEM or DER; it
+    must parse as a certificate."""
+    der = None if certificate is None else Certificate.load(certificate).der
     office = Office(
         OfficeId(office_id),
         office_name,
@@ -202,7 +205,7 @@ def new_registrar(
         id=RegistrarId(registrar_id),
         name=PersonName(surname, given_name),
         office=office,
-        signing_certificate=certificate,
+        signing_certificate=der,
         person=SubscriberId(person) if person else None,
     )
 
