@@ -96,6 +96,7 @@ from atlas_ca.limits import InputKind, open_input, read_input
 from atlas_ca.profiles.config import CaConfig, ConfigError
 from atlas_ca.profiles.issue import Address, Organisation
 from atlas_ca.services.billing import (
+    ActivationTarget,
     BalancePayment,
     BillingService,
     Cancellation,
@@ -617,9 +618,11 @@ class AtlasCA:
         method: PaymentMethod = PaymentMethod.BANK_CARD,
         entry_point: EntryPoint = EntryPoint.DIGITAL_PROFILE,
         recipients: Sequence[str] = (),
+        activation: ActivationTarget | None = None,
     ) -> Order:
         """Place an order on any entry point (R8) at today's prices (R11); items are
-        ``OrderItem`` or ``"product[:quantity]"``."""
+        ``OrderItem`` or ``"product[:quantity]"``. A quick purchase in a program names what it
+        is activated on (``activation``: the account or a certificate, R8)."""
         return self.billing().create_order(
             order_id,
             customer,
@@ -629,6 +632,7 @@ class AtlasCA:
             method=method,
             entry_point=entry_point,
             recipients=recipients,
+            activation=activation,
         )
 
     def order(self, order_id: str) -> Order:
