@@ -72,7 +72,7 @@ from atlas_ca.domain.subscribers import (
 )
 from atlas_ca.domain.tariffs import Catalogue, PriceVersion, Product, ProductKind, TariffPlan
 from atlas_ca.domain.verification import complete_verification, enter_data, run_government_checks
-from atlas_ca.errors import InvalidInput, Refused, Unavailable
+from atlas_ca.errors import DemoFailed, InvalidInput, Unavailable
 from atlas_ca.hsm.base import SigningKey
 from atlas_ca.hsm.pkcs11 import Pkcs11Module, open_token
 from atlas_ca.hsm.software import generate_software_key, open_software_key
@@ -152,10 +152,6 @@ DEMO_CATALOGUE = Catalogue(
         PriceVersion(BASIC, KEP_RENEW, dt.date(2025, 1, 1), Money(Decimal("1800.00"))),
     ],
 )
-
-
-class DemoFailed(Refused):
-    """A step of the demo, or an outside verifier, refused an artifact."""
 
 
 @dataclass(frozen=True, slots=True)

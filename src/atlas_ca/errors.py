@@ -8,15 +8,18 @@ exactly one *category*, which the CLI maps to an exit code in one place:
 * :class:`Unavailable` — the environment (HSM, database, verifier) is missing or broken (exit 3).
 
 Subsystems add their own subclasses (``GostError``, ``HsmError``, ``X509Error``, ...) that mix a
-subsystem base with a category. Context fields carry *which* token, field or rule; they must
-never hold a private key, a PIN or unmasked personal data (R21).
+subsystem base with a category. Every public error is importable from this module: a few live
+next to the code that raises them and are re-exported at the end of it, loaded on first use.
+Context fields carry *which* token, field or rule; they must never hold a private key, a PIN or
+unmasked personal data (R21).
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 #: The longest message an error keeps (issue 15 item 6): messages quote parts of the input
 #: (a name, a value, a foreign library's complaint), so they are cut to a bounded prefix.
@@ -418,3 +421,116 @@ class RenewalDataChanged(RenewalRefused):
 
 class RenewalNotBought(EntitlementRefused):
     """R20/R10: the order has no certificate-renewal line."""
+
+
+# --- the demo --------------------------------------------------------------------------------
+
+
+class DemoFailed(Refused):
+    """A step of the demo, or an outside verifier, refused an artifact."""
+
+
+# --- errors defined next to their subsystem, importable from here (issue 12) -----------------
+# Every public error is importable from ``atlas_ca.errors``: those above are defined here; the
+# ones below live next to the code that raises them (the domain's billing and identity rules,
+# profiles, X.509, status, trust) and are re-exported here, loaded on first use so that this
+# module imports nothing of the package (every module imports it). Inside atlas_ca, import
+# them from their own module. tests/test_errors.py walks the package: an AtlasCaError
+# subclass that is neither defined nor listed here fails it.
+
+_ELSEWHERE: dict[str, str] = {
+    "AccountError": "atlas_ca.domain.account",
+    "DuplicateEntry": "atlas_ca.domain.account",
+    "InsufficientBalance": "atlas_ca.domain.account",
+    "AuthorityRefused": "atlas_ca.domain.authorities",
+    "RegistryUnavailable": "atlas_ca.domain.identity_ports",
+    "BillingError": "atlas_ca.domain.money",
+    "InvalidBillingInput": "atlas_ca.domain.money",
+    "InvalidMoney": "atlas_ca.domain.money",
+    "CustomerNotRegistered": "atlas_ca.domain.orders",
+    "IllegalTransition": "atlas_ca.domain.orders",
+    "InvalidOrder": "atlas_ca.domain.orders",
+    "OrderError": "atlas_ca.domain.orders",
+    "OtpRefused": "atlas_ca.domain.otp",
+    "ConflictingNotification": "atlas_ca.domain.payments",
+    "InvalidInvoice": "atlas_ca.domain.payments",
+    "PaymentError": "atlas_ca.domain.payments",
+    "InvalidClaimDecision": "atlas_ca.domain.refunds",
+    "RefundRefused": "atlas_ca.domain.refunds",
+    "RegistrarRefused": "atlas_ca.domain.registrars",
+    "PaymentRefused": "atlas_ca.domain.sellers",
+    "UnknownSeller": "atlas_ca.domain.sellers",
+    "NotVerified": "atlas_ca.domain.subscribers",
+    "InvalidTariffData": "atlas_ca.domain.tariffs",
+    "TariffError": "atlas_ca.domain.tariffs",
+    "VerificationRefused": "atlas_ca.domain.verification",
+    "CalendarError": "atlas_ca.domain.workdays",
+    "UnknownProfile": "atlas_ca.profiles",
+    "ConfigError": "atlas_ca.profiles.config",
+    "ProfileViolation": "atlas_ca.profiles.issue",
+    "AttestationInvalid": "atlas_ca.services.attestation",
+    "AttestationRefused": "atlas_ca.services.attestation",
+    "FileExists": "atlas_ca.services.files",
+    "OcspRequestRejected": "atlas_ca.status.ocsp",
+    "TimeStampRejected": "atlas_ca.status.tsp",
+    "SignedRequestInvalid": "atlas_ca.trust.cms",
+    "ValidityBeyondIssuer": "atlas_ca.x509.certificate",
+    "CrlIssuerMismatch": "atlas_ca.x509.crl",
+    "UnsupportedCrlFeature": "atlas_ca.x509.crl",
+    "CertificateInvalid": "atlas_ca.x509.verify",
+}
+
+if TYPE_CHECKING:
+    from atlas_ca.domain.account import AccountError as AccountError
+    from atlas_ca.domain.account import DuplicateEntry as DuplicateEntry
+    from atlas_ca.domain.account import InsufficientBalance as InsufficientBalance
+    from atlas_ca.domain.authorities import AuthorityRefused as AuthorityRefused
+    from atlas_ca.domain.identity_ports import RegistryUnavailable as RegistryUnavailable
+    from atlas_ca.domain.money import BillingError as BillingError
+    from atlas_ca.domain.money import InvalidBillingInput as InvalidBillingInput
+    from atlas_ca.domain.money import InvalidMoney as InvalidMoney
+    from atlas_ca.domain.orders import CustomerNotRegistered as CustomerNotRegistered
+    from atlas_ca.domain.orders import IllegalTransition as IllegalTransition
+    from atlas_ca.domain.orders import InvalidOrder as InvalidOrder
+    from atlas_ca.domain.orders import OrderError as OrderError
+    from atlas_ca.domain.otp import OtpRefused as OtpRefused
+    from atlas_ca.domain.payments import ConflictingNotification as ConflictingNotification
+    from atlas_ca.domain.payments import InvalidInvoice as InvalidInvoice
+    from atlas_ca.domain.payments import PaymentError as PaymentError
+    from atlas_ca.domain.refunds import InvalidClaimDecision as InvalidClaimDecision
+    from atlas_ca.domain.refunds import RefundRefused as RefundRefused
+    from atlas_ca.domain.registrars import RegistrarRefused as RegistrarRefused
+    from atlas_ca.domain.sellers import PaymentRefused as PaymentRefused
+    from atlas_ca.domain.sellers import UnknownSeller as UnknownSeller
+    from atlas_ca.domain.subscribers import NotVerified as NotVerified
+    from atlas_ca.domain.tariffs import InvalidTariffData as InvalidTariffData
+    from atlas_ca.domain.tariffs import TariffError as TariffError
+    from atlas_ca.domain.verification import VerificationRefused as VerificationRefused
+    from atlas_ca.domain.workdays import CalendarError as CalendarError
+    from atlas_ca.profiles import UnknownProfile as UnknownProfile
+    from atlas_ca.profiles.config import ConfigError as ConfigError
+    from atlas_ca.profiles.issue import ProfileViolation as ProfileViolation
+    from atlas_ca.services.attestation import AttestationInvalid as AttestationInvalid
+    from atlas_ca.services.attestation import AttestationRefused as AttestationRefused
+    from atlas_ca.services.files import FileExists as FileExists
+    from atlas_ca.status.ocsp import OcspRequestRejected as OcspRequestRejected
+    from atlas_ca.status.tsp import TimeStampRejected as TimeStampRejected
+    from atlas_ca.trust.cms import SignedRequestInvalid as SignedRequestInvalid
+    from atlas_ca.x509.certificate import ValidityBeyondIssuer as ValidityBeyondIssuer
+    from atlas_ca.x509.crl import CrlIssuerMismatch as CrlIssuerMismatch
+    from atlas_ca.x509.crl import UnsupportedCrlFeature as UnsupportedCrlFeature
+    from atlas_ca.x509.verify import CertificateInvalid as CertificateInvalid
+
+
+def __getattr__(name: str) -> type[AtlasCaError]:
+    """The errors defined next to their subsystem, loaded on first use (PEP 562)."""
+    module = _ELSEWHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value: type[AtlasCaError] = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_ELSEWHERE})

@@ -4,52 +4,24 @@ certificate by the ``ca`` profile (self-signed root) or a CSR for a head CA, and
 from __future__ import annotations
 
 import json
+import secrets
 from pathlib import Path
 
 import click
 
-from atlas_ca.algorithms import KeyType
 from atlas_ca.cli.config import (
     Workspace,
     config_option,
     json_option,
-    keep_ca_certificate,
     load_config,
     pin_from_environment,
 )
 from atlas_ca.cli.errors import handle_errors
 from atlas_ca.domain import identifiers as ids
-from atlas_ca.errors import InvalidInput
-from atlas_ca.hsm import open_key
-from atlas_ca.hsm.base import SigningKey
-from atlas_ca.hsm.pkcs11 import open_token
-from atlas_ca.hsm.software import generate_software_key
-from atlas_ca.hsm.uri import FileKeyUri, Pkcs11Uri, read_pin_source
-from atlas_ca.profiles.issue import Address, Organisation, issue_certificate, plan_ca_certificate
-from atlas_ca.services.ca import CertificateAuthority
-from atlas_ca.services.files import PUBLIC_FILE, write_file
-from atlas_ca.x509.certificate import random_serial
-from atlas_ca.x509.csr import CsrBuilder
+from atlas_ca.profiles.issue import Address, Organisation
+from atlas_ca.services.ca_setup import CA_KEY_TYPES, CaSetupService
 
-_TYPES = {"gost2012-256": KeyType.GOST3410_2012_256, "gost2012-512": KeyType.GOST3410_2012_512}
-
-
-def _generate(uri: str, key_type: KeyType, param_set: str | None) -> None:
-    """Generate the key ``uri`` names: on its token (pkcs11:) or as an encrypted file (file:)."""
-    if uri.startswith("pkcs11:"):
-        parsed = Pkcs11Uri.parse(uri)
-        if not parsed.object:
-            raise InvalidInput("name the new key with object=<label> in the pkcs11: URI")
-        token = open_token(parsed, pin=pin_from_environment())
-        token.generate_key(key_type, label=parsed.object, key_id=parsed.id, param_set=param_set)
-        return
-    parsed_file = FileKeyUri.parse(uri)
-    password = pin_from_environment() or (
-        read_pin_source(parsed_file.pin_source) if parsed_file.pin_source else None
-    )
-    if not password:
-        raise InvalidInput("a software key needs a password: pin-source in the URI or ATLAS_CA_PIN")
-    generate_software_key(parsed_file.path, key_type, password=password, param_set=param_set)
+_TYPES = CA_KEY_TYPES
 
 
 @click.command("init")
@@ -115,10 +87,13 @@ def init(
     config = load_config(config_path)
     ws = Workspace(config)  # sets SOFTHSM2_CONF / the module before any token is opened
     try:
+        setup = CaSetupService(clock=ws.clock, random_bytes=secrets.token_bytes)
         uri = key_uri or config.require_key_uri()
         if generate:
-            _generate(uri, _TYPES[key_type], param_set)
-        key: SigningKey = open_key(uri, pin=pin_from_environment())
+            setup.generate_key(
+                uri, _TYPES[key_type], pin=pin_from_environment(), param_set=param_set
+            )
+        key = setup.open_key(uri, pin=pin_from_environment())
         organisation = Organisation(
             name=org_name,
             ogrn=ids.Ogrn(ogrn),
@@ -128,25 +103,19 @@ def init(
             email=email,
         )
         profile = config.ca_config()
-        now = ws.now().replace(microsecond=0)
-        plan = plan_ca_certificate(organisation, key.public_key_info, profile, key, not_before=now)
+        result: dict[str, str]
         if csr_out is not None:
-            csr = CsrBuilder().subject_name(plan.subject).add_extensions(plan.extensions)
-            write_file(csr_out, csr.sign(key).pem(), mode=PUBLIC_FILE, overwrite=force)
+            setup.request_subordinate(key, organisation, profile, csr_path=csr_out, overwrite=force)
             result = {"csr": str(csr_out)}
         else:
-            root = issue_certificate(plan, key, serial=random_serial(), self_signed=True)
             target = out_path or config.require_certificate()
-            if target.exists():
-                raise InvalidInput(f"{target} exists; a CA certificate is never overwritten")
-            # public: relying parties and the web server (AIA) read it
-            write_file(target, root.pem(), mode=PUBLIC_FILE)
-            ca = CertificateAuthority(key, root, profile)
-            keep_ca_certificate(ws.register, root, ca.issuer_id, now)
+            root = setup.create_root(
+                key, organisation, profile, register=ws.register, certificate_path=target
+            )
             result = {
                 "certificate": str(target),
-                "serial": format(root.serial_number, "x"),
-                "issuer_id": ca.issuer_id.value,
+                "serial": format(root.certificate.serial_number, "x"),
+                "issuer_id": root.issuer_id.value,
             }
         ws.register  # noqa: B018 - create (and migrate) the register now
         ws.records  # noqa: B018 - and the record store next to it

@@ -9,37 +9,41 @@ console SMS gateway exists in this package: it prints the message (phone masked)
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import json
 import secrets
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import click
 
 from atlas_ca.cli.config import Workspace, config_option, json_option, open_workspace
 from atlas_ca.cli.config import operator_actor as _actor
 from atlas_ca.cli.errors import handle_errors, shown
-from atlas_ca.domain.authorities import Authority
 from atlas_ca.domain.identifiers import MobilePhone
-from atlas_ca.domain.ids import ChallengeId
-from atlas_ca.domain.orders import Order
-from atlas_ca.domain.otp import OtpChallenge, send_challenge
-from atlas_ca.domain.subscribers import OrganisationData, Subscriber, require_verified
-from atlas_ca.errors import InvalidInput
+from atlas_ca.domain.ids import OrderId, SubscriberId
+from atlas_ca.errors import InvalidInput, RecordNotFound
 from atlas_ca.limits import InputKind, read_input
-from atlas_ca.profiles.issue import Address, Organisation
+from atlas_ca.profiles.issue import Address
+from atlas_ca.services.certificates import (
+    DEFAULT_SIGN_TOOL,
+    NO_CHALLENGE,
+    RESOLVE_GRACE,
+    CertificateApplication,
+    CertificateService,
+    CertificateStatusService,
+    OrganisationRef,
+    StatusAction,
+    StatusRequester,
+    SubscriberCode,
+)
 from atlas_ca.services.files import PRIVATE_FILE, FileExists, write_file
-from atlas_ca.services.issuance import IssuanceRequest, OtpConfirmation, issuance_binding
-from atlas_ca.services.revocation import ByOperator, BySubscriber, Requester
-from atlas_ca.services.state import RecordKind, get_record, iter_records
+from atlas_ca.services.revocation import ByOperator
 from atlas_ca.storage import CertificateRecord, RevocationReason
 from atlas_ca.storage.ports import serial_text
 
-DEFAULT_SIGN_TOOL = 'СКЗИ "КриптоПро CSP" (версия 5.0)'
-NO_CHALLENGE = ChallengeId("not-sent-yet")
-#: Open intents younger than this may still be signing in another process: left alone.
-RESOLVE_GRACE = dt.timedelta(minutes=5)
+_I = TypeVar("_I", SubscriberId, OrderId)
 
 
 class ConsoleSmsGateway:
@@ -49,8 +53,35 @@ class ConsoleSmsGateway:
         click.echo(f"[console SMS gateway] to {phone}: {text}", err=True)
 
 
-def _pending_key(digest: bytes) -> str:
-    return f"pending-{digest.hex()[:40]}"
+def _id(kind: Callable[[str], _I], text: str) -> _I:
+    """An id from the command line; one that cannot be an id names no record either."""
+    try:
+        return kind(text)
+    except InvalidInput:
+        what = "subscriber" if kind is SubscriberId else "order"
+        raise RecordNotFound(f"no {what} {text!r} in the register", kind=what, key=text) from None
+
+
+def _certificates(ws: Workspace) -> CertificateService:
+    return CertificateService(
+        issuance=ws.issuance(),
+        records=ws.records,
+        challenges=ws.challenges(),
+        gateway=ConsoleSmsGateway(),
+        clock=ws.clock,
+        random_bytes=secrets.token_bytes,
+    )
+
+
+def _statuses(ws: Workspace) -> CertificateStatusService:
+    return CertificateStatusService(
+        revocation=ws.revocation(),
+        records=ws.records,
+        challenges=ws.challenges(),
+        gateway=ConsoleSmsGateway(),
+        clock=ws.clock,
+        random_bytes=secrets.token_bytes,
+    )
 
 
 def parse_serial(text: str) -> int:
@@ -149,67 +180,29 @@ def issue(
             path=str(out_path),
         )
     csr = read_input(csr_path, InputKind.CERTIFICATION_REQUEST)
+    application = CertificateApplication(
+        csr=csr,
+        subscriber=_id(SubscriberId, subscriber_id),
+        order=_id(OrderId, order_id),
+        profile=profile,
+        subject_sign_tool=sign_tool,
+        organisation=None
+        if organisation_id is None
+        else OrganisationRef(
+            _id(SubscriberId, organisation_id), Address(org_region, org_locality, org_street)
+        ),
+        title=title,
+    )
     ws = _workspace(config_path)
     try:
-        records = ws.records
-        subscriber = get_record(records, RecordKind.SUBSCRIBER, subscriber_id, Subscriber)
-        order = get_record(records, RecordKind.ORDER, order_id, Order)
-        binding = issuance_binding(csr, order, profile)
-        pending = _pending_key(binding.digest())
-        organisation: Organisation | None = None
-        authorities: tuple[Authority, ...] = ()
-        if organisation_id is not None:
-            org = get_record(records, RecordKind.SUBSCRIBER, organisation_id, Subscriber)
-            if not isinstance(org.data, OrganisationData):
-                raise InvalidInput(f"subscriber {org.id} is not an organisation")
-            require_verified(org)
-            organisation = Organisation.from_verified(
-                org.data, Address(org_region, org_locality, org_street)
-            )
-            authorities = tuple(
-                a
-                for a in iter_records(records, RecordKind.AUTHORITY, Authority)
-                if a.person == subscriber.id and a.organisation == org.data.inn
-            )
-
-        def request(confirmation: OtpConfirmation) -> IssuanceRequest:
-            return IssuanceRequest(
-                csr=csr,
-                subscriber=subscriber,
-                order=order,
-                profile=profile,
-                subject_sign_tool=sign_tool,
-                confirmation=confirmation,
-                organisation=organisation,
-                authorities=authorities,
-                title=title,
-            )
-
+        service = _certificates(ws)
         if otp_code is None:
-            # the service's own checks (proof of possession, R3, R10, profile) before any SMS
-            ws.issuance().prepare(request(OtpConfirmation(NO_CHALLENGE, "")), at=ws.now())
-            if subscriber.phone is None:
-                raise InvalidInput(f"subscriber {subscriber.id} has no phone for the code (R1)")
-            challenge = send_challenge(
-                ConsoleSmsGateway(),
-                subscriber.phone,
-                subscriber.id,
-                binding,
-                now=ws.now(),
-                random_bytes=secrets.token_bytes,
-            )
-            ws.challenges().save(challenge)
-            records.put(RecordKind.CHALLENGE, pending, challenge, at=ws.now())
+            sent = service.send_code(application)
             message = "one-time code sent; run the same command again with --otp CODE"
-            click.echo(
-                json.dumps({"sent": True, "challenge": challenge.id.value}) if as_json else message
-            )
+            data = {"sent": True, "challenge": sent.challenge.value}
+            click.echo(json.dumps(data) if as_json else message)
             return
-        sent = get_record(records, RecordKind.CHALLENGE, pending, OtpChallenge)
-        service = ws.issuance()
-        # a crash between signing and storing left an intent open: complete or void it first
-        service.resolve_open_intents(older_than=RESOLVE_GRACE)
-        result = service.issue(request(OtpConfirmation(sent.id, otp_code)))
+        result = service.issue(application, otp_code)
     finally:
         ws.close()
     pem = result.certificate.pem()
@@ -258,40 +251,26 @@ def _status_command(action: str) -> click.Command:
         if operator is not None and subscriber_id is not None:
             raise click.UsageError("--operator and --by-subscriber exclude each other")
         number = parse_serial(serial)
+        kind = StatusAction(action)
         reason = _REASONS[kw["reason"]] if action == "revoke" else None
         ws = _workspace(config_path)
         try:
-            service = ws.revocation()
-            by: Requester
+            service = _statuses(ws)
+            by: StatusRequester
             if subscriber_id is None:
                 by = ByOperator(_actor(operator))
             else:
-                subscriber = get_record(
-                    ws.records, RecordKind.SUBSCRIBER, subscriber_id, Subscriber
-                )
-                pending = f"pending-{action}-{serial_text(number)}-{subscriber.id.value}"
+                person = _id(SubscriberId, subscriber_id)
                 if otp_code is None:
-                    challenge = service.send_code(
-                        action,
-                        number,
-                        subscriber,
-                        gateway=ConsoleSmsGateway(),
-                        random_bytes=secrets.token_bytes,
-                        reason=reason,
-                    )
-                    ws.records.put(RecordKind.CHALLENGE, pending, challenge, at=ws.now())
+                    sent = service.send_code(kind, number, person, reason=reason)
                     message = "one-time code sent; run the same command again with --otp CODE"
-                    sent = {"sent": True, "challenge": challenge.id.value}
-                    click.echo(json.dumps(sent) if as_json else message)
+                    data = {"sent": True, "challenge": sent.challenge.value}
+                    click.echo(json.dumps(data) if as_json else message)
                     return
-                challenge = get_record(ws.records, RecordKind.CHALLENGE, pending, OtpChallenge)
-                by = BySubscriber(subscriber.id, OtpConfirmation(challenge.id, otp_code))
-            if action == "revoke":
-                record = service.revoke(number, reason=_REASONS[kw["reason"]], by=by)
-            elif action == "suspend":
-                record = service.suspend(number, by=by)
-            else:
-                record = service.resume(number, by=by)
+                by = SubscriberCode(person, otp_code)
+            record = service.change(
+                kind, number, by=by, reason=reason or RevocationReason.UNSPECIFIED
+            )
         finally:
             ws.close()
         if as_json:
@@ -384,4 +363,15 @@ def crl_publish(delta: bool, operator: str | None, config_path: Path | None, as_
     )
 
 
-__all__ = ["crl", "issue", "parse_serial", "resume", "revoke", "suspend"]
+__all__ = [
+    "DEFAULT_SIGN_TOOL",
+    "NO_CHALLENGE",
+    "RESOLVE_GRACE",
+    "ConsoleSmsGateway",
+    "crl",
+    "issue",
+    "parse_serial",
+    "resume",
+    "revoke",
+    "suspend",
+]

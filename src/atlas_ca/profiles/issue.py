@@ -7,12 +7,22 @@ or parameter set the profile does not allow, a validity longer than allowed, an 
 in force when an organisation is named, a missing required identifier, or a CA key outside a
 certified HSM is refused with the rule named.
 
-The issuance service's steps::
+The issuance service's steps, for a verified ``subscriber``, a ``csr`` (a
+:class:`~atlas_ca.x509.csr.CertificationRequest`), the CA's ``config``, ``issuer_key`` and
+``ca_certificate`` (this example runs in tests/profiles/test_issue_docstring.py)::
 
-    plan = plan_subscriber_certificate(request, config, issuer_key, at=now)
-    tbs = prepare_tbs(plan, issuer=ca_certificate, serial=serial, algorithm=key.signature_algorithm)
-    # record intent, then
-    certificate = tbs.sign(issuer_key)
+    >>> from atlas_ca.profiles import INDIVIDUAL
+    >>> request = SubscriberRequest.from_csr(INDIVIDUAL, subscriber, csr, sign_tool, now)
+    >>> plan = plan_subscriber_certificate(request, config, issuer_key, at=now)
+    >>> prepared = prepare_tbs(
+    ...     plan, serial=serial, algorithm=issuer_key.signature_algorithm, issuer=ca_certificate
+    ... )
+    >>> prepared.report.ok  # no lint error: prepare_tbs raises LintFailed for any
+    True
+    >>> # record the intent (the serial and the digest of prepared.tbs.der), then sign the TBS:
+    >>> certificate = prepared.tbs.sign(issuer_key)
+    >>> certificate.serial_number == serial and certificate.issuer == ca_certificate.subject
+    True
 """
 
 from __future__ import annotations

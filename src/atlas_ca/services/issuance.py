@@ -138,13 +138,20 @@ def _length_prefixed(*parts: bytes) -> bytes:
     return b"".join(len(p).to_bytes(4, "big") + p for p in parts)
 
 
-def issuance_binding(csr: bytes, order: Order, profile: str) -> OperationBinding:
+def issuance_binding(
+    csr: bytes | CertificationRequest, order: Order | OrderId, profile: str
+) -> OperationBinding:
     """What the one-time code of an issuance confirms: this CSR (by its Streebog-256 digest),
-    under this order and profile. Send the code with this binding; the service checks the same."""
-    der = _parse_csr(csr).der
+    under this order and profile (R7).
+
+    The only builder of an issuance binding: the code is sent with it and
+    :meth:`IssuanceService.confirm` checks the code against it, so the two cannot drift.
+    ``csr`` is PEM, DER or an already parsed request (the pipeline's; not parsed again)."""
+    der = csr.der if isinstance(csr, CertificationRequest) else _parse_csr(csr).der
+    order_id = order.id if isinstance(order, Order) else order
     return bind(
         Operation.ISSUE_CERTIFICATE,
-        {"csr": streebog256(der).hex(), "order": order.id.value, "profile": profile},
+        {"csr": streebog256(der).hex(), "order": order_id.value, "profile": profile},
     )
 
 
@@ -411,14 +418,7 @@ class IssuanceService:
     def confirm(self, prepared: PreparedIssuance) -> None:
         """Spend the one-time code; OtpRefused (R7) unless it confirms exactly this issuance."""
         request = prepared.request
-        binding = bind(
-            Operation.ISSUE_CERTIFICATE,
-            {
-                "csr": streebog256(prepared.csr.der).hex(),
-                "order": request.order.id.value,
-                "profile": request.profile,
-            },
-        )
+        binding = issuance_binding(prepared.csr, request.order.id, request.profile)
         now = self._now()
         checked = self._challenges.present(  # read, check and write back atomically (R7)
             request.confirmation.challenge,
