@@ -72,22 +72,20 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from atlas_ca.algorithms import KeyType
 from atlas_ca.audit import Actor, VerificationReport, verify_store, x509_signature_verifier
 from atlas_ca.domain.authorities import Authority, AuthorityBasis
 from atlas_ca.domain.identifiers import InnLegal, MobilePhone
 from atlas_ca.domain.identity_ports import CheckResult, SmsGateway
-from atlas_ca.domain.ids import ChallengeId, RegistrarId, SubscriberId
+from atlas_ca.domain.ids import OrderId, RegistrarId, SubscriberId
 from atlas_ca.domain.orders import Order
-from atlas_ca.domain.otp import OtpChallenge, send_challenge
 from atlas_ca.domain.registrars import Registrar
 from atlas_ca.domain.subscribers import (
     IdentificationMethod,
     IdentityData,
     IdentityField,
-    OrganisationData,
     Subscriber,
     SubscriberKind,
-    require_verified,
 )
 from atlas_ca.errors import InvalidInput, Unavailable
 from atlas_ca.hsm import open_key
@@ -114,6 +112,17 @@ from atlas_ca.services.billing import (
     catalogue_from,
 )
 from atlas_ca.services.ca import CertificateAuthority
+from atlas_ca.services.ca_setup import CaSetupService, RootCa, keep_ca_certificate
+from atlas_ca.services.certificates import (
+    DEFAULT_SIGN_TOOL,
+    CertificateApplication,
+    CertificateService,
+    CertificateStatusService,
+    CodeSent,
+    OrganisationRef,
+    StatusAction,
+    SubscriberCode,
+)
 from atlas_ca.services.crl_publication import CrlPolicy, CrlPublisher, PublishedCrl
 from atlas_ca.services.identity import (
     KINDS,
@@ -128,26 +137,19 @@ from atlas_ca.services.identity import (
     registry_answers,
 )
 from atlas_ca.services.issuance import (
-    IssuanceRequest,
     IssuanceResult,
     IssuanceService,
-    OtpConfirmation,
-    issuance_binding,
 )
 from atlas_ca.services.ports import Clock, DirectoryOutbox, RandomBytes, StepHook, SystemClock
 from atlas_ca.services.revocation import ByOperator, RevocationService
 from atlas_ca.services.state import (
     RecordChallengeStore,
-    RecordKind,
     RecordStore,
-    get_record,
     open_record_store,
 )
 from atlas_ca.storage import open_register
 from atlas_ca.storage.ports import (
-    CaCertificate,
     CertificateRecord,
-    IssuerKeyId,
     Register,
     RevocationReason,
 )
@@ -155,12 +157,6 @@ from atlas_ca.x509.certificate import Certificate
 
 ENV_CONFIG = "ATLAS_CA_CONFIG"
 DEFAULT_REGISTER = "atlas-ca.sqlite"
-#: The subjectSignTool of a subscriber's certificate when the caller names none.
-DEFAULT_SIGN_TOOL = 'СКЗИ "КриптоПро CSP" (версия 5.0)'
-#: The challenge id of the dry run before a code is sent (the code is not checked there).
-NO_CHALLENGE = ChallengeId("not-sent-yet")
-#: Open intents younger than this may still be signing in another process: left alone.
-RESOLVE_GRACE = dt.timedelta(minutes=5)
 #: The longest CRL validity accepted: a year. A CRL's nextUpdate must be a date relying parties
 #: can still reach; anything longer is a typo (and beyond ~10**8 hours, not a date at all).
 MAX_CRL_HOURS = 24 * 366
@@ -320,28 +316,11 @@ def pin_from_environment() -> str | None:
     return os.environ.get("ATLAS_CA_PIN") or None
 
 
-def keep_ca_certificate(
-    register: Register, certificate: Certificate, issuer: IssuerKeyId, now: dt.datetime
-) -> None:
-    """Keep the CA certificate in the register (schema v5) unless it is there already, so the
-    register alone can rebuild the chain if the certificate file is lost or overwritten."""
-    kept = register.ca_certificates(issuer)
-    if any(c.der == certificate.der for c in kept):
-        return
-    register.store_ca_certificate(
-        CaCertificate(issuer, certificate.der, certificate.not_before, certificate.not_after, now)
-    )
-
-
 class NoSmsGateway:
     """The default gateway: refuses, so a one-time code is never silently lost (R7)."""
 
     def send(self, phone: MobilePhone, text: str) -> None:
         raise Unavailable("no SMS gateway: pass sms= to atlas_ca.open to send one-time codes")
-
-
-def _pending_key(digest: bytes) -> str:
-    return f"pending-{digest.hex()[:40]}"
 
 
 def _money(amount: Money | str) -> Money:
@@ -713,41 +692,15 @@ class AtlasCA:
 
     # --- issuance (R3, R4, R7, R10) -----------------------------------------------------------
 
-    def _issuance_request(
-        self,
-        csr: bytes,
-        subscriber: str,
-        order: str,
-        profile: str,
-        sign_tool: str,
-        organisation: str | None,
-        address: Address | None,
-        title: str | None,
-        confirmation: OtpConfirmation,
-    ) -> IssuanceRequest:
-        # TODO(h12t): services/certificates.CertificateService builds this request; use it
-        records = self.records
-        person = get_record(records, RecordKind.SUBSCRIBER, subscriber, Subscriber)
-        bought = get_record(records, RecordKind.ORDER, order, Order)
-        org: Organisation | None = None
-        authorities: tuple[Authority, ...] = ()
-        if organisation is not None:
-            found = get_record(records, RecordKind.SUBSCRIBER, organisation, Subscriber)
-            if not isinstance(found.data, OrganisationData):
-                raise InvalidInput(f"subscriber {found.id} is not an organisation")
-            require_verified(found)
-            org = Organisation.from_verified(found.data, address or Address())
-            authorities = self.identity().authorities_of(person.id, found.data.inn)
-        return IssuanceRequest(
-            csr=csr,
-            subscriber=person,
-            order=bought,
-            profile=profile,
-            subject_sign_tool=sign_tool,
-            confirmation=confirmation,
-            organisation=org,
-            authorities=authorities,
-            title=title,
+    def certificates(self) -> CertificateService:
+        """The two-step issuance (code, then certificate) over :meth:`issuance`."""
+        return CertificateService(
+            issuance=self.issuance(),
+            records=self.records,
+            challenges=self.challenges(),
+            gateway=self._sms,
+            clock=self.clock,
+            random_bytes=self._random,
         )
 
     def send_issuance_code(
@@ -761,39 +714,13 @@ class AtlasCA:
         organisation: str | None = None,
         address: Address | None = None,
         title: str | None = None,
-    ) -> OtpChallenge:
+    ) -> CodeSent:
         """Step 1 of issuance: the pipeline's own checks (proof of possession, R3, R4, R10,
         the profile), then a one-time code bound to this CSR, order and profile goes to the
         subscriber's phone through ``sms`` (R7)."""
-        request = self._issuance_request(
-            csr,
-            subscriber,
-            order,
-            profile,
-            sign_tool,
-            organisation,
-            address,
-            title,
-            OtpConfirmation(NO_CHALLENGE, ""),
+        return self.certificates().send_code(
+            _application(csr, subscriber, order, profile, sign_tool, organisation, address, title)
         )
-        self.issuance().prepare(request, at=self.now())
-        person = request.subscriber
-        if person.phone is None:
-            raise InvalidInput(f"subscriber {person.id} has no phone for the code (R1)")
-        binding = issuance_binding(request.csr, request.order, request.profile)
-        challenge = send_challenge(
-            self._sms,
-            person.phone,
-            person.id,
-            binding,
-            now=self.now(),
-            random_bytes=self._random,
-        )
-        self.challenges().save(challenge)
-        self.records.put(
-            RecordKind.CHALLENGE, _pending_key(binding.digest()), challenge, at=self.now()
-        )
-        return challenge
 
     def issue(
         self,
@@ -810,47 +737,98 @@ class AtlasCA:
     ) -> IssuanceResult:
         """Step 2: issue with the code the subscriber received for the same CSR, order and
         profile; returns once the register holds the certificate (R7, R10)."""
-        request = self._issuance_request(
-            csr,
-            subscriber,
-            order,
-            profile,
-            sign_tool,
-            organisation,
-            address,
-            title,
-            OtpConfirmation(NO_CHALLENGE, ""),
+        return self.certificates().issue(
+            _application(csr, subscriber, order, profile, sign_tool, organisation, address, title),
+            code,
         )
-        binding = issuance_binding(request.csr, request.order, request.profile)
-        sent = get_record(
-            self.records, RecordKind.CHALLENGE, _pending_key(binding.digest()), OtpChallenge
-        )
-        service = self.issuance()
-        # a crash between signing and storing left an intent open: complete or void it first
-        service.resolve_open_intents(older_than=RESOLVE_GRACE)
-        return service.issue(replace(request, confirmation=OtpConfirmation(sent.id, code)))
 
     def certificates_of(self, subscriber: str) -> list[CertificateRecord]:
         return list(self.register.certificates_of(SubscriberId(subscriber)))
 
     # --- revocation, suspension, CRLs, audit --------------------------------------------------
 
+    def statuses(self) -> CertificateStatusService:
+        """Revocation, suspension and resumption by an operator or by the subscriber's code."""
+        return CertificateStatusService(
+            revocation=self.revocation(),
+            records=self.records,
+            challenges=self.challenges(),
+            gateway=self._sms,
+            clock=self.clock,
+            random_bytes=self._random,
+        )
+
+    def send_status_code(
+        self,
+        action: StatusAction,
+        serial: int,
+        *,
+        subscriber: str,
+        reason: RevocationReason | None = None,
+    ) -> CodeSent:
+        """Step 1 of a subscriber's own revocation, suspension or resumption: a code bound to
+        the action, serial (and reason) goes to their phone (R7)."""
+        return self.statuses().send_code(action, serial, SubscriberId(subscriber), reason=reason)
+
     def revoke(
         self,
         serial: int,
         *,
         reason: RevocationReason = RevocationReason.UNSPECIFIED,
-        operator: str | Actor,
+        operator: str | Actor | None = None,
+        subscriber: str | None = None,
+        code: str | None = None,
     ) -> CertificateRecord:
-        """An operator revokes a certificate (final); the next CRL lists it."""
-        return self.revocation().revoke(serial, reason=reason, by=ByOperator(_actor(operator)))
+        """Revoke a certificate (final); the next CRL lists it. By an ``operator``, or by its
+        ``subscriber`` with the ``code`` :meth:`send_status_code` sent."""
+        return self.statuses().revoke(serial, reason=reason, by=_by(operator, subscriber, code))
 
-    def suspend(self, serial: int, *, operator: str | Actor) -> CertificateRecord:
-        """An operator suspends a certificate (certificateHold, 63-ФЗ art. 14)."""
-        return self.revocation().suspend(serial, by=ByOperator(_actor(operator)))
+    def suspend(
+        self,
+        serial: int,
+        *,
+        operator: str | Actor | None = None,
+        subscriber: str | None = None,
+        code: str | None = None,
+    ) -> CertificateRecord:
+        """Suspend a certificate (certificateHold, 63-ФЗ art. 14)."""
+        return self.statuses().suspend(serial, by=_by(operator, subscriber, code))
 
-    def resume(self, serial: int, *, operator: str | Actor) -> CertificateRecord:
-        return self.revocation().resume(serial, by=ByOperator(_actor(operator)))
+    def resume(
+        self,
+        serial: int,
+        *,
+        operator: str | Actor | None = None,
+        subscriber: str | None = None,
+        code: str | None = None,
+    ) -> CertificateRecord:
+        """Lift a suspension (removeFromCRL in the next delta CRL)."""
+        return self.statuses().resume(serial, by=_by(operator, subscriber, code))
+
+    # --- CA setup, CRLs, audit ----------------------------------------------------------------
+
+    def create_root(
+        self,
+        organisation: Organisation,
+        *,
+        generate: KeyType | None = None,
+        certificate_path: Path | None = None,
+    ) -> RootCa:
+        """Self-sign this CA's root with the configured key (``generate``: make the key first)
+        and write it to ``certificate_path`` (default: the configured certificate, never
+        overwritten); the register keeps it."""
+        setup = CaSetupService(clock=self.clock, random_bytes=self._random)
+        uri = self.config.require_key_uri()
+        if generate is not None:
+            setup.generate_key(uri, generate, pin=pin_from_environment())
+        key = setup.open_key(uri, pin=pin_from_environment())
+        return setup.create_root(
+            key,
+            organisation,
+            self.config.ca_config(),
+            register=self.register,
+            certificate_path=certificate_path or self.config.require_certificate(),
+        )
 
     def publish_crl(self, *, operator: str | Actor, delta: bool = False) -> PublishedCrl:
         """Sign and write the full (or delta) CRL into the configured directory."""
@@ -871,6 +849,44 @@ class AtlasCA:
         return verify_store(
             self.register, verify_signature=x509_signature_verifier, trusted_keys=keys
         )
+
+
+def _application(
+    csr: bytes,
+    subscriber: str,
+    order: str,
+    profile: str,
+    sign_tool: str,
+    organisation: str | None,
+    address: Address | None,
+    title: str | None,
+) -> CertificateApplication:
+    return CertificateApplication(
+        csr=csr,
+        subscriber=SubscriberId(subscriber),
+        order=OrderId(order),
+        profile=profile,
+        subject_sign_tool=sign_tool,
+        organisation=(
+            None
+            if organisation is None
+            else OrganisationRef(SubscriberId(organisation), address or Address())
+        ),
+        title=title,
+    )
+
+
+def _by(
+    operator: str | Actor | None, subscriber: str | None, code: str | None
+) -> ByOperator | SubscriberCode:
+    if (operator is None) == (subscriber is None):
+        raise InvalidInput("a status change is asked by an operator or by the subscriber")
+    if subscriber is not None:
+        if code is None:
+            raise InvalidInput("the subscriber confirms with the code sent to them (R7)")
+        return SubscriberCode(SubscriberId(subscriber), code)
+    assert operator is not None  # checked above
+    return ByOperator(_actor(operator))
 
 
 def _kind(kind: SubscriberKind | str) -> SubscriberKind:

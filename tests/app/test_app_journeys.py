@@ -6,13 +6,16 @@ what a person would see: the documents (certificate, signed record) and the bala
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
 import pytest
 
 import atlas_ca
+from atlas_ca.algorithms import KeyType
 from atlas_ca.app import AtlasCA
+from atlas_ca.demo import DEMO_CA, DEMO_CONFIG
 from atlas_ca.domain.authorities import AuthorityRefused, HeadPerEgrul
 from atlas_ca.domain.orders import ActivationKind, ActivationTarget
 from atlas_ca.domain.registrars import RegistrarRefused
@@ -22,20 +25,20 @@ from atlas_ca.services.billing import (
     Claim,
     ClaimStatus,
     EntryPoint,
-    Money,
     PaymentMethod,
     RefundDecision,
     RequestChannel,
     SellerCode,
 )
+from atlas_ca.services.certificates import StatusAction
 from atlas_ca.services.identity import new_registrar
 from atlas_ca.storage.ports import CertificateStatus, RevocationReason
 from atlas_testing import OpenSSL
 from conftest import ANSWERS, PERSON, REGISTRAR, REGISTRAR_PERSON, Desk, Pki, new_csr, verified
 
 
-def rub(text: str) -> Money:
-    return Money.parse(text)
+def _wrong(code: str) -> str:
+    return "111111" if code != "111111" else "222222"
 
 
 def test_open_reads_the_operators_toml_and_opens_nothing_until_used(
@@ -130,9 +133,10 @@ def test_a_person_from_registration_to_a_certificate(
         ca.send_issuance_code(new_csr(tmp_path, "again"), subscriber="sub-1", order="ord-1")
 
     # revocation is published in the next CRL; the audit chain holds every step
+    before = ca.publish_crl(operator="ops-3")  # (a PostgreSQL register is shared by tests)
     ca.revoke(result.record.serial, reason=RevocationReason.KEY_COMPROMISE, operator="ops-3")
     crl = ca.publish_crl(operator="ops-3")
-    assert crl.entries == 1
+    assert (crl.entries, crl.number) == (before.entries + 1, before.number + 1)
     assert crl.path.exists()
     assert ca.verify_audit().ok
 
@@ -341,3 +345,57 @@ def test_refund_after_delivery_is_a_claim_a_person_decides(
     denied = ca.decide_claim("ЗВ-4", approved=None, reason="услуга оказана", decided_by="ops-3")
     assert denied.result.status is ClaimStatus.DENIED  # type: ignore[union-attr]
     assert ca.money_totals() == before
+
+
+def test_a_subscriber_suspends_and_revokes_their_own_certificate_with_a_code(
+    desk: Desk, pki: Pki, tmp_path: Path
+) -> None:
+    """63-ФЗ art. 14 through the facade: the subscriber's own request is confirmed by a code
+    bound to the action and the serial (R7); an operator needs none."""
+    ca = desk.ca
+    verified(desk, pki, "sub-6")
+    ca.create_order("ord-s", "sub-6", ["kep-issue"])
+    ca.pay("ord-s", "p-s", "3600.00")
+    csr = new_csr(tmp_path, "s")
+    ca.send_issuance_code(csr, subscriber="sub-6", order="ord-s")
+    serial = ca.issue(csr, subscriber="sub-6", order="ord-s", code=desk.inbox.code()).record.serial
+    ca.send_status_code(StatusAction.SUSPEND, serial, subscriber="sub-6")
+    with pytest.raises(AtlasCaError, match="R7"):
+        ca.suspend(serial, subscriber="sub-6", code=_wrong(desk.inbox.code()))
+    held = ca.suspend(serial, subscriber="sub-6", code=desk.inbox.code())
+    assert held.status is CertificateStatus.SUSPENDED
+    assert ca.resume(serial, operator="ops-3").status is CertificateStatus.VALID
+    with pytest.raises(InvalidInput, match="operator or by the subscriber"):
+        ca.revoke(serial, operator="ops-3", subscriber="sub-6", code="1")
+    before = ca.publish_crl(operator="ops-3")
+    ca.send_status_code(
+        StatusAction.REVOKE, serial, subscriber="sub-6", reason=RevocationReason.SUPERSEDED
+    )
+    gone = ca.revoke(
+        serial, reason=RevocationReason.SUPERSEDED, subscriber="sub-6", code=desk.inbox.code()
+    )
+    assert gone.status is CertificateStatus.REVOKED
+    assert ca.publish_crl(operator="ops-3").entries == before.entries + 1
+
+
+def test_the_facade_self_signs_a_new_root(pki: Pki, tmp_path: Path) -> None:
+    """CA setup through the facade: the configured key is generated, the root self-signed,
+    written once, kept in the register, and the CA opens on it."""
+    uri = f"file:{tmp_path / 'new-ca.key'}?pin-source=file:{tmp_path / 'new.pw'}"
+    (tmp_path / "new.pw").write_text("pw")
+    config = dataclasses.replace(
+        atlas_ca.load_config(None, environ={}),
+        register=str(tmp_path / "r.sqlite"),
+        key_uri=uri,
+        certificate=tmp_path / "new-ca.pem",
+        ca_profile=dataclasses.replace(DEMO_CONFIG, allow_unqualified_keys=True),
+    )
+    with atlas_ca.open(config) as ca:
+        root = ca.create_root(DEMO_CA, generate=KeyType.GOST3410_2012_256)
+        assert (tmp_path / "new-ca.pem").read_bytes() == root.certificate.pem()
+        assert [c.der for c in ca.register.ca_certificates(root.issuer_id)] == [
+            root.certificate.der
+        ]
+        assert ca.ca.issuer_id == root.issuer_id
+        with pytest.raises(InvalidInput, match="never overwritten"):
+            ca.create_root(DEMO_CA)
