@@ -170,7 +170,7 @@ class AtlasConfig:
     """Where the register, the CA key and certificate, the outbox and the CRLs are, the
     profile and tariff tables, and the business time zone (the TOML file, typed)."""
 
-    register: str = DEFAULT_REGISTER
+    register: str = field(default=DEFAULT_REGISTER, repr=False)  # a DSN may hold a password
     key_uri: str | None = field(default=None, repr=False)
     certificate: Path | None = None
     outbox: Path = Path("outbox")
@@ -385,8 +385,9 @@ class AtlasCA:
     ) -> None:
         self.close()
 
-    def __repr__(self) -> str:
-        return f"AtlasCA(register={self.config.register!r})"
+    def __repr__(self) -> str:  # a DSN may hold a password: the scheme only
+        where = self.config.register
+        return f"AtlasCA(register={where.split('://')[0] if '://' in where else 'sqlite'}:…)"
 
     def now(self) -> dt.datetime:
         return self.clock.now()

@@ -34,7 +34,17 @@ from atlas_ca.services.certificates import StatusAction
 from atlas_ca.services.identity import new_registrar
 from atlas_ca.storage.ports import CertificateStatus, RevocationReason
 from atlas_testing import OpenSSL
-from conftest import ANSWERS, PERSON, REGISTRAR, REGISTRAR_PERSON, Desk, Pki, new_csr, verified
+from conftest import (
+    ANSWERS,
+    PERSON,
+    REGISTRAR,
+    REGISTRAR_PERSON,
+    Desk,
+    Pki,
+    new_csr,
+    verified,
+    write_config,
+)
 
 
 def _wrong(code: str) -> str:
@@ -44,8 +54,6 @@ def _wrong(code: str) -> str:
 def test_open_reads_the_operators_toml_and_opens_nothing_until_used(
     pki: Pki, tmp_path: Path
 ) -> None:
-    from conftest import write_config
-
     config = write_config(pki, str(tmp_path / "r.sqlite"), tmp_path)
     with atlas_ca.open(config, environ={}) as ca:
         assert isinstance(ca, AtlasCA)
