@@ -407,3 +407,15 @@ def test_the_facade_self_signs_a_new_root(pki: Pki, tmp_path: Path) -> None:
         assert ca.ca.issuer_id == root.issuer_id
         with pytest.raises(InvalidInput, match="never overwritten"):
             ca.create_root(DEMO_CA)
+
+
+def test_the_facade_never_shows_the_registers_password() -> None:
+    """A PostgreSQL DSN may hold a password: neither the config's repr nor the facade's shows
+    it (nor the CA key's URI, which may name a PIN file)."""
+    config = atlas_ca.AtlasConfig(
+        register="postgresql://atlas:s3cret@db.example/atlas", key_uri="pkcs11:pin-value=1234"
+    )
+    for shown in (repr(config), repr(atlas_ca.AtlasCA(config))):
+        assert "s3cret" not in shown
+        assert "1234" not in shown
+    assert repr(atlas_ca.AtlasCA(config)) == "AtlasCA(register=postgresql:…)"
