@@ -78,8 +78,12 @@ def test_a_new_subscriber_from_registration_to_a_certificate(
     for raw in ("500100732259", "Кузнецов", "123456", "+79241112233"):
         assert raw not in out  # R21: masked
 
+    key = f"pkcs11:token=atlas-demo;object=registrar?pin-source=file:{desk.dir / 'user.pin'}"
+    att = desk.dir / "att"
     # R5: no verification before the registries confirmed every field
-    rc, _, err = desk.cli("subscriber", "verify", "sub-0100", "--registrar", "reg-0001")
+    rc, _, err = desk.cli(
+        "subscriber", "verify", "sub-0100", "--registrar", "reg-0001", "--attest-key", key
+    )
     assert rc == 1
     assert "(R2, R5)" in err
     rc, out, err = desk.cli(
@@ -87,8 +91,12 @@ def test_a_new_subscriber_from_registration_to_a_certificate(
     )
     assert rc == 0, err
     assert json.loads(out)["stage"] == "checks_passed"
-    key = f"pkcs11:token=atlas-demo;object=registrar?pin-source=file:{desk.dir / 'user.pin'}"
-    att = desk.dir / "att"
+    # R5: the registrar's signature on the verified data is part of the verification
+    rc, _, err = desk.cli("subscriber", "verify", "sub-0100", "--registrar", "reg-0001")
+    assert rc == 2
+    assert "--attest-key" in err
+    rc, out, _ = desk.cli("subscriber", "show", "sub-0100", "--json")
+    assert json.loads(out)["verified"] is False
     rc, out, err = desk.cli(
         "subscriber",
         "verify",
@@ -383,8 +391,11 @@ def test_a_person_acting_for_an_organisation_gets_a_legal_entity_certificate(
     rc, out, err = cli("subscriber", "check", "org-0001", "--egrul", str(extract), "--json")
     assert rc == 0, err
     assert json.loads(out)["stage"] == "checks_passed"
-    rc, _, err = cli("subscriber", "verify", "org-0001", "--registrar", "reg-0001")
+    key = f"pkcs11:token=atlas-demo;object=registrar?pin-source=file:{desk.dir / 'user.pin'}"
+    attest = ["--attest-key", key, "--attest-out", str(tmp_path / "att")]
+    rc, _, err = cli("subscriber", "verify", "org-0001", "--registrar", "reg-0001", *attest)
     assert rc == 0, err
+    assert (tmp_path / "att" / "org-0001.record.p7s").exists()
     authority = ["authority", "add", "auth-le", "--person", "sub-0001", "--organisation"]
     authority += ["2536161885", "--position", "Генеральный директор", "--head-since"]
     authority += ["2026-01-10", "--valid-from", "2026-01-10T00:00:00Z", "--registrar", "reg-0001"]

@@ -10,8 +10,10 @@ from typing import Any
 from cli_ops_support import pg_url, registers
 from click.testing import CliRunner
 
+from atlas_ca.algorithms import KeyType
 from atlas_ca.cli import main
 from atlas_ca.domain.fakes import sample_registrar
+from atlas_ca.hsm.software import generate_software_key
 from atlas_ca.storage import RecordKind, open_record_store
 
 pg_server = registers.pg_server
@@ -75,11 +77,35 @@ def test_subscribers_and_orders_live_in_a_postgresql_register(
 
     check = cli("subscriber", "check", "sub-0100", "--answers", str(tmp_path / "answers.json"))
     assert check.exit_code == 0, check.output
+    # R5: no verification without the registrar's signature on the verified data, and a
+    # software key is no qualified signature: both refused, nothing stored (the signed
+    # verification on PostgreSQL is tests/app's, through the facade)
     verify = cli("subscriber", "verify", "sub-0100", "--registrar", "reg-1", "--json")
-    assert verify.exit_code == 0, verify.output
-    assert json.loads(verify.output)["verified"] is True
+    assert verify.exit_code == 2, verify.output
+    assert "--attest-key" in verify.output
+    soft = generate_software_key(
+        tmp_path / "reg.key", KeyType.GOST3410_2012_256, password="pw", iterations=1000
+    )
+    (tmp_path / "reg.pw").write_text("pw")
+    soft += f"?pin-source=file:{tmp_path / 'reg.pw'}"
+    verify = cli(
+        "subscriber",
+        "verify",
+        "sub-0100",
+        "--registrar",
+        "reg-1",
+        "--attest-key",
+        soft,
+        "--attest-out",
+        str(tmp_path / "att"),
+    )
+    assert verify.exit_code == 1, verify.output
+    assert "(R5)" in verify.output
+    assert not (tmp_path / "att").exists()
     show = cli("subscriber", "show", "sub-0100", "--json")
     assert show.exit_code == 0, show.output
+    assert json.loads(show.output)["verified"] is False
+    assert json.loads(show.output)["stage"] == "checks_passed"
     assert json.loads(show.output)["certificates"] == {}
 
     create = cli(

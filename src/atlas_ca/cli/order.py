@@ -164,7 +164,7 @@ def order_show(order_id: str, config_path: Path | None, as_json: bool) -> None:
     """
     ws = _workspace(config_path)
     try:
-        found = ws.billing().order(order_id)
+        found = ws.order(order_id)
     finally:
         ws.close()
     _echo(_order_json(found), as_json)
@@ -204,49 +204,57 @@ def order_pay(
       atlas-ca order pay ord-0002 --amount 3600.00 --payment-id sber-778812
       atlas-ca order pay ord-0003 --from-balance
     """
-    if from_balance:
-        if amount is not None:
-            raise click.UsageError("--from-balance pays what is outstanding: omit --amount")
-        ws = _workspace(config_path)
-        try:
-            paid = ws.billing().pay_from_balance(order_id, payment_id)
-        finally:
-            ws.close()
-        _echo(
-            {
-                "status": "paid_from_balance",
-                "applied": str(paid.amount),
-                "balance": str(paid.account.balance),
-                "rule": paid.rule,
-                "explanation": paid.explanation,
-                "order_state": paid.order.state.value,
-            },
-            as_json,
-        )
-        return
-    if amount is None or payment_id is None:
+    if from_balance and amount is not None:
+        raise click.UsageError("--from-balance pays what is outstanding: omit --amount")
+    if not from_balance and (amount is None or payment_id is None):
         raise click.UsageError("give --amount and --payment-id (or --from-balance)")
     ws = _workspace(config_path)
     try:
-        received = ws.billing().notify_payment(
-            order_id, payment_id, _money(amount), _METHODS[method]
-        )
+        if from_balance:
+            paid = ws.pay_from_balance(order_id, payment_id)
+            shown_payment = _payment_json(
+                "paid_from_balance", paid.amount, paid.rule, paid.explanation, paid.order
+            )
+            balance = paid.account.balance
+        else:
+            assert amount is not None  # checked above
+            assert payment_id is not None
+            received = ws.pay(order_id, payment_id, _money(amount), _METHODS[method])
+            outcome = received.outcome
+            shown_payment = _payment_json(
+                outcome.status.value,
+                outcome.applied,
+                outcome.rule,
+                outcome.explanation,
+                outcome.order,
+                remainder=outcome.remainder,
+                surplus=outcome.surplus,
+            )
+            balance = received.account.balance
     finally:
         ws.close()
-    outcome = received.outcome
-    _echo(
-        {
-            "status": outcome.status.value,
-            "applied": str(outcome.applied),
-            "remainder": str(outcome.remainder),
-            "surplus": str(outcome.surplus),
-            "rule": outcome.rule,
-            "explanation": outcome.explanation,
-            "order_state": outcome.order.state.value,
-            "balance": str(received.account.balance),
-        },
-        as_json,
-    )
+    shown_payment["balance"] = str(balance)
+    _echo(shown_payment, as_json)
+
+
+def _payment_json(
+    status: str,
+    applied: Money,
+    rule: str,
+    explanation: str,
+    paid: Order,
+    *,
+    remainder: Money | None = None,
+    surplus: Money | None = None,
+) -> dict[str, object]:
+    """What ``order pay`` prints for a notification and for a payment from the balance."""
+    data: dict[str, object] = {"status": status, "applied": str(applied)}
+    if remainder is not None:
+        data["remainder"] = str(remainder)
+    if surplus is not None:
+        data["surplus"] = str(surplus)
+    data.update({"rule": rule, "explanation": explanation, "order_state": paid.state.value})
+    return data
 
 
 @order.command("cancel")
@@ -265,7 +273,7 @@ def order_cancel(order_id: str, reason: str, config_path: Path | None, as_json: 
     """
     ws = _workspace(config_path)
     try:
-        done = ws.billing().cancel(order_id, reason)
+        done = ws.cancel_order(order_id, reason)
     finally:
         ws.close()
     data = _order_json(done.order)
@@ -290,7 +298,7 @@ def order_grant_access(order_id: str, person: str, config_path: Path | None, as_
     """
     ws = _workspace(config_path)
     try:
-        updated = ws.billing().grant_access(order_id, person)
+        updated = ws.grant_access(order_id, person)
     finally:
         ws.close()
     _echo(_order_json(updated), as_json)
@@ -385,7 +393,7 @@ def account_show(subscriber_id: str, config_path: Path | None, as_json: bool) ->
     """
     ws = _workspace(config_path)
     try:
-        acc = ws.billing().account(subscriber_id)
+        acc = ws.account(subscriber_id)
     finally:
         ws.close()
     _echo(_account_json(acc), as_json)
@@ -468,12 +476,28 @@ def order_refund_request(
       atlas-ca order refund-request ord-0002 --request-id ЗВ-2026-17 --channel post
       atlas-ca order refund-request ord-0002 --request-id ЗВ-2026-18 --received-on 2026-03-02
     """
+    _refund_request(config_path, as_json, request_id, channel, amount, received_on, order=order_id)
+
+
+def _refund_request(
+    config_path: Path | None,
+    as_json: bool,
+    request_id: str,
+    channel: str,
+    amount: str | None,
+    received_on: str | None,
+    *,
+    order: str | None = None,
+    subscriber: str | None = None,
+) -> None:
+    """Assess a written refund request about an order or a balance and print the decision."""
     ws = _workspace(config_path)
     try:
-        outcome = ws.billing().request_refund(
+        outcome = ws.request_refund(
             request_id,
             channel=_CHANNELS[channel],
-            order_id=order_id,
+            order=order,
+            subscriber=subscriber,
             amount=None if amount is None else _money(amount),
             received_on=_received_on(received_on),
         )
@@ -506,18 +530,9 @@ def account_refund_request(
     Examples:
       atlas-ca account refund-request sub-0002 --request-id ЗВ-2026-19 --channel post
     """
-    ws = _workspace(config_path)
-    try:
-        outcome = ws.billing().request_refund(
-            request_id,
-            channel=_CHANNELS[channel],
-            subscriber=subscriber_id,
-            amount=None if amount is None else _money(amount),
-            received_on=_received_on(received_on),
-        )
-    finally:
-        ws.close()
-    _echo(_refund_json(outcome), as_json)
+    _refund_request(
+        config_path, as_json, request_id, channel, amount, received_on, subscriber=subscriber_id
+    )
 
 
 @order.command("refund-decide")

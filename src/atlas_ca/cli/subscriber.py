@@ -27,66 +27,24 @@ import contextlib
 import datetime as dt
 import json
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
-from atlas_ca.cli.config import (
-    Workspace,
-    config_option,
-    json_option,
-    load_config,
-    pin_from_environment,
-)
+from atlas_ca.cli.config import Workspace, config_option, json_option, load_config
 from atlas_ca.cli.errors import handle_errors
-from atlas_ca.domain import identifiers as ids
-from atlas_ca.domain.authorities import (
-    Authority,
-    AuthorityBasis,
-    HeadPerEgrul,
-    PowerOfAttorney,
-    verify_authority,
-)
-from atlas_ca.domain.authorities import revoke as revoke_authority
-from atlas_ca.domain.identity_ports import CheckResult, EgrulRecord
-from atlas_ca.domain.ids import AuthorityId, OfficeId, RegistrarId, SubscriberId
-from atlas_ca.domain.registrars import Office, OfficeKind, Registrar
-from atlas_ca.domain.subscribers import (
-    EntrepreneurData,
-    IdentificationMethod,
-    IdentityData,
-    IdentityField,
-    IndividualData,
-    OrganisationData,
-    PersonName,
-    Subscriber,
-    SubscriberKind,
-    is_verified,
-    register,
-)
-from atlas_ca.domain.verification import (
-    FIELD_SOURCES,
-    apply_check,
-    complete_verification,
-    confirm_with_egrul,
-    enter_data,
-)
 from atlas_ca.errors import InvalidInput
-from atlas_ca.hsm import open_key
 from atlas_ca.limits import InputKind, read_input
-from atlas_ca.services.attestation import attest_verification
-from atlas_ca.services.files import PRIVATE_FILE, write_file
-from atlas_ca.storage.ports import RecordKind, get_record
-from atlas_ca.x509.certificate import Certificate
-
-_KINDS = {
-    "individual": SubscriberKind.INDIVIDUAL,
-    "entrepreneur": SubscriberKind.ENTREPRENEUR,
-    "organisation": SubscriberKind.ORGANISATION,
-}
-_METHODS = {m.name.lower().replace("_", "-"): m for m in IdentificationMethod}
+from atlas_ca.services.files import PRIVATE_FILE, FileExists, write_file
+from atlas_ca.services.identity import (
+    KINDS,
+    METHODS,
+    authority_basis,
+    new_registrar,
+    parse_date,
+    subscriber_summary,
+)
 
 
 def read_json(path: Path) -> Any:
@@ -96,64 +54,6 @@ def read_json(path: Path) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
-
-
-def _date(data: dict[str, Any], key: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(str(data[key]))
-    except KeyError:
-        raise InvalidInput(f"the data lacks {key!r}") from None
-    except ValueError:
-        raise InvalidInput(f"{key}: not a date YYYY-MM-DD") from None
-
-
-def _text(data: dict[str, Any], key: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str):
-        raise InvalidInput(f"the data lacks the text field {key!r}")
-    return value
-
-
-def identity_data(kind: SubscriberKind, data: Any) -> IdentityData:
-    """Typed stage-1 data from the parsed JSON document (see the module docstring)."""
-    if not isinstance(data, dict):
-        raise InvalidInput("the data file must hold a JSON object")
-    if kind is SubscriberKind.ORGANISATION:
-        return OrganisationData(ids.InnLegal(_text(data, "inn")), ids.Kpp(_text(data, "kpp")))
-    passport = data.get("passport")
-    if not isinstance(passport, dict):
-        raise InvalidInput("the data lacks the 'passport' object")
-    person = IndividualData(
-        name=PersonName(
-            _text(data, "surname"), _text(data, "given_name"), data.get("patronymic") or None
-        ),
-        birth_date=_date(data, "birth_date"),
-        passport=ids.Passport(
-            _text(passport, "series"),
-            _text(passport, "number"),
-            _date(passport, "issued"),
-            _text(passport, "issuer_code"),
-        ),
-        inn=ids.InnPerson(_text(data, "inn")),
-        snils=ids.Snils(_text(data, "snils")),
-    )
-    if kind is SubscriberKind.ENTREPRENEUR:
-        return EntrepreneurData(person, ids.Ogrnip(_text(data, "ogrnip")))
-    return person
-
-
-def _summary(sub: Subscriber) -> dict[str, object]:
-    """What ``show`` prints: identifiers and statuses, personal data masked (R21)."""
-    return {
-        "id": sub.id.value,
-        "kind": sub.kind.name.lower(),
-        "phone": str(sub.phone) if sub.phone else None,
-        "stage": sub.stage.value,
-        "verified": is_verified(sub),
-        "fields": {f.value: sub.status(f).value for f in sub.required},
-        "data": None if sub.data is None else repr(sub.data),
-        "identified_by": None if sub.identification is None else sub.identification.registrar.value,
-    }
 
 
 def _echo(data: dict[str, object], as_json: bool) -> None:
@@ -176,7 +76,7 @@ def subscriber() -> None:
 
 @subscriber.command("add")
 @click.argument("subscriber_id")
-@click.option("--kind", type=click.Choice(sorted(_KINDS)), default="individual", show_default=True)
+@click.option("--kind", type=click.Choice(sorted(KINDS)), default="individual", show_default=True)
 @click.option("--phone", required=True, help="Mobile phone: +7 and ten digits (R1).")
 @click.option("--data", "data_path", type=click.Path(dir_okay=False, path_type=Path))
 @config_option
@@ -197,19 +97,13 @@ def subscriber_add(
       atlas-ca subscriber add sub-0002 --phone +79241234567 --data person.json
       atlas-ca subscriber add org-0001 --kind organisation --phone +79240000000 --data org.json
     """
+    data = None if data_path is None else read_json(data_path)
     ws = Workspace(load_config(config_path))
     try:
-        now = ws.now()
-        sid = SubscriberId(subscriber_id)
-        if ws.records.find(RecordKind.SUBSCRIBER, sid.value) is not None:
-            raise InvalidInput(f"subscriber {sid} already exists")
-        sub = register(sid, _KINDS[kind], ids.MobilePhone(phone), at=now)
-        if data_path is not None:
-            sub = enter_data(sub, identity_data(sub.kind, read_json(data_path)), at=now)
-        ws.records.put(RecordKind.SUBSCRIBER, sid.value, sub, at=now)
+        sub = ws.add_subscriber(subscriber_id, phone=phone, kind=KINDS[kind], data=data)
     finally:
         ws.close()
-    _echo(_summary(sub), as_json)
+    _echo(subscriber_summary(sub), as_json)
 
 
 @subscriber.command("import")
@@ -229,67 +123,26 @@ def subscriber_import(jsonl: Path, config_path: Path | None, as_json: bool) -> N
       atlas-ca subscriber import people.jsonl --config ca.toml
     """
     lines = [line for line in jsonl.read_text().splitlines() if line.strip()]
+    items: list[Any] = []
+    show = not as_json and sys.stderr.isatty()
+    bar = click.progressbar(lines, label="checking", file=sys.stderr)
+    with bar if show else contextlib.nullcontext(bar):
+        for number, line in enumerate(bar if show else lines, start=1):
+            try:
+                items.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise InvalidInput(f"{jsonl}:{number}: not valid JSON ({exc.msg})") from None
     ws = Workspace(load_config(config_path))
-    try:
-        now = ws.now()
-        seen: set[str] = set()
-        parsed: list[Subscriber] = []
-        show = not as_json and sys.stderr.isatty()
-        bar = click.progressbar(lines, label="checking", file=sys.stderr)
-        with bar if show else contextlib.nullcontext(bar):
-            for number, line in enumerate(bar if show else lines, start=1):
-                try:
-                    item = json.loads(line)
-                    if not isinstance(item, dict):
-                        raise InvalidInput("not a JSON object")
-                    sid = SubscriberId(str(item.get("id")))
-                    if sid.value in seen or ws.records.find(RecordKind.SUBSCRIBER, sid.value):
-                        raise InvalidInput(f"subscriber {sid} already exists")
-                    kind = _KINDS.get(str(item.get("kind", "individual")))
-                    if kind is None:
-                        raise InvalidInput(f"unknown kind {item.get('kind')!r}")
-                    sub = register(sid, kind, ids.MobilePhone(str(item.get("phone"))), at=now)
-                    if item.get("data") is not None:
-                        sub = enter_data(sub, identity_data(kind, item["data"]), at=now)
-                except json.JSONDecodeError as exc:
-                    raise InvalidInput(f"{jsonl}:{number}: not valid JSON ({exc.msg})") from None
-                except InvalidInput as exc:
-                    raise InvalidInput(f"{jsonl}:{number}: {exc}") from exc
-                seen.add(sid.value)
-                parsed.append(sub)
-        for sub in parsed:
-            ws.records.put(RecordKind.SUBSCRIBER, sub.id.value, sub, at=now)
+    try:  # every line is checked before any is written (the service's all-or-none)
+        parsed = ws.import_subscribers(items)
+    except InvalidInput as exc:
+        raise InvalidInput(f"{jsonl}:{exc.context.get('item', '?')}: {exc}") from exc
     finally:
         ws.close()
     if as_json:
         click.echo(json.dumps({"imported": [s.id.value for s in parsed]}))
     else:
         click.echo(f"imported {len(parsed)} subscriber(s)")
-
-
-@dataclass(frozen=True, slots=True)
-class EgrulExtract:
-    """An ЕГРЮЛ extract the operator obtained, as the :class:`EgrulRegistry` port."""
-
-    record: EgrulRecord
-
-    def find(self, inn: ids.InnLegal) -> EgrulRecord | None:
-        return self.record if self.record.inn == inn else None
-
-
-def egrul_extract(data: Any) -> EgrulExtract:
-    """``{"inn", "kpp", "ogrn", "full_name", "active"}`` from an ЕГРЮЛ extract."""
-    if not isinstance(data, dict):
-        raise InvalidInput("the ЕГРЮЛ extract must be a JSON object")
-    return EgrulExtract(
-        EgrulRecord(
-            inn=ids.InnLegal(_text(data, "inn")),
-            kpp=ids.Kpp(_text(data, "kpp")),
-            ogrn=ids.Ogrn(_text(data, "ogrn")),
-            full_name=_text(data, "full_name"),
-            active=bool(data.get("active", True)),
-        )
-    )
 
 
 @subscriber.command("check")
@@ -328,35 +181,16 @@ def subscriber_check(
     """
     if (answers_path is None) == (egrul_path is None):
         raise InvalidInput("give exactly one of --answers FILE or --egrul FILE")
+    document = read_json(egrul_path if egrul_path is not None else answers_path)  # type: ignore[arg-type]
     ws = Workspace(load_config(config_path))
     try:
-        now = ws.now()
-        sub = get_record(ws.records, RecordKind.SUBSCRIBER, subscriber_id, Subscriber)
         if egrul_path is not None:
-            sub = confirm_with_egrul(sub, egrul_extract(read_json(egrul_path)), at=now)
-        elif answers_path is not None:
-            sub = _apply_answers(sub, read_json(answers_path), now)
-        ws.records.put(RecordKind.SUBSCRIBER, sub.id.value, sub, at=now)
+            sub = ws.confirm_with_egrul(subscriber_id, document)
+        else:
+            sub = ws.record_checks(subscriber_id, document)
     finally:
         ws.close()
-    _echo(_summary(sub), as_json)
-
-
-def _apply_answers(sub: Subscriber, answers: Any, now: dt.datetime) -> Subscriber:
-    if not isinstance(answers, list):
-        raise InvalidInput("the answers file must hold a JSON list")
-    for answer in answers:
-        if not isinstance(answer, dict):
-            raise InvalidInput("each answer is a JSON object")
-        try:
-            field = IdentityField(str(answer.get("field")))
-        except ValueError:
-            raise InvalidInput(f"unknown field {answer.get('field')!r}") from None
-        result = CheckResult(
-            FIELD_SOURCES[field], bool(answer.get("confirmed")), answer.get("reason")
-        )
-        sub = apply_check(sub, field, result, at=now)
-    return sub
+    _echo(subscriber_summary(sub), as_json)
 
 
 @subscriber.command("verify")
@@ -364,12 +198,16 @@ def _apply_answers(sub: Subscriber, answers: Any, now: dt.datetime) -> Subscribe
 @click.option("--registrar", "registrar_id", required=True, help="The verifying registrar.")
 @click.option(
     "--method",
-    type=click.Choice(sorted(_METHODS)),
+    type=click.Choice(sorted(METHODS)),
     default="personal-presence",
     show_default=True,
     help="identificationKind (Order 795).",
 )
-@click.option("--attest-key", help="Registrar's key URI: sign the verified record (R5).")
+@click.option(
+    "--attest-key",
+    required=True,
+    help="Registrar's key URI: signs the verified record; no verification without it (R5).",
+)
 @click.option(
     "--attest-out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -383,46 +221,42 @@ def subscriber_verify(
     subscriber_id: str,
     registrar_id: str,
     method: str,
-    attest_key: str | None,
+    attest_key: str,
     attest_out: Path | None,
     force: bool,
     config_path: Path | None,
     as_json: bool,
 ) -> None:
-    """A registrar completes the verification after every check passed (R2 stage 2, R5).
-
-    With --attest-key, the registrar signs the verified record as GOST CMS (detached).
+    """A registrar completes the verification after every check passed and signs the
+    verified record with their key as GOST CMS, detached (R2 stage 2, R5): there is no
+    verification without the registrar's signature on the verified data.
 
     \b
     Examples:
-      atlas-ca subscriber verify sub-0002 --registrar reg-0001
       atlas-ca subscriber verify sub-0002 --registrar reg-0001 \\
           --attest-key 'pkcs11:token=REG;object=reg-1?pin-source=file:reg.pin' --attest-out att/
     """
+    target = attest_out or Path(".")
+    record = target / f"{subscriber_id}.record.der"
+    signature = target / f"{subscriber_id}.record.p7s"
+    for path in (record, signature):
+        if not force and path.exists():  # before anything is verified or signed
+            raise FileExists(
+                f"{path} exists; nothing was verified (use --force to overwrite it)",
+                path=str(path),
+            )
     ws = Workspace(load_config(config_path))
     try:
-        now = ws.now()
-        sub = get_record(ws.records, RecordKind.SUBSCRIBER, subscriber_id, Subscriber)
-        registrar = get_record(ws.records, RecordKind.REGISTRAR, registrar_id, Registrar)
-        sub = complete_verification(sub, registrar, _METHODS[method], at=now)
-        files: dict[str, str] = {}
-        if attest_key is not None:
-            key = open_key(attest_key, pin=pin_from_environment())
-            attestation = attest_verification(sub, registrar, key, at=now)
-            target = attest_out or Path(".")
-            record, signature = (
-                target / f"{sub.id}.record.der",
-                target / f"{sub.id}.record.p7s",
-            )
-            # the record is the verified personal data (152-ФЗ): 0600 in a 0700 directory
-            write_file(record, attestation.record_der, mode=PRIVATE_FILE, overwrite=force)
-            write_file(signature, attestation.signature_der, mode=PRIVATE_FILE, overwrite=force)
-            files = {"record": str(record), "attestation": str(signature)}
-        ws.records.put(RecordKind.SUBSCRIBER, sub.id.value, sub, at=now)
+        done = ws.verify_subscriber(
+            subscriber_id, registrar=registrar_id, key=attest_key, method=METHODS[method]
+        )
     finally:
         ws.close()
-    summary = _summary(sub)
-    summary.update(files)
+    # the record is the verified personal data (152-ФЗ): 0600 in a 0700 directory
+    write_file(record, done.attestation.record_der, mode=PRIVATE_FILE, overwrite=force)
+    write_file(signature, done.attestation.signature_der, mode=PRIVATE_FILE, overwrite=force)
+    summary = subscriber_summary(done.subscriber)
+    summary.update({"record": str(record), "attestation": str(signature)})
     _echo(summary, as_json)
 
 
@@ -440,10 +274,9 @@ def subscriber_show(subscriber_id: str, config_path: Path | None, as_json: bool)
     """
     ws = Workspace(load_config(config_path))
     try:
-        sub = get_record(ws.records, RecordKind.SUBSCRIBER, subscriber_id, Subscriber)
-        summary = _summary(sub)
+        summary = subscriber_summary(ws.subscriber(subscriber_id))
         summary["certificates"] = {
-            format(r.serial, "x"): r.status.value for r in ws.register.certificates_of(sub.id)
+            format(r.serial, "x"): r.status.value for r in ws.certificates_of(subscriber_id)
         }
     finally:
         ws.close()
@@ -494,33 +327,26 @@ def registrar_add(
       atlas-ca registrar add reg-0002 --surname Петрова --given-name Анна \\
           --office office-vl --office-name 'Владивосток, офис' --certificate reg.pem
     """
-    certificate = (
-        None
-        if cert_path is None
-        else Certificate.load(read_input(cert_path, InputKind.CERTIFICATE)).der
-    )
-    office = Office(
-        OfficeId(office_id),
-        office_name,
-        OfficeKind.AGENT if agent_inn else OfficeKind.OWN,
-        ids.InnLegal(agent_inn) if agent_inn else None,
-    )
-    reg = Registrar(
-        id=RegistrarId(registrar_id),
-        name=PersonName(surname, given_name),
-        office=office,
-        signing_certificate=certificate,
-        person=SubscriberId(person) if person else None,
+    certificate = None if cert_path is None else read_input(cert_path, InputKind.CERTIFICATE)
+    reg = new_registrar(
+        registrar_id,
+        surname=surname,
+        given_name=given_name,
+        office_id=office_id,
+        office_name=office_name,
+        agent_inn=agent_inn,
+        certificate=certificate,
+        person=person,
     )
     ws = Workspace(load_config(config_path))
     try:
-        ws.records.put(RecordKind.REGISTRAR, reg.id.value, reg, at=ws.now())
+        ws.add_registrar(reg)
     finally:
         ws.close()
     _echo(
         {
             "id": reg.id.value,
-            "office": office.id.value,
+            "office": reg.office.id.value,
             "can_verify": reg.can_verify,
             "certificate": certificate is not None,
         },
@@ -580,32 +406,24 @@ def authority_add(
           --position 'Генеральный директор' --head-since 2026-01-10 \\
           --valid-from 2026-01-10 --registrar reg-0001
     """
-    organisation = ids.InnLegal(org_inn)
-    basis: AuthorityBasis
-    if (head_since is None) == (poa_number is None):
-        raise InvalidInput("give exactly one basis: --head-since DATE or --poa NUMBER")
-    if head_since is not None:
-        basis = HeadPerEgrul(_date({"d": head_since}, "d"))
-    else:
-        if poa_issued is None or poa_number is None:
-            raise InvalidInput("a МЧД needs --poa-issued")
-        basis = PowerOfAttorney(poa_number, organisation, _date({"d": poa_issued}, "d"))
+    basis = authority_basis(
+        org_inn,
+        head_since=None if head_since is None else parse_date(head_since, "--head-since"),
+        poa_number=poa_number,
+        poa_issued=None if poa_issued is None else parse_date(poa_issued, "--poa-issued"),
+    )
     ws = Workspace(load_config(config_path))
     try:
-        now = ws.now()
-        get_record(ws.records, RecordKind.SUBSCRIBER, person, Subscriber)
-        reg = get_record(ws.records, RecordKind.REGISTRAR, registrar_id, Registrar)
-        found = Authority(
-            id=AuthorityId(authority_id),
-            person=SubscriberId(person),
-            organisation=organisation,
+        found = ws.add_authority(
+            authority_id,
+            person=person,
+            organisation=org_inn,
             position=position,
             basis=basis,
             valid_from=_moment(valid_from),
             valid_until=_moment(valid_until) if valid_until else None,
+            registrar=registrar_id,
         )
-        found = verify_authority(found, reg, at=now)
-        ws.records.put(RecordKind.AUTHORITY, found.id.value, found, at=now)
     finally:
         ws.close()
     _echo({"id": found.id.value, "person": person, "verified_by": registrar_id}, as_json)
@@ -628,14 +446,11 @@ def authority_revoke(
     """
     ws = Workspace(load_config(config_path))
     try:
-        now = ws.now()
-        found = get_record(ws.records, RecordKind.AUTHORITY, authority_id, Authority)
-        found = revoke_authority(found, at=now, reason=reason)
-        ws.records.put(RecordKind.AUTHORITY, found.id.value, found, at=now)
+        found = ws.revoke_authority(authority_id, reason)
     finally:
         ws.close()
     revoked = found.revoked_at.isoformat() if found.revoked_at else None
     _echo({"id": found.id.value, "revoked_at": revoked}, as_json)
 
 
-__all__ = ["authority", "identity_data", "read_json", "registrar", "subscriber"]
+__all__ = ["authority", "read_json", "registrar", "subscriber"]
