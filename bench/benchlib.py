@@ -3,7 +3,7 @@ signing reference, child processes (JSON results, wall time and peak RSS) and RE
 
 Imported as ``benchlib`` by the scripts in this folder (``python bench/x.py`` puts the folder
 first on ``sys.path``). The OpenSSL gost-engine configuration lives in the library,
-:mod:`atlas_ca.interop`, because the tests and the demo need it too.
+:mod:`atlas_ca.cli.demo.interop`, because the tests and the demo need it too.
 """
 
 from __future__ import annotations

@@ -31,8 +31,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 # OPENSSL_GOST_CONF: bench/crl_publish.py reads it from here.
-from atlas_ca.interop import OPENSSL_GOST_CONF as OPENSSL_GOST_CONF
-from atlas_ca.interop import openssl_gost_env, write_openssl_gost_conf
+from atlas_ca.cli.demo.interop import OPENSSL_GOST_CONF as OPENSSL_GOST_CONF
+from atlas_ca.cli.demo.interop import openssl_gost_env, write_openssl_gost_conf
 from benchlib import measure, print_load, print_result
 
 CA_CNF = """\

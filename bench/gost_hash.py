@@ -19,9 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from atlas_ca.cli.demo.interop import run_openssl, write_openssl_gost_conf
 from atlas_ca.gost import Streebog, streebog256
 from atlas_ca.gost.engine import native_available
-from atlas_ca.interop import run_openssl, write_openssl_gost_conf
 from benchlib import print_result
 
 SIZE = 64 << 20

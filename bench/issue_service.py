@@ -91,7 +91,7 @@ def worker_service(
     import secrets
 
     from atlas_ca.asn1 import oids
-    from atlas_ca.domain.fakes import verified_subscriber
+    from atlas_ca.cli.demo.fakes import verified_subscriber
     from atlas_ca.domain.identifiers import InnLegal, Ogrn
     from atlas_ca.domain.ids import OrderId, ProductCode, TariffPlanId
     from atlas_ca.domain.money import Money
@@ -108,7 +108,7 @@ def worker_service(
     from atlas_ca.domain.sellers import PaymentMethod, SellerCode
     from atlas_ca.domain.tariffs import Catalogue, PriceVersion, Product, ProductKind, TariffPlan
     from atlas_ca.profiles.config import CaConfig, IssuerTools
-    from atlas_ca.profiles.issue import (
+    from atlas_ca.profiles.planning import (
         Address,
         Organisation,
         issue_certificate,

@@ -55,7 +55,7 @@ def setup(base: Path, ca_uri: str, ocsp_uri: str, ref_spki_pem: Path, serials: i
     from atlas_ca.domain.ids import SubscriberId
     from atlas_ca.hsm import open_key
     from atlas_ca.profiles.config import CaConfig, IssuerTools
-    from atlas_ca.profiles.issue import (
+    from atlas_ca.profiles.planning import (
         Address,
         Organisation,
         issue_certificate,
@@ -249,7 +249,7 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, help="Keep the files here (default: a temp dir).")
     args = parser.parse_args()
 
-    from atlas_ca.interop import openssl_gost_env, write_openssl_gost_conf
+    from atlas_ca.cli.demo.interop import openssl_gost_env, write_openssl_gost_conf
     from atlas_ca.status.process import ServerProcess, free_port
 
     with tempfile.TemporaryDirectory(prefix="bench-ocsp-") as tmp:

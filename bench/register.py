@@ -35,13 +35,12 @@ from psycopg import sql as pgsql
 from benchlib import print_result, run_json_child
 
 HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parent / "tests" / "storage"), str(HERE.parent / "tests")]
-
-from registers import ACTOR, ISSUER, T0, Store, fill_revoked, issued, new_intent  # noqa: E402
+sys.path[:0] = [str(HERE.parent / "tests")]
 
 from atlas_ca.storage.ports import serial_text  # noqa: E402
 from atlas_ca.storage.postgres import PostgresRegister  # noqa: E402
 from atlas_ca.storage.sqlite import SqliteRegister  # noqa: E402
+from support.registers import ACTOR, ISSUER, T0, Store, fill_revoked, issued, new_intent  # noqa: E402
 
 GOAL_ISSUE_OVERHEAD = 2.0
 GOAL_SCAN_RATIO = 3.0

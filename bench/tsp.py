@@ -58,7 +58,7 @@ def setup(base: Path, ca_uri: str, tsa_uri: str) -> None:
     from atlas_ca.domain.identifiers import InnLegal, Ogrn
     from atlas_ca.hsm import open_key
     from atlas_ca.profiles.config import CaConfig, IssuerTools
-    from atlas_ca.profiles.issue import (
+    from atlas_ca.profiles.planning import (
         Address,
         Organisation,
         issue_certificate,
@@ -150,7 +150,7 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=50)
     args = parser.parse_args()
 
-    from atlas_ca.interop import OPENSSL_GOST_CONF, openssl_gost_env
+    from atlas_ca.cli.demo.interop import OPENSSL_GOST_CONF, openssl_gost_env
     from atlas_ca.status.process import ServerProcess
 
     with tempfile.TemporaryDirectory(prefix="bench-tsp-") as tmp:

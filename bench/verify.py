@@ -32,8 +32,8 @@ from pathlib import Path
 
 from atlas_ca.algorithms import KeyType
 from atlas_ca.asn1 import oids
+from atlas_ca.cli.demo.interop import openssl_gost_env, write_openssl_gost_conf
 from atlas_ca.hsm.software import generate_software_key, open_software_key
-from atlas_ca.interop import openssl_gost_env, write_openssl_gost_conf
 from atlas_ca.trust import PathValidator
 from atlas_ca.x509.certificate import Certificate, CertificateBuilder
 from atlas_ca.x509.crl import CrlBuilder, RevocationReason, RevokedEntry

@@ -46,7 +46,7 @@ def test_the_walk_finds_the_errors_of_every_layer() -> None:
         "atlas_ca.errors",
         "atlas_ca.domain.subscribers",
         "atlas_ca.domain.otp",
-        "atlas_ca.profiles.issue",
+        "atlas_ca.profiles.planning",
         "atlas_ca.x509.crl",
         "atlas_ca.services.files",
     } <= modules

@@ -92,7 +92,7 @@ from atlas_ca.hsm import open_key
 from atlas_ca.hsm.base import SigningKey
 from atlas_ca.limits import InputKind, open_input, read_input
 from atlas_ca.profiles.config import CaConfig, ConfigError
-from atlas_ca.profiles.issue import Address, Organisation
+from atlas_ca.profiles.planning import Address, Organisation
 from atlas_ca.services.billing import (
     ActivationTarget,
     BalancePayment,

@@ -467,7 +467,7 @@ _ELSEWHERE: dict[str, str] = {
     "CalendarError": "atlas_ca.domain.workdays",
     "UnknownProfile": "atlas_ca.profiles",
     "ConfigError": "atlas_ca.profiles.config",
-    "ProfileViolation": "atlas_ca.profiles.issue",
+    "ProfileViolation": "atlas_ca.profiles.planning",
     "AttestationInvalid": "atlas_ca.services.attestation",
     "AttestationRefused": "atlas_ca.services.attestation",
     "FileExists": "atlas_ca.services.files",
@@ -509,7 +509,7 @@ if TYPE_CHECKING:
     from atlas_ca.domain.workdays import CalendarError as CalendarError
     from atlas_ca.profiles import UnknownProfile as UnknownProfile
     from atlas_ca.profiles.config import ConfigError as ConfigError
-    from atlas_ca.profiles.issue import ProfileViolation as ProfileViolation
+    from atlas_ca.profiles.planning import ProfileViolation as ProfileViolation
     from atlas_ca.services.attestation import AttestationInvalid as AttestationInvalid
     from atlas_ca.services.attestation import AttestationRefused as AttestationRefused
     from atlas_ca.services.files import FileExists as FileExists

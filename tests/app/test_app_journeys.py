@@ -15,7 +15,7 @@ import pytest
 import atlas_ca
 from atlas_ca.algorithms import KeyType
 from atlas_ca.app import AtlasCA
-from atlas_ca.demo import DEMO_CA, DEMO_CONFIG
+from atlas_ca.cli.demo.scenario import DEMO_CA, DEMO_CONFIG
 from atlas_ca.domain.authorities import AuthorityRefused, HeadPerEgrul
 from atlas_ca.domain.orders import ActivationKind, ActivationTarget
 from atlas_ca.domain.registrars import RegistrarRefused
@@ -33,8 +33,7 @@ from atlas_ca.services.billing import (
 from atlas_ca.services.certificates import StatusAction
 from atlas_ca.services.identity import new_registrar
 from atlas_ca.storage.ports import CertificateStatus, RevocationReason
-from atlas_testing import OpenSSL
-from conftest import (
+from support.app_env import (
     ANSWERS,
     PERSON,
     REGISTRAR,
@@ -45,6 +44,7 @@ from conftest import (
     verified,
     write_config,
 )
+from support.atlas_testing import OpenSSL
 
 
 def _wrong(code: str) -> str:

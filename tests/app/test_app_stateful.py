@@ -48,7 +48,7 @@ from atlas_ca.services.billing import (
     SellerCode,
 )
 from atlas_ca.storage.ports import RecordKind, iter_records
-from conftest import Desk, Pki, new_csr, open_desk, verified
+from support.app_env import Desk, Pki, new_csr, open_desk, verified
 
 PEOPLE = ("sub-v", "sub-o")
 OUTSIDE_METHODS = [m for m in PaymentMethod if m is not PaymentMethod.ACCOUNT_BALANCE]

@@ -7,7 +7,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from registers import ACTOR, T0, Store
 
 from atlas_ca.algorithms import KeyType, SignatureAlgorithm
 from atlas_ca.audit import (
@@ -21,6 +20,7 @@ from atlas_ca.audit import (
     x509_signature_verifier,
 )
 from atlas_ca.hsm.pkcs11 import Pkcs11Key, open_token
+from support.registers import ACTOR, T0, Store
 
 
 @pytest.fixture(scope="module")

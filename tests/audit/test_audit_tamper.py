@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from registers import ACTOR, ISSUER, OPERATOR, T0, Store, issued, new_intent
 
 from atlas_ca.algorithms import KeyType
 from atlas_ca.audit import (
@@ -25,6 +24,7 @@ from atlas_ca.hsm.base import SigningKey
 from atlas_ca.hsm.software import generate_software_key, open_software_key
 from atlas_ca.storage import RevocationReason
 from atlas_ca.storage._sql import SqlRegister
+from support.registers import ACTOR, ISSUER, OPERATOR, T0, Store, issued, new_intent
 
 
 def populate(reg: SqlRegister) -> None:

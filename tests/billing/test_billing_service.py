@@ -7,7 +7,6 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from billing_steps import issue_one
 
 from atlas_ca.domain.account import EntryKind, InsufficientBalance
 from atlas_ca.domain.ids import OrderId
@@ -32,7 +31,8 @@ from atlas_ca.services.billing import (
     RequestChannel,
     SellerCode,
 )
-from conftest import KEP, LICENCE, NEWCOMER, OTHER, SERVICE, SUBSCRIPTION, VERIFIED, Desk
+from support.billing_env import KEP, LICENCE, NEWCOMER, OTHER, SERVICE, SUBSCRIPTION, VERIFIED, Desk
+from support.billing_steps import issue_one
 
 CARD = PaymentMethod.BANK_CARD
 POST = RequestChannel.POST

@@ -42,7 +42,7 @@ from atlas_ca.services.billing import (
     SellerCode,
 )
 from atlas_ca.storage.ports import RecordKind, RecordStore, iter_records
-from conftest import KEP, LICENCE, OTHER, VERIFIED, Desk, fresh_store, make_desk
+from support.billing_env import KEP, LICENCE, OTHER, VERIFIED, Desk, fresh_store, make_desk
 
 PEOPLE = (VERIFIED, OTHER)
 OUTSIDE_METHODS = [m for m in PaymentMethod if m is not PaymentMethod.ACCOUNT_BALANCE]

@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_ops_support import pg_url, registers
 from click.testing import CliRunner
 
 from atlas_ca.cli import main
-from atlas_ca.domain.fakes import verified_subscriber
+from atlas_ca.cli.demo.fakes import verified_subscriber
 from atlas_ca.storage import RecordKind, open_record_store
+from support.cli_ops_support import pg_url, registers
 
 pg_server = registers.pg_server
 

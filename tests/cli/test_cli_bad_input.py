@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from cli_ops_support import run_cli, softhsm_env
+
+from support.cli_ops_support import run_cli, softhsm_env
 
 pytestmark = [pytest.mark.softhsm]
 

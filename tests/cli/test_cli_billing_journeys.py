@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_ops_support import run_cli, softhsm_env
 
 from atlas_ca.algorithms import KeyType
 from atlas_ca.hsm.software import generate_software_key, open_software_key
 from atlas_ca.x509.csr import CsrBuilder
 from atlas_ca.x509.names import Name
+from support.cli_ops_support import run_cli, softhsm_env
 
 pytestmark = [pytest.mark.softhsm]
 

@@ -9,9 +9,9 @@ import stat
 from pathlib import Path
 
 import pytest
-from cli_ops_support import run_cli, softhsm_env
 
-from atlas_testing import OpenSSL
+from support.atlas_testing import OpenSSL
+from support.cli_ops_support import run_cli, softhsm_env
 
 pytestmark = [pytest.mark.softhsm, pytest.mark.openssl_gost]
 
@@ -31,7 +31,7 @@ EXPECTED_STEPS = {
     "openssl crl -verify",
     "openssl cms -verify",
     "audit",
-    # the status services (atlas_ca.status.demo): served and asked by outside clients
+    # the status services (atlas_ca.cli.demo.status_steps): served and asked by outside clients
     "serve",
     "openssl ocsp (valid)",
     "openssl ocsp (revoked)",
@@ -167,7 +167,7 @@ def test_pkilint_and_our_linter_find_no_error_in_what_the_demo_makes(
 ) -> None:
     from atlas_ca.profiles.lint import Policy, lint_crl_der, lint_der
     from atlas_ca.x509.pem import PemLabel, pem_blocks
-    from pkilint_support import crl_findings, pkix_findings
+    from support.pkilint_support import crl_findings, pkix_findings
 
     out, _ = demo_run
     seen = {PemLabel.CERTIFICATE: 0, PemLabel.X509_CRL: 0}

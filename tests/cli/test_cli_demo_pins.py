@@ -7,9 +7,10 @@ from __future__ import annotations
 import multiprocessing
 from pathlib import Path
 
-import demo_workers
 import pytest
-from cli_ops_support import softhsm_env
+
+from support import demo_workers
+from support.cli_ops_support import softhsm_env
 
 pytestmark = [pytest.mark.softhsm, pytest.mark.openssl_gost]
 

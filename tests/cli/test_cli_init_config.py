@@ -15,7 +15,7 @@ from atlas_ca.cli import main
 from atlas_ca.cli.config import load_config
 from atlas_ca.storage import IssuerKeyId, open_register
 from atlas_ca.x509.certificate import Certificate
-from atlas_testing import OpenSSL
+from support.atlas_testing import OpenSSL
 
 PROFILE = """
 [ca.profile]

@@ -13,16 +13,16 @@ from pathlib import Path
 
 import atlas_ca
 from atlas_ca.algorithms import KeyType
-from atlas_ca.demo import DEMO_CA, DEMO_CONFIG
-from atlas_ca.domain.fakes import verified_subscriber
+from atlas_ca.cli.demo.fakes import verified_subscriber
+from atlas_ca.cli.demo.scenario import DEMO_CA, DEMO_CONFIG
 from atlas_ca.domain.identifiers import MobilePhone
 from atlas_ca.hsm.software import generate_software_key, open_software_key
-from atlas_ca.profiles.issue import issue_certificate, plan_ca_certificate
+from atlas_ca.profiles.planning import issue_certificate, plan_ca_certificate
 from atlas_ca.storage.ports import RecordKind
 from atlas_ca.x509.certificate import Certificate, random_serial
 from atlas_ca.x509.csr import CsrBuilder
 from atlas_ca.x509.names import Name
-from atlas_testing import REPO, OpenSSL
+from support.atlas_testing import REPO, OpenSSL
 
 GUIDE = REPO / "docs" / "library-guide.md"
 

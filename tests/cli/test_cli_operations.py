@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from cli_ops_support import run_cli, softhsm_env
 
-from atlas_testing import OpenSSL
+from support.atlas_testing import OpenSSL
+from support.cli_ops_support import run_cli, softhsm_env
 
 pytestmark = [pytest.mark.softhsm, pytest.mark.openssl_gost]
 
@@ -322,4 +322,3 @@ def test_a_checkpoint_signed_on_the_token_is_verified_and_its_signer_must_be_tru
     rc, _, err = ca.cli("audit", "verify", "--trusted-cert", str(ca.dir / "registrar.pem"))
     assert rc == 1
     assert "untrusted key" in err
-

@@ -7,14 +7,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from cli_ops_support import pg_url, registers
 from click.testing import CliRunner
 
 from atlas_ca.algorithms import KeyType
 from atlas_ca.cli import main
-from atlas_ca.domain.fakes import sample_registrar
+from atlas_ca.cli.demo.fakes import sample_registrar
 from atlas_ca.hsm.software import generate_software_key
 from atlas_ca.storage import RecordKind, open_record_store
+from support.cli_ops_support import pg_url, registers
 
 pg_server = registers.pg_server
 

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from cli_ops_support import run_cli, softhsm_env
 
 from atlas_ca.algorithms import KeyType
 from atlas_ca.asn1 import oids
@@ -19,7 +18,8 @@ from atlas_ca.trust.cms import sign_attached
 from atlas_ca.x509.certificate import Certificate
 from atlas_ca.x509.csr import CsrBuilder
 from atlas_ca.x509.names import Name
-from atlas_testing import OpenSSL
+from support.atlas_testing import OpenSSL
+from support.cli_ops_support import run_cli, softhsm_env
 
 pytestmark = [pytest.mark.softhsm, pytest.mark.openssl_gost]
 

@@ -13,10 +13,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "x509"))
-
-from x509_signers import MemoryKey, ecdsa_key, gost_key
-
 from atlas_ca.asn1 import oids
 from atlas_ca.cli import main
 from atlas_ca.cli.errors import ExitCode, exit_code_for
@@ -40,6 +36,7 @@ from atlas_ca.x509.extensions import (
     SubjectSignTool,
 )
 from atlas_ca.x509.names import Name
+from support.x509_signers import MemoryKey, ecdsa_key, gost_key
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from cli_ops_support import run_cli, softhsm_env
 
 from atlas_ca.x509.certificate import Certificate
+from support.cli_ops_support import run_cli, softhsm_env
 
 pytestmark = [pytest.mark.softhsm]
 

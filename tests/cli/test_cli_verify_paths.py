@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "trust"))
-
-from trust_pki import Pki, make_pki, revoked
-
 from atlas_ca.asn1 import oids
 from atlas_ca.cli import main
+from support.trust_pki import Pki, make_pki, revoked
 
 AT = "2026-06-01T00:00:00Z"
 VECTORS = Path(__file__).resolve().parent.parent / "vectors" / "russian"

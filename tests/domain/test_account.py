@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from billing_samples import ALICE, at, rub
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,6 +22,7 @@ from atlas_ca.domain.account import (
 from atlas_ca.domain.ids import OrderId
 from atlas_ca.domain.money import InvalidBillingInput, InvalidMoney, Money
 from atlas_ca.domain.sellers import PaymentMethod, SellerCode
+from support.billing_samples import ALICE, at, rub
 
 
 def test_R14_the_balance_is_the_sum_of_the_entries() -> None:

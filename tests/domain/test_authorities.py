@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from atlas_ca.cli.demo.fakes import ATLAS_2, SERVER_CENTRE, sample_registrar, verified_subscriber
 from atlas_ca.domain.authorities import (
     Authority,
     AuthorityProblem,
@@ -22,7 +23,6 @@ from atlas_ca.domain.authorities import (
     revoke,
     verify_authority,
 )
-from atlas_ca.domain.fakes import ATLAS_2, SERVER_CENTRE, sample_registrar, verified_subscriber
 from atlas_ca.domain.ids import AuthorityId, SubscriberId
 from atlas_ca.domain.registrars import RegistrarRefused, suspend
 from atlas_ca.domain.subscribers import NotVerified, SubscriberKind, register

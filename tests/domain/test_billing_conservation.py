@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from billing_samples import ALICE, at, placed_order
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -40,6 +39,7 @@ from atlas_ca.domain.refunds import (
     record_order_refund,
 )
 from atlas_ca.domain.sellers import PaymentMethod, SellerCode
+from support.billing_samples import ALICE, at, placed_order
 
 step = st.one_of(
     st.tuples(st.just("top_up"), st.integers(1, 500_000)),

@@ -6,17 +6,6 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from billing_samples import (
-    ALICE,
-    BOB,
-    KEP,
-    LICENCE,
-    MALLORY,
-    RENEW,
-    SUBSCRIPTION,
-    at,
-    placed_order,
-)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -48,6 +37,17 @@ from atlas_ca.errors import (
     OrderExhausted,
     OrderNotPaid,
     Refused,
+)
+from support.billing_samples import (
+    ALICE,
+    BOB,
+    KEP,
+    LICENCE,
+    MALLORY,
+    RENEW,
+    SUBSCRIPTION,
+    at,
+    placed_order,
 )
 
 

@@ -10,9 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from atlas_ca.domain import masking
-from atlas_ca.domain.authorities import Authority, AuthorityScope, PowerOfAttorney
-from atlas_ca.domain.fakes import (
+from atlas_ca.cli.demo.fakes import (
     SAMPLE_OGRNIP,
     SERVER_CENTRE,
     confirmed_change,
@@ -20,6 +18,8 @@ from atlas_ca.domain.fakes import (
     sample_person,
     sample_registrar,
 )
+from atlas_ca.domain import masking
+from atlas_ca.domain.authorities import Authority, AuthorityScope, PowerOfAttorney
 from atlas_ca.domain.identifiers import InnPerson, MobilePhone, Ogrnip, Passport, Snils
 from atlas_ca.domain.ids import AuthorityId, SubscriberId
 from atlas_ca.domain.otp import Operation, bind, create_challenge, verify_code

@@ -5,19 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from billing_samples import (
-    ALICE,
-    BASIC,
-    BOB,
-    CATALOGUE,
-    KEP,
-    LICENCE,
-    MALLORY,
-    VERIFIED,
-    at,
-    placed_order,
-    rub,
-)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -49,6 +36,19 @@ from atlas_ca.domain.orders import (
 )
 from atlas_ca.domain.sellers import PaymentMethod, PaymentRefused, SellerCode
 from atlas_ca.domain.subscribers import SubscriberKind, register
+from support.billing_samples import (
+    ALICE,
+    BASIC,
+    BOB,
+    CATALOGUE,
+    KEP,
+    LICENCE,
+    MALLORY,
+    VERIFIED,
+    at,
+    placed_order,
+    rub,
+)
 
 
 def draft(

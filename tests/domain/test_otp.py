@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from atlas_ca.domain.fakes import FakeSmsGateway
+from atlas_ca.cli.demo.fakes import FakeSmsGateway
 from atlas_ca.domain.identifiers import MobilePhone
 from atlas_ca.domain.identity_ports import RegistryUnavailable
 from atlas_ca.domain.ids import SubscriberId

@@ -6,7 +6,6 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from billing_samples import ALICE, BOB, KEP, LICENCE, at, placed_order, rub
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -28,6 +27,7 @@ from atlas_ca.domain.payments import (
     pay_from_account,
 )
 from atlas_ca.domain.sellers import ATLAS_2, PaymentMethod, PaymentRefused, SellerCode
+from support.billing_samples import ALICE, BOB, KEP, LICENCE, at, placed_order, rub
 
 SC = SellerCode.SERVER_CENTR
 A2 = SellerCode.ATLAS_2

@@ -7,7 +7,6 @@ from dataclasses import replace
 from decimal import Decimal
 
 import pytest
-from billing_samples import ALICE, BOB, at, placed_order, rub
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -38,6 +37,7 @@ from atlas_ca.domain.refunds import (
 )
 from atlas_ca.domain.sellers import PaymentMethod, SellerCode
 from atlas_ca.domain.workdays import RUSSIA, working_days_between
+from support.billing_samples import ALICE, BOB, at, placed_order, rub
 
 
 def request(

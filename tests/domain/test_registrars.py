@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from atlas_ca.domain.fakes import SERVER_CENTRE, sample_registrar
+from atlas_ca.cli.demo.fakes import SERVER_CENTRE, sample_registrar
 from atlas_ca.domain.ids import OfficeId
 from atlas_ca.domain.registrars import (
     Office,

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from atlas_ca.domain.fakes import SERVER_CENTRE, sample_person, verified_subscriber
+from atlas_ca.cli.demo.fakes import SERVER_CENTRE, sample_person, verified_subscriber
 from atlas_ca.domain.identifiers import MobilePhone, Ogrnip
 from atlas_ca.domain.ids import SubscriberId
 from atlas_ca.domain.subscribers import (

@@ -6,17 +6,6 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from billing_samples import (
-    BASIC,
-    CATALOGUE,
-    KEP,
-    LICENCE,
-    RENEW,
-    SUBSCRIPTION,
-    at,
-    placed_order,
-    rub,
-)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -36,6 +25,17 @@ from atlas_ca.domain.tariffs import (
     VolumeTier,
     apply_discounts,
     price_line,
+)
+from support.billing_samples import (
+    BASIC,
+    CATALOGUE,
+    KEP,
+    LICENCE,
+    RENEW,
+    SUBSCRIPTION,
+    at,
+    placed_order,
+    rub,
 )
 
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from atlas_ca.domain.fakes import (
+from atlas_ca.cli.demo.fakes import (
     SAMPLE_OGRNIP,
     SERVER_CENTRE,
     FakeEgrip,

@@ -18,7 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-WORKER = Path(__file__).resolve().parent / "fuzz_worker.py"
+WORKER = Path(__file__).resolve().parents[1] / "support" / "fuzz_worker.py"
 
 
 def test_mutants_of_real_objects_raise_only_our_errors_within_bounds() -> None:

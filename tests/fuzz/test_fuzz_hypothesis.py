@@ -8,9 +8,10 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
-from fuzz_support import TARGETS, build_corpus, check, targets_for
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from support.fuzz_support import TARGETS, build_corpus, check, targets_for
 
 PEAK_BYTES = 64 * 1024 * 1024
 SETTINGS = settings(

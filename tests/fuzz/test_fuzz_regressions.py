@@ -9,15 +9,8 @@ multi-line complaints reached our messages (and lint findings) as they were.
 from __future__ import annotations
 
 import datetime as dt
-import sys
-from pathlib import Path
 
 import pytest
-from fuzz_support import _fix_lengths, check, deep_nesting, huge_integer, tlv_offsets
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "x509"))
-
-from x509_signers import MemoryKey, gost_key
 
 from atlas_ca.asn1 import oids
 from atlas_ca.errors import MAX_MESSAGE, AtlasCaError, DecodeError
@@ -31,6 +24,8 @@ from atlas_ca.x509.extensions import (
     PrivateKeyUsagePeriod,
 )
 from atlas_ca.x509.names import Name
+from support.fuzz_support import _fix_lengths, check, deep_nesting, huge_integer, tlv_offsets
+from support.x509_signers import MemoryKey, gost_key
 
 T0 = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
 BC = BasicConstraints(True, True, 3)

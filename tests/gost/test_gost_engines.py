@@ -8,10 +8,10 @@ import sys
 import tracemalloc
 
 import pytest
-from gost_test_support import require_engine
 
 from atlas_ca.errors import GostEngineUnavailable, Unavailable
 from atlas_ca.gost import ENV_VAR, Streebog, active_engine, streebog256
+from support.gost_test_support import require_engine
 
 
 def _run(code: str, **env: str) -> subprocess.CompletedProcess[str]:

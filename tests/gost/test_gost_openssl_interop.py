@@ -6,7 +6,6 @@ import base64
 from pathlib import Path
 
 import pytest
-from gost_test_support import ENGINES, require_engine
 
 from atlas_ca.gost import (
     EngineName,
@@ -19,7 +18,8 @@ from atlas_ca.gost import (
     streebog512,
     verify,
 )
-from atlas_testing import OpenSSL
+from support.atlas_testing import OpenSSL
+from support.gost_test_support import ENGINES, require_engine
 
 CASES = [
     ("gost2012_256", "A", "md_gost12_256"),

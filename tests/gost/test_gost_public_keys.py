@@ -23,7 +23,7 @@ from atlas_ca.gost import (
     param_set,
     public_key_from_private,
 )
-from atlas_testing import OpenSSL
+from support.atlas_testing import OpenSSL
 
 # A fixed, valid key per set: d = 2 (cheap to derive, and a real point of the group).
 KEYS = {ps.name: public_key_from_private(ps, 2, engine="pure") for ps in PARAM_SETS}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from gost_test_support import ENGINES, load_vectors, require_engine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -22,6 +21,7 @@ from atlas_ca.gost import (
     verify_digest,
 )
 from atlas_ca.gost.params import TEST_256, TEST_512
+from support.gost_test_support import ENGINES, load_vectors, require_engine
 
 EXAMPLES = load_vectors("gost3410_2012.json")
 TEST_SETS = {"test-256": TEST_256, "test-512": TEST_512}

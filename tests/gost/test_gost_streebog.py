@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from gost_test_support import ENGINES, load_vectors, require_engine
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from atlas_ca.gost import EngineName, Streebog, streebog256, streebog512
-from atlas_testing import OpenSSL
+from support.atlas_testing import OpenSSL
+from support.gost_test_support import ENGINES, load_vectors, require_engine
 
 STREEBOG = load_vectors("streebog.json")
 

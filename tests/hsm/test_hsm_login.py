@@ -47,7 +47,7 @@ print(json.dumps(out))
 
 
 def test_bad_pins_are_refused_readably_and_softhsm_never_locks(tmp_path: Path) -> None:
-    from atlas_testing import init_softhsm_token
+    from support.atlas_testing import init_softhsm_token
 
     fresh: Any = init_softhsm_token(tmp_path, "fresh-login", user_pin="246810")
     env = dict(os.environ, SOFTHSM2_CONF=str(fresh.conf))

@@ -8,10 +8,10 @@ from __future__ import annotations
 import multiprocessing
 from pathlib import Path
 
-import hsm_workers
 import pytest
 
-from atlas_testing import missing, softhsm_module_path
+from support import hsm_workers
+from support.atlas_testing import missing, softhsm_module_path
 
 pytestmark = [pytest.mark.softhsm]
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from profiles_samples import World, build_world
 
 from atlas_ca.asn1.oids import RuAttribute
 from atlas_ca.cli import main
+from support.profiles_samples import World, build_world
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,9 @@ import itertools
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from profiles_samples import CONFIG
 
 from atlas_ca.profiles.config import CaConfig, ConfigError, CrlPartitioning
+from support.profiles_samples import CONFIG
 
 MAX_SERIAL = (1 << 159) - 1
 URL = "http://ca.example.ru/cdp/ca-{partition}.crl"

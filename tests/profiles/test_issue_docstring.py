@@ -1,5 +1,5 @@
 """The examples that show how a plan becomes a signed certificate run as written (issue 12):
-the module docstring of :mod:`atlas_ca.profiles.issue` as a doctest, and the snippet of
+the module docstring of :mod:`atlas_ca.profiles.planning` as a doctest, and the snippet of
 docs/profiles.md, both against a real GOST test CA (software keys)."""
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from profiles_samples import CA_ORG, CONFIG, NOW, SIGN_TOOL, make_keys, person, verified
 
-import atlas_ca.profiles.issue as issue_module
+import atlas_ca.profiles.planning as issue_module
 from atlas_ca.asn1 import oids
-from atlas_ca.profiles.issue import issue_certificate, plan_ca_certificate
+from atlas_ca.profiles.planning import issue_certificate, plan_ca_certificate
 from atlas_ca.x509.certificate import Certificate
 from atlas_ca.x509.csr import CsrBuilder
 from atlas_ca.x509.names import Name
+from support.profiles_samples import CA_ORG, CONFIG, NOW, SIGN_TOOL, make_keys, person, verified
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "profiles.md"
 SERIAL = 0x2A00000000000001

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from profiles_certkit import edit_subject
-from profiles_samples import World, build_world
 
 from atlas_ca.asn1 import oids
 from atlas_ca.cli import main
 from atlas_ca.profiles.base import ProfileKind
 from atlas_ca.profiles.detect import detect
 from atlas_ca.x509.pem import PemLabel, pem_encode
+from support.profiles_certkit import edit_subject
+from support.profiles_samples import World, build_world
 
 
 @pytest.fixture(scope="module")

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from profiles_certkit import edit_subject, extensions_of, with_extensions
-from profiles_samples import NOW, World, build_world, person, plan_individual, verified
 
 from atlas_ca.asn1 import oids
 from atlas_ca.domain.subscribers import IdentificationMethod, PersonName
-from atlas_ca.profiles.issue import prepare_tbs
 from atlas_ca.profiles.lint import lint_der
+from atlas_ca.profiles.planning import prepare_tbs
+from support.profiles_certkit import edit_subject, extensions_of, with_extensions
+from support.profiles_samples import NOW, World, build_world, person, plan_individual, verified
 
 UPPER = "АБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЭЮЯ"
 LOWER = "абвгдеёжзийклмнопрстуфхцчшщъыьэюя"
@@ -105,7 +105,8 @@ def drop_attribute(tbs: bytes, oid: oids.Oid) -> bytes:
 
 def drop_extension(tbs: bytes, oid: oids.Oid) -> bytes:
     from asn1crypto import core
-    from profiles_certkit import children
+
+    from support.profiles_certkit import children
 
     def keep(raw: bytes) -> bool:
         return core.ObjectIdentifier.load(children(raw)[0]).dotted != oid.dotted

@@ -12,8 +12,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from profiles_certkit import SIGNATURE, with_child
-from profiles_samples import World, build_world
 from test_lint_rules import (
     KU,
     A,
@@ -37,6 +35,8 @@ from atlas_ca.profiles.detect import detect
 from atlas_ca.profiles.lint import Policy, Severity, lint_der, registry
 from atlas_ca.x509 import extensions as x509ext
 from atlas_ca.x509.pem import PemLabel, pem_encode
+from support.profiles_certkit import SIGNATURE, with_child
+from support.profiles_samples import World, build_world
 
 NOW = dt.datetime(2025, 3, 1, tzinfo=dt.UTC)
 

@@ -16,7 +16,15 @@ import pytest
 from asn1crypto import core
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from profiles_certkit import (
+
+from atlas_ca.asn1 import gost as asn1_gost
+from atlas_ca.asn1 import oids
+from atlas_ca.asn1.oids import Oid
+from atlas_ca.errors import DecodeError
+from atlas_ca.profiles.lint import Severity, Target, lint_der, registry
+from atlas_ca.x509 import extensions as x509ext
+from atlas_ca.x509.der import tlv
+from support.profiles_certkit import (
     ISSUER,
     SERIAL,
     SIGNATURE,
@@ -32,15 +40,7 @@ from profiles_certkit import (
     with_child,
     with_extensions,
 )
-from profiles_samples import NOW, World, build_world
-
-from atlas_ca.asn1 import gost as asn1_gost
-from atlas_ca.asn1 import oids
-from atlas_ca.asn1.oids import Oid
-from atlas_ca.errors import DecodeError
-from atlas_ca.profiles.lint import Severity, Target, lint_der, registry
-from atlas_ca.x509 import extensions as x509ext
-from atlas_ca.x509.der import tlv
+from support.profiles_samples import NOW, World, build_world
 
 ENUM_NAME = re.compile(r"\b[A-Z][A-Za-z]*\.[A-Z_]{3,}\b|\b[A-Z]+_[A-Z_]+\b")
 
@@ -185,7 +185,7 @@ def key_on_test_curve(tbs: bytes) -> bytes:
 
 
 def small_order_key(tbs: bytes) -> bytes:
-    from small_order_keys import small_points
+    from support.small_order_keys import small_points
 
     return with_child(tbs, SPKI, small_points("tc26-256-a")[4].spki())
 

@@ -9,13 +9,13 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from profiles_samples import NOW, World, build_world, plan_individual
 
-from atlas_ca.profiles.issue import issue_certificate
 from atlas_ca.profiles.lint import Policy, lint_crl_der, lint_der
+from atlas_ca.profiles.planning import issue_certificate
 from atlas_ca.x509 import extensions as x509ext
 from atlas_ca.x509.crl import CrlBuilder, RevocationReason, RevokedEntry
-from pkilint_support import crl_findings, pkix_findings
+from support.pkilint_support import crl_findings, pkix_findings
+from support.profiles_samples import NOW, World, build_world, plan_individual
 
 
 @pytest.fixture(scope="module")

@@ -11,19 +11,6 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from profiles_samples import (
-    CONFIG,
-    NOW,
-    ORG,
-    SIGN_TOOL,
-    World,
-    authority_for,
-    build_world,
-    individual_request,
-    person,
-    plan_individual,
-    verified,
-)
 
 from atlas_ca.algorithms import KeyType
 from atlas_ca.asn1 import oids
@@ -38,17 +25,30 @@ from atlas_ca.domain.subscribers import (
 from atlas_ca.errors import LintFailed, SignatureInvalid
 from atlas_ca.profiles import ENTREPRENEUR, INDIVIDUAL, LEGAL_ENTITY
 from atlas_ca.profiles.base import KeyRule
-from atlas_ca.profiles.issue import (
+from atlas_ca.profiles.lint import Severity, lint_der
+from atlas_ca.profiles.planning import (
     Organisation,
     ProfileViolation,
     SubscriberRequest,
     plan_subscriber_certificate,
     prepare_tbs,
 )
-from atlas_ca.profiles.lint import Severity, lint_der
 from atlas_ca.x509 import extensions as x509ext
 from atlas_ca.x509.csr import CsrBuilder
 from atlas_ca.x509.names import Name
+from support.profiles_samples import (
+    CONFIG,
+    NOW,
+    ORG,
+    SIGN_TOOL,
+    World,
+    authority_for,
+    build_world,
+    individual_request,
+    person,
+    plan_individual,
+    verified,
+)
 
 PROFILE_NAMES = ["ca", "individual", "entrepreneur", "legal-entity", "ocsp"]
 

@@ -7,16 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from profiles_samples import CA_ORG, CONFIG, NOW, individual_request, make_keys
 
 from atlas_ca.algorithms import KeyType
 from atlas_ca.hsm.pkcs11 import Pkcs11Key, open_token
-from atlas_ca.profiles.issue import (
+from atlas_ca.profiles.lint import lint_der
+from atlas_ca.profiles.planning import (
     issue_certificate,
     plan_ca_certificate,
     plan_subscriber_certificate,
 )
-from atlas_ca.profiles.lint import lint_der
+from support.profiles_samples import CA_ORG, CONFIG, NOW, individual_request, make_keys
 
 pytestmark = pytest.mark.softhsm
 

@@ -11,8 +11,6 @@ from pathlib import Path
 import pytest
 from asn1crypto import pem as asn1_pem
 from click.testing import CliRunner
-from profiles_certkit import children
-from profiles_samples import World, build_world
 
 from atlas_ca.algorithms import KeyType, SignatureAlgorithm
 from atlas_ca.asn1 import gost as asn1_gost
@@ -29,7 +27,9 @@ from atlas_ca.x509.der import canonical_booleans, tlv
 from atlas_ca.x509.names import Name
 from atlas_ca.x509.pem import PemLabel, pem_decode
 from atlas_ca.x509.signatures import verify_signature
-from atlas_testing import OpenSSL
+from support.atlas_testing import OpenSSL
+from support.profiles_certkit import children
+from support.profiles_samples import World, build_world
 
 RFC9215 = Path(__file__).resolve().parents[1] / "vectors" / "rfc9215"
 

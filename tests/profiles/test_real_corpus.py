@@ -15,7 +15,7 @@ from atlas_ca.profiles.detect import detect
 from atlas_ca.profiles.lint import Policy, lint_der
 from atlas_ca.x509.certificate import Certificate
 from atlas_ca.x509.pem import PemLabel, pem_decode
-from atlas_testing import OpenSSL
+from support.atlas_testing import OpenSSL
 
 REAL = Path(__file__).resolve().parents[1] / "vectors" / "real"
 VERDICTS: dict[str, dict[str, object]] = {

@@ -11,7 +11,7 @@ import pytest
 
 from atlas_ca.algorithms import KeyType
 from atlas_ca.asn1.oids import NameAttribute
-from atlas_ca.domain.fakes import sample_person, sample_registrar, verified_subscriber
+from atlas_ca.cli.demo.fakes import sample_person, sample_registrar, verified_subscriber
 from atlas_ca.domain.registrars import with_certificate
 from atlas_ca.domain.subscribers import IdentificationMethod, SubscriberKind
 from atlas_ca.domain.verification import verified_record

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from issuance_env import CA_ORG, CONFIG, FakeClock, registers, software_key
 
 from atlas_ca.algorithms import KeyType
 from atlas_ca.errors import FileExists, InvalidInput, ProfileViolation
@@ -27,6 +26,7 @@ from atlas_ca.services.ca_setup import (
 )
 from atlas_ca.x509.certificate import Certificate, random_serial
 from atlas_ca.x509.csr import CertificationRequest
+from support.issuance_env import CA_ORG, CONFIG, FakeClock, registers, software_key
 
 pg_server = registers.pg_server
 store = registers.store

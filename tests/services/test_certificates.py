@@ -14,21 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from issuance_env import (
-    CATALOGUE,
-    SIGN_TOOL,
-    T0,
-    World,
-    fresh_key,
-    make_csr,
-    make_world,
-    paid_order,
-    registers,
-)
-from otp_workers import record_store
 
 from atlas_ca.audit import Actor
-from atlas_ca.domain.fakes import FakeSmsGateway, verified_subscriber
+from atlas_ca.cli.demo.fakes import FakeSmsGateway, verified_subscriber
 from atlas_ca.domain.ids import OrderId, SubscriberId
 from atlas_ca.domain.orders import Order
 from atlas_ca.domain.otp import OtpChallenge
@@ -60,6 +48,18 @@ from atlas_ca.services.record_challenges import RecordChallengeStore
 from atlas_ca.services.revocation import ByOperator, RevocationService
 from atlas_ca.storage import CertificateStatus, RevocationReason
 from atlas_ca.storage.ports import RecordKind, RecordStore
+from support.issuance_env import (
+    CATALOGUE,
+    SIGN_TOOL,
+    T0,
+    World,
+    fresh_key,
+    make_csr,
+    make_world,
+    paid_order,
+    registers,
+)
+from support.otp_workers import record_store
 
 pg_server = registers.pg_server
 store = registers.store

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from issuance_env import FakeClock, World, make_world
 
 from atlas_ca.algorithms import KeyType
 from atlas_ca.audit.events import Actor
@@ -27,6 +26,7 @@ from atlas_ca.storage.sqlite import SqliteRegister
 from atlas_ca.x509.certificate import Certificate
 from atlas_ca.x509.crl import IssuingDistributionPoint, load_crl
 from atlas_ca.x509.extensions import CrlDistributionPoints
+from support.issuance_env import FakeClock, World, make_world
 
 pytestmark = [pytest.mark.softhsm, pytest.mark.openssl_gost, pytest.mark.certtool]
 OPERATOR = ByOperator(Actor("operator:ops-1"))

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from issuance_env import CONFIG, FakeClock, World, make_world, registers, software_key
 
 from atlas_ca.audit.events import Actor
 from atlas_ca.errors import CrlPublicationFailed, RecordNotFound
@@ -22,6 +21,7 @@ from atlas_ca.storage import RevocationReason
 from atlas_ca.storage._sql import SqlRegister
 from atlas_ca.x509 import crl as x509crl
 from atlas_ca.x509.certificate import Certificate
+from support.issuance_env import CONFIG, FakeClock, World, make_world, registers, software_key
 
 pg_server = registers.pg_server
 store = registers.store

@@ -10,9 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from issuance_env import T0, World, make_world
 
-from atlas_ca.domain.fakes import sample_registrar
+from atlas_ca.cli.demo.fakes import sample_registrar
 from atlas_ca.services.crl_publication import CrlPublisher
 from atlas_ca.services.files import (
     PRIVATE_FILE,
@@ -22,6 +21,7 @@ from atlas_ca.services.files import (
 )
 from atlas_ca.storage.ports import RecordKind
 from atlas_ca.storage.sqlite import SqliteRecordStore, SqliteRegister
+from support.issuance_env import T0, World, make_world
 
 
 def _mode(path: Path) -> int:

@@ -10,7 +10,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from issuance_env import T0, World, fresh_key, make_csr, make_world, paid_order
 
 from atlas_ca.domain.otp import (
     Operation,
@@ -24,6 +23,7 @@ from atlas_ca.gost import streebog256
 from atlas_ca.services.issuance import IssuanceRequest, OtpConfirmation, issuance_binding
 from atlas_ca.storage.sqlite import SqliteRegister
 from atlas_ca.x509.csr import CertificationRequest
+from support.issuance_env import T0, World, fresh_key, make_csr, make_world, paid_order
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "atlas_ca"
 

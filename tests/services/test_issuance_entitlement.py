@@ -13,12 +13,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import issuance_workers
 import pytest
-from issuance_env import T0, World, fresh_key, make_csr, make_world, paid_order, registers
 
+from atlas_ca.cli.demo.fakes import verified_subscriber
 from atlas_ca.domain.entitlements import certificates_fulfilled
-from atlas_ca.domain.fakes import verified_subscriber
 from atlas_ca.domain.ids import OrderId
 from atlas_ca.domain.orders import Order, complete_order, start_fulfilment
 from atlas_ca.errors import DomainError, IssuanceFailed, OrderExhausted, OrderNotPaid
@@ -29,6 +27,8 @@ from atlas_ca.storage import IntentState, OrderUsage
 from atlas_ca.storage._sql import SqlRegister
 from atlas_ca.storage.ports import RecordKind
 from atlas_ca.storage.sqlite import SqliteRecordStore
+from support import issuance_workers
+from support.issuance_env import T0, World, fresh_key, make_csr, make_world, paid_order, registers
 
 pg_server = registers.pg_server
 store = registers.store
@@ -168,9 +168,7 @@ def test_concurrent_requests_on_the_last_unit_give_exactly_one_certificate(
     """Every request passes *prepare* (the count says one unit is left) and spends its code
     before any records: the register's count in the recording transaction decides."""
     order = paid_order(world.subscriber.id, "ord-race")
-    prepared = [
-        world.request(order=order, csr=make_csr(fresh_key())) for _ in range(requests)
-    ]
+    prepared = [world.request(order=order, csr=make_csr(fresh_key())) for _ in range(requests)]
     all_confirmed = threading.Barrier(requests)
 
     def wait_for_the_others(step: str) -> None:

@@ -13,10 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import issuance_workers
 import psycopg
 import pytest
-from issuance_env import World, make_world, registers
 
 from atlas_ca.audit import verify_store
 from atlas_ca.errors import IssuancePending, StorageReadOnly, StorageUnavailable
@@ -24,7 +22,9 @@ from atlas_ca.gost import streebog256
 from atlas_ca.storage import IntentState
 from atlas_ca.storage._sql import SqlRegister
 from atlas_ca.x509.certificate import Certificate
-from atlas_testing import missing, softhsm_module_path
+from support import issuance_workers
+from support.atlas_testing import missing, softhsm_module_path
+from support.issuance_env import World, make_world, registers
 
 pg_server = registers.pg_server
 store = registers.store

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from issuance_env import FakeClock, World, make_world
 
 from atlas_ca.algorithms import KeyType
 from atlas_ca.audit.events import Actor
@@ -18,6 +17,7 @@ from atlas_ca.services.crl_publication import CrlPolicy, CrlPublisher
 from atlas_ca.services.revocation import ByOperator, RevocationService
 from atlas_ca.storage import RevocationReason
 from atlas_ca.storage.sqlite import SqliteRegister
+from support.issuance_env import FakeClock, World, make_world
 
 pytestmark = [pytest.mark.softhsm, pytest.mark.openssl_gost, pytest.mark.certtool]
 

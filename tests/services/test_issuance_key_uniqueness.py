@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from issuance_env import T0, World, make_csr, make_world, paid_order, registers, software_key
 
 from atlas_ca.asn1 import gost as asn1_gost
-from atlas_ca.domain.fakes import verified_subscriber
+from atlas_ca.cli.demo.fakes import verified_subscriber
 from atlas_ca.errors import KeyAlreadyCertified
 from atlas_ca.gost import GostPublicKey
 from atlas_ca.gost.params import CRYPTOPRO_A, TC26_256_B
@@ -21,6 +20,15 @@ from atlas_ca.storage._sql import SqlRegister
 from atlas_ca.storage.ports import serial_text
 from atlas_ca.x509.key_identity import public_key_fingerprint
 from atlas_ca.x509.keys import PublicKeyInfo
+from support.issuance_env import (
+    T0,
+    World,
+    make_csr,
+    make_world,
+    paid_order,
+    registers,
+    software_key,
+)
 
 pg_server = registers.pg_server
 store = registers.store

@@ -10,14 +10,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-import issuance_workers
 import pytest
-from issuance_env import make_world, registers
 
 from atlas_ca.audit import verify_store
 from atlas_ca.storage import IntentState
 from atlas_ca.storage._sql import SqlRegister
 from atlas_ca.x509.certificate import Certificate
+from support import issuance_workers
+from support.issuance_env import make_world, registers
 
 pg_server = registers.pg_server
 store = registers.store

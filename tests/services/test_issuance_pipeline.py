@@ -9,18 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from issuance_env import (
-    CA_ORG,
-    SIGN_TOOL,
-    T0,
-    FakeClock,
-    World,
-    make_csr,
-    make_world,
-    paid_order,
-    registers,
-    software_key,
-)
 
 from atlas_ca.algorithms import KeyType, SignatureAlgorithm
 from atlas_ca.domain.authorities import Authority, AuthorityRefused, HeadPerEgrul
@@ -37,13 +25,25 @@ from atlas_ca.errors import (
     TokenUnavailable,
 )
 from atlas_ca.gost import streebog256
-from atlas_ca.profiles.issue import Organisation, ProfileViolation
+from atlas_ca.profiles.planning import Organisation, ProfileViolation
 from atlas_ca.services.issuance import STEPS, IssuanceResult
 from atlas_ca.services.ports import DirectoryOutbox
 from atlas_ca.storage import CertificateStatus, IntentState
 from atlas_ca.storage._sql import SqlRegister
 from atlas_ca.x509.certificate import Certificate
 from atlas_ca.x509.names import Name
+from support.issuance_env import (
+    CA_ORG,
+    SIGN_TOOL,
+    T0,
+    FakeClock,
+    World,
+    make_csr,
+    make_world,
+    paid_order,
+    registers,
+    software_key,
+)
 
 pg_server = registers.pg_server
 store = registers.store

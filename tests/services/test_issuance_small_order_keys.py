@@ -4,24 +4,20 @@ loader refuse such a key too. Before the fix the service issued a qualified cert
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from issuance_env import CA_ORG, CONFIG, T0, World, make_world, registers
 
 from atlas_ca import gost
 from atlas_ca.errors import WeakPublicKey
-from atlas_ca.profiles.issue import Organisation, plan_ocsp_certificate
+from atlas_ca.profiles.planning import Organisation, plan_ocsp_certificate
 from atlas_ca.services.ca import CertificateAuthority
 from atlas_ca.storage._sql import SqlRegister
-from small_order_keys import COFACTOR_4, SmallPoint, forged_csr, small_points
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "x509"))
-
-from test_small_order_keys import _weak_certificate_der
-from x509_signers import gost_key
+from support.issuance_env import CA_ORG, CONFIG, T0, World, make_world, registers
+from support.small_order_keys import COFACTOR_4, SmallPoint, forged_csr, small_points
+from support.small_order_keys import weak_certificate_der as _weak_certificate_der
+from support.x509_signers import gost_key
 
 pg_server = registers.pg_server
 store = registers.store
@@ -60,7 +56,7 @@ def test_issue_refuses_a_request_with_a_small_order_key_and_records_nothing(
 
 
 def test_issue_still_issues_for_a_good_key_on_a_cofactor_4_set(world: World) -> None:
-    from issuance_env import make_csr
+    from support.issuance_env import make_csr
 
     key = gost_key("tc26-256-a")
     result = world.service().issue(world.request(csr=make_csr(key)))

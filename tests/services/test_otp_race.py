@@ -11,14 +11,14 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import otp_workers
 import pytest
-from issuance_env import World, make_csr, make_world, registers
 
 from atlas_ca.domain.otp import ChallengeState, create_challenge
 from atlas_ca.services.issuance import issuance_binding
 from atlas_ca.services.record_challenges import RecordChallengeStore
 from atlas_ca.storage._sql import SqlRegister
+from support import otp_workers
+from support.issuance_env import World, make_csr, make_world, registers
 
 pg_server = registers.pg_server
 store = registers.store

@@ -8,10 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from issuance_env import World, make_csr, make_world, registers
-from renewal_env import Renewal, ca_crl, make_renewal
 
-from atlas_ca.domain.fakes import verified_subscriber
+from atlas_ca.cli.demo.fakes import verified_subscriber
 from atlas_ca.domain.subscribers import PersonName
 from atlas_ca.errors import (
     RenewalAnotherPerson,
@@ -25,6 +23,8 @@ from atlas_ca.errors import (
 from atlas_ca.storage._sql import SqlRegister
 from atlas_ca.trust import PathValidator
 from atlas_ca.x509.certificate import Certificate
+from support.issuance_env import World, make_csr, make_world, registers
+from support.renewal_env import Renewal, ca_crl, make_renewal
 
 pg_server = registers.pg_server
 store = registers.store
@@ -93,7 +93,7 @@ def test_without_the_cas_crl_the_signers_revocation_is_unknown_and_refused(
 
 def test_a_certificate_of_another_subscriber_is_another_person(renewal: Renewal) -> None:
     other = verified_subscriber("sub-2", at=renewal.world.clock.now() - dt.timedelta(days=3))
-    from renewal_env import renewal_order
+    from support.renewal_env import renewal_order
 
     with pytest.raises(RenewalAnotherPerson) as info:
         renewal.service().renew(
@@ -144,7 +144,7 @@ def test_a_request_for_the_same_key_is_refused(renewal: Renewal) -> None:
 def test_a_certificate_not_issued_by_the_trusted_ca_is_untrusted(
     renewal: Renewal, tmp_path: Path
 ) -> None:
-    from issuance_env import make_ca, software_key
+    from support.issuance_env import make_ca, software_key
 
     rogue = make_ca(software_key(tmp_path, "rogue"))
     forged: Certificate = rogue.certificate

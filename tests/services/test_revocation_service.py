@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from issuance_env import World, make_world, registers
 
 from atlas_ca.audit.events import Actor
-from atlas_ca.domain.fakes import FakeSmsGateway, verified_subscriber
+from atlas_ca.cli.demo.fakes import FakeSmsGateway, verified_subscriber
 from atlas_ca.domain.ids import SubscriberId
 from atlas_ca.domain.otp import Operation, OtpRefused
 from atlas_ca.errors import (
@@ -33,6 +32,7 @@ from atlas_ca.services.revocation import (
 )
 from atlas_ca.storage import CertificateStatus, RevocationReason
 from atlas_ca.storage._sql import SqlRegister
+from support.issuance_env import World, make_world, registers
 
 pg_server = registers.pg_server
 store = registers.store

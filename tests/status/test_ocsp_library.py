@@ -9,12 +9,11 @@ from typing import Any
 
 import pytest
 from asn1crypto import ocsp as asn1_ocsp
-from status_env import OPERATOR, Pki, build_pki
 
 from atlas_ca.algorithms import KeyType
 from atlas_ca.errors import DecodeError, SignatureInvalid
 from atlas_ca.hsm.pkcs11 import open_token
-from atlas_ca.profiles.issue import issue_certificate, plan_ocsp_certificate
+from atlas_ca.profiles.planning import issue_certificate, plan_ocsp_certificate
 from atlas_ca.status.ocsp import (
     CertId,
     CertIdHash,
@@ -32,6 +31,7 @@ from atlas_ca.status.ocsp import (
 from atlas_ca.storage import RevocationReason
 from atlas_ca.x509.certificate import Certificate, random_serial
 from atlas_ca.x509.pem import read_der_or_pem
+from support.status_env import OPERATOR, Pki, build_pki
 
 pytestmark = [pytest.mark.softhsm, pytest.mark.openssl_gost]
 
@@ -221,13 +221,13 @@ def openssl_responder_files(pki: Pki, openssl_gost: Any, base: Path) -> dict[str
 
 
 def pki_org() -> Any:
-    from status_env import CA_ORG
+    from support.status_env import CA_ORG
 
     return CA_ORG
 
 
 def pki_config() -> Any:
-    from status_env import CONFIG
+    from support.status_env import CONFIG
 
     return CONFIG
 
@@ -285,7 +285,7 @@ def test_our_parser_reads_openssl_responses(pki: Pki, openssl_gost: Any, tmp_pat
 
 def test_a_responder_serves_several_cas(pki: Pki, softhsm: Any, tmp_path: Path) -> None:
     other_key = open_token(softhsm.uri()).generate_key(KeyType.GOST3410_2012_256, label="ocsp2-ca")
-    import status_env
+    from support import status_env
 
     other = status_env.issuance_env.make_ca(other_key)
     responder = OcspResponder(

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from status_env import CONFIG, Pki, build_pki, publish_crls, write_serve_config
 
 from atlas_ca.status.ocsp import (
     CertId,
@@ -28,7 +27,8 @@ from atlas_ca.status.tsp import build_request as tsp_request
 from atlas_ca.status.tsp import parse_response as tsp_response
 from atlas_ca.status.tsp import verify_token
 from atlas_ca.x509.certificate import Certificate
-from atlas_testing import missing
+from support.atlas_testing import missing
+from support.status_env import CONFIG, Pki, build_pki, publish_crls, write_serve_config
 
 pytestmark = [pytest.mark.softhsm, pytest.mark.openssl_gost, pytest.mark.certtool]
 
@@ -44,10 +44,9 @@ def pki(softhsm: Any, tmp_path_factory: pytest.TempPathFactory) -> Pki:
 @pytest.fixture(scope="module")
 def second_ca(pki: Pki, softhsm: Any) -> Certificate:
     """Another CA on the token, answered by the same responder with its own key."""
-    import status_env
-
     from atlas_ca.algorithms import KeyType
     from atlas_ca.hsm.pkcs11 import open_token
+    from support import status_env
 
     key = open_token(softhsm.uri()).generate_key(KeyType.GOST3410_2012_256, label="serve-ca2b")
     cert: Certificate = status_env.issuance_env.make_ca(key).certificate
@@ -171,9 +170,8 @@ def test_get_requests_are_pre_signed_with_rfc5019_cache_headers(
 
 
 def test_a_revocation_is_answered_on_the_next_request(pki: Pki, server: ServerProcess) -> None:
-    from status_env import OPERATOR
-
     from atlas_ca.storage import RevocationReason
+    from support.status_env import OPERATOR
 
     world = pki.world
     fresh = world.service().issue(world.request()).certificate

@@ -24,11 +24,11 @@ import psycopg
 import pytest
 from asn1crypto import ocsp as asn1_ocsp
 from psycopg import sql
-from status_env import Pki, build_pki, write_serve_config
 
 from atlas_ca.status.ocsp import CertId, CertState, build_request, parse_response
 from atlas_ca.status.process import ServerProcess, free_port, http_get, http_post
-from atlas_testing import missing
+from support.atlas_testing import missing
+from support.status_env import Pki, build_pki, write_serve_config
 
 pytestmark = [pytest.mark.softhsm, pytest.mark.postgres]
 PG_ENV = "ATLAS_CA_TEST_PG_DSN"

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from status_env import CONFIG, Pki, build_pki, write_serve_config
 
 from atlas_ca.algorithms import KeyType
 from atlas_ca.asn1.oids import Tsp
@@ -20,6 +19,7 @@ from atlas_ca.profiles import lint
 from atlas_ca.status.ocsp import OcspIssuer
 from atlas_ca.status.tsp import TsaSigner
 from atlas_ca.x509.certificate import Certificate
+from support.status_env import CONFIG, Pki, build_pki, write_serve_config
 
 pytestmark = [pytest.mark.softhsm]
 

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from status_env import Pki, build_pki
 
 from atlas_ca.asn1.oids import Tsp
 from atlas_ca.errors import SignatureInvalid
@@ -20,6 +19,7 @@ from atlas_ca.status.tsp import (
     parse_response,
     verify_token,
 )
+from support.status_env import Pki, build_pki
 
 pytestmark = [pytest.mark.softhsm, pytest.mark.openssl_gost]
 

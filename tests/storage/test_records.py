@@ -14,12 +14,10 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-import registers
-from registers import pg_url
 
-from atlas_ca.demo import BASIC, DEMO_CATALOGUE, KEP
+from atlas_ca.cli.demo.fakes import sample_registrar, verified_subscriber
+from atlas_ca.cli.demo.scenario import BASIC, DEMO_CATALOGUE, KEP
 from atlas_ca.domain.authorities import Authority, HeadPerEgrul
-from atlas_ca.domain.fakes import sample_registrar, verified_subscriber
 from atlas_ca.domain.identifiers import InnLegal
 from atlas_ca.domain.ids import AuthorityId, ChallengeId, OrderId, RegistrarId
 from atlas_ca.domain.orders import (
@@ -58,6 +56,8 @@ from atlas_ca.storage.postgres import PostgresRecordStore, PostgresRegister
 from atlas_ca.storage.record_codec import decode, encode
 from atlas_ca.storage.records import open_record_store
 from atlas_ca.storage.sqlite import SqliteRecordStore, SqliteRegister
+from support import registers
+from support.registers import pg_url
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 

@@ -7,16 +7,6 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from registers import (
-    ACTOR,
-    ISSUER,
-    OPERATOR,
-    OTHER_ISSUER,
-    T0,
-    Store,
-    issued,
-    new_intent,
-)
 
 from atlas_ca.audit import verify_chain
 from atlas_ca.domain.ids import SubscriberId
@@ -39,6 +29,16 @@ from atlas_ca.storage import (
 )
 from atlas_ca.storage._sql import SqlRegister, latest_version
 from atlas_ca.storage.ports import MAX_SERIAL
+from support.registers import (
+    ACTOR,
+    ISSUER,
+    OPERATOR,
+    OTHER_ISSUER,
+    T0,
+    Store,
+    issued,
+    new_intent,
+)
 
 
 def issue(reg: SqlRegister, serial: int, **kw: object) -> None:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from registers import ISSUER, T0
-
 from atlas_ca.storage._sql import _LISTED_SQL, listed_rows_sql
 from atlas_ca.storage.sqlite import SQLITE_CRL_ROW_COLUMNS, SqliteRegister
+from support.registers import ISSUER, T0
 
 
 def test_sqlite_plans_the_listed_scan_on_the_covering_index(tmp_path: Path) -> None:

@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from crl_signer import typed_and_raw_tbs
-from registers import ACTOR, ISSUER, OPERATOR, OTHER_ISSUER, T0, issued, new_intent
 
 from atlas_ca.storage import CrlRecord, RevocationReason
 from atlas_ca.storage._sql import SqlRegister
 from atlas_ca.storage.ports import MAX_SERIAL, CrlRow, SerialRange, serial_text
+from support.crl_signer import typed_and_raw_tbs
+from support.registers import ACTOR, ISSUER, OPERATOR, OTHER_ISSUER, T0, issued, new_intent
 
 
 def issue(reg: SqlRegister, serial: int, **kw: object) -> None:

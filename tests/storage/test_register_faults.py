@@ -13,19 +13,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-import register_workers
 from psycopg import conninfo, sql
-from registers import (
-    ACTOR,
-    ISSUER,
-    OPERATOR,
-    T0,
-    PgServer,
-    Store,
-    issued,
-    make_store,
-    new_intent,
-)
 
 from atlas_ca.audit import verify_store
 from atlas_ca.errors import (
@@ -38,6 +26,18 @@ from atlas_ca.errors import (
 )
 from atlas_ca.storage import CertificateStatus, IntentState, RevocationReason
 from atlas_ca.storage._sql import SqlRegister
+from support import register_workers
+from support.registers import (
+    ACTOR,
+    ISSUER,
+    OPERATOR,
+    T0,
+    PgServer,
+    Store,
+    issued,
+    make_store,
+    new_intent,
+)
 
 
 def run_and_expect_sigkill(store: Store, operation: str, step: str, serial: int) -> None:

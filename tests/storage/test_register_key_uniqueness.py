@@ -9,13 +9,13 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from registers import ACTOR, ISSUER, OTHER_ISSUER, T0, Store, issued, new_intent
 
 from atlas_ca.domain.ids import SubscriberId
 from atlas_ca.errors import KeyAlreadyCertified, Refused, SerialCollision
 from atlas_ca.storage import CaCertificate, IntentOutcome
 from atlas_ca.storage._sql import SqlRegister
 from atlas_ca.storage.ports import serial_text
+from support.registers import ACTOR, ISSUER, OTHER_ISSUER, T0, Store, issued, new_intent
 
 KEY = hashlib.sha256(b"the applicant's public key").digest()
 OTHER_KEY = hashlib.sha256(b"another public key").digest()

@@ -6,11 +6,10 @@ import multiprocessing
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import timedelta
 
-import register_workers
-from registers import ACTOR, ISSUER, T0, Store, issued, new_intent
-
 from atlas_ca.audit import verify_store
 from atlas_ca.storage import CrlRecord, IntentState
+from support import register_workers
+from support.registers import ACTOR, ISSUER, T0, Store, issued, new_intent
 
 WORKERS = 4
 PER_WORKER = 250

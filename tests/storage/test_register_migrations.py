@@ -7,7 +7,6 @@ from urllib.parse import quote
 
 import pytest
 from psycopg import conninfo
-from registers import ACTOR, ISSUER, OPERATOR, PG_ENV, T0, PgServer, Store, missing
 
 from atlas_ca.audit import verify_chain
 from atlas_ca.errors import SchemaTooNew, Unavailable
@@ -16,6 +15,7 @@ from atlas_ca.storage import postgres as pg_adapter
 from atlas_ca.storage import sqlite as sqlite_adapter
 from atlas_ca.storage._sql import latest_version, migrations
 from atlas_ca.storage.ports import serial_text
+from support.registers import ACTOR, ISSUER, OPERATOR, PG_ENV, T0, PgServer, Store, missing
 
 
 def migrate_to(store: Store, version: int) -> int:
@@ -78,9 +78,9 @@ def test_a_version_1_register_upgrades_on_open_and_keeps_its_data(store: Store) 
 
     reg = store.open()  # current code: upgrades to the latest version
     assert reg.schema_version == LATEST
-    assert [
-        r[0] for r in store.raw("SELECT version FROM atlas_schema ORDER BY version")
-    ] == list(range(1, LATEST + 1))
+    assert [r[0] for r in store.raw("SELECT version FROM atlas_schema ORDER BY version")] == list(
+        range(1, LATEST + 1)
+    )
     old = reg.get_certificate(ISSUER, 42)
     assert old.der == b"\x30\x03old"
     assert old.issued_at == T0

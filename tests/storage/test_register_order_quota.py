@@ -10,12 +10,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from registers import ACTOR, ISSUER, OTHER_ISSUER, Store, issued, new_intent
 
 from atlas_ca.domain.ids import OrderId
 from atlas_ca.errors import OrderQuotaReached, Refused, StorageError
 from atlas_ca.storage import IdempotencyKey, IntentState, NewIntent, OrderUsage
 from atlas_ca.storage._sql import SqlRegister
+from support.registers import ACTOR, ISSUER, OTHER_ISSUER, Store, issued, new_intent
 
 ORDER = OrderId("ord-quota-1")
 

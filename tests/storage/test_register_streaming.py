@@ -5,9 +5,8 @@ from __future__ import annotations
 import tracemalloc
 from datetime import timedelta
 
-from registers import ACTOR, ISSUER, T0, Store, fill_revoked
-
 from atlas_ca.storage import CertificateStatus, CrlRecord
+from support.registers import ACTOR, ISSUER, T0, Store, fill_revoked
 
 ROWS = 30_000
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 from asn1crypto import cms
-from trust_pki import AT, Pki, gost_key, make_pki
 
 from atlas_ca.asn1.oids import Cms
 from atlas_ca.errors import DecodeError
 from atlas_ca.trust.cms import SignedRequestInvalid, open_signed, sign_attached
+from support.trust_pki import AT, Pki, gost_key, make_pki
 
 
 @pytest.fixture(scope="module")

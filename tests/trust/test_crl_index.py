@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from asn1crypto import crl as asn1_crl
 from asn1crypto import x509 as asn1_x509
-from trust_pki import AT, make_pki, revoked
 
 from atlas_ca.trust import crl_index
 from atlas_ca.trust.crl_index import find_cert_in_list, library_find_cert_in_list
+from support.trust_pki import AT, make_pki, revoked
 
 PKITS = Path(__file__).resolve().parent.parent / "vectors" / "pkits"
 

@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
-from trust_pki import AT, EE_USAGE, Pki, issue, make_pki, name, ocsp_response, revoked
 
 from atlas_ca.errors import CertificateRevoked
 from atlas_ca.trust import PathValidator
 from atlas_ca.x509.certificate import Certificate
 from atlas_ca.x509.extensions import AuthorityInformationAccess, CrlDistributionPoints
+from support.trust_pki import AT, EE_USAGE, Pki, issue, make_pki, name, ocsp_response, revoked
 
 
 class _Served:

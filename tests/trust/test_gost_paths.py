@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from trust_pki import AT, T0, GostKey, Pki, crl, gost_key, issue, make_pki, name, revoked
 
 from atlas_ca.asn1 import oids
 from atlas_ca.errors import (
@@ -18,6 +17,7 @@ from atlas_ca.trust import Check, PathValidator, PolicyInputs, RevocationMode
 from atlas_ca.x509.certificate import Certificate, CertificateBuilder
 from atlas_ca.x509.crl import CrlBuilder, FreshestCrl
 from atlas_ca.x509.extensions import BasicConstraints
+from support.trust_pki import AT, T0, GostKey, Pki, crl, gost_key, issue, make_pki, name, revoked
 
 
 @pytest.fixture(scope="module")

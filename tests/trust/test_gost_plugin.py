@@ -5,11 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from trust_pki import make_pki
-
 from atlas_ca import gost
 from atlas_ca.trust.gost_plugin import register_streebog_hashes
 from atlas_ca.trust.validation import load_certificate
+from support.trust_pki import make_pki
 
 ORDER_SCRIPT = """
 import sys

@@ -6,9 +6,9 @@ import re
 from pathlib import Path
 
 import pytest
-from trust_pki import AT, make_pki
 
-from atlas_testing import REPO
+from support.atlas_testing import REPO
+from support.trust_pki import AT, make_pki
 
 GUIDE = REPO / "docs" / "library-guide.md"
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from trust_pki import AT, EE_USAGE, Pki, gost_key, issue, make_pki, name, ocsp_response
 
 from atlas_ca.errors import CertificateRevoked, RevocationUnknown
 from atlas_ca.trust import PathValidator
 from atlas_ca.x509.extensions import AuthorityInformationAccess
+from support.trust_pki import AT, EE_USAGE, Pki, gost_key, issue, make_pki, name, ocsp_response
 
 
 @pytest.fixture(scope="module")

@@ -6,12 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from trust_pki import AT, Pki, make_pki, revoked
 
 from atlas_ca.errors import PathValidationFailed
 from atlas_ca.trust import PathValidator
 from atlas_ca.x509.pem import PemLabel, pem_encode
-from atlas_testing import OpenSSL
+from support.atlas_testing import OpenSSL
+from support.trust_pki import AT, Pki, make_pki, revoked
 
 pytestmark = pytest.mark.openssl_gost
 

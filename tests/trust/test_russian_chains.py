@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from asn1crypto import crl as asn1_crl
 from asn1crypto import x509 as asn1_x509
-from trust_pki import AT, CA_USAGE, EE_USAGE, GostKey, crl, gost_key, issue, name, revoked
 
 from atlas_ca import gost
 from atlas_ca.asn1 import oids
@@ -34,6 +33,7 @@ from atlas_ca.trust.store import TrustStore
 from atlas_ca.x509.certificate import Certificate
 from atlas_ca.x509.extensions import BasicConstraints, CertificatePolicies, PolicyInformation
 from atlas_ca.x509.pem import PemLabel, pem_encode
+from support.trust_pki import AT, CA_USAGE, EE_USAGE, GostKey, crl, gost_key, issue, name, revoked
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors" / "russian"
 

@@ -10,11 +10,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from trust_pki import make_pki
 
 from atlas_ca.errors import InputTooLarge, NotARegularFile
 from atlas_ca.limits import LIMITS, InputKind
 from atlas_ca.trust.store import TrustStore, read_objects
+from support.trust_pki import make_pki
 
 
 def _in_thread(fn: Callable[[], object]) -> BaseException | None:

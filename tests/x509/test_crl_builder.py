@@ -7,7 +7,6 @@ import io
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from crl_helpers import NOW, make_ca, name_der, new_ecdsa_key, new_ed25519_key
 from cryptography import x509
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -25,6 +24,7 @@ from atlas_ca.x509.crl import (
     issuer_facts,
     load_crl,
 )
+from support.crl_helpers import NOW, make_ca, name_der, new_ecdsa_key, new_ed25519_key
 
 KEY = new_ecdsa_key()
 CA = make_ca(KEY)

@@ -14,13 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from crl_helpers import NOW, der_to_pem, make_ca
 
 from atlas_ca.algorithms import KeyType
+from atlas_ca.cli.demo.interop import run_openssl
 from atlas_ca.hsm.base import PrehashSigningKey, SigningKey
 from atlas_ca.hsm.pkcs11 import open_token
 from atlas_ca.hsm.software import generate_software_key, open_software_key
-from atlas_ca.interop import run_openssl
 from atlas_ca.x509.crl import (
     CrlBuilder,
     FreshestCrl,
@@ -30,6 +29,7 @@ from atlas_ca.x509.crl import (
     load_crl,
     revocation_time,
 )
+from support.crl_helpers import NOW, der_to_pem, make_ca
 
 AT = NOW - timedelta(minutes=30)
 

@@ -6,7 +6,6 @@ import contextlib
 from datetime import timedelta
 
 import pytest
-from crl_helpers import NOW, make_ca, new_ecdsa_key, new_gost_key
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,6 +22,7 @@ from atlas_ca.x509.crl import (
     UnsupportedCrlFeature,
     load_crl,
 )
+from support.crl_helpers import NOW, make_ca, new_ecdsa_key, new_gost_key
 
 KEY = new_ecdsa_key()
 CA = make_ca(KEY)

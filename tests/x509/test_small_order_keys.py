@@ -12,21 +12,17 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from x509_signers import MemoryKey, gost_key
 
 from atlas_ca import gost
-from atlas_ca.asn1 import oids
 from atlas_ca.cli import main
 from atlas_ca.errors import DecodeError, InvalidPublicKey, WeakPublicKey
 from atlas_ca.gost.keys import in_prime_order_subgroup
 from atlas_ca.profiles.lint import lint_der
 from atlas_ca.services.attestation import sign_record, verify_attestation
-from atlas_ca.x509.certificate import Certificate, CertificateBuilder
+from atlas_ca.x509.certificate import Certificate
 from atlas_ca.x509.csr import CertificationRequest
-from atlas_ca.x509.extensions import BasicConstraints, KeyUsage, KeyUsageBit
 from atlas_ca.x509.keys import PublicKeyInfo, accept_public_key
-from atlas_ca.x509.names import Name
-from small_order_keys import (
+from support.small_order_keys import (
     COFACTOR_4,
     SmallPoint,
     forge_signature,
@@ -36,6 +32,9 @@ from small_order_keys import (
     spki_of,
     with_point,
 )
+from support.small_order_keys import key_for as _key
+from support.small_order_keys import self_signed as _self_signed
+from support.small_order_keys import weak_certificate_der as _weak_certificate_der
 
 T0 = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
 
@@ -53,42 +52,6 @@ BAD = _bad_points()
 
 def _id(p: SmallPoint) -> str:
     return f"{p.param_set.name}-order-{'4q' if p.order > 4 else p.order}"
-
-
-def _self_signed(key: MemoryKey, *, ca: bool = False) -> Certificate:
-    name = Name.build([(oids.NameAttribute.COMMON_NAME, "Registrar")])
-    b = (
-        CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key_info)
-        .serial_number(0x1234_5678_9ABC_DEF0_1)
-        .not_valid_before(T0 - dt.timedelta(days=1))
-        .not_valid_after(T0 + dt.timedelta(days=365))
-    )
-    if ca:
-        b = b.add_extension(BasicConstraints(True, True, None)).add_extension(
-            KeyUsage(True, frozenset({KeyUsageBit.KEY_CERT_SIGN, KeyUsageBit.CRL_SIGN}))
-        )
-    return b.sign(key)
-
-
-_KEYS: dict[str, MemoryKey] = {}
-
-
-def _key(name: str) -> MemoryKey:
-    if name not in _KEYS:
-        _KEYS[name] = gost_key(name)
-    return _KEYS[name]
-
-
-def _weak_certificate_der(point: SmallPoint, *, ca: bool = False) -> bytes:
-    """A certificate of a good key with its point swapped for ``point`` (signature now wrong,
-    which does not matter: the key is refused when the certificate is read)."""
-    key = _key(point.param_set.name)
-    cert = _self_signed(key, ca=ca)
-    good = gost.GostPublicKey.from_spki_der(key.public_key_info).to_bytes()
-    return with_point(cert.der, good, point.raw())
 
 
 # --- the points themselves ---------------------------------------------------------------------

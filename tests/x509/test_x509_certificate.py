@@ -8,7 +8,6 @@ import pytest
 from cryptography import x509 as cx509
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from x509_signers import MemoryKey, ecdsa_key, ed25519_key, gost_key
 
 from atlas_ca import gost
 from atlas_ca.algorithms import SignatureAlgorithm
@@ -33,6 +32,7 @@ from atlas_ca.x509.extensions import (
 )
 from atlas_ca.x509.names import Name
 from atlas_ca.x509.pem import PemLabel, pem_blocks
+from support.x509_signers import MemoryKey, ecdsa_key, ed25519_key, gost_key
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 CA_NAME = Name.build(

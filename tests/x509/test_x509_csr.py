@@ -9,7 +9,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from x509_signers import MemoryKey, ecdsa_key, ed25519_key, gost_key
 
 from atlas_ca.algorithms import KeyType, SignatureAlgorithm
 from atlas_ca.asn1 import oids
@@ -27,6 +26,7 @@ from atlas_ca.x509.extensions import (
     UnrecognizedExtension,
 )
 from atlas_ca.x509.names import Name
+from support.x509_signers import MemoryKey, ecdsa_key, ed25519_key, gost_key
 
 SUBJECT = Name.build(
     [

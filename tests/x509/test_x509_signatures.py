@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from x509_signers import MemoryKey, ecdsa_key, ed25519_key, gost_key
 
 from atlas_ca.algorithms import KeyType, SignatureAlgorithm
 from atlas_ca.errors import DecodeError, SignatureInvalid
 from atlas_ca.x509.signatures import verify_signature
+from support.x509_signers import MemoryKey, ecdsa_key, ed25519_key, gost_key
 
 DATA = "подписываемые данные".encode()
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from x509_signers import MemoryKey, ed25519_key, gost_key
 
 from atlas_ca.asn1 import oids
 from atlas_ca.x509.certificate import Certificate, CertificateBuilder
@@ -17,6 +16,7 @@ from atlas_ca.x509.verify import (
     verify_chain,
     verify_issued_by,
 )
+from support.x509_signers import MemoryKey, ed25519_key, gost_key
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 AT = datetime(2026, 6, 1, tzinfo=UTC)

@@ -38,11 +38,11 @@ def main() -> None:
 
 
 def _register() -> None:
+    from atlas_ca.cli.certificates import crl, issue, resume, revoke, suspend
     from atlas_ca.cli.demo import demo
     from atlas_ca.cli.doctor import audit, doctor
     from atlas_ca.cli.hsm import hsm
     from atlas_ca.cli.init import init
-    from atlas_ca.cli.issue import crl, issue, resume, revoke, suspend
     from atlas_ca.cli.lint import lint
     from atlas_ca.cli.order import account, order
     from atlas_ca.cli.renew import renew

@@ -25,9 +25,9 @@ from atlas_ca.cli.config import (
     load_config,
     pin_from_environment,
 )
+from atlas_ca.cli.demo.scenario import find_verifiers
 from atlas_ca.cli.errors import handle_errors
 from atlas_ca.cli.hsm import module_path, token_reports
-from atlas_ca.demo import find_verifiers
 from atlas_ca.errors import AtlasCaError, Refused, Unavailable
 from atlas_ca.gost import active_engine
 from atlas_ca.hsm import open_key

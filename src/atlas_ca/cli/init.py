@@ -17,8 +17,8 @@ from atlas_ca.cli.config import (
     pin_from_environment,
 )
 from atlas_ca.cli.errors import handle_errors
-from atlas_ca.domain import identifiers as ids
-from atlas_ca.profiles.issue import Address, Organisation
+from atlas_ca.domain import identifiers
+from atlas_ca.profiles.planning import Address, Organisation
 from atlas_ca.services.ca_setup import CA_KEY_TYPES, CaSetupService
 
 _TYPES = CA_KEY_TYPES
@@ -96,8 +96,8 @@ def init(
         key = setup.open_key(uri, pin=pin_from_environment())
         organisation = Organisation(
             name=org_name,
-            ogrn=ids.Ogrn(ogrn),
-            inn=ids.InnLegal(inn),
+            ogrn=identifiers.Ogrn(ogrn),
+            inn=identifiers.InnLegal(inn),
             address=Address(region, locality, street),
             common_name=common_name,
             email=email,

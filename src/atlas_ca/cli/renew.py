@@ -13,9 +13,14 @@ from pathlib import Path
 
 import click
 
+from atlas_ca.cli.certificates import (
+    DEFAULT_SIGN_TOOL,
+    NO_CHALLENGE,
+    RESOLVE_GRACE,
+    ConsoleSmsGateway,
+)
 from atlas_ca.cli.config import Workspace, config_option, json_option, open_workspace
 from atlas_ca.cli.errors import handle_errors
-from atlas_ca.cli.issue import DEFAULT_SIGN_TOOL, NO_CHALLENGE, RESOLVE_GRACE, ConsoleSmsGateway
 from atlas_ca.domain.orders import Order
 from atlas_ca.domain.otp import OtpChallenge, send_challenge
 from atlas_ca.domain.subscribers import Subscriber

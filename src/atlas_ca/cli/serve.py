@@ -16,7 +16,7 @@ from atlas_ca.cli.config import config_option, load_config, open_workspace, pin_
 from atlas_ca.cli.errors import handle_errors
 from atlas_ca.hsm import open_key
 from atlas_ca.profiles.config import ConfigError
-from atlas_ca.profiles.issue import (
+from atlas_ca.profiles.planning import (
     issue_certificate,
     plan_ocsp_certificate,
     plan_tsa_certificate,

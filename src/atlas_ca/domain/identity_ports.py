@@ -1,7 +1,7 @@
 """Ports of identity verification: the government registries (R2, R5) and the SMS gateway (R7).
 
 Adapters (СМЭВ clients, an SMS provider) implement these Protocols outside the domain; tests
-use the in-memory fakes of :mod:`atlas_ca.domain.fakes`. An adapter that cannot reach its
+use the in-memory fakes of :mod:`atlas_ca.cli.demo.fakes`. An adapter that cannot reach its
 registry raises :class:`RegistryUnavailable` — never a "not confirmed" answer, which would
 wrongly reject the person's data.
 """

@@ -3,7 +3,7 @@
 A :class:`Profile` fixes the subject attributes (presence, order, string type, length), the
 extensions (presence, criticality, content), the key algorithms and parameter sets, the
 validity limits and whether a certificate under it is qualified. It holds no behaviour beyond
-look-ups: :mod:`atlas_ca.profiles.issue` turns verified data into a certificate plan under a
+look-ups: :mod:`atlas_ca.profiles.planning` turns verified data into a certificate plan under a
 profile, :mod:`atlas_ca.profiles.lint` checks any certificate against one.
 """
 

@@ -26,7 +26,7 @@ from atlas_ca.hsm.pkcs11 import open_token
 from atlas_ca.hsm.software import generate_software_key
 from atlas_ca.hsm.uri import FileKeyUri, Pkcs11Uri, read_pin_source
 from atlas_ca.profiles.config import CaConfig
-from atlas_ca.profiles.issue import (
+from atlas_ca.profiles.planning import (
     CertificatePlan,
     Organisation,
     issue_certificate,

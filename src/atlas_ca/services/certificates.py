@@ -46,7 +46,7 @@ from atlas_ca.domain.orders import Order
 from atlas_ca.domain.otp import OperationBinding, OtpChallenge, RandomBytes, send_challenge
 from atlas_ca.domain.subscribers import OrganisationData, Subscriber, require_verified
 from atlas_ca.errors import InvalidInput
-from atlas_ca.profiles.issue import Address, Organisation
+from atlas_ca.profiles.planning import Address, Organisation
 from atlas_ca.services.issuance import (
     IssuanceRequest,
     IssuanceResult,

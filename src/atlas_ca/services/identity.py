@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from atlas_ca.domain import identifiers as ids
+from atlas_ca.domain import identifiers
 from atlas_ca.domain.authorities import (
     Authority,
     AuthorityBasis,
@@ -107,7 +107,9 @@ def identity_data(kind: SubscriberKind, data: Any) -> IdentityData:
     if not isinstance(data, dict):
         raise InvalidInput("the data file must hold a JSON object")
     if kind is SubscriberKind.ORGANISATION:
-        return OrganisationData(ids.InnLegal(_text(data, "inn")), ids.Kpp(_text(data, "kpp")))
+        return OrganisationData(
+            identifiers.InnLegal(_text(data, "inn")), identifiers.Kpp(_text(data, "kpp"))
+        )
     passport = data.get("passport")
     if not isinstance(passport, dict):
         raise InvalidInput("the data lacks the 'passport' object")
@@ -116,17 +118,17 @@ def identity_data(kind: SubscriberKind, data: Any) -> IdentityData:
             _text(data, "surname"), _text(data, "given_name"), data.get("patronymic") or None
         ),
         birth_date=_date(data, "birth_date"),
-        passport=ids.Passport(
+        passport=identifiers.Passport(
             _text(passport, "series"),
             _text(passport, "number"),
             _date(passport, "issued"),
             _text(passport, "issuer_code"),
         ),
-        inn=ids.InnPerson(_text(data, "inn")),
-        snils=ids.Snils(_text(data, "snils")),
+        inn=identifiers.InnPerson(_text(data, "inn")),
+        snils=identifiers.Snils(_text(data, "snils")),
     )
     if kind is SubscriberKind.ENTREPRENEUR:
-        return EntrepreneurData(person, ids.Ogrnip(_text(data, "ogrnip")))
+        return EntrepreneurData(person, identifiers.Ogrnip(_text(data, "ogrnip")))
     return person
 
 
@@ -160,7 +162,7 @@ class EgrulExtract:
 
     record: EgrulRecord
 
-    def find(self, inn: ids.InnLegal) -> EgrulRecord | None:
+    def find(self, inn: identifiers.InnLegal) -> EgrulRecord | None:
         return self.record if self.record.inn == inn else None
 
 
@@ -170,9 +172,9 @@ def egrul_extract(data: Any) -> EgrulExtract:
         raise InvalidInput("the ЕГРЮЛ extract must be a JSON object")
     return EgrulExtract(
         EgrulRecord(
-            inn=ids.InnLegal(_text(data, "inn")),
-            kpp=ids.Kpp(_text(data, "kpp")),
-            ogrn=ids.Ogrn(_text(data, "ogrn")),
+            inn=identifiers.InnLegal(_text(data, "inn")),
+            kpp=identifiers.Kpp(_text(data, "kpp")),
+            ogrn=identifiers.Ogrn(_text(data, "ogrn")),
             full_name=_text(data, "full_name"),
             active=bool(data.get("active", True)),
         )
@@ -199,7 +201,7 @@ def new_registrar(
         OfficeId(office_id),
         office_name,
         OfficeKind.AGENT if agent_inn else OfficeKind.OWN,
-        ids.InnLegal(agent_inn) if agent_inn else None,
+        identifiers.InnLegal(agent_inn) if agent_inn else None,
     )
     return Registrar(
         id=RegistrarId(registrar_id),
@@ -225,7 +227,7 @@ def authority_basis(
         return HeadPerEgrul(head_since)
     if poa_issued is None or poa_number is None:
         raise InvalidInput("a МЧД needs --poa-issued")
-    return PowerOfAttorney(poa_number, ids.InnLegal(organisation), poa_issued)
+    return PowerOfAttorney(poa_number, identifiers.InnLegal(organisation), poa_issued)
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,7 +307,7 @@ class IdentityService:
         return get_record(self._records, RecordKind.AUTHORITY, key, Authority)
 
     def authorities_of(
-        self, person: SubscriberId, organisation: ids.InnLegal
+        self, person: SubscriberId, organisation: identifiers.InnLegal
     ) -> tuple[Authority, ...]:
         """Every authority recorded for ``person`` and ``organisation`` (revoked ones too: the
         issuance check names why each does not apply, R4)."""
@@ -321,7 +323,7 @@ class IdentityService:
         self,
         subscriber_id: SubscriberId | str,
         kind: SubscriberKind,
-        phone: str | ids.MobilePhone,
+        phone: str | identifiers.MobilePhone,
         data: IdentityData | None = None,
     ) -> Subscriber:
         """Register a subscriber with a phone (R1) and, with ``data``, the entered data (R2
@@ -354,7 +356,7 @@ class IdentityService:
         sid = SubscriberId(item.id)
         if sid.value in seen or self._records.find(RecordKind.SUBSCRIBER, sid.value) is not None:
             raise InvalidInput(f"subscriber {sid} already exists")
-        sub = register(sid, item.kind, ids.MobilePhone(item.phone), at=now)
+        sub = register(sid, item.kind, identifiers.MobilePhone(item.phone), at=now)
         if item.data is not None:
             sub = enter_data(sub, item.data, at=now)
         return sub
@@ -424,7 +426,7 @@ class IdentityService:
         authority_id: AuthorityId | str,
         *,
         person: SubscriberId | str,
-        organisation: ids.InnLegal | str,
+        organisation: identifiers.InnLegal | str,
         position: str,
         basis: AuthorityBasis,
         valid_from: dt.datetime,
@@ -441,8 +443,8 @@ class IdentityService:
             person=who.id,
             organisation=(
                 organisation
-                if isinstance(organisation, ids.InnLegal)
-                else ids.InnLegal(organisation)
+                if isinstance(organisation, identifiers.InnLegal)
+                else identifiers.InnLegal(organisation)
             ),
             position=position,
             basis=basis,

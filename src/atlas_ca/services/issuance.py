@@ -67,7 +67,7 @@ from atlas_ca.errors import (
 )
 from atlas_ca.gost import streebog256
 from atlas_ca.profiles import PROFILES, ProfileKind, UnknownProfile, get_profile
-from atlas_ca.profiles.issue import (
+from atlas_ca.profiles.planning import (
     Address,
     CertificatePlan,
     Organisation,

@@ -54,7 +54,7 @@ from atlas_ca.errors import (
     RenewalSignerUntrusted,
     SignatureInvalid,
 )
-from atlas_ca.profiles.issue import Address
+from atlas_ca.profiles.planning import Address
 from atlas_ca.services.issuance import (
     IssuanceRequest,
     IssuanceResult,

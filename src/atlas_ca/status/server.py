@@ -50,7 +50,7 @@ from atlas_ca.domain.identifiers import InnLegal, Ogrn
 from atlas_ca.errors import InvalidInput, Unavailable
 from atlas_ca.hsm import open_key
 from atlas_ca.profiles.config import ConfigError
-from atlas_ca.profiles.issue import Address, Organisation
+from atlas_ca.profiles.planning import Address, Organisation
 from atlas_ca.status.http import Distribution, Services, StatusApp
 from atlas_ca.status.ocsp import OcspIssuer, OcspResponder, StatusSource
 from atlas_ca.status.tsp import TimeStampAuthority, TsaSigner

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 
 from atlas_ca.asn1 import gost as asn1_gost
 from atlas_ca.asn1 import oids
-from atlas_ca.domain import identifiers as ids
+from atlas_ca.domain import identifiers
 from atlas_ca.errors import AtlasCaError, InvalidIdentifier, InvalidPublicKey
 from atlas_ca.profiles.base import ProfileKind, add_months
 from atlas_ca.profiles.fields import (
@@ -82,11 +82,11 @@ _NUMERIC_IDS: dict[str, tuple[int, IdentifierKind]] = {
     oids.RuAttribute.INN.dotted: (12, IdentifierKind.INN_PERSON),
 }
 _VALIDATORS: dict[IdentifierKind, Callable[[str], object]] = {
-    IdentifierKind.INN_PERSON: ids.InnPerson,
-    IdentifierKind.INN_LEGAL: ids.InnLegal,
-    IdentifierKind.OGRN: ids.Ogrn,
-    IdentifierKind.OGRNIP: ids.Ogrnip,
-    IdentifierKind.SNILS: ids.Snils,
+    IdentifierKind.INN_PERSON: identifiers.InnPerson,
+    IdentifierKind.INN_LEGAL: identifiers.InnLegal,
+    IdentifierKind.OGRN: identifiers.Ogrn,
+    IdentifierKind.OGRNIP: identifiers.Ogrnip,
+    IdentifierKind.SNILS: identifiers.Snils,
 }
 _DIGITS = re.compile(r"[0-9]+")
 #: keyUsage bits as RFC 5280 §4.2.1.3 names them (messages never show an enum's name).
@@ -327,7 +327,7 @@ def _check_digits(ctx: LintContext, kind: IdentifierKind) -> Iterator[Hit]:
             continue  # e_ru_identifier_format
         value, validator = a.text, _VALIDATORS[kind]
         if _padded_legal_inn(a):
-            value, validator = a.text[2:], ids.InnLegal
+            value, validator = a.text[2:], identifiers.InnLegal
         try:
             validator(value)
         except InvalidIdentifier as exc:

@@ -44,8 +44,14 @@ from pathlib import Path
 from atlas_ca.algorithms import KeyType
 from atlas_ca.asn1 import oids
 from atlas_ca.audit import Actor, verify_store, x509_signature_verifier
-from atlas_ca.domain import identifiers as ids
-from atlas_ca.domain.fakes import SERVER_CENTRE, fake_government
+from atlas_ca.cli.demo.fakes import SERVER_CENTRE, fake_government
+from atlas_ca.cli.demo.interop import (
+    OPENSSL_GOST_CONF_NAME,
+    openssl_gost_env,
+    write_openssl_gost_conf,
+)
+from atlas_ca.cli.demo.status_steps import run_status_demo
+from atlas_ca.domain import identifiers
 from atlas_ca.domain.identifiers import MobilePhone
 from atlas_ca.domain.ids import OfficeId, OrderId, ProductCode, RegistrarId, SubscriberId
 from atlas_ca.domain.ids import TariffPlanId as PlanId
@@ -76,9 +82,8 @@ from atlas_ca.errors import DemoFailed, InvalidInput, Unavailable
 from atlas_ca.hsm.base import SigningKey
 from atlas_ca.hsm.pkcs11 import Pkcs11Module, open_token
 from atlas_ca.hsm.software import generate_software_key, open_software_key
-from atlas_ca.interop import OPENSSL_GOST_CONF_NAME, openssl_gost_env, write_openssl_gost_conf
 from atlas_ca.profiles.config import CaConfig, IssuerTools
-from atlas_ca.profiles.issue import Address, Organisation, issue_certificate, plan_ca_certificate
+from atlas_ca.profiles.planning import Address, Organisation, issue_certificate, plan_ca_certificate
 from atlas_ca.services.attestation import attest_verification, verify_attestation
 from atlas_ca.services.billing import BillingService
 from atlas_ca.services.ca import CertificateAuthority
@@ -95,7 +100,6 @@ from atlas_ca.services.ports import DirectoryOutbox, SystemClock
 from atlas_ca.services.record_challenges import RecordChallengeStore
 from atlas_ca.services.renewal import RenewalRequest, RenewalService, renewal_binding
 from atlas_ca.services.revocation import ByOperator, RevocationService
-from atlas_ca.status.demo import run_status_demo
 from atlas_ca.storage import CaCertificate, RevocationReason, open_register
 from atlas_ca.storage.ports import RecordKind, RecordStore, Register
 from atlas_ca.storage.records import open_record_store
@@ -128,8 +132,8 @@ DEMO_CONFIG = CaConfig(
 DEMO_CA = Organisation(
     name=SERVER_CENTRE.full_name or 'АО "Сервер-Центр"',
     common_name='УЦ АО "Сервер-Центр" (демо)',
-    ogrn=ids.Ogrn("1022502121476"),
-    inn=ids.InnLegal("2539038819"),
+    ogrn=identifiers.Ogrn("1022502121476"),
+    inn=identifiers.InnLegal("2539038819"),
     address=Address("25 Приморский край", "г. Владивосток", "ул. Светланская, д. 1"),
     email="ca@example.ru",
 )
@@ -305,9 +309,9 @@ def _person(surname: str, given: str, patronymic: str, seed: int) -> IndividualD
     return IndividualData(
         name=PersonName(surname, given, patronymic),
         birth_date=dt.date(1985, 4, 12),
-        passport=ids.Passport("0512", f"{seed:06d}", dt.date(2010, 6, 1), "250-001"),
-        inn=ids.InnPerson(inn10 + ids.inn_person_check_digits(inn10)),
-        snils=ids.Snils(snils9 + ids.snils_checksum(snils9)),
+        passport=identifiers.Passport("0512", f"{seed:06d}", dt.date(2010, 6, 1), "250-001"),
+        inn=identifiers.InnPerson(inn10 + identifiers.inn_person_check_digits(inn10)),
+        snils=identifiers.Snils(snils9 + identifiers.snils_checksum(snils9)),
     )
 
 
@@ -679,7 +683,15 @@ def _life(
 
     # 8. outside verifiers
     _verify_all(world, report, step, verifiers)
-    run_status_demo(out, world.ca, world.register, report.files["config"], verifiers.openssl_conf, report.files, step)  # noqa: E501
+    run_status_demo(
+        out,
+        world.ca,
+        world.register,
+        report.files["config"],
+        verifiers.openssl_conf,
+        report.files,
+        step,
+    )
     world.register.checkpoint(world.ca.key, at=world.now(), key_id="ca")
     audit = verify_store(
         world.register,

@@ -23,7 +23,11 @@ from pathlib import Path
 from atlas_ca.algorithms import KeyType
 from atlas_ca.audit import Actor
 from atlas_ca.hsm.pkcs11 import open_token
-from atlas_ca.profiles.issue import issue_certificate, plan_ocsp_certificate, plan_tsa_certificate
+from atlas_ca.profiles.planning import (
+    issue_certificate,
+    plan_ocsp_certificate,
+    plan_tsa_certificate,
+)
 from atlas_ca.services.ca import CertificateAuthority
 from atlas_ca.services.crl_publication import CrlPolicy, CrlPublisher
 from atlas_ca.services.ports import SystemClock

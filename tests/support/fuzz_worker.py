@@ -20,9 +20,9 @@ import tempfile
 from pathlib import Path
 from types import FrameType
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for `support`
 
-from fuzz_support import (
+from support.fuzz_support import (
     TARGETS,
     Failure,
     build_corpus,

@@ -8,18 +8,15 @@ bound to the issuance; registers on SQLite and PostgreSQL (the storage tests' fi
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import secrets
-import sys
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from atlas_ca.algorithms import KeyType
 from atlas_ca.asn1 import oids
-from atlas_ca.domain.fakes import verified_subscriber
+from atlas_ca.cli.demo.fakes import verified_subscriber
 from atlas_ca.domain.identifiers import InnLegal, Ogrn
 from atlas_ca.domain.ids import OrderId, ProductCode, SubscriberId, TariffPlanId
 from atlas_ca.domain.money import Money
@@ -42,7 +39,7 @@ from atlas_ca.gost import param_set as gost_param_set
 from atlas_ca.hsm.base import SigningKey
 from atlas_ca.hsm.software import SoftwarePrehashKey, generate_software_key, open_software_key
 from atlas_ca.profiles.config import CaConfig, IssuerTools
-from atlas_ca.profiles.issue import Address, Organisation, issue_certificate, plan_ca_certificate
+from atlas_ca.profiles.planning import Address, Organisation, issue_certificate, plan_ca_certificate
 from atlas_ca.services.ca import CertificateAuthority
 from atlas_ca.services.issuance import (
     IssuanceRequest,
@@ -55,6 +52,7 @@ from atlas_ca.storage.ports import IdempotencyKey, Register
 from atlas_ca.x509.certificate import Certificate
 from atlas_ca.x509.csr import CsrBuilder
 from atlas_ca.x509.names import Name
+from support import registers as registers
 
 T0 = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
 SIGN_TOOL = 'СКЗИ "КриптоПро CSP" (версия 5.0)'
@@ -269,19 +267,3 @@ def make_world(register: Register, base: Path, ca_key: SigningKey | None = None)
 
 
 # --- the storage tests' register fixtures (SQLite, and PostgreSQL per ATLAS_CA_TEST_PG_DSN) ----
-
-
-def _storage_registers() -> ModuleType:
-    name = "registers"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parent.parent / "storage" / "registers.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-registers = _storage_registers()

@@ -25,7 +25,7 @@ from atlas_ca.domain.identifiers import MobilePhone
 from atlas_ca.domain.ids import OrderId, SubscriberId
 from atlas_ca.errors import InvalidInput, RecordNotFound
 from atlas_ca.limits import InputKind, read_input
-from atlas_ca.profiles.issue import Address
+from atlas_ca.profiles.planning import Address
 from atlas_ca.services.certificates import (
     DEFAULT_SIGN_TOOL,
     NO_CHALLENGE,

@@ -8,8 +8,6 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
-from issuance_env import PLAN, T0, World, make_csr, software_key
-
 from atlas_ca.domain.ids import OrderId, ProductCode, SubscriberId
 from atlas_ca.domain.money import Money
 from atlas_ca.domain.orders import (
@@ -31,6 +29,7 @@ from atlas_ca.trust import PathValidator
 from atlas_ca.trust.cms import sign_attached
 from atlas_ca.x509.certificate import Certificate
 from atlas_ca.x509.crl import CrlBuilder, RevocationReason, RevokedEntry
+from support.issuance_env import PLAN, T0, World, make_csr, software_key
 
 RENEW = ProductCode("kep-renew")
 RENEWAL_CATALOGUE = Catalogue(

@@ -8,8 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from issuance_env import SIGN_TOOL, T0, make_world, registers
-
 from atlas_ca.domain.ids import ChallengeId
 from atlas_ca.domain.otp import OtpRefused
 from atlas_ca.services.issuance import IssuanceRequest, OtpConfirmation, PreparedIssuance
@@ -17,6 +15,7 @@ from atlas_ca.services.record_challenges import RecordChallengeStore
 from atlas_ca.storage.ports import RecordStore
 from atlas_ca.storage.postgres import PostgresRecordStore
 from atlas_ca.storage.sqlite import SqliteRecordStore
+from support.issuance_env import SIGN_TOOL, T0, make_world, registers
 
 Result = dict[str, Any]
 

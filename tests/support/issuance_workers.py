@@ -10,9 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from issuance_env import make_world, registers
-
 from atlas_ca.errors import AtlasCaError
+from support.issuance_env import make_world, registers
 
 Result = dict[str, Any]
 
@@ -52,9 +51,8 @@ def issue_many(
 def issue_on_order(kind: str, location: str, base: str, order_id: str, barrier: Any) -> Result:
     """One issuance under a one-certificate order ``order_id``; every process waits at
     ``barrier`` after *confirm* (all counted the order's unit as free) before it records."""
-    from issuance_env import paid_order
-
     from atlas_ca.errors import OrderExhausted
+    from support.issuance_env import paid_order
 
     def wait_for_the_others(step: str) -> None:
         if step == "confirm":
@@ -134,6 +132,8 @@ def _serials(reg: Any) -> list[int]:
 
 
 def _init_token(base: Path) -> Any:
-    import atlas_testing  # spawned workers inherit sys.path, which has tests/ (pytest pythonpath)
+    from support import (
+        atlas_testing,  # spawned workers inherit sys.path, which has tests/ (pytest pythonpath)
+    )
 
     return atlas_testing.init_softhsm_token(base, "vanishing")

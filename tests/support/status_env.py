@@ -9,18 +9,15 @@ everything written as PEM into one directory for the outside clients and the ser
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
-import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from atlas_ca.algorithms import KeyType
 from atlas_ca.audit import Actor
 from atlas_ca.hsm.base import SigningKey
 from atlas_ca.hsm.pkcs11 import open_token
-from atlas_ca.profiles.issue import (
+from atlas_ca.profiles.planning import (
     issue_certificate,
     plan_ocsp_certificate,
     plan_tsa_certificate,
@@ -34,19 +31,8 @@ from atlas_ca.x509.certificate import Certificate, random_serial
 OPERATOR = ByOperator(Actor("operator:ops-1"))
 
 
-def _load(name: str, relative: str) -> ModuleType:
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parent.parent / relative
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+from support import issuance_env  # noqa: E402
 
-
-issuance_env: Any = _load("issuance_env", "services/issuance_env.py")
 CONFIG = replace(
     issuance_env.CONFIG, enabled_profiles=issuance_env.CONFIG.enabled_profiles | {"tsa"}
 )

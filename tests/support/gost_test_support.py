@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from atlas_ca.gost.engine import EngineName, native_available
-from atlas_testing import missing
+from support.atlas_testing import missing
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors" / "gost"
 

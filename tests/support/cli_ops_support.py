@@ -4,37 +4,19 @@ SoftHSM variables of ``.atlas-ca-env``; the storage tests' SQLite/PostgreSQL reg
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from types import ModuleType
 from urllib.parse import quote, urlencode
 
 from psycopg import conninfo
 
-from atlas_testing import _env_file_value, missing
+from support import registers as registers
+from support.atlas_testing import _env_file_value, missing
 
 ATLAS_CA = Path(sys.executable).with_name("atlas-ca")
-
-
-def _storage_registers() -> ModuleType:
-    """tests/storage/registers.py (SQLite and PostgreSQL registers per test), loaded once."""
-    name = "registers"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parent.parent / "storage" / "registers.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-registers = _storage_registers()
 
 
 def pg_url(dsn: str) -> str:

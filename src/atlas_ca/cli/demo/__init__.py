@@ -1,4 +1,4 @@
-"""``atlas-ca demo``: the whole life of a CA on a fresh SoftHSM token (see :mod:`atlas_ca.demo`)."""
+"""``atlas-ca demo``: the whole life of a CA on a fresh SoftHSM token (:mod:`.scenario`)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
+from atlas_ca.cli.demo.scenario import describe, run_demo
 from atlas_ca.cli.errors import handle_errors
-from atlas_ca.demo import describe, run_demo
 
 
 @click.command("demo")

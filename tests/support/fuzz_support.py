@@ -17,15 +17,11 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import random
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-TESTS = Path(__file__).resolve().parent.parent
-for sub in ("profiles", "x509", "services"):
-    if str(TESTS / sub) not in sys.path:
-        sys.path.insert(0, str(TESTS / sub))
+TESTS = Path(__file__).resolve().parents[1]
 
 from atlas_ca.asn1 import oids  # noqa: E402
 from atlas_ca.cli.show import describe, load_artifact  # noqa: E402
@@ -64,8 +60,8 @@ RECORD = b"\x30\x06\x02\x01\x01\x0c\x01x"
 
 def build_corpus(base: Path) -> dict[str, bytes]:
     """Real objects by name (DER, plus a few PEM), built with fresh keys under ``base``."""
-    from profiles_samples import build_world
-    from x509_signers import gost_key
+    from support.profiles_samples import build_world
+    from support.x509_signers import gost_key
 
     world = build_world(base)
     corpus: dict[str, bytes] = {

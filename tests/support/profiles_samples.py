@@ -13,7 +13,7 @@ from pathlib import Path
 
 from atlas_ca.algorithms import KeyType
 from atlas_ca.asn1 import oids
-from atlas_ca.domain import identifiers as ids
+from atlas_ca.domain import identifiers
 from atlas_ca.domain.ids import RegistrarId, SubscriberId
 from atlas_ca.domain.subscribers import (
     EntrepreneurData,
@@ -29,7 +29,7 @@ from atlas_ca.domain.subscribers import (
 )
 from atlas_ca.hsm.software import SoftwareKey, generate_software_key, open_software_key
 from atlas_ca.profiles.config import CaConfig, IssuerTools
-from atlas_ca.profiles.issue import Address, Organisation
+from atlas_ca.profiles.planning import Address, Organisation
 
 #: Yesterday, midnight UTC: certificates issued "now" are valid when OpenSSL and certtool check
 #: them against the wall clock.
@@ -39,29 +39,29 @@ NOW = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 SIGN_TOOL = 'СКЗИ "КриптоПро CSP" (версия 5.0)'
 
 
-def inn_person(rng: random.Random) -> ids.InnPerson:
+def inn_person(rng: random.Random) -> identifiers.InnPerson:
     first = f"{rng.randint(1, 99):02d}" + "".join(str(rng.randint(0, 9)) for _ in range(8))
-    return ids.InnPerson(first + ids.inn_person_check_digits(first))
+    return identifiers.InnPerson(first + identifiers.inn_person_check_digits(first))
 
 
-def inn_legal(rng: random.Random) -> ids.InnLegal:
+def inn_legal(rng: random.Random) -> identifiers.InnLegal:
     first = f"{rng.randint(1, 99):02d}" + "".join(str(rng.randint(0, 9)) for _ in range(7))
-    return ids.InnLegal(first + ids.inn_legal_check_digit(first))
+    return identifiers.InnLegal(first + identifiers.inn_legal_check_digit(first))
 
 
-def snils(rng: random.Random) -> ids.Snils:
+def snils(rng: random.Random) -> identifiers.Snils:
     first = f"{rng.randint(2, 999):03d}" + "".join(str(rng.randint(0, 9)) for _ in range(6))
-    return ids.Snils(first + ids.snils_checksum(first))
+    return identifiers.Snils(first + identifiers.snils_checksum(first))
 
 
-def ogrnip(rng: random.Random) -> ids.Ogrnip:
+def ogrnip(rng: random.Random) -> identifiers.Ogrnip:
     first = "3" + "".join(str(rng.randint(0, 9)) for _ in range(13))
-    return ids.Ogrnip(first + ids.ogrnip_check_digit(first))
+    return identifiers.Ogrnip(first + identifiers.ogrnip_check_digit(first))
 
 
-def ogrn(rng: random.Random) -> ids.Ogrn:
+def ogrn(rng: random.Random) -> identifiers.Ogrn:
     first = "1" + "".join(str(rng.randint(0, 9)) for _ in range(11))
-    return ids.Ogrn(first + ids.ogrn_check_digit(first))
+    return identifiers.Ogrn(first + identifiers.ogrn_check_digit(first))
 
 
 def person(
@@ -71,7 +71,7 @@ def person(
     return IndividualData(
         name=name or PersonName("Иванова", "Мария", "Петровна"),
         birth_date=dt.date(1990, 5, 17),
-        passport=ids.Passport(
+        passport=identifiers.Passport(
             "0512", f"{rng.randint(1, 999999):06d}", dt.date(2010, 6, 1), "250001"
         ),
         inn=inn_person(rng),
@@ -94,7 +94,7 @@ def verified(
     return Subscriber(
         id=SubscriberId(sid),
         kind=kind,
-        phone=ids.MobilePhone("+79241234567"),
+        phone=identifiers.MobilePhone("+79241234567"),
         registered_at=NOW - dt.timedelta(days=3),
         data=data,
         states=states,
@@ -106,8 +106,8 @@ def verified(
 CA_ORG = Organisation(
     name='АО "Сервер-Центр"',
     common_name='УЦ АО "Сервер-Центр" (тест)',
-    ogrn=ids.Ogrn("1022502121476"),
-    inn=ids.InnLegal("2539038819"),
+    ogrn=identifiers.Ogrn("1022502121476"),
+    inn=identifiers.InnLegal("2539038819"),
     address=Address("25 Приморский край", "г. Владивосток", "ул. Светланская, д. 1"),
     email="ca@example.ru",
 )
@@ -157,7 +157,7 @@ def make_keys(base: Path) -> Keys:
 from atlas_ca.domain.authorities import Authority, HeadPerEgrul  # noqa: E402
 from atlas_ca.domain.ids import AuthorityId  # noqa: E402
 from atlas_ca.profiles import ENTREPRENEUR, INDIVIDUAL, LEGAL_ENTITY  # noqa: E402
-from atlas_ca.profiles.issue import (  # noqa: E402
+from atlas_ca.profiles.planning import (  # noqa: E402
     CertificatePlan,
     SubscriberRequest,
     issue_certificate,
@@ -169,8 +169,8 @@ from atlas_ca.x509.certificate import Certificate  # noqa: E402
 
 ORG = Organisation(
     name='ООО "Ромашка"',
-    ogrn=ids.Ogrn("1052503122902"),
-    inn=ids.InnLegal("2536161885"),
+    ogrn=identifiers.Ogrn("1052503122902"),
+    inn=identifiers.InnLegal("2536161885"),
     address=Address("25 Приморский край", "г. Владивосток", "ул. Алеутская, д. 11"),
 )
 

@@ -20,7 +20,7 @@ def run_demo_recording_argv(directory: str) -> dict[str, Any]:
 
     subprocess.Popen.__init__ = recording  # type: ignore[method-assign]
     try:
-        from atlas_ca.demo import run_demo
+        from atlas_ca.cli.demo.scenario import run_demo
 
         report = run_demo(Path(directory), say=lambda _line: None)
     finally:

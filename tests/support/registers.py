@@ -19,7 +19,6 @@ import psycopg
 import pytest
 from psycopg import conninfo, sql
 
-import atlas_testing
 from atlas_ca.audit import Actor
 from atlas_ca.domain.ids import OrderId, SubscriberId
 from atlas_ca.storage import (
@@ -31,6 +30,7 @@ from atlas_ca.storage import (
 from atlas_ca.storage._sql import SqlRegister, StepHook
 from atlas_ca.storage.postgres import PostgresRegister
 from atlas_ca.storage.sqlite import SqliteRegister
+from support import atlas_testing
 
 
 def _root_conftest() -> ModuleType:

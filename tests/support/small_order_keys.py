@@ -8,6 +8,7 @@ possession: :func:`forged_csr` signs a request without any private key.
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from dataclasses import dataclass
 
@@ -17,9 +18,11 @@ from atlas_ca.asn1 import gost as asn1_gost
 from atlas_ca.asn1 import oids
 from atlas_ca.gost import _pure
 from atlas_ca.gost.params import ParamSet
-from atlas_ca.x509.certificate import assemble_signed
+from atlas_ca.x509.certificate import Certificate, CertificateBuilder, assemble_signed
 from atlas_ca.x509.csr import CsrBuilder
+from atlas_ca.x509.extensions import BasicConstraints, KeyUsage, KeyUsageBit
 from atlas_ca.x509.names import Name
+from support.x509_signers import MemoryKey, gost_key
 
 COFACTOR_4 = ("tc26-256-a", "tc26-512-c")
 
@@ -133,3 +136,44 @@ __all__ = [
     "spki_of",
     "with_point",
 ]
+
+
+# --- certificates of good keys with a bad point swapped in (read-time refusal tests) ---
+
+_T0 = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
+
+
+def self_signed(key: MemoryKey, *, ca: bool = False) -> Certificate:
+    name = Name.build([(oids.NameAttribute.COMMON_NAME, "Registrar")])
+    b = (
+        CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key_info)
+        .serial_number(0x1234_5678_9ABC_DEF0_1)
+        .not_valid_before(_T0 - dt.timedelta(days=1))
+        .not_valid_after(_T0 + dt.timedelta(days=365))
+    )
+    if ca:
+        b = b.add_extension(BasicConstraints(True, True, None)).add_extension(
+            KeyUsage(True, frozenset({KeyUsageBit.KEY_CERT_SIGN, KeyUsageBit.CRL_SIGN}))
+        )
+    return b.sign(key)
+
+
+_KEYS: dict[str, MemoryKey] = {}
+
+
+def key_for(name: str) -> MemoryKey:
+    if name not in _KEYS:
+        _KEYS[name] = gost_key(name)
+    return _KEYS[name]
+
+
+def weak_certificate_der(point: SmallPoint, *, ca: bool = False) -> bytes:
+    """A certificate of a good key with its point swapped for ``point`` (signature now wrong,
+    which does not matter: the key is refused when the certificate is read)."""
+    key = key_for(point.param_set.name)
+    cert = self_signed(key, ca=ca)
+    good = gost.GostPublicKey.from_spki_der(key.public_key_info).to_bytes()
+    return with_point(cert.der, good, point.raw())

@@ -8,13 +8,12 @@ import random
 import signal
 from datetime import timedelta
 
-from registers import ACTOR, ISSUER, OPERATOR, T0, issued, new_intent
-
 from atlas_ca.errors import AtlasCaError, SerialCollision
 from atlas_ca.storage import IdempotencyKey, RevocationReason
 from atlas_ca.storage._sql import SqlRegister, latest_version
 from atlas_ca.storage.postgres import PostgresRegister
 from atlas_ca.storage.sqlite import SqliteRegister
+from support.registers import ACTOR, ISSUER, OPERATOR, T0, issued, new_intent
 
 
 def open_register(kind: str, location: str, on_step: object = None) -> SqlRegister:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from atlas_ca.domain.entitlements import require_issuance
 from atlas_ca.domain.ids import OrderId, SubscriberId
 from atlas_ca.domain.orders import Order
-from conftest import VERIFIED, Desk
+from support.billing_env import VERIFIED, Desk
 
 
 def issue_one(desk: Desk, order_id: str, person: SubscriberId = VERIFIED) -> Order:

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from atlas_ca.interop import gost_engine_available, run_openssl, write_openssl_gost_conf
+from atlas_ca.cli.demo.interop import gost_engine_available, run_openssl, write_openssl_gost_conf
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _env_file_value(name: str) -> str | None:
@@ -46,7 +46,7 @@ def missing(what: str) -> None:
 
 @dataclass(frozen=True)
 class OpenSSL:
-    """The ``openssl`` binary run with a config that loads the gost engine (atlas_ca.interop)."""
+    """The ``openssl`` binary run with a config that loads the gost engine (cli.demo.interop)."""
 
     binary: str
     conf: Path
