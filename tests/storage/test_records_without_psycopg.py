@@ -32,6 +32,7 @@ _SCRIPT = textwrap.dedent(
     from pathlib import Path
 
     import atlas_ca
+    from atlas_ca.errors import StorageUnavailable
     from atlas_ca.domain.ids import SubscriberId
     from atlas_ca.domain.otp import Operation, OtpChallenge, bind, create_challenge
     from atlas_ca.services.record_challenges import RecordChallengeStore
@@ -57,8 +58,9 @@ _SCRIPT = textwrap.dedent(
     register.close()
     try:
         open_record_store("postgresql://nobody@127.0.0.1:1/none", opened_at=T0)
-    except ImportError as exc:
-        assert "psycopg" in str(exc), exc
+    except StorageUnavailable as exc:
+        assert "pip install 'atlas-ca[postgres]'" in str(exc), exc
+        assert isinstance(exc.__cause__, ImportError), exc.__cause__
     else:
         raise AssertionError("a PostgreSQL location opened without psycopg")
     loaded = sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED)

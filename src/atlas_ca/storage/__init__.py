@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from atlas_ca.errors import StorageUnavailable
 from atlas_ca.storage._sql import SqlRegister, StepHook
 from atlas_ca.storage.ports import (
     AuditStore,
@@ -38,7 +39,7 @@ from atlas_ca.storage.ports import (
     StatusChange,
     StatusEntry,
 )
-from atlas_ca.storage.records import open_record_store
+from atlas_ca.storage.records import POSTGRES_MISSING, open_record_store
 
 
 def open_register(
@@ -47,7 +48,10 @@ def open_register(
     """Open (and migrate) the register at ``location``; ``opened_at`` stamps applied migrations."""
     text = str(location)
     if text.startswith(("postgresql://", "postgres://")):
-        from atlas_ca.storage.postgres import PostgresRegister
+        try:
+            from atlas_ca.storage.postgres import PostgresRegister
+        except ImportError as exc:
+            raise StorageUnavailable(POSTGRES_MISSING) from exc
 
         return PostgresRegister(text, opened_at=opened_at, on_step=on_step)
     from atlas_ca.storage.sqlite import SqliteRegister

@@ -141,6 +141,10 @@ class SqlRecordStore:
         self.close()
 
 
+#: What a PostgreSQL location says when psycopg is not installed (it is the [postgres] extra).
+POSTGRES_MISSING = "a PostgreSQL register needs psycopg: pip install 'atlas-ca[postgres]'"
+
+
 def open_record_store(location: str | Path, *, opened_at: dt.datetime) -> SqlRecordStore:
     """The record store next to the register at ``location``, chosen as
     :func:`atlas_ca.storage.open_register` chooses the register: ``postgresql://...`` /
@@ -149,7 +153,10 @@ def open_record_store(location: str | Path, *, opened_at: dt.datetime) -> SqlRec
     migrations."""
     text = str(location)
     if text.startswith(("postgresql://", "postgres://")):
-        from atlas_ca.storage.postgres import PostgresRecordStore
+        try:
+            from atlas_ca.storage.postgres import PostgresRecordStore
+        except ImportError as exc:
+            raise StorageUnavailable(POSTGRES_MISSING) from exc
 
         return PostgresRecordStore(text, opened_at=opened_at)
     from atlas_ca.storage.sqlite import SqliteRecordStore
