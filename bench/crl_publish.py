@@ -9,7 +9,8 @@ wall time and peak RSS from ``os.wait4`` (bench/benchlib.py's ``measure``):
 
 * **openssl** — ``openssl ca -gencrl`` over ``index.txt`` (PEM out);
 * **ours** — ``CrlPublisher.publish_full()``: allocate the cRLNumber, open a snapshot of the
-  register, stream its CRL rows (``CrlScan.listed_rows``) into the builder's bulk path,
+  register, stream the CRL entries it stored at revocation (``CrlScan.listed_encoded``, schema
+  6) into the builder a fetch batch at a time,
   sign (software GOST key), verify the signature, write the PEM file atomically (temp file,
   fsync, rename), record it.
 
@@ -19,8 +20,11 @@ partitioned (``CaConfig.crl_partitions``) and, per partition, ``openssl ca -genc
 give the RESULT.
 
 Usage: ``.venv/bin/python bench/crl_publish.py [--entries N] [--store sqlite|postgres]
-[--pg-dsn DSN] [--workdir DIR [--reuse]] [--partitions N]``. The register's schema (version 3)
-carries the covering partial index the CRL scan reads from. Prints the load average before and
+[--pg-dsn DSN] [--workdir DIR [--reuse]] [--partitions N]``. The register's schema carries
+the covering partial index the CRL scan reads from (version 3) and each listed certificate's
+CRL entry as DER (version 6; the loader stores it as ``SqlRegister.revoke`` would). A
+``--reuse``d register of an older schema is migrated on the first publication, which then
+fills the stored entries (measured as part of that run). Prints the load average before and
 after the timed runs, then ``RESULT crl_publish time_ratio=... goal=0.25`` and
 ``RESULT crl_publish rss_ratio=... goal=0.25`` (``crl_publish_partitioned_N`` with partitions).
 """
@@ -73,7 +77,7 @@ def load_register(work: Path, location: str) -> None:
     from atlas_ca.audit.events import utc_text
     from atlas_ca.storage import open_register
     from atlas_ca.storage.ports import IssuerKeyId, serial_text
-    from atlas_ca.x509.crl import issuer_facts
+    from atlas_ca.x509.crl import RevocationReason, encode_entry, issuer_facts
 
     now = datetime.now(UTC)
     open_register(location, opened_at=now).close()
@@ -91,9 +95,11 @@ def load_register(work: Path, location: str) -> None:
         intents.append((issuer.value, s, b"\x00" * 32, "sub-bench", "individual", "completed",
                         ts(at), ts(at)))  # fmt: skip
         status = "suspended" if reason == 6 else "revoked"
+        # the CRL entry the register stores at revocation (schema 6)
+        entry = encode_entry(serial, at, RevocationReason(reason))
         certs.append((issuer.value, s, b"\x30\x00", b"\x01", "sub-bench", "individual", ts(at),
                       ts(at.replace(year=at.year + 1)), ts(at), status, ts(at), reason, ts(at),
-                      i))  # fmt: skip
+                      i, entry))  # fmt: skip
     intent_sql = (
         "INSERT INTO issuance_intents (issuer, serial, tbs_digest, subscriber, profile, state,"
         " created_at, resolved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -101,7 +107,7 @@ def load_register(work: Path, location: str) -> None:
     cert_sql = (
         "INSERT INTO certificates (issuer, serial, der, subject_key_id, subscriber, profile,"
         " not_before, not_after, issued_at, status, status_changed_at, reason, revocation_date,"
-        " last_change) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " last_change, crl_entry) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     )
     changes_sql = "INSERT INTO issuer_changes (issuer, last_change) VALUES (?, ?)"
     if postgres:

@@ -8,8 +8,8 @@ One publication, under an exclusive lock on the publication directory::
     scan     a consistent snapshot of the issuer's statuses is streamed from the register
              (server-side cursor / batched fetch) straight into the streaming CRL builder:
              each entry becomes DER at once, no list of rows is ever built; a full CRL's
-             rows come as the database derives them (serial as stored, revocation time as
-             its DER text, reason code) into the builder's bulk path, no object per entry
+             entries come as the register stored them at revocation (their DER, schema 6),
+             a fetch batch at a time, and are appended as they are
     sign     the CA key signs the TBS, hashed in pieces when the key can sign a digest
     verify   the signature is checked with the CA certificate's public key
     write    to a temporary file in the same directory, fsync, ``os.replace``, fsync of the
@@ -305,8 +305,9 @@ class CrlPublisher:
             recorder = _DigestRecorder(key) if isinstance(key, PrehashSigningKey) else None
             with self._register.crl_scan(issuer) as scan:
                 if base is None:
-                    # the bulk path: rows as the register derives them, no object per entry
-                    signed = builder.sign(recorder or key, rows=scan.listed_rows(serials))
+                    # the bulk path: entries as the register stored them, appended in blocks
+                    blocks = scan.listed_encoded(this_update, serials)
+                    signed = builder.sign(recorder or key, encoded=blocks)
                 else:
                     changes = scan.changes_since(base.number, serials)
                     signed = builder.sign(recorder or key, _changed_entries(changes, this_update))
