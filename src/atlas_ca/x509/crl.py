@@ -19,6 +19,11 @@ Building
     ``datetime`` per entry. Each value is still checked (set lookups for the calendar, a byte
     comparison with thisUpdate) and the DER is byte-for-byte that of the typed path.
 
+    Bulkiest, ``sign(key, encoded=...)`` appends :class:`EncodedEntries` blocks: entries a
+    register stored as DER at revocation (:func:`encode_entry`, the typed path's bytes), a
+    fetch batch at a time — no Python object and no encoding per entry; the caller vouches
+    that no entry in them is revoked after thisUpdate (the register checks it in its index).
+
     Entries are written **in the order given** — a streamed CRL cannot be sorted without holding
     every entry — and duplicates are not detected; the register that feeds the builder owns
     both properties. Per RFC 5280 §5.3.1 ``reasonCode`` is omitted for ``unspecified``;
