@@ -1072,13 +1072,21 @@ _LISTED_DER_SQL = (
 _ENCODE_BATCH = 2000
 
 
+#: A listed row without a stored CRL entry (one step in ``certificates_crl_pending``).
+_PENDING_SQL = (
+    "SELECT 1 FROM certificates WHERE issuer = ? AND status <> 'valid'"
+    " AND crl_entry IS NULL LIMIT 1"
+)
+#: A listed row revoked at or after the given time (one step in ``certificates_crl_latest``).
+_REVOKED_SINCE_SQL = (
+    "SELECT 1 FROM certificates WHERE issuer = ? AND status <> 'valid'"
+    " AND revocation_date >= ? LIMIT 1"
+)
+
+
 def _pending(cur: Cursor, issuer: str, where: str, params: Sequence[Any] = ()) -> Row | None:
     """A listed row of ``issuer`` (within the range ``where``) without a stored CRL entry."""
-    return cur.one(
-        "SELECT 1 FROM certificates WHERE issuer = ? AND status <> 'valid'"
-        f" AND crl_entry IS NULL{where} LIMIT 1",
-        (issuer, *params),
-    )
+    return cur.one(_PENDING_SQL.replace(" LIMIT", where + " LIMIT"), (issuer, *params))
 
 
 def listed_rows_sql(columns: str, where: str = "") -> str:
@@ -1141,13 +1149,9 @@ class _SqlCrlScan:
         db = self._reg._db
         after = db.ts(this_update.replace(microsecond=0) + timedelta(seconds=1))
         cur = self._cur
-        if _pending(cur, iss, where, params) is not None or (
-            cur.one(
-                "SELECT 1 FROM certificates WHERE issuer = ? AND status <> 'valid'"
-                " AND revocation_date >= ? LIMIT 1",
-                (iss, after),
-            )
-            is not None
+        if (
+            _pending(cur, iss, where, params) is not None
+            or cur.one(_REVOKED_SINCE_SQL, (iss, after)) is not None
         ):
             rows = self.listed_rows(serials)
             while block := list(islice(rows, _ENCODE_BATCH)):

@@ -11,8 +11,10 @@ CREATE INDEX certificates_crl ON certificates
     (issuer, serial, status, reason, revocation_date, invalidity_date, last_change, crl_entry)
     WHERE status <> 'valid';
 
--- Listed rows still without a stored entry: empty once filled, so checking it is free.
-CREATE INDEX certificates_crl_pending ON certificates (issuer, serial)
+-- Listed rows still without a stored entry: empty once filled, so checking it is free. It
+-- carries the columns of its condition, or SQLite prefers the covering index above (a scan of
+-- every listed row: 0.25 s for a million).
+CREATE INDEX certificates_crl_pending ON certificates (issuer, serial, status, crl_entry)
     WHERE status <> 'valid' AND crl_entry IS NULL;
 
 -- The latest revocation time of an issuer's listed certificates, in one index step: a stored
