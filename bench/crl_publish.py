@@ -20,7 +20,7 @@ partitioned (``CaConfig.crl_partitions``) and, per partition, ``openssl ca -genc
 give the RESULT.
 
 Usage: ``.venv/bin/python bench/crl_publish.py [--entries N] [--store sqlite|postgres]
-[--pg-dsn DSN] [--workdir DIR [--reuse]] [--partitions N]``. The register's schema carries
+[--pg-dsn DSN [--pg-db NAME]] [--workdir DIR [--reuse]] [--partitions N]``. The register's schema carries
 the covering partial index the CRL scan reads from (version 3) and each listed certificate's
 CRL entry as DER (version 6; the loader stores it as ``SqlRegister.revoke`` would). A
 ``--reuse``d register of an older schema is migrated on the first publication, which then
@@ -119,7 +119,11 @@ def load_register(work: Path, location: str) -> None:
                     cur.executemany(sql_text.replace("?", "%s"), data[start : start + BATCH])
             cur.execute(changes_sql.replace("?", "%s"), (issuer.value, len(rows)))
             conn.commit()
-            conn.execute("ANALYZE")
+        # VACUUM as autovacuum does for a register in service: it sets the visibility map,
+        # without which PostgreSQL cannot answer the CRL scan from the covering index alone
+        # (a freshly bulk-loaded table: 3.4 s of heap fetches for a million rows, not 0.7 s).
+        with psycopg.connect(location, autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")
         return
     import sqlite3
 
@@ -187,7 +191,13 @@ def main() -> None:
     parser.add_argument(
         "--reuse",
         action="store_true",
-        help="reuse the key, index.txt and SQLite register already in --workdir",
+        help="reuse the key, index.txt and SQLite register already in --workdir (PostgreSQL: "
+        "the database named by --pg-db)",
+    )
+    parser.add_argument(
+        "--pg-db",
+        default=None,
+        help="PostgreSQL: load into (or with --reuse, publish from) this database and keep it",
     )
     parser.add_argument("--child", choices=["ours", "load", "split"], help=argparse.SUPPRESS)
     parser.add_argument("--location", help=argparse.SUPPRESS)
@@ -226,9 +236,10 @@ def main() -> None:
         import psycopg
         from psycopg import conninfo, sql
 
-        pg_name = f"atlas_crl_bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(pg_admin, autocommit=True) as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(pg_name)))
+        pg_name = args.pg_db or f"atlas_crl_bench_{uuid.uuid4().hex[:8]}"
+        if not args.reuse:
+            with psycopg.connect(pg_admin, autocommit=True) as conn:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(pg_name)))
         params = conninfo.conninfo_to_dict(pg_admin)
         location = (
             f"postgresql://{params.get('user', 'postgres')}@{params.get('host', '127.0.0.1')}"
@@ -238,7 +249,7 @@ def main() -> None:
         location = str(work / "register.sqlite3")
 
     try:
-        reuse = args.reuse and args.store == "sqlite" and Path(location).exists()
+        reuse = args.reuse and (args.store == "postgres" or Path(location).exists())
         if reuse:
             (work / "pub").mkdir(exist_ok=True)
             for old in (work / "pub").iterdir():
@@ -281,7 +292,7 @@ def main() -> None:
             )
         print_load("after")
     finally:
-        if pg_name is not None and pg_admin:
+        if pg_name is not None and pg_admin and args.pg_db is None:
             import psycopg
             from psycopg import sql
 
