@@ -21,8 +21,9 @@ give the RESULT.
 
 Usage: ``.venv/bin/python bench/crl_publish.py [--entries N] [--store sqlite|postgres]
 [--pg-dsn DSN [--pg-db NAME]] [--workdir DIR [--reuse]] [--partitions N]``. The register's
-schema carries the covering partial index the CRL scan reads from (version 3) and each listed certificate's
-CRL entry as DER (version 6; the loader stores it as ``SqlRegister.revoke`` would). A
+schema carries the covering partial index the CRL scan reads from (version 3) and each listed
+certificate's CRL entry as DER (version 6; the loader stores it as ``SqlRegister.revoke``
+would). A
 ``--reuse``d register of an older schema is migrated on the first publication, which then
 fills the stored entries (measured as part of that run). Prints the load average before and
 after the timed runs, then ``RESULT crl_publish time_ratio=... goal=0.25`` and
