@@ -215,3 +215,17 @@ def test_a_register_listed_before_the_stored_entries_gets_them_at_its_next_crl_s
     assert encoded == typed
     assert stored(store, 0x42) == encode_entry(0x42, T0, RevocationReason.KEY_COMPROMISE)
     assert stored(store, 0x43) == encode_entry(0x43, T0)
+
+
+def test_a_read_only_register_still_scans_rows_without_a_stored_entry(store: Store) -> None:
+    reg = store.open()
+    revoke_all(reg)
+    store.raw("UPDATE certificates SET crl_entry = NULL WHERE serial = ?", (serial_text(0x20),))
+    # the register's own connection turns read-only (a replica, a revoked grant)
+    if store.kind == "sqlite":
+        reg.db._conn.execute("PRAGMA query_only = ON")  # type: ignore[attr-defined]
+    else:
+        reg.db.conn.execute("SET default_transaction_read_only = on")  # type: ignore[attr-defined]
+    typed, encoded = listed_der(reg)  # the fill is skipped, the row encoded on the way
+    assert encoded == typed
+    assert stored(store, 0x20) is None

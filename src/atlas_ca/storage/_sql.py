@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import datetime, timedelta
 from functools import partial
 from importlib import resources
@@ -47,6 +47,7 @@ from atlas_ca.errors import (
     OrderQuotaReached,
     RecordNotFound,
     SerialCollision,
+    StorageReadOnly,
     StorageUnavailable,
 )
 from atlas_ca.hsm.base import SigningKey
@@ -917,7 +918,8 @@ class SqlRegister:
 
     @contextmanager
     def crl_scan(self, issuer: IssuerKeyId) -> Iterator[_SqlCrlScan]:
-        self._fill_crl_entries(issuer)
+        with suppress(StorageReadOnly):  # a read-only register: the scan encodes on the way
+            self._fill_crl_entries(issuer)
         with self._db.snapshot() as cur:
             row = cur.one(
                 "SELECT last_change FROM issuer_changes WHERE issuer = ?", (issuer.value,)
@@ -943,13 +945,14 @@ class SqlRegister:
 
         def tx(cur: Cursor, after: str) -> tuple[int, str | None]:
             rows = cur.all(
-                "SELECT serial, reason, revocation_date, invalidity_date FROM certificates"
+                "SELECT serial, reason, revocation_date, invalidity_date, last_change"
+                " FROM certificates"
                 " WHERE issuer = ? AND status <> 'valid' AND crl_entry IS NULL AND serial > ?"
                 f" ORDER BY serial LIMIT {batch}",
                 (iss, after),
             )
             done = 0
-            for ser, reason, rev, inv in rows:
+            for ser, reason, rev, inv, change in rows:
                 try:
                     entry = encode_entry(
                         int(ser, 16),
@@ -959,10 +962,11 @@ class SqlRegister:
                     )
                 except (ValueError, TypeError, KeyError):
                     continue  # the scan encodes this row on the way and reports it
+                # only the row as read: a status change since then wrote its own entry
                 done += cur.run(
-                    "UPDATE certificates SET crl_entry = ?"
-                    " WHERE issuer = ? AND serial = ? AND crl_entry IS NULL",
-                    (entry, iss, ser),
+                    "UPDATE certificates SET crl_entry = ? WHERE issuer = ? AND serial = ?"
+                    " AND crl_entry IS NULL AND status <> 'valid' AND last_change = ?",
+                    (entry, iss, ser, change),
                 )
             return done, (str(rows[-1][0]) if len(rows) == batch else None)
 
