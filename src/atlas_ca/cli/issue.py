@@ -370,9 +370,8 @@ def crl_publish(
             _actor(operator), on_step=(lambda _step: bar.update(1)) if show else None
         )
         count = publisher.partitions
-        parts: list[int | None] = [partition] if count is None or partition is not None else []
-        if count is not None and partition is None:
-            parts = list(range(count))
+        everyone = count is not None and partition is None
+        parts: list[int | None] = list(range(count or 0)) if everyone else [partition]
         bar = click.progressbar(
             length=len(steps) * len(parts),
             label="publishing the CRL",
@@ -387,27 +386,27 @@ def crl_publish(
         ws.close()
     data = [
         {
-            "number": crl.number,
-            "base_number": crl.base_number,
-            "this_update": crl.this_update.isoformat(),
-            "next_update": crl.next_update.isoformat(),
-            "entries": crl.entries,
-            "path": str(crl.path),
-            "size": crl.size,
-            **({} if crl.partition is None else {"partition": crl.partition}),
+            "number": one.number,
+            "base_number": one.base_number,
+            "this_update": one.this_update.isoformat(),
+            "next_update": one.next_update.isoformat(),
+            "entries": one.entries,
+            "path": str(one.path),
+            "size": one.size,
+            **({} if one.partition is None else {"partition": one.partition}),
         }
-        for crl in published
+        for one in published
     ]
     if as_json:
         # one CRL: its object, as before partitions; a partitioned CA: a list, per partition
         click.echo(json.dumps(data if count is not None else data[0]))
         return
-    for crl in published:
-        kind = f"delta CRL (base {crl.base_number})" if delta else "CRL"
-        where = "" if crl.partition is None else f"partition {crl.partition}: "
+    for one in published:
+        kind = f"delta CRL (base {one.base_number})" if delta else "CRL"
+        where = "" if one.partition is None else f"partition {one.partition}: "
         click.echo(
-            f"{where}{kind} {crl.number}: {crl.entries} entries, next update "
-            f"{crl.next_update.isoformat()}, written to {crl.path}"
+            f"{where}{kind} {one.number}: {one.entries} entries, next update "
+            f"{one.next_update.isoformat()}, written to {one.path}"
         )
 
 
