@@ -333,6 +333,11 @@ class CrlPublicationFailed(ServiceError, Unavailable):
     """The CRL could not be written to the publication directory; the old file stays."""
 
 
+class CrlPartitionUnknown(ServiceError, InvalidInput):
+    """A CRL partition that this CA does not have was named, or none was named where the CA
+    has partitions (``CaConfig.crl_partitions``, RFC 5280 §5.2.5)."""
+
+
 class ReasonNotAllowed(ServiceError, Refused):
     """A revocation reason the requester may not give (a subscriber cannot claim caCompromise)."""
 

@@ -15,7 +15,7 @@ import pytest
 
 from atlas_ca.algorithms import KeyType
 from atlas_ca.audit.events import Actor
-from atlas_ca.errors import CrlPublicationFailed, RecordNotFound
+from atlas_ca.errors import CrlPartitionUnknown, CrlPublicationFailed, RecordNotFound
 from atlas_ca.hsm.pkcs11 import Pkcs11Key, open_token
 from atlas_ca.profiles.config import CrlPartitioning
 from atlas_ca.services.ca import CertificateAuthority
@@ -160,10 +160,12 @@ def test_a_partitioned_ca_names_the_partition_and_its_delta_needs_its_full_crl(
     world: World, tmp_path: Path
 ) -> None:
     publisher = _publisher(world, tmp_path)
-    with pytest.raises(ValueError, match="publishes 2 CRL partitions"):
+    with pytest.raises(CrlPartitionUnknown, match="publishes 2 CRL partitions"):
         publisher.publish_full()
-    with pytest.raises(ValueError, match=r"not in 0\.\.1"):
+    with pytest.raises(CrlPartitionUnknown, match=r"partition 2 does not exist.*0\.\.1"):
         publisher.publish_full(2)
+    with pytest.raises(CrlPartitionUnknown, match="partition -1 does not exist"):
+        publisher.publish_delta(-1)
     with pytest.raises(RecordNotFound, match="publish partition 1's full CRL first"):
         publisher.publish_delta(1)
     publisher.publish_full(0)
@@ -181,5 +183,9 @@ def test_an_unpartitioned_ca_refuses_a_partition(world: World, tmp_path: Path) -
             world.ca.config, crl_partitions=None, crl_urls=("http://ca.example.ru/ca.crl",)
         ),
     )
-    with pytest.raises(ValueError, match="not partitioned"):
-        _publisher(world, tmp_path).publish_full(0)
+    publisher = _publisher(world, tmp_path)
+    with pytest.raises(CrlPartitionUnknown, match="not partitioned"):
+        publisher.publish_full(0)
+    with pytest.raises(CrlPartitionUnknown, match="not partitioned"):
+        publisher.publish_partitions()
+    assert publisher.partitions is None

@@ -1,5 +1,6 @@
-"""Build the TBS of a CRL from the register's listed entries (typed) and from its CRL rows
-(the bulk path), with a throw-away ECDSA key, for comparing the two byte for byte."""
+"""Build the TBS of a CRL from the register's listed entries (typed), from its CRL rows
+(the bulk path) and from its stored entries (``encoded``), with a throw-away ECDSA key, for
+comparing them byte for byte."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from atlas_ca.algorithms import KeyType, SignatureAlgorithm
 from atlas_ca.storage.ports import CrlRow, StatusEntry
-from atlas_ca.x509.crl import CrlBuilder, RevokedEntry, SignedCrl
+from atlas_ca.x509.crl import CrlBuilder, EncodedEntries, RevokedEntry, SignedCrl
 
 THIS_UPDATE = datetime(2070, 1, 1, tzinfo=UTC)
 
@@ -50,6 +51,31 @@ def _ca(key: _Key) -> bytes:
 
 def _tbs(signed: SignedCrl) -> bytes:
     return bytes(signed.tbs_head) + bytes(signed.entries) + bytes(signed.tbs_tail)
+
+
+def _builder(key: _Key, this_update: datetime) -> CrlBuilder:
+    return (
+        CrlBuilder()
+        .issuer_certificate(_ca(key))
+        .this_update(this_update)
+        .next_update(this_update + timedelta(days=1))
+        .crl_number(5)
+    )
+
+
+def typed_and_encoded_tbs(
+    listed: Iterable[StatusEntry],
+    blocks: Iterable[EncodedEntries],
+    this_update: datetime = THIS_UPDATE,
+) -> tuple[bytes, bytes]:
+    key = _Key()
+    builder = _builder(key, this_update)
+    typed = builder.sign(
+        key,  # type: ignore[arg-type]
+        (RevokedEntry(e.serial, e.revocation_date, e.reason, e.invalidity_date) for e in listed),  # type: ignore[arg-type]
+    )
+    encoded = builder.sign(key, encoded=blocks)  # type: ignore[arg-type]
+    return _tbs(typed), _tbs(encoded)
 
 
 def typed_and_raw_tbs(listed: Iterable[StatusEntry], rows: Iterable[CrlRow]) -> tuple[bytes, bytes]:

@@ -318,49 +318,75 @@ def crl() -> None:
 
 @crl.command("publish")
 @click.option("--delta", is_flag=True, help="A delta CRL since the latest full CRL.")
+@click.option(
+    "--partition",
+    type=int,
+    default=None,
+    help="Only this CRL partition (a CA with [ca.profile.crl_partitions]; default: all).",
+)
 @click.option("--operator", "operator", help="Operator account id (default: $USER).")
 @config_option
 @json_option
 @handle_errors
-def crl_publish(delta: bool, operator: str | None, config_path: Path | None, as_json: bool) -> None:
-    """Publish the CA's full (or delta) CRL into the configured directory.
+def crl_publish(
+    delta: bool, partition: int | None, operator: str | None, config_path: Path | None,
+    as_json: bool,
+) -> None:  # fmt: skip
+    """Publish the CA's full (or delta) CRL into the configured directory; of a CA with
+    partitioned CRLs, every partition's (or one with --partition).
 
     \b
     Examples:
       atlas-ca crl publish
       atlas-ca crl publish --delta --json
+      atlas-ca crl publish --partition 3 --delta
     """
     ws = _workspace(config_path)
     steps = ("number", "sign", "verify", "write", "record")
     show = not as_json and sys.stderr.isatty()  # a bar only for a person at a terminal
-    bar = click.progressbar(
-        length=len(steps), label="publishing the CRL", file=sys.stderr, show_eta=False
-    )
     try:
+        publisher = ws.crl_publisher(
+            _actor(operator), on_step=(lambda _step: bar.update(1)) if show else None
+        )
+        count = publisher.partitions
+        everyone = count is not None and partition is None
+        parts: list[int | None] = list(range(count or 0)) if everyone else [partition]
+        bar = click.progressbar(
+            length=len(steps) * len(parts),
+            label="publishing the CRL",
+            file=sys.stderr,
+            show_eta=False,
+        )
         with bar if show else contextlib.nullcontext(bar):
-            publisher = ws.crl_publisher(
-                _actor(operator), on_step=(lambda _step: bar.update(1)) if show else None
-            )
-            published = publisher.publish_delta() if delta else publisher.publish_full()
+            published = [
+                publisher.publish_delta(p) if delta else publisher.publish_full(p) for p in parts
+            ]
     finally:
         ws.close()
-    data = {
-        "number": published.number,
-        "base_number": published.base_number,
-        "this_update": published.this_update.isoformat(),
-        "next_update": published.next_update.isoformat(),
-        "entries": published.entries,
-        "path": str(published.path),
-        "size": published.size,
-    }
+    data = [
+        {
+            "number": one.number,
+            "base_number": one.base_number,
+            "this_update": one.this_update.isoformat(),
+            "next_update": one.next_update.isoformat(),
+            "entries": one.entries,
+            "path": str(one.path),
+            "size": one.size,
+            **({} if one.partition is None else {"partition": one.partition}),
+        }
+        for one in published
+    ]
     if as_json:
-        click.echo(json.dumps(data))
+        # one CRL: its object, as before partitions; a partitioned CA: a list, per partition
+        click.echo(json.dumps(data if count is not None else data[0]))
         return
-    kind = f"delta CRL (base {published.base_number})" if delta else "CRL"
-    click.echo(
-        f"{kind} {published.number}: {published.entries} entries, next update "
-        f"{published.next_update.isoformat()}, written to {published.path}"
-    )
+    for one in published:
+        kind = f"delta CRL (base {one.base_number})" if delta else "CRL"
+        where = "" if one.partition is None else f"partition {one.partition}: "
+        click.echo(
+            f"{where}{kind} {one.number}: {one.entries} entries, next update "
+            f"{one.next_update.isoformat()}, written to {one.path}"
+        )
 
 
 __all__ = [

@@ -8,8 +8,8 @@ One publication, under an exclusive lock on the publication directory::
     scan     a consistent snapshot of the issuer's statuses is streamed from the register
              (server-side cursor / batched fetch) straight into the streaming CRL builder:
              each entry becomes DER at once, no list of rows is ever built; a full CRL's
-             rows come as the database derives them (serial as stored, revocation time as
-             its DER text, reason code) into the builder's bulk path, no object per entry
+             entries come as the register stored them at revocation (their DER, schema 7),
+             a fetch batch at a time, and are appended as they are
     sign     the CA key signs the TBS, hashed in pieces when the key can sign a digest
     verify   the signature is checked with the CA certificate's public key
     write    to a temporary file in the same directory, fsync, ``os.replace``, fsync of the
@@ -42,7 +42,12 @@ from pathlib import Path
 
 from atlas_ca.algorithms import KeyType, SignatureAlgorithm
 from atlas_ca.audit.events import Actor
-from atlas_ca.errors import CrlPublicationFailed, RecordNotFound, SignatureInvalid
+from atlas_ca.errors import (
+    CrlPartitionUnknown,
+    CrlPublicationFailed,
+    RecordNotFound,
+    SignatureInvalid,
+)
 from atlas_ca.gost import GostPublicKey, verify_digest
 from atlas_ca.hsm.base import Hasher, PrehashSigningKey
 from atlas_ca.services.ca import CertificateAuthority
@@ -218,11 +223,19 @@ class CrlPublisher:
         of a partitioned CA, of one ``partition`` since its published full CRL."""
         return self._publish(delta=True, partition=self._partition(partition))
 
+    @property
+    def partitions(self) -> int | None:
+        """How many CRL partitions this CA publishes (``None``: one CRL, not partitioned)."""
+        parts = self._ca.config.crl_partitions
+        return None if parts is None else parts.count
+
     def publish_partitions(self, *, delta: bool = False) -> list[PublishedCrl]:
         """Every partition's full (or delta) CRL, one after the other."""
         parts = self._ca.config.crl_partitions
         if parts is None:
-            raise ValueError("this CA's CRLs are not partitioned (CaConfig.crl_partitions)")
+            raise CrlPartitionUnknown(
+                "this CA's CRLs are not partitioned (CaConfig.crl_partitions)", partition="all"
+            )
         publish = self.publish_delta if delta else self.publish_full
         return [publish(p) for p in range(parts.count)]
 
@@ -230,10 +243,25 @@ class CrlPublisher:
         parts = self._ca.config.crl_partitions
         if parts is None:
             if partition is not None:
-                raise ValueError("this CA's CRLs are not partitioned (CaConfig.crl_partitions)")
+                raise CrlPartitionUnknown(
+                    f"partition {partition!r}: this CA's CRLs are not partitioned"
+                    " (CaConfig.crl_partitions)",
+                    partition=partition,
+                )
             return None
         if partition is None:
-            raise ValueError(f"this CA publishes {parts.count} CRL partitions: name the partition")
+            raise CrlPartitionUnknown(
+                f"this CA publishes {parts.count} CRL partitions: name the partition"
+                f" (0..{parts.count - 1})",
+                partitions=parts.count,
+            )
+        if type(partition) is not int or not 0 <= partition < parts.count:
+            raise CrlPartitionUnknown(
+                f"partition {partition!r} does not exist: this CA publishes partitions"
+                f" 0..{parts.count - 1}",
+                partition=partition,
+                partitions=parts.count,
+            )
         low, high = parts.serial_range(partition)
         name = parts.file_name(partition)
         stem, dot, suffix = name.rpartition(".")
@@ -305,8 +333,9 @@ class CrlPublisher:
             recorder = _DigestRecorder(key) if isinstance(key, PrehashSigningKey) else None
             with self._register.crl_scan(issuer) as scan:
                 if base is None:
-                    # the bulk path: rows as the register derives them, no object per entry
-                    signed = builder.sign(recorder or key, rows=scan.listed_rows(serials))
+                    # the bulk path: entries as the register stored them, appended in blocks
+                    blocks = scan.listed_encoded(this_update, serials)
+                    signed = builder.sign(recorder or key, encoded=blocks)
                 else:
                     changes = scan.changes_since(base.number, serials)
                     signed = builder.sign(recorder or key, _changed_entries(changes, this_update))

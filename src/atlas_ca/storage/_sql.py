@@ -20,9 +20,12 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
-from datetime import datetime
+from contextlib import AbstractContextManager, contextmanager, suppress
+from datetime import datetime, timedelta
+from functools import partial
 from importlib import resources
+from itertools import islice
+from operator import itemgetter
 from typing import Any, Protocol, TypeVar
 
 from atlas_ca.algorithms import SignatureAlgorithm
@@ -44,6 +47,7 @@ from atlas_ca.errors import (
     OrderQuotaReached,
     RecordNotFound,
     SerialCollision,
+    StorageReadOnly,
     StorageUnavailable,
 )
 from atlas_ca.hsm.base import SigningKey
@@ -55,6 +59,7 @@ from atlas_ca.storage.ports import (
     CertificateStatus,
     CrlRecord,
     CrlRow,
+    EncodedEntries,
     IdempotencyKey,
     Intent,
     IntentOutcome,
@@ -72,6 +77,7 @@ from atlas_ca.storage.ports import (
     check_serial,
     serial_text,
 )
+from atlas_ca.x509.crl import encode_entry, encode_rows
 
 T = TypeVar("T")
 Row = tuple[Any, ...]
@@ -120,6 +126,10 @@ class Cursor(Protocol):
 
     def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Row]:
         """Rows fetched in batches as they are consumed."""
+        ...
+
+    def batches(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Sequence[Row]]:
+        """The rows in the driver's fetch batches (for the CRL scan: one step per batch)."""
         ...
 
 
@@ -709,11 +719,22 @@ class SqlRegister:
                 if revocation is None or revocation.invalidity_date is None
                 else db.ts(revocation.invalidity_date)
             )
+            # The entry a full CRL will list, encoded now (schema 7): publishing appends it.
+            crl_entry = (
+                None
+                if revocation is None
+                else encode_entry(
+                    serial,
+                    revocation.revocation_date,
+                    revocation.reason,
+                    revocation.invalidity_date,
+                )
+            )
             cur.run(
                 "UPDATE certificates SET status = ?, status_changed_at = ?, reason = ?,"
-                " revocation_date = ?, invalidity_date = ?, last_change = ?"
+                " revocation_date = ?, invalidity_date = ?, last_change = ?, crl_entry = ?"
                 " WHERE issuer = ? AND serial = ?",
-                (new.value, db.ts(at), reason, rev_date, inv, change_no, iss, ser),
+                (new.value, db.ts(at), reason, rev_date, inv, change_no, crl_entry, iss, ser),
             )
             cur.run(
                 "INSERT INTO status_history (issuer, change_no, serial, old_status, new_status,"
@@ -902,11 +923,64 @@ class SqlRegister:
 
     @contextmanager
     def crl_scan(self, issuer: IssuerKeyId) -> Iterator[_SqlCrlScan]:
+        with suppress(StorageReadOnly):  # a read-only register: the scan encodes on the way
+            self._fill_crl_entries(issuer)
         with self._db.snapshot() as cur:
             row = cur.one(
                 "SELECT last_change FROM issuer_changes WHERE issuer = ?", (issuer.value,)
             )
             yield _SqlCrlScan(self, cur, issuer, 0 if row is None else int(row[0]))
+
+    _FILL_BATCH = 5000
+
+    def _fill_crl_entries(self, issuer: IssuerKeyId) -> int:
+        """Store the CRL entry of listed rows that have none (rows listed before schema 7),
+        in write transactions of :attr:`_FILL_BATCH` rows; returns how many were filled.
+
+        Free when nothing is pending (one step in the ``certificates_crl_pending`` index). A
+        row whose stored values cannot be encoded is left as it is: the scan encodes it on
+        the way and reports the error there.
+        """
+        iss = issuer.value
+        db = self._db
+        with db.read() as cur:
+            if _pending(cur, iss, "") is None:
+                return 0
+        batch = self._FILL_BATCH
+
+        def tx(cur: Cursor, after: str) -> tuple[int, str | None]:
+            rows = cur.all(
+                "SELECT serial, reason, revocation_date, invalidity_date, last_change"
+                " FROM certificates"
+                " WHERE issuer = ? AND status <> 'valid' AND crl_entry IS NULL AND serial > ?"
+                f" ORDER BY serial LIMIT {batch}",
+                (iss, after),
+            )
+            done = 0
+            for ser, reason, rev, inv, change in rows:
+                try:
+                    entry = encode_entry(
+                        int(ser, 16),
+                        db.from_ts(rev),
+                        None if reason is None else _REASONS[int(reason)],
+                        None if inv is None else db.from_ts(inv),
+                    )
+                except (ValueError, TypeError, KeyError):
+                    continue  # the scan encodes this row on the way and reports it
+                # only the row as read: a status change since then wrote its own entry
+                done += cur.run(
+                    "UPDATE certificates SET crl_entry = ? WHERE issuer = ? AND serial = ?"
+                    " AND crl_entry IS NULL AND status <> 'valid' AND last_change = ?",
+                    (entry, iss, ser, change),
+                )
+            return done, (str(rows[-1][0]) if len(rows) == batch else None)
+
+        filled = 0
+        last: str | None = ""
+        while last is not None:
+            done, last = self._write("crl.fill_entries", partial(tx, after=last))
+            filled += done
+        return filled
 
     def _entries(self, rows: Iterator[Row]) -> Iterator[StatusEntry]:
         """Rows of ``_ENTRY_COLS`` as StatusEntry values (the CRL hot loop: kept flat)."""
@@ -999,6 +1073,31 @@ _LISTED_SQL = (
 )
 
 
+#: The full CRL's scan as stored DER entries (schema 7's covering index carries them).
+_LISTED_DER_SQL = (
+    "SELECT crl_entry FROM certificates WHERE issuer = ? AND status <> 'valid'"
+    " AND last_change <= ? ORDER BY serial"
+)
+_ENCODE_BATCH = 2000
+
+
+#: A listed row without a stored CRL entry (one step in ``certificates_crl_pending``).
+_PENDING_SQL = (
+    "SELECT 1 FROM certificates WHERE issuer = ? AND status <> 'valid'"
+    " AND crl_entry IS NULL LIMIT 1"
+)
+#: A listed row revoked at or after the given time (one step in ``certificates_crl_latest``).
+_REVOKED_SINCE_SQL = (
+    "SELECT 1 FROM certificates WHERE issuer = ? AND status <> 'valid'"
+    " AND revocation_date >= ? LIMIT 1"
+)
+
+
+def _pending(cur: Cursor, issuer: str, where: str, params: Sequence[Any] = ()) -> Row | None:
+    """A listed row of ``issuer`` (within the range ``where``) without a stored CRL entry."""
+    return cur.one(_PENDING_SQL.replace(" LIMIT", where + " LIMIT"), (issuer, *params))
+
+
 def listed_rows_sql(columns: str, where: str = "") -> str:
     """The full CRL's scan as CrlRows (``columns``: the adapter's ``crl_row_columns``); the
     same rows, order and covering index as :data:`_LISTED_SQL`."""
@@ -1043,6 +1142,35 @@ class _SqlCrlScan:
         where, params = self._range(serials)
         sql = listed_rows_sql(self._reg._db.crl_row_columns, where)
         return self._cur.stream(sql, (self._issuer.value, self._mark, *params))  # type: ignore[return-value]
+
+    def listed_encoded(
+        self, this_update: datetime, serials: SerialRange | None = None
+    ) -> Iterator[EncodedEntries]:
+        """The stored entries (schema 7) in blocks of the driver's fetch batches: one column
+        of the covering index, joined per batch — the full CRL's hot path costs a fetch per
+        row and nothing else. Two index steps first decide whether every stored entry may be
+        used as it is: none missing, none revoked after ``this_update`` (to the second, as DER
+        keeps it); otherwise the rows are encoded and checked on the way
+        (:func:`~atlas_ca.x509.crl.encode_rows`), which raises for a revocation after
+        ``this_update`` as the builder does."""
+        iss = self._issuer.value
+        where, params = self._range(serials)
+        db = self._reg._db
+        after = db.ts(this_update.replace(microsecond=0) + timedelta(seconds=1))
+        cur = self._cur
+        if (
+            _pending(cur, iss, where, params) is not None
+            or cur.one(_REVOKED_SINCE_SQL, (iss, after)) is not None
+        ):
+            rows = self.listed_rows(serials)
+            while block := list(islice(rows, _ENCODE_BATCH)):
+                yield encode_rows(block, this_update)
+            return
+        join = b"".join
+        first = itemgetter(0)
+        sql = _LISTED_DER_SQL.replace(" ORDER BY", where + " ORDER BY")
+        for batch in cur.batches(sql, (iss, self._mark, *params)):
+            yield EncodedEntries(len(batch), join(map(first, batch)))
 
     def changes_since(
         self, base_number: int, serials: SerialRange | None = None

@@ -29,6 +29,7 @@ from atlas_ca.audit.verify import AuditStore as AuditStore
 from atlas_ca.domain.ids import OrderId, SubscriberId
 from atlas_ca.errors import DecodeError, RecordNotFound
 from atlas_ca.hsm.base import SigningKey
+from atlas_ca.x509.crl import EncodedEntries as EncodedEntries
 from atlas_ca.x509.crl import RevocationReason as RevocationReason
 
 MAX_SERIAL = (1 << 159) - 1  # 20 octets of a positive DER INTEGER
@@ -357,6 +358,15 @@ class CrlScan(Protocol):
 
     def listed_rows(self, serials: SerialRange | None = None) -> Iterator[CrlRow]:
         """What :meth:`listed` lists, as :class:`CrlRow` values for the CRL encoder."""
+        ...
+
+    def listed_encoded(
+        self, this_update: datetime, serials: SerialRange | None = None
+    ) -> Iterator[EncodedEntries]:
+        """What :meth:`listed` lists, as DER ready for a full CRL of ``this_update``: each
+        entry as the register stored it at revocation (:func:`atlas_ca.x509.crl.encode_entry`),
+        in blocks. Rows without a stored entry, or revoked after ``this_update``, are encoded
+        (and checked) on the way, so the result is that of :meth:`listed_rows` byte for byte."""
         ...
 
     def changes_since(

@@ -89,6 +89,13 @@ class _Cur:
             server_side.execute(_pg(sql), params)
             yield from server_side
 
+    def batches(self, sql: str, params: Sequence[Any] = ()) -> Iterator[list[Row]]:
+        name = f"atlas_stream_{next(_cursor_names)}"
+        with self._conn.cursor(name=name) as server_side:
+            server_side.execute(_pg(sql), params)
+            while batch := server_side.fetchmany(STREAM_BATCH):
+                yield batch
+
 
 DEFAULT_LOCK_TIMEOUT_MS = 30_000
 

@@ -27,6 +27,8 @@ DIALECT = "sqlite"
 DEFAULT_BUSY_TIMEOUT_MS = 30_000
 _READONLY = 8  # SQLITE_READONLY (primary result code)
 _BUSY_CODES = {5, 6}  # SQLITE_BUSY, SQLITE_LOCKED
+#: Rows per fetch of the CRL scan's batches (a block of stored CRL entries each).
+STREAM_BATCH = 2000
 
 
 def _map_error(exc: sqlite3.Error, op: str, path: Path) -> Exception:
@@ -71,6 +73,14 @@ class _Cur:
         try:
             while batch := cur.fetchmany(1000):
                 yield from batch
+        finally:
+            cur.close()
+
+    def batches(self, sql: str, params: Sequence[Any] = ()) -> Iterator[list[Row]]:
+        cur = self._conn.execute(sql, params)
+        try:
+            while batch := cur.fetchmany(STREAM_BATCH):
+                yield batch
         finally:
             cur.close()
 
