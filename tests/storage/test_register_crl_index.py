@@ -6,8 +6,6 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from support.registers import ISSUER, T0, Store, fill_revoked
-
 from atlas_ca.storage._sql import (
     _LISTED_DER_SQL,
     _LISTED_SQL,
@@ -16,7 +14,7 @@ from atlas_ca.storage._sql import (
     listed_rows_sql,
 )
 from atlas_ca.storage.sqlite import SQLITE_CRL_ROW_COLUMNS, SqliteRegister
-from support.registers import ISSUER, T0
+from support.registers import ISSUER, T0, Store, fill_revoked
 
 
 def test_sqlite_plans_the_listed_scan_on_the_covering_index(tmp_path: Path) -> None:
