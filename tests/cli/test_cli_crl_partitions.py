@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from cli_ops_support import run_cli, softhsm_env
 
 from atlas_ca.x509.crl import load_crl
+from support.cli_ops_support import run_cli, softhsm_env
 
 URL = "http://ca.example.ru/cdp/part-{partition}.crl"
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from crl_signer import THIS_UPDATE, typed_and_encoded_tbs
-from registers import ACTOR, ISSUER, OPERATOR, OTHER_ISSUER, T0, Store, issued, new_intent
 
 from atlas_ca.storage import RevocationReason
 from atlas_ca.storage import postgres as pg_adapter
@@ -17,6 +15,8 @@ from atlas_ca.storage import sqlite as sqlite_adapter
 from atlas_ca.storage._sql import SqlRegister, _SqlCrlScan, migrations
 from atlas_ca.storage.ports import MAX_SERIAL, SerialRange, serial_text
 from atlas_ca.x509.crl import EncodedEntries, encode_entry
+from support.crl_signer import THIS_UPDATE, typed_and_encoded_tbs
+from support.registers import ACTOR, ISSUER, OPERATOR, OTHER_ISSUER, T0, Store, issued, new_intent
 
 #: The schema version that adds the stored entries (numbered at merge: found by name).
 CRL_ENTRIES = next(v for v, name, _ in migrations("sqlite") if name.endswith("_crl_entries"))

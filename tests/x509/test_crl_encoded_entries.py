@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from crl_helpers import NOW, make_ca, new_ecdsa_key
 from cryptography import x509
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -22,6 +21,7 @@ from atlas_ca.x509.crl import (
     load_crl,
     revocation_time,
 )
+from support.crl_helpers import NOW, make_ca, new_ecdsa_key
 
 KEY = new_ecdsa_key()
 CA = make_ca(KEY)
