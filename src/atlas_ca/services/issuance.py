@@ -35,7 +35,7 @@ the subscriber's code; it is checked before anything is recorded or signed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -64,6 +64,8 @@ from atlas_ca.errors import (
     SerialCollision,
     SignatureInvalid,
     StorageError,
+    StorageReadOnly,
+    StorageUnavailable,
 )
 from atlas_ca.gost import streebog256
 from atlas_ca.profiles import PROFILES, ProfileKind, UnknownProfile, get_profile
@@ -77,6 +79,7 @@ from atlas_ca.profiles.issue import (
     prepare_tbs,
 )
 from atlas_ca.services.ca import CertificateAuthority
+from atlas_ca.services.group_commit import DEFAULT_MAX_BATCH, BatchStats, GroupCommit
 from atlas_ca.services.ports import (
     CertificateOutbox,
     ChallengeStore,
@@ -246,6 +249,8 @@ class IssuanceService:
         actor: Actor = SYSTEM_ACTOR,
         on_step: StepHook | None = None,
         orders: OrderProgress | None = None,
+        max_batch: int = DEFAULT_MAX_BATCH,
+        on_batch: Callable[[str, int], None] | None = None,
     ) -> None:
         self._orders = orders
         self._ca = ca
@@ -256,10 +261,29 @@ class IssuanceService:
         self._random = random_bytes
         self._actor = actor
         self._on_step = on_step
+        # record and store are group commits (issue 17): concurrent issuances' intents share one
+        # transaction, as do their certificates; a lone request is written alone, as before
+        self._intents: GroupCommit[NewIntent, IntentOutcome] = GroupCommit(
+            self._record_batch, _batch_failed("record"), max_batch
+        )
+        self._stores: GroupCommit[IssuedCertificate, CertificateRecord] = GroupCommit(
+            self._store_batch, _batch_failed("store"), max_batch
+        )
+        self._on_batch = on_batch  # observes each group commit ("record"/"store", size) first
 
     @property
     def ca(self) -> CertificateAuthority:
         return self._ca
+
+    @property
+    def batches(self) -> tuple[BatchStats, BatchStats]:
+        """How *record* and *store* were grouped so far (group commit, issue 17)."""
+        return self._intents.stats, self._stores.stats
+
+    @property
+    def waiting_to_record(self) -> int:
+        """Intents queued for the next group commit of *record* (tests make batches with it)."""
+        return self._intents.waiting
 
     def _done(self, step: str) -> None:
         if self._on_step is not None:
@@ -441,7 +465,7 @@ class IssuanceService:
         """
         request = prepared.request
         try:
-            return self._register.record_intent(
+            return self._intents.submit(  # durable when this returns (group commit)
                 NewIntent(
                     issuer=self._ca.issuer_id,
                     serial=serial,
@@ -454,8 +478,7 @@ class IssuanceService:
                     request_digest=prepared.request_digest,
                     order_quota=prepared.entitlement.bought,
                     key_hash=prepared.key_hash,
-                ),
-                actor=self._actor,
+                )
             )
         except OrderQuotaReached as exc:
             live = exc.context.get("live")
@@ -505,7 +528,7 @@ class IssuanceService:
             self._now(),
         )
         try:
-            record = self._register.complete_intent(issued, actor=self._actor)
+            record = self._stores.submit(issued)  # group commit with concurrent issuances
         except IntentNotOpen as exc:
             self._outbox.remove(issuer, serial)
             raise IssuanceFailed(
@@ -541,6 +564,30 @@ class IssuanceService:
         except AtlasCaError as exc:
             return (f"order {order_id} was not updated after this certificate: {exc}",)
         return ()
+
+    # --- group commit of record and store (issue 17) ---------------------------------------------
+
+    def _record_batch(self, intents: Sequence[NewIntent]) -> list[IntentOutcome | AtlasCaError]:
+        if self._on_batch is not None:
+            self._on_batch("record", len(intents))
+        if len(intents) == 1:  # alone: the single-intent transaction, as before batching
+            try:
+                return [self._register.record_intent(intents[0], actor=self._actor)]
+            except _RECORD_REFUSALS as exc:
+                return [exc]
+        return self._register.record_intents(intents, actor=self._actor)
+
+    def _store_batch(
+        self, issued: Sequence[IssuedCertificate]
+    ) -> list[CertificateRecord | AtlasCaError]:
+        if self._on_batch is not None:
+            self._on_batch("store", len(issued))
+        if len(issued) == 1:
+            try:
+                return [self._register.complete_intent(issued[0], actor=self._actor)]
+            except (IntentNotOpen, RecordNotFound) as exc:
+                return [exc]
+        return self._register.complete_intents(issued, actor=self._actor)
 
     # --- failures and retries -------------------------------------------------------------------
 
@@ -661,6 +708,37 @@ class IssuanceService:
             if state is not IntentState.OPEN:
                 self._outbox.remove(issuer, serial)
                 yield serial
+
+
+_RECORD_REFUSALS = (
+    SerialCollision,
+    OrderQuotaReached,
+    KeyAlreadyCertified,
+    DuplicateIdempotencyKey,
+)
+
+
+def _batch_failed(step: str) -> Callable[[BaseException, int], BaseException]:
+    """The error each member of a failed group commit gets: nothing of the batch was written.
+
+    A lone request gets the register's own error, as before batching; members of a batch each
+    get a fresh StorageUnavailable (StorageReadOnly if the database refused the write) naming
+    the step and the batch, chained to the cause. *record* failing means nothing was recorded
+    and nothing will be signed; *store* failing makes :meth:`IssuanceService.store` report
+    IssuancePending (the certificate waits in the outbox for the resolver)."""
+
+    def failed(exc: BaseException, members: int) -> BaseException:
+        if members == 1:
+            return exc
+        kind = StorageReadOnly if isinstance(exc, StorageReadOnly) else StorageUnavailable
+        return kind(
+            f"{step}: the group commit of {members} issuances failed ({type(exc).__name__}:"
+            f" {exc}); nothing of the batch was written",
+            step=step,
+            batch=members,
+        )
+
+    return failed
 
 
 def _issued(

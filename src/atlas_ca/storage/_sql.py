@@ -37,6 +37,7 @@ from atlas_ca.audit.events import (
 )
 from atlas_ca.domain.ids import OrderId, SubscriberId
 from atlas_ca.errors import (
+    AtlasCaError,
     CrlNumberConflict,
     DuplicateIdempotencyKey,
     IntentNotOpen,
@@ -74,12 +75,23 @@ from atlas_ca.storage.ports import (
 )
 
 T = TypeVar("T")
+U = TypeVar("U")
 Row = tuple[Any, ...]
 StepHook = Callable[[str], None]
 """Fault-injection seam: called with a step name inside write transactions (tests kill or
 break the database there); ``None`` in production."""
 
 MAX_ATTEMPTS = 5
+#: What refuses one member of a batch (``record_intents``, ``complete_intents``) and not the
+#: others: that member's savepoint is rolled back and the error is its result.
+_MEMBER_REFUSALS = (
+    SerialCollision,
+    OrderQuotaReached,
+    KeyAlreadyCertified,
+    DuplicateIdempotencyKey,
+    IntentNotOpen,
+    RecordNotFound,
+)
 # Dictionary lookups: calling an Enum by value costs more than the rest of a scanned row.
 _STATUSES = {s.value: s for s in CertificateStatus}
 _REASONS = {int(r): r for r in RevocationReason}
@@ -294,113 +306,146 @@ class SqlRegister:
         )
 
     def record_intent(self, intent: NewIntent, *, actor: Actor) -> IntentOutcome:
+        return self._write("record_intent", lambda cur: self._record_intent_in(cur, intent, actor))
+
+    def record_intents(
+        self, intents: Sequence[NewIntent], *, actor: Actor
+    ) -> list[IntentOutcome | AtlasCaError]:
+        """Group commit (issue 17): record several intents in ONE transaction (one fsync).
+
+        Each intent is recorded exactly as :meth:`record_intent` does, under a savepoint of its
+        own: an intent the register refuses (SerialCollision, OrderQuotaReached,
+        KeyAlreadyCertified, DuplicateIdempotencyKey) is rolled back alone and its error takes
+        its place in the result, in order; the others commit together. Any other failure (the
+        database, the commit) rolls back the whole transaction and raises: no intent of the
+        batch is written, and the caller fails every member.
+        """
+        return self._batch(
+            "record_intents", intents, lambda cur, i: self._record_intent_in(cur, i, actor)
+        )
+
+    def _batch(
+        self, op: str, items: Sequence[U], member: Callable[[Cursor, U], T]
+    ) -> list[T | AtlasCaError]:
+        def tx(cur: Cursor) -> list[T | AtlasCaError]:
+            results: list[T | AtlasCaError] = []
+            for item in items:
+                cur.run("SAVEPOINT batch_member")
+                try:
+                    results.append(member(cur, item))
+                except _MEMBER_REFUSALS as exc:
+                    cur.run("ROLLBACK TO SAVEPOINT batch_member")
+                    results.append(exc)
+                cur.run("RELEASE SAVEPOINT batch_member")
+            self._step(f"{op}:before-commit")
+            return results
+
+        return self._write(op, tx)
+
+    def _record_intent_in(self, cur: Cursor, intent: NewIntent, actor: Actor) -> IntentOutcome:
         issuer, serial = intent.issuer.value, serial_text(intent.serial)
         key = intent.idempotency_key
         order = None if intent.order is None else intent.order.value
-
-        def tx(cur: Cursor) -> IntentOutcome:
-            if order is not None:
-                # The order's row is locked first (counters first, as everywhere here): every
-                # intent of the order is recorded under this lock, so the count below sees
-                # every other intent of the order that could still commit before this one.
-                cur.one(
-                    "INSERT INTO order_issuances (order_id, recorded) VALUES (?, 0)"
-                    " ON CONFLICT (order_id) DO UPDATE SET recorded = order_issuances.recorded"
-                    " RETURNING recorded",
-                    (order,),
-                )
-            if key is not None:
-                known = cur.one(
-                    "SELECT request_digest, issuer, serial FROM idempotency_keys WHERE key = ?",
-                    (key.value,),
-                )
-                if known is not None:
-                    if bytes(known[0]) != intent.request_digest:
-                        raise DuplicateIdempotencyKey(
-                            "this idempotency key was used for a different request",
-                            issuer=issuer,
-                        )
-                    return self._outcome(cur, known[1], known[2])
-            if intent.order_quota is not None and order is not None:
-                live = self._live_intents(cur, order)
-                if live >= intent.order_quota:
-                    raise OrderQuotaReached(
-                        f"order {order} already has {live} live intent(s), its quota is"
-                        f" {intent.order_quota}; nothing was recorded",
-                        order=order,
-                        live=live,
-                        quota=intent.order_quota,
+        if order is not None:
+            # The order's row is locked first (counters first, as everywhere here): every
+            # intent of the order is recorded under this lock, so the count below sees
+            # every other intent of the order that could still commit before this one.
+            cur.one(
+                "INSERT INTO order_issuances (order_id, recorded) VALUES (?, 0)"
+                " ON CONFLICT (order_id) DO UPDATE SET recorded = order_issuances.recorded"
+                " RETURNING recorded",
+                (order,),
+            )
+        if key is not None:
+            known = cur.one(
+                "SELECT request_digest, issuer, serial FROM idempotency_keys WHERE key = ?",
+                (key.value,),
+            )
+            if known is not None:
+                if bytes(known[0]) != intent.request_digest:
+                    raise DuplicateIdempotencyKey(
+                        "this idempotency key was used for a different request",
+                        issuer=issuer,
                     )
+                return self._outcome(cur, known[1], known[2])
+        if intent.order_quota is not None and order is not None:
+            live = self._live_intents(cur, order)
+            if live >= intent.order_quota:
+                raise OrderQuotaReached(
+                    f"order {order} already has {live} live intent(s), its quota is"
+                    f" {intent.order_quota}; nothing was recorded",
+                    order=order,
+                    live=live,
+                    quota=intent.order_quota,
+                )
+        if intent.key_hash is not None:
+            self._require_new_key(cur, issuer, intent.key_hash)
+        # DO NOTHING on any conflict: the serial's primary key, or the key's unique index
+        # (issuance_intents_key, v5) when a concurrent request for the same key committed
+        # first (PostgreSQL waits for it on the index; SQLite's writers are serialised)
+        inserted = cur.one(
+            f"INSERT INTO issuance_intents ({_INTENT_COLS}, key_hash)"
+            " VALUES (?, ?, ?, ?, ?, ?, 'open', ?, NULL, ?)"
+            " ON CONFLICT DO NOTHING RETURNING serial",
+            (
+                issuer,
+                serial,
+                intent.tbs_digest,
+                intent.subscriber.value,
+                intent.profile.value,
+                None if intent.order is None else intent.order.value,
+                self._db.ts(intent.created_at),
+                intent.key_hash,
+            ),
+        )
+        if inserted is None:
             if intent.key_hash is not None:
                 self._require_new_key(cur, issuer, intent.key_hash)
-            # DO NOTHING on any conflict: the serial's primary key, or the key's unique index
-            # (issuance_intents_key, v5) when a concurrent request for the same key committed
-            # first (PostgreSQL waits for it on the index; SQLite's writers are serialised)
-            inserted = cur.one(
-                f"INSERT INTO issuance_intents ({_INTENT_COLS}, key_hash)"
-                " VALUES (?, ?, ?, ?, ?, ?, 'open', ?, NULL, ?)"
-                " ON CONFLICT DO NOTHING RETURNING serial",
+            raise SerialCollision(
+                "serial already used for this issuer; draw a new one",
+                issuer=issuer,
+                serial=serial,
+            )
+        self._step("record_intent:inserted")
+        if order is not None:
+            cur.run(
+                "UPDATE order_issuances SET recorded = recorded + 1 WHERE order_id = ?",
+                (order,),
+            )
+        if key is not None:
+            claimed = cur.one(
+                "INSERT INTO idempotency_keys (key, request_digest, issuer, serial, created_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING RETURNING key",
                 (
+                    key.value,
+                    intent.request_digest,
                     issuer,
                     serial,
-                    intent.tbs_digest,
-                    intent.subscriber.value,
-                    intent.profile.value,
-                    None if intent.order is None else intent.order.value,
                     self._db.ts(intent.created_at),
-                    intent.key_hash,
                 ),
             )
-            if inserted is None:
-                if intent.key_hash is not None:
-                    self._require_new_key(cur, issuer, intent.key_hash)
-                raise SerialCollision(
-                    "serial already used for this issuer; draw a new one",
-                    issuer=issuer,
-                    serial=serial,
-                )
-            self._step("record_intent:inserted")
-            if order is not None:
-                cur.run(
-                    "UPDATE order_issuances SET recorded = recorded + 1 WHERE order_id = ?",
-                    (order,),
-                )
-            if key is not None:
-                claimed = cur.one(
-                    "INSERT INTO idempotency_keys (key, request_digest, issuer, serial, created_at)"
-                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING RETURNING key",
-                    (
-                        key.value,
-                        intent.request_digest,
-                        issuer,
-                        serial,
-                        self._db.ts(intent.created_at),
-                    ),
-                )
-                if claimed is None:  # a concurrent request with the same key won: look again
-                    raise Retry
-            objects = {"issuer": issuer, "serial": serial, "subscriber": intent.subscriber.value}
-            if intent.order is not None:
-                objects["order"] = intent.order.value
-            self._audit(cur, AuditEvent(intent.created_at, actor, "issuance.intent", objects))
-            self._step("record_intent:before-commit")
-            return IntentOutcome(
-                Intent(
-                    intent.issuer,
-                    intent.serial,
-                    intent.tbs_digest,
-                    intent.subscriber,
-                    intent.profile,
-                    intent.order,
-                    IntentState.OPEN,
-                    intent.created_at,
-                    None,
-                ),
-                True,
+            if claimed is None:  # a concurrent request with the same key won: look again
+                raise Retry
+        objects = {"issuer": issuer, "serial": serial, "subscriber": intent.subscriber.value}
+        if intent.order is not None:
+            objects["order"] = intent.order.value
+        self._audit(cur, AuditEvent(intent.created_at, actor, "issuance.intent", objects))
+        self._step("record_intent:before-commit")
+        return IntentOutcome(
+            Intent(
+                intent.issuer,
+                intent.serial,
+                intent.tbs_digest,
+                intent.subscriber,
+                intent.profile,
+                intent.order,
+                IntentState.OPEN,
+                intent.created_at,
                 None,
-            )
-
-        return self._write("record_intent", tx)
+            ),
+            True,
+            None,
+        )
 
     def _key_holder(self, cur: Cursor, issuer: str, key_hash: bytes) -> str | None:
         row = cur.one(
@@ -507,72 +552,88 @@ class SqlRegister:
         return found
 
     def complete_intent(self, certificate: IssuedCertificate, *, actor: Actor) -> CertificateRecord:
+        return self._write(
+            "complete_intent", lambda cur: self._complete_intent_in(cur, certificate, actor)
+        )
+
+    def complete_intents(
+        self, certificates: Sequence[IssuedCertificate], *, actor: Actor
+    ) -> list[CertificateRecord | AtlasCaError]:
+        """Group commit of *store* (issue 17): several certificates stored and their intents
+        completed in ONE transaction, each as :meth:`complete_intent` does under a savepoint of
+        its own (an intent no longer open — IntentNotOpen, RecordNotFound — is that member's
+        error); any other failure writes nothing of the batch and raises."""
+        return self._batch(
+            "complete_intents",
+            certificates,
+            lambda cur, c: self._complete_intent_in(cur, c, actor),
+        )
+
+    def _complete_intent_in(
+        self, cur: Cursor, certificate: IssuedCertificate, actor: Actor
+    ) -> CertificateRecord:
         c = certificate
         issuer, serial = c.issuer.value, serial_text(c.serial)
         db = self._db
-
-        def tx(cur: Cursor) -> CertificateRecord:
-            intent = self._lock_open_intent(cur, issuer, serial)
-            if (intent.subscriber, intent.profile, intent.order) != (
-                c.subscriber,
-                c.profile,
-                c.order,
-            ):
-                raise IntentNotOpen(
-                    "the certificate's subscriber, profile or order differs from its intent",
-                    issuer=issuer,
-                    serial=serial,
-                )
-            cur.run(
-                f"INSERT INTO certificates ({_CERT_COLS})"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'valid', ?, NULL, NULL, NULL)",
-                (
-                    issuer,
-                    serial,
-                    c.der,
-                    c.subject_key_id,
-                    c.subscriber.value,
-                    c.profile.value,
-                    None if c.order is None else c.order.value,
-                    db.ts(c.not_before),
-                    db.ts(c.not_after),
-                    db.ts(c.issued_at),
-                    db.ts(c.issued_at),
-                ),
+        intent = self._lock_open_intent(cur, issuer, serial)
+        if (intent.subscriber, intent.profile, intent.order) != (
+            c.subscriber,
+            c.profile,
+            c.order,
+        ):
+            raise IntentNotOpen(
+                "the certificate's subscriber, profile or order differs from its intent",
+                issuer=issuer,
+                serial=serial,
             )
-            self._step("complete_intent:certificate-inserted")
-            cur.run(
-                "UPDATE issuance_intents SET state = 'completed', resolved_at = ?"
-                " WHERE issuer = ? AND serial = ?",
-                (db.ts(c.issued_at), issuer, serial),
-            )
-            self._audit(
-                cur,
-                AuditEvent(
-                    c.issued_at,
-                    actor,
-                    "certificate.issued",
-                    {"issuer": issuer, "serial": serial, "subscriber": c.subscriber.value},
-                ),
-            )
-            self._step("complete_intent:before-commit")
-            return CertificateRecord(
-                c.issuer,
-                c.serial,
+        cur.run(
+            f"INSERT INTO certificates ({_CERT_COLS})"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'valid', ?, NULL, NULL, NULL)",
+            (
+                issuer,
+                serial,
                 c.der,
                 c.subject_key_id,
-                c.subscriber,
-                c.profile,
-                c.order,
-                c.not_before,
-                c.not_after,
+                c.subscriber.value,
+                c.profile.value,
+                None if c.order is None else c.order.value,
+                db.ts(c.not_before),
+                db.ts(c.not_after),
+                db.ts(c.issued_at),
+                db.ts(c.issued_at),
+            ),
+        )
+        self._step("complete_intent:certificate-inserted")
+        cur.run(
+            "UPDATE issuance_intents SET state = 'completed', resolved_at = ?"
+            " WHERE issuer = ? AND serial = ?",
+            (db.ts(c.issued_at), issuer, serial),
+        )
+        self._audit(
+            cur,
+            AuditEvent(
                 c.issued_at,
-                CertificateStatus.VALID,
-                c.issued_at,
-                None,
-            )
-
-        return self._write("complete_intent", tx)
+                actor,
+                "certificate.issued",
+                {"issuer": issuer, "serial": serial, "subscriber": c.subscriber.value},
+            ),
+        )
+        self._step("complete_intent:before-commit")
+        return CertificateRecord(
+            c.issuer,
+            c.serial,
+            c.der,
+            c.subject_key_id,
+            c.subscriber,
+            c.profile,
+            c.order,
+            c.not_before,
+            c.not_after,
+            c.issued_at,
+            CertificateStatus.VALID,
+            c.issued_at,
+            None,
+        )
 
     def void_intent(
         self, issuer: IssuerKeyId, serial: int, *, at: datetime, actor: Actor

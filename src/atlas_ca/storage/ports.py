@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,6 +27,7 @@ from atlas_ca.audit.checkpoints import Checkpoint
 from atlas_ca.audit.events import Actor, AuditEvent, ChainedEvent
 from atlas_ca.audit.verify import AuditStore as AuditStore
 from atlas_ca.domain.ids import OrderId, SubscriberId
+from atlas_ca.errors import AtlasCaError
 from atlas_ca.hsm.base import SigningKey
 from atlas_ca.x509.crl import RevocationReason as RevocationReason
 
@@ -386,6 +387,16 @@ class Register(AuditStore, Protocol):
         """
         ...
 
+    def record_intents(
+        self, intents: Sequence[NewIntent], *, actor: Actor
+    ) -> list[IntentOutcome | AtlasCaError]:
+        """Group commit: each intent as ``record_intent`` records it, all in one transaction.
+
+        A member the register refuses (SerialCollision, OrderQuotaReached, KeyAlreadyCertified,
+        DuplicateIdempotencyKey) gets its error in its place and nothing of it is written; any
+        other failure writes nothing of the batch and raises (issue 17)."""
+        ...
+
     def order_usage(self, order: OrderId) -> OrderUsage:
         """Intents (by state) and certificates recorded under ``order``, every issuer together."""
         ...
@@ -406,6 +417,13 @@ class Register(AuditStore, Protocol):
 
     def complete_intent(self, certificate: IssuedCertificate, *, actor: Actor) -> CertificateRecord:
         """Store the certificate and mark its open intent completed (one transaction)."""
+        ...
+
+    def complete_intents(
+        self, certificates: Sequence[IssuedCertificate], *, actor: Actor
+    ) -> list[CertificateRecord | AtlasCaError]:
+        """Group commit of ``complete_intent``: one transaction; IntentNotOpen/RecordNotFound
+        refuse one member, any other failure writes nothing and raises (issue 17)."""
         ...
 
     def void_intent(
