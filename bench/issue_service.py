@@ -27,10 +27,12 @@ Usage: ``.venv/bin/python bench/issue_service.py [--seconds S] [--pg-dsn DSN]``.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -47,6 +49,8 @@ PIN = "123456"
 CSRS = 200
 #: Enough CSRs for the fastest pipeline seen (about 250 issuances/s), each certified once.
 CSRS_PER_SECOND = 600
+#: Concurrent requests into one service (threads of one process, as a WSGI worker has them).
+THREADS = 8
 
 
 def worker_raw(module: str, seconds: float) -> dict[str, float]:
@@ -86,7 +90,7 @@ def make_csrs(count: int) -> list[bytes]:
 
 
 def worker_service(
-    uri: str, store: str, location: str, base: str, seconds: float
+    uri: str, store: str, location: str, base: str, seconds: float, threads: int
 ) -> dict[str, float]:
     import secrets
 
@@ -170,12 +174,14 @@ def worker_service(
     challenges = InMemoryChallengeStore()
     clock = SystemClock()
     spent: dict[str, float] = {}
-    last = [0.0]
+    spent_lock = threading.Lock()
+    local = threading.local()
 
-    def on_step(step: str) -> None:
+    def on_step(step: str) -> None:  # wall time per step, per request (each thread its own)
         t = time.perf_counter()
-        spent[step] = spent.get(step, 0.0) + t - last[0]
-        last[0] = t
+        with spent_lock:
+            spent[step] = spent.get(step, 0.0) + t - local.last
+        local.last = t
 
     service = IssuanceService(
         on_step=on_step,
@@ -196,7 +202,7 @@ def worker_service(
             random_bytes=secrets.token_bytes,
         )
         challenges.save(challenge)
-        last[0] = time.perf_counter()
+        local.last = time.perf_counter()
         service.issue(
             IssuanceRequest(
                 csr=csrs[i % len(csrs)],
@@ -210,16 +216,44 @@ def worker_service(
 
     one(0)  # warm-up: imports, first session, first transaction
     spent.clear()
-    n = 0
+    next_csr = itertools.count(1)
+    done = [0]
+    failures: list[BaseException] = []
     start = time.perf_counter()
     deadline = start + seconds
-    while time.perf_counter() < deadline and n + 1 < len(csrs):
-        n += 1
-        one(n)
+
+    def client() -> None:  # one concurrent requester: issue until the time is up
+        while time.perf_counter() < deadline:
+            i = next(next_csr)
+            if i >= len(csrs):
+                return
+            try:
+                one(i)
+            except BaseException as exc:
+                failures.append(exc)
+                return
+            with spent_lock:
+                done[0] += 1
+
+    clients = [threading.Thread(target=client) for _ in range(threads)]
+    for c in clients:
+        c.start()
+    for c in clients:
+        c.join()
     elapsed = time.perf_counter() - start
+    if failures:
+        raise failures[0]
+    n = done[0]
     register.close()
     steps = {f"us_{k}": v / n * 1e6 for k, v in spent.items()}
-    return {"count": n, "elapsed": elapsed, **steps}
+    record_stats, store_stats = service.batches
+    return {
+        "count": n,
+        "elapsed": elapsed,
+        "record_batch_mean": record_stats.items / max(1, record_stats.flushes),
+        "store_batch_mean": store_stats.items / max(1, store_stats.flushes),
+        **steps,
+    }
 
 
 def _child(args: list[str], env: dict[str, str]) -> tuple[float, dict[str, float]]:
@@ -255,6 +289,9 @@ def _drop_pg_database(dsn: str, name: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument(
+        "--threads", type=int, default=THREADS, help="concurrent requests into one service"
+    )
     parser.add_argument("--pg-dsn", default=os.environ.get("ATLAS_CA_TEST_PG_DSN"))
     parser.add_argument("--worker", choices=["raw", "sqlite", "pg"])
     parser.add_argument("--module")
@@ -267,7 +304,9 @@ def main() -> None:
         print(json.dumps(worker_raw(args.module, args.seconds)))
         return
     if args.worker in ("sqlite", "pg"):
-        out = worker_service(args.uri, args.worker, args.location, args.base, args.seconds)
+        out = worker_service(
+            args.uri, args.worker, args.location, args.base, args.seconds, args.threads
+        )
         print(json.dumps(out))
         return
 
@@ -283,7 +322,8 @@ def main() -> None:
         try:
             best = {"raw": 0.0, "sqlite": 0.0, "pg": 0.0}
             steps: dict[str, dict[str, float]] = {}
-            common = ["--seconds", str(args.seconds), "--uri", key_uri, "--base", str(base)]
+            common = ["--seconds", str(args.seconds), "--uri", key_uri, "--base", str(base),
+                      "--threads", str(args.threads)]  # fmt: skip
             for _ in range(2):
                 rate, _out = _child(["--worker", "raw", "--module", module, *common], env)
                 best["raw"] = max(best["raw"], rate)
@@ -305,7 +345,13 @@ def main() -> None:
         print(f"issuances, PostgreSQL (local server):      {best['pg']:7.1f}/s")
     for name, out in steps.items():
         parts = ", ".join(f"{k[3:]}={v:.0f}" for k, v in out.items() if k.startswith("us_"))
-        print(f"per issuance on {name}, us: {parts}")
+        print(f"per issuance on {name}, us of wall time in each step: {parts}")
+        print(
+            f"group commit on {name}: {out['record_batch_mean']:.1f} intents and"
+            f" {out['store_batch_mean']:.1f} certificates per transaction on average"
+        )
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"threads: {args.threads}; load average (1, 5, 15 min) at the end: {load}")
     ratio_pg = f"{best['pg'] / raw:.4f}" if pg is not None else "nan"
     print(f"RESULT issue_service ratio_sqlite={best['sqlite'] / raw:.4f} ratio_pg={ratio_pg}")
 

@@ -15,6 +15,7 @@ migrate once.
 from __future__ import annotations
 
 import itertools
+import queue
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -157,6 +158,10 @@ class PostgresDatabase(Database):
         self._lock_timeout_ms = lock_timeout_ms
         self.conn = _connect(dsn, op="open", lock_timeout_ms=lock_timeout_ms)
         self._lock = threading.RLock()
+        # Reads run on connections of their own, so a request's checks do not queue behind
+        # another request's write transaction and its commit (group commit, issue 17).
+        self._readers: queue.SimpleQueue[psycopg.Connection[Row]] = queue.SimpleQueue()
+        self._all_readers: list[psycopg.Connection[Row]] = []
 
     @contextmanager
     def _tx(self, conn: psycopg.Connection[Row], op: str, first: str | None) -> Iterator[_Cur]:
@@ -196,7 +201,26 @@ class PostgresDatabase(Database):
         return self._own_tx("write", None)
 
     def read(self) -> Any:
-        return self._own_tx("read", "SET TRANSACTION READ ONLY")
+        return self._pooled_read()
+
+    @contextmanager
+    def _pooled_read(self) -> Iterator[_Cur]:
+        try:
+            conn = self._readers.get_nowait()
+        except queue.Empty:
+            conn = _connect(self._dsn, op="read", lock_timeout_ms=self._lock_timeout_ms)
+            with self._lock:
+                self._all_readers.append(conn)
+        try:
+            with self._tx(conn, "read", "SET TRANSACTION READ ONLY") as cur:
+                yield cur
+        finally:
+            if conn.closed or conn.broken:
+                with self._lock:
+                    self._all_readers.remove(conn)
+                conn.close()
+            else:
+                self._readers.put(conn)
 
     @contextmanager
     def snapshot(self) -> Iterator[_Cur]:
@@ -220,6 +244,9 @@ class PostgresDatabase(Database):
         return value.astimezone(UTC)
 
     def close(self) -> None:
+        with self._lock:
+            for conn in self._all_readers:
+                conn.close()
         self.conn.close()
 
 
