@@ -150,3 +150,25 @@ def test_a_writer_killed_before_the_batch_commits_leaves_nothing_of_it(store: St
     assert snapshot(store) == before
     assert reg.open_intents() == []
     assert verify_store(reg).ok
+
+
+def test_one_transaction_completes_certificates_and_records_intents_together(
+    store: Store,
+) -> None:
+    steps: list[str] = []
+    reg = store.open(on_step=steps.append)
+    reg.record_intents([new_intent(s) for s in (51, 52)], actor=ACTOR)
+
+    recorded, completed = reg.write_batch(
+        [new_intent(53), new_intent(51)], [issued(new_intent(52)), issued(new_intent(54))],
+        actor=ACTOR,
+    )  # fmt: skip
+
+    assert steps.count("write_batch:before-commit") == 1
+    assert isinstance(recorded[0], IntentOutcome)
+    assert isinstance(recorded[1], SerialCollision)
+    assert getattr(completed[0], "serial", None) == 52
+    assert type(completed[1]).__name__ == "RecordNotFound"
+    states = {s: reg.get_intent(ISSUER, s).state for s in (51, 52, 53)}
+    assert states == {51: IntentState.OPEN, 52: IntentState.COMPLETED, 53: IntentState.OPEN}
+    assert verify_store(reg).ok

@@ -11,8 +11,9 @@ its own: the leader is one of the callers.
 The contract of ``flush(items)``: return one result per item, in order — the item's value, or
 the :class:`~atlas_ca.errors.AtlasCaError` that refused that item alone (nothing of it written);
 or raise, which means nothing of the batch was written. Then every member fails with an error
-made by ``failed(exc, n)`` (a fresh exception per caller, chained to the cause, when ``n`` > 1;
-a lone caller may get ``exc`` itself), so no caller ever believes an item durable that is not.
+made by ``failed(exc, item, n)`` (a fresh exception per caller, chained to the cause, when
+``n`` > 1; a lone caller may get ``exc`` itself), so no caller believes an item durable that
+is not.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ class GroupCommit(Generic[I, R]):
     """One durable write shared by the callers waiting at the same time (module docstring)."""
 
     flush: Callable[[Sequence[I]], Sequence[R | AtlasCaError]]
-    failed: Callable[[BaseException, int], BaseException]
+    failed: Callable[[BaseException, I, int], BaseException]
     max_batch: int = DEFAULT_MAX_BATCH
     _cond: threading.Condition = field(default_factory=threading.Condition, repr=False)
     _queue: list[_Slot[I, R]] = field(default_factory=list, repr=False)
@@ -105,7 +106,7 @@ class GroupCommit(Generic[I, R]):
                     )
             except BaseException as exc:  # every member must hear of it
                 for s in batch:
-                    err = self.failed(exc, len(batch))
+                    err = self.failed(exc, s.item, len(batch))
                     if err is not exc and err.__cause__ is None:
                         err.__cause__ = exc
                     s.error = err

@@ -250,7 +250,7 @@ class IssuanceService:
         on_step: StepHook | None = None,
         orders: OrderProgress | None = None,
         max_batch: int = DEFAULT_MAX_BATCH,
-        on_batch: Callable[[str, int], None] | None = None,
+        on_batch: Callable[[int, int], None] | None = None,
     ) -> None:
         self._orders = orders
         self._ca = ca
@@ -261,29 +261,27 @@ class IssuanceService:
         self._random = random_bytes
         self._actor = actor
         self._on_step = on_step
-        # record and store are group commits (issue 17): concurrent issuances' intents share one
-        # transaction, as do their certificates; a lone request is written alone, as before
-        self._intents: GroupCommit[NewIntent, IntentOutcome] = GroupCommit(
-            self._record_batch, _batch_failed("record"), max_batch
+        # record and store are one group commit (issue 17): the intents of the requests waiting
+        # at *record* and the certificates of those waiting at *store* share one transaction;
+        # a lone request is written alone, as before
+        self._writes: GroupCommit[_Write, _Written] = GroupCommit(
+            self._write_batch, _batch_failed, max_batch
         )
-        self._stores: GroupCommit[IssuedCertificate, CertificateRecord] = GroupCommit(
-            self._store_batch, _batch_failed("store"), max_batch
-        )
-        self._on_batch = on_batch  # observes each group commit ("record"/"store", size) first
+        self._on_batch = on_batch  # observes each group commit (intents, certificates) first
 
     @property
     def ca(self) -> CertificateAuthority:
         return self._ca
 
     @property
-    def batches(self) -> tuple[BatchStats, BatchStats]:
-        """How *record* and *store* were grouped so far (group commit, issue 17)."""
-        return self._intents.stats, self._stores.stats
+    def batches(self) -> BatchStats:
+        """How the writes of *record* and *store* were grouped so far (group commit, issue 17)."""
+        return self._writes.stats
 
     @property
-    def waiting_to_record(self) -> int:
-        """Intents queued for the next group commit of *record* (tests make batches with it)."""
-        return self._intents.waiting
+    def waiting_writes(self) -> int:
+        """Writes queued for the next group commit (tests make batches with it)."""
+        return self._writes.waiting
 
     def _done(self, step: str) -> None:
         if self._on_step is not None:
@@ -465,7 +463,7 @@ class IssuanceService:
         """
         request = prepared.request
         try:
-            return self._intents.submit(  # durable when this returns (group commit)
+            outcome = self._writes.submit(  # committed when this returns (group commit)
                 NewIntent(
                     issuer=self._ca.issuer_id,
                     serial=serial,
@@ -480,6 +478,8 @@ class IssuanceService:
                     key_hash=prepared.key_hash,
                 )
             )
+            assert isinstance(outcome, IntentOutcome)
+            return outcome
         except OrderQuotaReached as exc:
             live = exc.context.get("live")
             require_issuance(
@@ -528,7 +528,8 @@ class IssuanceService:
             self._now(),
         )
         try:
-            record = self._stores.submit(issued)  # group commit with concurrent issuances
+            record = self._writes.submit(issued)  # group commit with concurrent issuances
+            assert isinstance(record, CertificateRecord)
         except IntentNotOpen as exc:
             self._outbox.remove(issuer, serial)
             raise IssuanceFailed(
@@ -567,27 +568,25 @@ class IssuanceService:
 
     # --- group commit of record and store (issue 17) ---------------------------------------------
 
-    def _record_batch(self, intents: Sequence[NewIntent]) -> list[IntentOutcome | AtlasCaError]:
+    def _write_batch(self, writes: Sequence[_Write]) -> list[_Written | AtlasCaError]:
+        """One transaction for every queued write: new intents and completed certificates."""
+        intents = [w for w in writes if isinstance(w, NewIntent)]
+        issued = [w for w in writes if isinstance(w, IssuedCertificate)]
         if self._on_batch is not None:
-            self._on_batch("record", len(intents))
-        if len(intents) == 1:  # alone: the single-intent transaction, as before batching
+            self._on_batch(len(intents), len(issued))
+        reg, actor = self._register, self._actor
+        if len(writes) == 1:  # alone: the single-item transaction, as before batching
             try:
-                return [self._register.record_intent(intents[0], actor=self._actor)]
-            except _RECORD_REFUSALS as exc:
+                if intents:
+                    return [reg.record_intent(intents[0], actor=actor)]
+                return [reg.complete_intent(issued[0], actor=actor)]
+            except _MEMBER_REFUSALS as exc:
                 return [exc]
-        return self._register.record_intents(intents, actor=self._actor)
-
-    def _store_batch(
-        self, issued: Sequence[IssuedCertificate]
-    ) -> list[CertificateRecord | AtlasCaError]:
-        if self._on_batch is not None:
-            self._on_batch("store", len(issued))
-        if len(issued) == 1:
-            try:
-                return [self._register.complete_intent(issued[0], actor=self._actor)]
-            except (IntentNotOpen, RecordNotFound) as exc:
-                return [exc]
-        return self._register.complete_intents(issued, actor=self._actor)
+        recorded, completed = reg.write_batch(intents, issued, actor=actor)
+        by_intent, by_certificate = iter(recorded), iter(completed)
+        return [
+            next(by_intent) if isinstance(w, NewIntent) else next(by_certificate) for w in writes
+        ]
 
     # --- failures and retries -------------------------------------------------------------------
 
@@ -710,35 +709,37 @@ class IssuanceService:
                 yield serial
 
 
-_RECORD_REFUSALS = (
+_Write = NewIntent | IssuedCertificate
+_Written = IntentOutcome | CertificateRecord
+#: What the register refuses one write for (its error is that request's; the others commit).
+_MEMBER_REFUSALS = (
     SerialCollision,
     OrderQuotaReached,
     KeyAlreadyCertified,
     DuplicateIdempotencyKey,
+    IntentNotOpen,
+    RecordNotFound,
 )
 
 
-def _batch_failed(step: str) -> Callable[[BaseException, int], BaseException]:
+def _batch_failed(exc: BaseException, write: _Write, members: int) -> BaseException:
     """The error each member of a failed group commit gets: nothing of the batch was written.
 
     A lone request gets the register's own error, as before batching; members of a batch each
     get a fresh StorageUnavailable (StorageReadOnly if the database refused the write) naming
-    the step and the batch, chained to the cause. *record* failing means nothing was recorded
+    their step and the batch, chained to the cause. *record* failing means nothing was recorded
     and nothing will be signed; *store* failing makes :meth:`IssuanceService.store` report
     IssuancePending (the certificate waits in the outbox for the resolver)."""
-
-    def failed(exc: BaseException, members: int) -> BaseException:
-        if members == 1:
-            return exc
-        kind = StorageReadOnly if isinstance(exc, StorageReadOnly) else StorageUnavailable
-        return kind(
-            f"{step}: the group commit of {members} issuances failed ({type(exc).__name__}:"
-            f" {exc}); nothing of the batch was written",
-            step=step,
-            batch=members,
-        )
-
-    return failed
+    if members == 1:
+        return exc
+    step = "record" if isinstance(write, NewIntent) else "store"
+    kind = StorageReadOnly if isinstance(exc, StorageReadOnly) else StorageUnavailable
+    return kind(
+        f"{step}: the group commit of {members} writes failed ({type(exc).__name__}: {exc});"
+        " nothing of the batch was written",
+        step=step,
+        batch=members,
+    )
 
 
 def _issued(

@@ -324,6 +324,27 @@ class SqlRegister:
             "record_intents", intents, lambda cur, i: self._record_intent_in(cur, i, actor)
         )
 
+    def write_batch(
+        self,
+        intents: Sequence[NewIntent],
+        certificates: Sequence[IssuedCertificate],
+        *,
+        actor: Actor,
+    ) -> tuple[list[IntentOutcome | AtlasCaError], list[CertificateRecord | AtlasCaError]]:
+        """Group commit of both issuance writes in ONE transaction: the certificates completed
+        (as :meth:`complete_intents`), then the intents recorded (as :meth:`record_intents`),
+        each under a savepoint of its own; the results in the order given."""
+
+        def member(cur: Cursor, item: NewIntent | IssuedCertificate) -> Any:
+            if isinstance(item, NewIntent):
+                return self._record_intent_in(cur, item, actor)
+            return self._complete_intent_in(cur, item, actor)
+
+        items: list[NewIntent | IssuedCertificate] = [*certificates, *intents]
+        results = self._batch("write_batch", items, member)
+        n = len(certificates)
+        return results[n:], results[:n]
+
     def _batch(
         self, op: str, items: Sequence[U], member: Callable[[Cursor, U], T]
     ) -> list[T | AtlasCaError]:

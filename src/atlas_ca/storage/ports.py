@@ -426,6 +426,17 @@ class Register(AuditStore, Protocol):
         refuse one member, any other failure writes nothing and raises (issue 17)."""
         ...
 
+    def write_batch(
+        self,
+        intents: Sequence[NewIntent],
+        certificates: Sequence[IssuedCertificate],
+        *,
+        actor: Actor,
+    ) -> tuple[list[IntentOutcome | AtlasCaError], list[CertificateRecord | AtlasCaError]]:
+        """``complete_intents`` and ``record_intents`` in ONE transaction (issue 17): the
+        issuance service's group commit of *store* and *record* together."""
+        ...
+
     def void_intent(
         self, issuer: IssuerKeyId, serial: int, *, at: datetime, actor: Actor
     ) -> Intent:
