@@ -246,12 +246,11 @@ def worker_service(
     n = done[0]
     register.close()
     steps = {f"us_{k}": v / n * 1e6 for k, v in spent.items()}
-    record_stats, store_stats = service.batches
+    stats = service.batches
     return {
         "count": n,
         "elapsed": elapsed,
-        "record_batch_mean": record_stats.items / max(1, record_stats.flushes),
-        "store_batch_mean": store_stats.items / max(1, store_stats.flushes),
+        "writes_per_commit": stats.items / max(1, stats.flushes),
         **steps,
     }
 
@@ -347,8 +346,8 @@ def main() -> None:
         parts = ", ".join(f"{k[3:]}={v:.0f}" for k, v in out.items() if k.startswith("us_"))
         print(f"per issuance on {name}, us of wall time in each step: {parts}")
         print(
-            f"group commit on {name}: {out['record_batch_mean']:.1f} intents and"
-            f" {out['store_batch_mean']:.1f} certificates per transaction on average"
+            f"group commit on {name}: {out['writes_per_commit']:.1f} writes (intents and"
+            " certificates) per transaction on average"
         )
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"threads: {args.threads}; load average (1, 5, 15 min) at the end: {load}")
