@@ -151,6 +151,7 @@ POSTGRES_CRL_ROW_COLUMNS = (
 
 class PostgresDatabase(Database):
     for_update = " FOR UPDATE"
+    writable_ctes = True
     crl_row_columns = POSTGRES_CRL_ROW_COLUMNS
 
     def __init__(self, dsn: str, lock_timeout_ms: int = DEFAULT_LOCK_TIMEOUT_MS) -> None:
