@@ -210,10 +210,15 @@ class PostgresDatabase(Database):
             conn = self._readers.get_nowait()
         except queue.Empty:
             conn = _connect(self._dsn, op="read", lock_timeout_ms=self._lock_timeout_ms)
+            try:  # read-only by default: no SET TRANSACTION round trip per read
+                conn.execute("SET default_transaction_read_only = on")
+            except psycopg.Error as exc:
+                conn.close()
+                raise _map_error(exc, "read") from exc
             with self._lock:
                 self._all_readers.append(conn)
         try:
-            with self._tx(conn, "read", "SET TRANSACTION READ ONLY") as cur:
+            with self._tx(conn, "read", None) as cur:
                 yield cur
         finally:
             if conn.closed or conn.broken:
