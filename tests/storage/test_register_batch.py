@@ -1,7 +1,7 @@
 """The register's group-commit writes (issue 17): ``record_intents`` and ``complete_intents``
-write several members in one transaction, each under a savepoint of its own, on SQLite and
-PostgreSQL. A member the register refuses is that member's error alone; any other failure
-writes nothing of the batch."""
+write several members in one transaction, on SQLite and PostgreSQL (a refused member makes the
+batch run again without it). A member the register refuses is that member's error alone; any
+other failure writes nothing of the batch."""
 
 from __future__ import annotations
 
@@ -171,4 +171,19 @@ def test_one_transaction_completes_certificates_and_records_intents_together(
     assert type(completed[1]).__name__ == "RecordNotFound"
     states = {s: reg.get_intent(ISSUER, s).state for s in (51, 52, 53)}
     assert states == {51: IntentState.OPEN, 52: IntentState.COMPLETED, 53: IntentState.OPEN}
+    assert verify_store(reg).ok
+
+
+def test_a_member_refused_because_of_an_earlier_member_stays_refused(store: Store) -> None:
+    reg = store.open()
+    results = reg.record_intents(
+        [new_intent(61, key_hash=KEY), new_intent(62, key_hash=KEY), new_intent(63)],
+        actor=ACTOR,
+    )
+    assert isinstance(results[0], IntentOutcome)
+    assert isinstance(results[1], KeyAlreadyCertified)  # the key of the batch's first member
+    assert isinstance(results[2], IntentOutcome)
+    serials = sorted(int(s, 16) for (s,) in store.raw("SELECT serial FROM issuance_intents"))
+    assert serials == [61, 63]
+    assert _audit_actions(store) == ["issuance.intent"] * 2
     assert verify_store(reg).ok

@@ -83,7 +83,7 @@ break the database there); ``None`` in production."""
 
 MAX_ATTEMPTS = 5
 #: What refuses one member of a batch (``record_intents``, ``complete_intents``) and not the
-#: others: that member's savepoint is rolled back and the error is its result.
+#: others: the batch is written again without it, and the error is its result.
 _MEMBER_REFUSALS = (
     SerialCollision,
     OrderQuotaReached,
@@ -137,6 +137,10 @@ class Cursor(Protocol):
 
 class Retry(Exception):
     """Raised inside a transaction to roll it back and run the operation again."""
+
+
+class _WithoutRefused(Exception):
+    """A batch member was refused: roll the batch back and write it again without that one."""
 
 
 class Database(ABC):
@@ -321,10 +325,10 @@ class SqlRegister:
     ) -> list[IntentOutcome | AtlasCaError]:
         """Group commit (issue 17): record several intents in ONE transaction (one fsync).
 
-        Each intent is recorded exactly as :meth:`record_intent` does, under a savepoint of its
-        own: an intent the register refuses (SerialCollision, OrderQuotaReached,
-        KeyAlreadyCertified, DuplicateIdempotencyKey) is rolled back alone and its error takes
-        its place in the result, in order; the others commit together. Any other failure (the
+        Each intent is recorded exactly as :meth:`record_intent` does: an intent the register
+        refuses (SerialCollision, OrderQuotaReached, KeyAlreadyCertified,
+        DuplicateIdempotencyKey) leaves nothing and its error takes its place in the result, in
+        order; the others commit together. Any other failure (the
         database, the commit) rolls back the whole transaction and raises: no intent of the
         batch is written, and the caller fails every member.
         """
@@ -340,8 +344,8 @@ class SqlRegister:
         actor: Actor,
     ) -> tuple[list[IntentOutcome | AtlasCaError], list[CertificateRecord | AtlasCaError]]:
         """Group commit of both issuance writes in ONE transaction: the certificates completed
-        (as :meth:`complete_intents`), then the intents recorded (as :meth:`record_intents`),
-        each under a savepoint of its own; the results in the order given."""
+        (as :meth:`complete_intents`), then the intents recorded (as :meth:`record_intents`);
+        the results in the order given."""
 
         def member(cur: Cursor, item: NewIntent | IssuedCertificate) -> Any:
             if isinstance(item, NewIntent):
@@ -356,20 +360,34 @@ class SqlRegister:
     def _batch(
         self, op: str, items: Sequence[U], member: Callable[[Cursor, U], T]
     ) -> list[T | AtlasCaError]:
+        """Every member in one transaction. A refused member is rare (a serial collision, a
+        quota reached, a key or idempotency key already used): instead of a savepoint around
+        each member (two round trips each on PostgreSQL) the whole transaction is rolled back
+        and run again without the refused member, whose error is kept in its place — the
+        refusal depended only on the register and the members before it, which the next pass
+        writes again. At most one more pass per refused member."""
+        refused: dict[int, AtlasCaError] = {}
+
         def tx(cur: Cursor) -> list[T | AtlasCaError]:
             results: list[T | AtlasCaError] = []
-            for item in items:
-                cur.run("SAVEPOINT batch_member")
+            for i, item in enumerate(items):
+                if i in refused:
+                    results.append(refused[i])
+                    continue
                 try:
                     results.append(member(cur, item))
                 except _MEMBER_REFUSALS as exc:
-                    cur.run("ROLLBACK TO SAVEPOINT batch_member")
-                    results.append(exc)
-                cur.run("RELEASE SAVEPOINT batch_member")
+                    refused[i] = exc
+                    raise _WithoutRefused from exc
             self._step(f"{op}:before-commit")
             return results
 
-        return self._write(op, tx)
+        for _ in range(len(items) + 1):
+            try:
+                return self._write(op, tx)
+            except _WithoutRefused:
+                continue
+        raise AssertionError("unreachable: each pass refuses a member not refused before")
 
     def _record_intent_in(self, cur: Cursor, intent: NewIntent, actor: Actor) -> IntentOutcome:
         issuer, serial = intent.issuer.value, serial_text(intent.serial)
@@ -594,9 +612,9 @@ class SqlRegister:
         self, certificates: Sequence[IssuedCertificate], *, actor: Actor
     ) -> list[CertificateRecord | AtlasCaError]:
         """Group commit of *store* (issue 17): several certificates stored and their intents
-        completed in ONE transaction, each as :meth:`complete_intent` does under a savepoint of
-        its own (an intent no longer open — IntentNotOpen, RecordNotFound — is that member's
-        error); any other failure writes nothing of the batch and raises."""
+        completed in ONE transaction, each as :meth:`complete_intent` does (an intent no longer
+        open — IntentNotOpen, RecordNotFound — is that member's error, nothing of it written);
+        any other failure writes nothing of the batch and raises."""
         return self._batch(
             "complete_intents",
             certificates,
@@ -611,7 +629,7 @@ class SqlRegister:
         db = self._db
         # Complete the open intent and read it back in one statement (the row lock of
         # _lock_open_intent, one round trip fewer, issue 17); no row: say why. A mismatch
-        # below raises, and the transaction (or the member's savepoint) undoes the update.
+        # below raises, and the transaction (or the batch pass) undoes the update.
         row = cur.one(
             "UPDATE issuance_intents SET state = 'completed', resolved_at = ?"
             f" WHERE issuer = ? AND serial = ? AND state = 'open' RETURNING {_INTENT_COLS}",
