@@ -202,6 +202,10 @@ class SqlRegister:
         self._db = db
         self._schema_version = schema_version
         self._on_step = on_step
+        # Inside a batch transaction (and only there, under the write lock): the audit head
+        # as this transaction last wrote it, so each member after the first skips reading it.
+        self._batch_cur: Cursor | None = None
+        self._batch_head: ChainHead | None = None
 
     # --- plumbing ------------------------------------------------------------------------------
 
@@ -276,10 +280,17 @@ class SqlRegister:
         )
 
     def _audit(self, cur: Cursor, event: AuditEvent) -> ChainedEvent:
-        head = cur.one(f"SELECT seq, hash FROM audit_head WHERE id = 1{self._db.for_update}")
-        if head is None:
-            raise StorageUnavailable("the audit head row is missing: the schema is damaged")
-        chained = chain_next(ChainHead(int(head[0]), bytes(head[1])), event)
+        in_batch = self._batch_cur is cur
+        if in_batch and self._batch_head is not None:
+            last = self._batch_head  # locked and written by this transaction's previous member
+        else:
+            head = cur.one(f"SELECT seq, hash FROM audit_head WHERE id = 1{self._db.for_update}")
+            if head is None:
+                raise StorageUnavailable("the audit head row is missing: the schema is damaged")
+            last = ChainHead(int(head[0]), bytes(head[1]))
+        chained = chain_next(last, event)
+        if in_batch:
+            self._batch_head = ChainHead(chained.seq, chained.hash)
         values = (
             chained.seq,
             self._db.ts(event.at),
@@ -370,16 +381,20 @@ class SqlRegister:
 
         def tx(cur: Cursor) -> list[T | AtlasCaError]:
             results: list[T | AtlasCaError] = []
-            for i, item in enumerate(items):
-                if i in refused:
-                    results.append(refused[i])
-                    continue
-                try:
-                    results.append(member(cur, item))
-                except _MEMBER_REFUSALS as exc:
-                    refused[i] = exc
-                    raise _WithoutRefused from exc
-            self._step(f"{op}:before-commit")
+            self._batch_cur, self._batch_head = cur, None
+            try:
+                for i, item in enumerate(items):
+                    if i in refused:
+                        results.append(refused[i])
+                        continue
+                    try:
+                        results.append(member(cur, item))
+                    except _MEMBER_REFUSALS as exc:
+                        refused[i] = exc
+                        raise _WithoutRefused from exc
+                self._step(f"{op}:before-commit")
+            finally:
+                self._batch_cur, self._batch_head = None, None
             return results
 
         for _ in range(len(items) + 1):
@@ -430,8 +445,8 @@ class SqlRegister:
                     live=live,
                     quota=intent.order_quota,
                 )
-        if intent.key_hash is not None:
-            self._require_new_key(cur, issuer, intent.key_hash)
+        # No separate look-up of the key first (issue 17: one statement fewer): the key's unique
+        # index refuses a second live intent for it, and the look-up below says which it was.
         # DO NOTHING on any conflict: the serial's primary key, or the key's unique index
         # (issuance_intents_key, v5) when a concurrent request for the same key committed
         # first (PostgreSQL waits for it on the index; SQLite's writers are serialised)
