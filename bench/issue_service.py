@@ -6,22 +6,26 @@ from the CA profile, a verified subscriber, a paid order and 200 CSRs (bench/iss
 ``_ca_and_csrs``), all before timing.
 
 Child processes, one after the other (twice, alternating; the best count wins), each working
-for ``--seconds`` seconds in one thread:
+for ``--seconds`` seconds:
 
 * **raw** — bench/issue.py's ``worker_raw``: python-pkcs11, ``C_SignInit + C_Sign``
   (CKM_GOSTR3410) over a precomputed digest: the token's bare signing rate.
-* **sqlite** / **pg** — per certificate, the whole service: create the one-time-code challenge
+* **sqlite** / **pg** — ``--threads`` concurrent requests (default 32, threads of one process
+  into one ``IssuanceService``, as the threads of an ``atlas-ca serve`` worker would be), each
+  request the whole service: create the one-time-code challenge
   for the request (what the SMS step stores), then ``IssuanceService.issue``: parse the CSR and
   check its proof of possession, check R3/R10, plan from the profile, build and lint the TBS,
-  spend the code, record the intent (a committed transaction), sign on SoftHSM, verify, write
-  the outbox file (fsync), store the certificate and complete the intent (a second committed
-  transaction). SQLite runs with WAL and ``synchronous=FULL`` (every commit is on disk);
+  spend the code, record the intent (committed before the token signs), sign on SoftHSM,
+  verify, write the outbox file, store the certificate and complete the intent (committed).
+  The writes of *record* and *store* of the requests waiting at the same time share one
+  transaction (group commit, issue 17; the bench prints the mean writes per transaction).
+  SQLite runs with WAL and ``synchronous=FULL`` (every commit is on disk);
   PostgreSQL is the local server (``--pg-dsn`` or ``ATLAS_CA_TEST_PG_DSN``; a fresh database is
   created and dropped).
 
-Prints ``RESULT issue_service ratio_sqlite=<sqlite/raw> ratio_pg=<pg/raw>``.
+Prints ``RESULT issue_service ratio_sqlite=<sqlite/raw> ratio_pg=<pg/raw> goal=0.1``.
 
-Usage: ``.venv/bin/python bench/issue_service.py [--seconds S] [--pg-dsn DSN]``.
+Usage: ``.venv/bin/python bench/issue_service.py [--seconds S] [--threads N] [--pg-dsn DSN]``.
 """
 
 from __future__ import annotations
@@ -47,10 +51,11 @@ TOKEN = "bench-issue-service"
 LABEL = "bench-ca"
 PIN = "123456"
 CSRS = 200
-#: Enough CSRs for the fastest pipeline seen (about 250 issuances/s), each certified once.
-CSRS_PER_SECOND = 600
+#: Enough CSRs for the fastest pipeline seen (about 250 issuances/s in one thread, ≈ 400 with
+#: group commit), each certified once.
+CSRS_PER_SECOND = 1000
 #: Concurrent requests into one service (threads of one process, as a WSGI worker has them).
-THREADS = 8
+THREADS = 32
 
 
 def worker_raw(module: str, seconds: float) -> dict[str, float]:
@@ -352,7 +357,9 @@ def main() -> None:
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"threads: {args.threads}; load average (1, 5, 15 min) at the end: {load}")
     ratio_pg = f"{best['pg'] / raw:.4f}" if pg is not None else "nan"
-    print(f"RESULT issue_service ratio_sqlite={best['sqlite'] / raw:.4f} ratio_pg={ratio_pg}")
+    print(
+        f"RESULT issue_service ratio_sqlite={best['sqlite'] / raw:.4f} ratio_pg={ratio_pg} goal=0.1"
+    )
 
 
 if __name__ == "__main__":
