@@ -20,6 +20,12 @@ One visible pipeline (style lesson 10; Boulder's ``ca/ca.go``)::
               completes the intent in one transaction (with the ``certificate.issued`` audit
               event); only then is it returned
 
+*record* and *store* are one group commit (issue 17, :mod:`atlas_ca.services.group_commit`):
+the writes of concurrent requests waiting at either step go in one transaction, and each
+request continues only once that transaction has committed — an intent is durable before the
+token signs its TBS. A lone request is written alone. A failed transaction fails every request
+in it, each with its own StorageUnavailable, and writes nothing of it.
+
 A crash between *record* and *store* leaves an open intent. :meth:`IssuanceService.
 resolve_open_intents` finds it on restart: with the certificate in the outbox (signed, verified,
 digest equal to the intent's) the intent is completed, otherwise voided — its serial is never
