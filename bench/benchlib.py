@@ -52,9 +52,14 @@ class BenchToken:
 
 
 def init_softhsm_token(base: Path, label: str, pin: str, so_pin: str = "8765") -> BenchToken:
-    """Write a SoftHSM config under ``base`` and initialise one token ``label`` with ``pin``."""
+    """Write a SoftHSM config under ``base`` and initialise one token ``label`` with ``pin``.
+
+    As the product does it (``Pkcs11Module.init_token``: C_InitToken, C_InitPIN), in a child
+    process that reads both PINs from its standard input: ``softhsm2-util`` takes them only on
+    its command line, which every user of the machine can read (docs/hsm.md); a child keeps
+    this process free of the module, as ``generate_gost_key`` does.
+    """
     module = env_value("ATLAS_CA_SOFTHSM_MODULE")
-    util = env_value("ATLAS_CA_SOFTHSM_UTIL")
     (base / "tokens").mkdir()
     conf = base / "softhsm2.conf"
     conf.write_text(
@@ -62,14 +67,24 @@ def init_softhsm_token(base: Path, label: str, pin: str, so_pin: str = "8765") -
         "log.level = ERROR\nslots.removable = false\n"
     )
     env = dict(os.environ, SOFTHSM2_CONF=str(conf))
+    init = (
+        "import sys; from atlas_ca.hsm.pkcs11 import Pkcs11Module; "
+        "so_pin, user_pin = sys.stdin.read().split(); "
+        f"Pkcs11Module.load({module!r}).init_token({label!r}, so_pin=so_pin, user_pin=user_pin)"
+    )
     subprocess.run(
-        [util, "--init-token", "--free", "--label", label, "--pin", pin, "--so-pin", so_pin],
+        [sys.executable, "-c", init],
+        input=f"{so_pin}\n{pin}\n",
+        text=True,
         check=True,
         capture_output=True,
         env=env,
+        timeout=120,
     )
     pin_file = base / "pin"
-    pin_file.write_text(pin)
+    fd = os.open(pin_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(pin)
     return BenchToken(module, label, pin, pin_file, env)
 
 

@@ -20,7 +20,7 @@ working for ``--seconds`` seconds in one thread:
   build the TBS, sign it on SoftHSM through ``atlas_ca.hsm`` (Streebog-256 + C_Sign), verify the
   new signature with the CA's public key, and encode it as PEM.
 
-Prints ``RESULT issue ratio=<issued per s / raw signatures per s> goal=0.4``.
+Prints ``RESULT issue ratio=<issued per s / raw signatures per s> goal=0.33`` (issue 17).
 
 Usage: ``.venv/bin/python bench/issue.py [--seconds S]``.
 """
@@ -37,7 +37,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from benchlib import env_value
+import benchlib
 
 REPO = Path(__file__).resolve().parent.parent
 LABEL = "bench-ca"
@@ -58,12 +58,16 @@ def worker_raw(module: str, seconds: float) -> dict[str, float]:
         )
         digest = bytes(range(32))
         n = 0
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         deadline = start + seconds
         while time.perf_counter() < deadline:
             key.sign(digest, mechanism=Mechanism.GOSTR3410)
             n += 1
-        return {"count": n, "elapsed": time.perf_counter() - start}
+        return {
+            "count": n,
+            "elapsed": time.perf_counter() - start,
+            "cpu": time.process_time() - cpu,
+        }
 
 
 def _ca_and_csrs(uri: str) -> tuple[object, object, list[bytes]]:
@@ -204,13 +208,13 @@ def worker_issue(uri: str, seconds: float) -> dict[str, float]:
 
     issue(csrs[0])  # warm up: the session pool, the verify key cache
     n = 0
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     deadline = start + seconds
     while time.perf_counter() < deadline:
         issue(csrs[n % CSRS])
         n += 1
-    elapsed = time.perf_counter() - start
-    return {"count": n, "elapsed": elapsed, **_breakdown(ca_key, base, csrs)}
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return {"count": n, "elapsed": elapsed, "cpu": cpu, **_breakdown(ca_key, base, csrs)}
 
 
 def _breakdown(ca_key: object, base: object, csrs: list[bytes]) -> dict[str, float]:
@@ -279,45 +283,22 @@ def main() -> None:
         print(json.dumps(worker_issue(args.uri, args.seconds)))
         return
 
-    module = env_value("ATLAS_CA_SOFTHSM_MODULE")
-    util = env_value("ATLAS_CA_SOFTHSM_UTIL")
     with tempfile.TemporaryDirectory(prefix="atlas-issue-bench-") as tmp:
-        base = Path(tmp)
-        (base / "tokens").mkdir()
-        conf = base / "softhsm2.conf"
-        conf.write_text(
-            f"directories.tokendir = {base / 'tokens'}\nobjectstore.backend = file\n"
-            "log.level = ERROR\nslots.removable = false\n"
-        )
-        env = dict(os.environ, SOFTHSM2_CONF=str(conf))
-        subprocess.run(
-            [util, "--init-token", "--free", "--label", TOKEN, "--pin", PIN, "--so-pin", "8765"],
-            check=True,
-            capture_output=True,
-            env=env,
-        )
-        pin_file = base / "pin"
-        pin_file.write_text(PIN)
-        token_uri = f"pkcs11:token={TOKEN}?module-path={module}&pin-source=file:{pin_file}"
-        key_uri = (
-            f"pkcs11:token={TOKEN};object={LABEL}?module-path={module}&pin-source=file:{pin_file}"
-        )
-        setup = (
-            "from atlas_ca.algorithms import KeyType; "
-            "from atlas_ca.hsm.pkcs11 import open_token; "
-            f"t = open_token({token_uri!r}); "
-            f"t.generate_key(KeyType.GOST3410_2012_256, label={LABEL!r})"
-        )
-        subprocess.run([sys.executable, "-c", setup], check=True, env=env, timeout=120)
+        # the token initialised with C_InitToken/C_InitPIN as the product does (PINs on no
+        # command line), the CA key generated through atlas_ca.hsm; both in child processes
+        token = benchlib.init_softhsm_token(Path(tmp), TOKEN, PIN)
+        benchlib.generate_gost_key(token, LABEL)
+        env, module, key_uri = token.env, token.module, token.uri(LABEL)
 
-        raw_best = issue_best = 0.0
+        raw_best = issue_best = raw_cpu = issue_cpu = 0.0
         steps: dict[str, float] = {}
         for _ in range(2):
             common = ["--seconds", str(args.seconds)]
-            raw_best = max(
-                raw_best, _child(["--worker", "raw", "--module", module, *common], env)[0]
-            )
+            rate, out = _child(["--worker", "raw", "--module", module, *common], env)
+            raw_best = max(raw_best, rate)
+            raw_cpu = max(raw_cpu, out["count"] / out["cpu"])
             rate, out = _child(["--worker", "issue", "--uri", key_uri, *common], env)
+            issue_cpu = max(issue_cpu, out["count"] / out["cpu"])
             if rate > issue_best:
                 issue_best, steps = rate, out
         print(f"raw CKM_GOSTR3410 signatures: {raw_best:.0f}/s ({1e6 / raw_best:.0f} us each)")
@@ -328,7 +309,16 @@ def main() -> None:
         )
         load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
         print(f"load average (1, 5, 15 min) at the end: {load}")
-        print(f"RESULT issue ratio={issue_best / raw_best:.3f} goal=0.4")
+        # per CPU second of each child (SoftHSM runs inside both): what the code costs, less
+        # moved by other jobs on a shared machine than the wall-clock ratio the goal is set on
+        print(
+            f"CPU cost: raw {1e6 / raw_cpu:.0f} us per signature, issue {1e6 / issue_cpu:.0f} us"
+            f" per certificate; cpu_ratio={issue_cpu / raw_cpu:.3f}"
+        )
+        print(
+            f"RESULT issue ratio={issue_best / raw_best:.3f} cpu_ratio={issue_cpu / raw_cpu:.3f}"
+            " goal=0.33"
+        )
 
 
 if __name__ == "__main__":

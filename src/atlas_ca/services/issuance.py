@@ -20,6 +20,12 @@ One visible pipeline (style lesson 10; Boulder's ``ca/ca.go``)::
               completes the intent in one transaction (with the ``certificate.issued`` audit
               event); only then is it returned
 
+*record* and *store* are one group commit (issue 17, :mod:`atlas_ca.services.group_commit`):
+the writes of concurrent requests waiting at either step go in one transaction, and each
+request continues only once that transaction has committed — an intent is durable before the
+token signs its TBS. A lone request is written alone. A failed transaction fails every request
+in it, each with its own StorageUnavailable, and writes nothing of it.
+
 A crash between *record* and *store* leaves an open intent. :meth:`IssuanceService.
 resolve_open_intents` finds it on restart: with the certificate in the outbox (signed, verified,
 digest equal to the intent's) the intent is completed, otherwise voided — its serial is never
@@ -35,7 +41,7 @@ the subscriber's code; it is checked before anything is recorded or signed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -64,6 +70,8 @@ from atlas_ca.errors import (
     SerialCollision,
     SignatureInvalid,
     StorageError,
+    StorageReadOnly,
+    StorageUnavailable,
 )
 from atlas_ca.gost import streebog256
 from atlas_ca.profiles import PROFILES, ProfileKind, UnknownProfile, get_profile
@@ -77,6 +85,7 @@ from atlas_ca.profiles.planning import (
     prepare_tbs,
 )
 from atlas_ca.services.ca import CertificateAuthority
+from atlas_ca.services.group_commit import DEFAULT_MAX_BATCH, BatchStats, GroupCommit
 from atlas_ca.services.ports import (
     CertificateOutbox,
     ChallengeStore,
@@ -253,6 +262,8 @@ class IssuanceService:
         actor: Actor = SYSTEM_ACTOR,
         on_step: StepHook | None = None,
         orders: OrderProgress | None = None,
+        max_batch: int = DEFAULT_MAX_BATCH,
+        on_batch: Callable[[int, int], None] | None = None,
     ) -> None:
         self._orders = orders
         self._ca = ca
@@ -263,10 +274,27 @@ class IssuanceService:
         self._random = random_bytes
         self._actor = actor
         self._on_step = on_step
+        # record and store are one group commit (issue 17): the intents of the requests waiting
+        # at *record* and the certificates of those waiting at *store* share one transaction;
+        # a lone request is written alone, as before
+        self._writes: GroupCommit[_Write, _Written] = GroupCommit(
+            self._write_batch, _batch_failed, max_batch
+        )
+        self._on_batch = on_batch  # observes each group commit (intents, certificates) first
 
     @property
     def ca(self) -> CertificateAuthority:
         return self._ca
+
+    @property
+    def batches(self) -> BatchStats:
+        """How the writes of *record* and *store* were grouped so far (group commit, issue 17)."""
+        return self._writes.stats
+
+    @property
+    def waiting_writes(self) -> int:
+        """Writes queued for the next group commit (tests make batches with it)."""
+        return self._writes.waiting
 
     def _done(self, step: str) -> None:
         if self._on_step is not None:
@@ -441,7 +469,7 @@ class IssuanceService:
         """
         request = prepared.request
         try:
-            return self._register.record_intent(
+            outcome = self._writes.submit(  # committed when this returns (group commit)
                 NewIntent(
                     issuer=self._ca.issuer_id,
                     serial=serial,
@@ -454,9 +482,10 @@ class IssuanceService:
                     request_digest=prepared.request_digest,
                     order_quota=prepared.entitlement.bought,
                     key_hash=prepared.key_hash,
-                ),
-                actor=self._actor,
+                )
             )
+            assert isinstance(outcome, IntentOutcome)
+            return outcome
         except OrderQuotaReached as exc:
             live = exc.context.get("live")
             require_issuance(
@@ -467,9 +496,12 @@ class IssuanceService:
             raise  # the domain allowed what the register refused: keep the register's word
 
     def sign(self, tbs: PreparedTbs, serial: int) -> Certificate:
-        """Sign with the CA key; any failure voids the intent and raises IssuanceFailed."""
+        """Sign with the CA key; any failure voids the intent and raises IssuanceFailed.
+
+        The signature is verified once, by :meth:`verify` against the CA certificate's key,
+        before the certificate goes anywhere (issue 17: not also inside the signing call)."""
         try:
-            return tbs.tbs.sign(self._ca.key)
+            return tbs.tbs.sign(self._ca.key, check=False)
         except Exception as exc:
             raise self._failed(serial, "sign", f"the CA key did not sign: {exc}", exc) from exc
 
@@ -505,7 +537,8 @@ class IssuanceService:
             self._now(),
         )
         try:
-            record = self._register.complete_intent(issued, actor=self._actor)
+            record = self._writes.submit(issued)  # group commit with concurrent issuances
+            assert isinstance(record, CertificateRecord)
         except IntentNotOpen as exc:
             self._outbox.remove(issuer, serial)
             raise IssuanceFailed(
@@ -541,6 +574,28 @@ class IssuanceService:
         except AtlasCaError as exc:
             return (f"order {order_id} was not updated after this certificate: {exc}",)
         return ()
+
+    # --- group commit of record and store (issue 17) ---------------------------------------------
+
+    def _write_batch(self, writes: Sequence[_Write]) -> list[_Written | AtlasCaError]:
+        """One transaction for every queued write: new intents and completed certificates."""
+        intents = [w for w in writes if isinstance(w, NewIntent)]
+        issued = [w for w in writes if isinstance(w, IssuedCertificate)]
+        if self._on_batch is not None:
+            self._on_batch(len(intents), len(issued))
+        reg, actor = self._register, self._actor
+        if len(writes) == 1:  # alone: the single-item transaction, as before batching
+            try:
+                if intents:
+                    return [reg.record_intent(intents[0], actor=actor)]
+                return [reg.complete_intent(issued[0], actor=actor)]
+            except _MEMBER_REFUSALS as exc:
+                return [exc]
+        recorded, completed = reg.write_batch(intents, issued, actor=actor)
+        by_intent, by_certificate = iter(recorded), iter(completed)
+        return [
+            next(by_intent) if isinstance(w, NewIntent) else next(by_certificate) for w in writes
+        ]
 
     # --- failures and retries -------------------------------------------------------------------
 
@@ -661,6 +716,39 @@ class IssuanceService:
             if state is not IntentState.OPEN:
                 self._outbox.remove(issuer, serial)
                 yield serial
+
+
+_Write = NewIntent | IssuedCertificate
+_Written = IntentOutcome | CertificateRecord
+#: What the register refuses one write for (its error is that request's; the others commit).
+_MEMBER_REFUSALS = (
+    SerialCollision,
+    OrderQuotaReached,
+    KeyAlreadyCertified,
+    DuplicateIdempotencyKey,
+    IntentNotOpen,
+    RecordNotFound,
+)
+
+
+def _batch_failed(exc: BaseException, write: _Write, members: int) -> BaseException:
+    """The error each member of a failed group commit gets: nothing of the batch was written.
+
+    A lone request gets the register's own error, as before batching; members of a batch each
+    get a fresh StorageUnavailable (StorageReadOnly if the database refused the write) naming
+    their step and the batch, chained to the cause. *record* failing means nothing was recorded
+    and nothing will be signed; *store* failing makes :meth:`IssuanceService.store` report
+    IssuancePending (the certificate waits in the outbox for the resolver)."""
+    if members == 1:
+        return exc
+    step = "record" if isinstance(write, NewIntent) else "store"
+    kind = StorageReadOnly if isinstance(exc, StorageReadOnly) else StorageUnavailable
+    return kind(
+        f"{step}: the group commit of {members} writes failed ({type(exc).__name__}: {exc});"
+        " nothing of the batch was written",
+        step=step,
+        batch=members,
+    )
 
 
 def _issued(

@@ -27,7 +27,7 @@ from atlas_ca.audit.checkpoints import Checkpoint
 from atlas_ca.audit.events import Actor, AuditEvent, ChainedEvent
 from atlas_ca.audit.verify import AuditStore as AuditStore
 from atlas_ca.domain.ids import OrderId, SubscriberId
-from atlas_ca.errors import DecodeError, RecordNotFound
+from atlas_ca.errors import AtlasCaError, DecodeError, RecordNotFound
 from atlas_ca.hsm.base import SigningKey
 from atlas_ca.x509.crl import EncodedEntries as EncodedEntries
 from atlas_ca.x509.crl import RevocationReason as RevocationReason
@@ -397,6 +397,16 @@ class Register(AuditStore, Protocol):
         """
         ...
 
+    def record_intents(
+        self, intents: Sequence[NewIntent], *, actor: Actor
+    ) -> list[IntentOutcome | AtlasCaError]:
+        """Group commit: each intent as ``record_intent`` records it, all in one transaction.
+
+        A member the register refuses (SerialCollision, OrderQuotaReached, KeyAlreadyCertified,
+        DuplicateIdempotencyKey) gets its error in its place and nothing of it is written; any
+        other failure writes nothing of the batch and raises (issue 17)."""
+        ...
+
     def order_usage(self, order: OrderId) -> OrderUsage:
         """Intents (by state) and certificates recorded under ``order``, every issuer together."""
         ...
@@ -417,6 +427,24 @@ class Register(AuditStore, Protocol):
 
     def complete_intent(self, certificate: IssuedCertificate, *, actor: Actor) -> CertificateRecord:
         """Store the certificate and mark its open intent completed (one transaction)."""
+        ...
+
+    def complete_intents(
+        self, certificates: Sequence[IssuedCertificate], *, actor: Actor
+    ) -> list[CertificateRecord | AtlasCaError]:
+        """Group commit of ``complete_intent``: one transaction; IntentNotOpen/RecordNotFound
+        refuse one member, any other failure writes nothing and raises (issue 17)."""
+        ...
+
+    def write_batch(
+        self,
+        intents: Sequence[NewIntent],
+        certificates: Sequence[IssuedCertificate],
+        *,
+        actor: Actor,
+    ) -> tuple[list[IntentOutcome | AtlasCaError], list[CertificateRecord | AtlasCaError]]:
+        """``complete_intents`` and ``record_intents`` in ONE transaction (issue 17): the
+        issuance service's group commit of *store* and *record* together."""
         ...
 
     def void_intent(

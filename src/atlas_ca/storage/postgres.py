@@ -15,6 +15,7 @@ migrate once.
 from __future__ import annotations
 
 import itertools
+import queue
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -166,6 +167,7 @@ POSTGRES_CRL_ROW_COLUMNS = (
 
 class PostgresDatabase(Database):
     for_update = " FOR UPDATE"
+    writable_ctes = True
     crl_row_columns = POSTGRES_CRL_ROW_COLUMNS
 
     def __init__(self, dsn: str, lock_timeout_ms: int = DEFAULT_LOCK_TIMEOUT_MS) -> None:
@@ -173,6 +175,10 @@ class PostgresDatabase(Database):
         self._lock_timeout_ms = lock_timeout_ms
         self.conn = _connect(dsn, op="open", lock_timeout_ms=lock_timeout_ms)
         self._lock = threading.RLock()
+        # Reads run on connections of their own, so a request's checks do not queue behind
+        # another request's write transaction and its commit (group commit, issue 17).
+        self._readers: queue.SimpleQueue[psycopg.Connection[Row]] = queue.SimpleQueue()
+        self._all_readers: list[psycopg.Connection[Row]] = []
 
     @contextmanager
     def _tx(self, conn: psycopg.Connection[Row], op: str, first: str | None) -> Iterator[_Cur]:
@@ -212,7 +218,31 @@ class PostgresDatabase(Database):
         return self._own_tx("write", None)
 
     def read(self) -> Any:
-        return self._own_tx("read", "SET TRANSACTION READ ONLY")
+        return self._pooled_read()
+
+    @contextmanager
+    def _pooled_read(self) -> Iterator[_Cur]:
+        try:
+            conn = self._readers.get_nowait()
+        except queue.Empty:
+            conn = _connect(self._dsn, op="read", lock_timeout_ms=self._lock_timeout_ms)
+            try:  # read-only by default: no SET TRANSACTION round trip per read
+                conn.execute("SET default_transaction_read_only = on")
+            except psycopg.Error as exc:
+                conn.close()
+                raise _map_error(exc, "read") from exc
+            with self._lock:
+                self._all_readers.append(conn)
+        try:
+            with self._tx(conn, "read", None) as cur:
+                yield cur
+        finally:
+            if conn.closed or conn.broken:
+                with self._lock:
+                    self._all_readers.remove(conn)
+                conn.close()
+            else:
+                self._readers.put(conn)
 
     @contextmanager
     def snapshot(self) -> Iterator[_Cur]:
@@ -236,6 +266,9 @@ class PostgresDatabase(Database):
         return value.astimezone(UTC)
 
     def close(self) -> None:
+        with self._lock:
+            for conn in self._all_readers:
+                conn.close()
         self.conn.close()
 
     def lock_name(self, cur: Cursor, name: str) -> None:

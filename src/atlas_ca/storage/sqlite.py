@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -238,6 +239,12 @@ class SqliteDatabase(Database):
         self._busy = busy_timeout_ms
         self._conn = _connect(path, busy_timeout_ms, op="open")
         self._lock = threading.RLock()
+        # Reads run on connections of their own (WAL: readers never wait for the writer), so a
+        # request's checks proceed while another request's commit waits for its fsync — what
+        # lets concurrent issuances meet at the group commit (issue 17). A file is required.
+        self._readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
+        self._all_readers: list[sqlite3.Connection] = []
+        self._shared_reads = str(path) == ":memory:"
 
     @contextmanager
     def _tx(self, begin: str, op: str) -> Iterator[_Cur]:
@@ -262,7 +269,35 @@ class SqliteDatabase(Database):
         return self._tx("BEGIN IMMEDIATE", "write")
 
     def read(self) -> Any:
-        return self._tx("BEGIN DEFERRED", "read")
+        if self._shared_reads:
+            return self._tx("BEGIN DEFERRED", "read")
+        return self._pooled_read()
+
+    @contextmanager
+    def _pooled_read(self) -> Iterator[_Cur]:
+        try:
+            conn = self._readers.get_nowait()
+        except queue.Empty:
+            conn = _connect(self.path, self._busy, op="read")
+            conn.execute("PRAGMA query_only = ON")
+            with self._lock:
+                self._all_readers.append(conn)
+        try:
+            conn.execute("BEGIN DEFERRED")
+            yield _Cur(conn)
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+            raise _map_error(exc, "read", self.path) from exc
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+            raise
+        finally:
+            self._readers.put(conn)
 
     @contextmanager
     def snapshot(self) -> Iterator[_Cur]:
@@ -287,6 +322,9 @@ class SqliteDatabase(Database):
         return parse_utc_text(str(value))
 
     def close(self) -> None:
+        with self._lock:
+            for conn in self._all_readers:
+                conn.close()
         self._conn.close()
 
     def lock_name(self, cur: Any, name: str) -> None:

@@ -358,11 +358,18 @@ def assemble_signed(tbs_der: bytes, algorithm: SignatureAlgorithm, signature: by
 
 
 def sign_and_check(
-    tbs_der: bytes, algorithm: SignatureAlgorithm, key: SigningKey, what: str
+    tbs_der: bytes,
+    algorithm: SignatureAlgorithm,
+    key: SigningKey,
+    what: str,
+    *,
+    check: bool = True,
 ) -> tuple[bytes, bytes]:
     """Sign ``tbs_der`` with ``key`` and verify the signature with the key's public half.
 
-    Returns ``(der of the signed object, signature)``.
+    Returns ``(der of the signed object, signature)``. ``check=False`` leaves the verification
+    to the caller, who must make it before using the result (the issuance pipeline's *verify*
+    step checks against the CA certificate's key: one verification per certificate, issue 17).
     """
     if key.signature_algorithm is not algorithm:
         raise ValueError(
@@ -378,6 +385,8 @@ def sign_and_check(
         signature = sign_digest(digest)
     else:
         signature = key.sign(tbs_der)
+    if not check:
+        return assemble_signed(tbs_der, algorithm, signature), signature
     try:
         if digest is not None:
             verify_gost_digest(key.public_key_info, algorithm, digest, signature)
@@ -410,14 +419,20 @@ class TbsCertificate:
             f"algorithm={self.signature_algorithm.value}, bytes={len(self.der)})"
         )
 
-    def sign(self, key: SigningKey) -> Certificate:
-        """Sign with ``key``; the signature is verified before the certificate is returned."""
+    def sign(self, key: SigningKey, *, check: bool = True) -> Certificate:
+        """Sign with ``key``; the signature is verified before the certificate is returned.
+
+        ``check=False``: not verified here — the caller verifies it (``verify_signed_by``)
+        before the certificate goes anywhere, as the issuance pipeline's *verify* step does.
+        """
         if (
             self.issuer_public_key_info is not None
             and key.public_key_info != self.issuer_public_key_info
         ):
             raise ValueError("the signing key is not the key of the issuer certificate")
-        der, signature = sign_and_check(self.der, self.signature_algorithm, key, "certificate")
+        der, signature = sign_and_check(
+            self.der, self.signature_algorithm, key, "certificate", check=check
+        )
         return Certificate(
             der=der,
             tbs_der=self.der,

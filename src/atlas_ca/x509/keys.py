@@ -27,7 +27,7 @@ from atlas_ca.asn1 import gost as asn1_gost
 from atlas_ca.asn1 import oids
 from atlas_ca.errors import AtlasCaError, DecodeError, InvalidPublicKey
 from atlas_ca.gost import PARAM_SETS, TEST_PARAM_SETS, GostPublicKey
-from atlas_ca.x509.der import check_der
+from atlas_ca.x509.der import check_der, encode_oid
 from atlas_ca.x509.signatures import gost_public_key, spki_algorithm
 
 _GOST_ALGS = {
@@ -150,7 +150,16 @@ _TEST_SETS = frozenset(
 TEST_CURVE_NOTE = "GOST test parameter set: the standard's examples, never a real key"
 
 
+#: The DER of each test set's OID: a key on a test curve carries one of them. A substring test
+#: over the ~100 bytes of an SPKI costs well under a microsecond; only when it matches (a test
+#: key, or by chance the point's bytes) does asn1crypto decode the SPKI (≈ 50 µs) to decide. The
+#: issuance path reads a new GOST key per request (issue 17).
+_TEST_SET_DERS = tuple(encode_oid(dotted) for dotted in sorted(_TEST_SETS))
+
+
 def _on_test_curve(der: bytes) -> bool:
+    if not any(oid in der for oid in _TEST_SET_DERS):
+        return False
     try:
         return asn1_gost.decode_spki(der).public_key_param_set in _TEST_SETS
     except AtlasCaError:
