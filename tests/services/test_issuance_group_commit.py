@@ -17,9 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import batch_workers
 import psycopg
-from issuance_env import World, make_world, registers, software_key
 from test_issuance_faults import assert_consistent
 
 from atlas_ca.algorithms import KeyType, SignatureAlgorithm
@@ -31,6 +29,8 @@ from atlas_ca.services.issuance import IssuanceRequest, IssuanceResult, Issuance
 from atlas_ca.storage import IntentState
 from atlas_ca.storage._sql import SqlRegister
 from atlas_ca.x509.csr import CertificationRequest
+from support import batch_workers
+from support.issuance_env import World, make_world, registers, software_key
 
 pg_server = registers.pg_server
 store = registers.store

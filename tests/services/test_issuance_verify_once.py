@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from issuance_env import World, fresh_key, make_world, registers
 
 from atlas_ca.algorithms import KeyType, SignatureAlgorithm
 from atlas_ca.errors import IssuanceFailed
 from atlas_ca.hsm.base import SigningKey
+from support.issuance_env import World, fresh_key, make_world, registers
 
 store = registers.store
 pg_server = registers.pg_server

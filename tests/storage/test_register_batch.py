@@ -9,10 +9,8 @@ import multiprocessing
 import signal
 from typing import Any
 
-import batch_register_workers
 import psycopg
 import pytest
-from registers import ACTOR, ISSUER, Store, issued, new_intent
 from test_register_faults import snapshot
 
 from atlas_ca.audit import verify_store
@@ -26,6 +24,8 @@ from atlas_ca.errors import (
 from atlas_ca.storage import CertificateStatus, IntentState
 from atlas_ca.storage._sql import SqlRegister
 from atlas_ca.storage.ports import IntentOutcome
+from support import batch_register_workers
+from support.registers import ACTOR, ISSUER, Store, issued, new_intent
 
 KEY = bytes(range(32))
 

@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from issuance_env import make_world, registers
+from support.issuance_env import make_world, registers
 
 
 def issue_concurrently_and_die_after_record(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import signal
 
-from register_workers import open_register
-from registers import ACTOR, new_intent
+from support.register_workers import open_register
+from support.registers import ACTOR, new_intent
 
 
 def record_batch_and_die_before_commit(kind: str, location: str, serials: list[int]) -> None:
