@@ -12,9 +12,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from atlas_testing import init_softhsm_token
 
 from atlas_ca import gost
+from atlas_testing import init_softhsm_token
 
 pytestmark = pytest.mark.softhsm
 

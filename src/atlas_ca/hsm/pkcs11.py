@@ -1286,9 +1286,7 @@ def module_for(uri: Pkcs11Uri, environ: Mapping[str, str] | None = None) -> tupl
         return uri.module_path, "module-path of the key URI"
     if env.get(MODULE_ENV):
         return env[MODULE_ENV], f"{MODULE_ENV} (the key URI has no module-path)"
-    raise ModuleNotFound(
-        f"PKCS#11 URI {uri.masked()} has no module-path and {MODULE_ENV} is unset"
-    )
+    raise ModuleNotFound(f"PKCS#11 URI {uri.masked()} has no module-path and {MODULE_ENV} is unset")
 
 
 def open_pkcs11_key(uri: str | Pkcs11Uri, *, pin: str | None = None) -> Pkcs11Key:
