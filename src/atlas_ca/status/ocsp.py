@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import hashlib
 import logging
 import threading
@@ -45,6 +46,7 @@ from atlas_ca.errors import (
     Unavailable,
 )
 from atlas_ca.hsm.base import SigningKey
+from atlas_ca.status import _der
 from atlas_ca.storage.ports import CertificateStatus, IssuerKeyId, Register, RevocationReason
 from atlas_ca.x509.certificate import Certificate
 from atlas_ca.x509.crl import issuer_facts
@@ -320,21 +322,14 @@ def _utc_seconds(at: dt.datetime) -> dt.datetime:
     return at.astimezone(dt.UTC).replace(microsecond=0)
 
 
-def _cert_status(status: SingleStatus) -> ocsp.CertStatus:
-    if status.state is CertState.GOOD:
-        return ocsp.CertStatus(name="good", value=core.Null())
-    if status.state is CertState.UNKNOWN:
-        return ocsp.CertStatus(name="unknown", value=core.Null())
-    assert status.revoked_at is not None
-    info: dict[str, object] = {"revocation_time": _utc_seconds(status.revoked_at)}
-    if status.reason is not None:
-        info["revocation_reason"] = _REASON_NAMES[status.reason]
-    return ocsp.CertStatus(name="revoked", value=ocsp.RevokedInfo(info))
-
-
 def responder_key_hash(certificate: Certificate) -> bytes:
     """ResponderID byKey: SHA-1 of the responder's public key bits (RFC 6960 §4.2.2.3)."""
-    return CertIdHash.SHA1.digest(subject_public_key_bits(certificate.public_key_info))
+    return _key_hash(certificate.public_key_info)
+
+
+@functools.lru_cache(maxsize=64)
+def _key_hash(spki_der: bytes) -> bytes:
+    return CertIdHash.SHA1.digest(subject_public_key_bits(spki_der))
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,52 +355,92 @@ def build_response(
 
     ``signer`` certifies ``key`` (the CA itself or its delegated responder); it is embedded when
     ``include_signer`` (a client needs a delegated signer's certificate, RFC 6960 §4.2.2.2).
+
+    The DER is spliced from encoded pieces (:mod:`._der`): only producedAt, the per-certificate
+    fields and the nonce vary between two responses of one signer, and building asn1crypto
+    objects for them cost ≈ 3 ms a response, three times the SoftHSM signature
+    (docs/performance.md). tests/status check it byte for byte against asn1crypto's encoding.
     """
     if key.public_key_info != signer.public_key_info:
         raise ValueError("the OCSP signing key is not the key of the signer's certificate")
-    this_update = _utc_seconds(this_update)
-    responses = []
-    for cert_id, status in answers:
-        single: dict[str, object] = {
-            "cert_id": cert_id.to_asn1(),
-            "cert_status": _cert_status(status),
-            "this_update": this_update,
-        }
-        if next_update is not None:
-            single["next_update"] = _utc_seconds(next_update)
-        responses.append(single)
-    data: dict[str, object] = {
-        "responder_id": ocsp.ResponderId(name="by_key", value=responder_key_hash(signer)),
-        "produced_at": _utc_seconds(produced_at),
-        "responses": responses,
-    }
-    if nonce is not None:
-        data["response_extensions"] = [_nonce_extension(nonce, ocsp.ResponseDataExtension)]
-    tbs_der = ocsp.ResponseData(data).dump()
-    signature = key.sign(tbs_der)
-    # Encoded pieces are inserted freshly loaded: asn1crypto then copies their bytes instead
-    # of walking (and re-encoding) every field of an object it already encoded.
-    tbs = ocsp.ResponseData.load(tbs_der)
-    basic: dict[str, object] = {
-        "tbs_response_data": tbs,
-        "signature_algorithm": algos.SignedDigestAlgorithm(
-            {"algorithm": key.signature_algorithm.oid.dotted}
-        ),
-        "signature": signature,
-    }
-    if include_signer:
-        basic["certs"] = [asn1_x509.Certificate.load(signer.der)]
-    response = ocsp.OCSPResponse(
-        {
-            "response_status": "successful",
-            "response_bytes": {
-                "response_type": Ocsp.BASIC.dotted,
-                "response": core.ParsableOctetString(ocsp.BasicOCSPResponse(basic).dump()),
-            },
-        }
+    this_time = _der.generalized_time(_utc_seconds(this_update))
+    next_time = (
+        b""
+        if next_update is None
+        else _der.explicit(0, _der.generalized_time(_utc_seconds(next_update)))
     )
-    der: bytes = response.dump()
-    return der
+    singles = b"".join(
+        _der.sequence(_cert_id_der(cert_id), _cert_status_der(status), this_time, next_time)
+        for cert_id, status in answers
+    )
+    fields = [
+        _der.explicit(2, _der.octet_string(responder_key_hash(signer))),
+        _der.generalized_time(_utc_seconds(produced_at)),
+        _der.sequence(singles),
+    ]
+    if nonce is not None:
+        fields.append(_der.explicit(1, _der.sequence(_nonce_extension_der(nonce))))
+    tbs_der = _der.sequence(*fields)
+    signature = key.sign(tbs_der)
+    basic = [
+        tbs_der,
+        _der.sequence(_der.oid(key.signature_algorithm.oid.dotted)),
+        _der.bit_string(signature),
+    ]
+    if include_signer:
+        basic.append(_der.explicit(0, _der.sequence(signer.der)))
+    return _der.sequence(
+        _SUCCESSFUL,
+        _der.explicit(0, _der.sequence(_BASIC_OID, _der.octet_string(_der.sequence(*basic)))),
+    )
+
+
+_SUCCESSFUL = _der.tlv(0x0A, b"\x00")
+_BASIC_OID = _der.oid(Ocsp.BASIC.dotted)
+_NONCE_OID = _der.oid(Ocsp.NONCE.dotted)
+_NULL = _der.tlv(0x05, b"")
+_GOOD = _der.tlv(0x80, b"")
+_UNKNOWN = _der.tlv(0x82, b"")
+_CRL_REASON = {  # CRLReason ENUMERATED values (RFC 5280 §5.3.1)
+    RevocationReason.UNSPECIFIED: 0,
+    RevocationReason.KEY_COMPROMISE: 1,
+    RevocationReason.CA_COMPROMISE: 2,
+    RevocationReason.AFFILIATION_CHANGED: 3,
+    RevocationReason.SUPERSEDED: 4,
+    RevocationReason.CESSATION_OF_OPERATION: 5,
+    RevocationReason.CERTIFICATE_HOLD: 6,
+    RevocationReason.REMOVE_FROM_CRL: 8,
+    RevocationReason.PRIVILEGE_WITHDRAWN: 9,
+    RevocationReason.AA_COMPROMISE: 10,
+}
+_HASH_ALGORITHM = {h: _der.sequence(_der.oid(h.oid.dotted), _NULL) for h in CertIdHash}
+
+
+def _cert_id_der(cert_id: CertId) -> bytes:
+    return _der.sequence(
+        _HASH_ALGORITHM[cert_id.hash_algorithm],
+        _der.octet_string(cert_id.issuer_name_hash),
+        _der.octet_string(cert_id.issuer_key_hash),
+        _der.integer(cert_id.serial),
+    )
+
+
+def _cert_status_der(status: SingleStatus) -> bytes:
+    """CertStatus (RFC 6960 §4.2.1): good [0] / unknown [2] IMPLICIT NULL, revoked [1]."""
+    if status.state is CertState.GOOD:
+        return _GOOD
+    if status.state is CertState.UNKNOWN:
+        return _UNKNOWN
+    assert status.revoked_at is not None
+    info = _der.generalized_time(_utc_seconds(status.revoked_at))
+    if status.reason is not None:
+        info += _der.explicit(0, _der.tlv(0x0A, bytes([_CRL_REASON[status.reason]])))
+    return _der.tlv(0xA1, info)
+
+
+def _nonce_extension_der(nonce: bytes) -> bytes:
+    """The id-pkix-ocsp-nonce extension: extnValue holds an OCTET STRING (RFC 8954 §2.1)."""
+    return _der.sequence(_NONCE_OID, _der.octet_string(_der.octet_string(nonce)))
 
 
 def error_response(status: OcspStatus) -> bytes:

@@ -1,0 +1,79 @@
+"""A few DER (ITU-T X.690 §10) encoders for the hot path of the OCSP responder.
+
+:func:`atlas_ca.status.ocsp.build_response` splices a response from pieces encoded here (and
+pieces encoded once, such as OIDs and the signer certificate) instead of building asn1crypto
+objects per response. Only what a BasicOCSPResponse needs: definite lengths, primitive and
+constructed TLVs, non-negative INTEGERs, OIDs (through asn1crypto, once per OID), UTC
+GeneralizedTime with whole seconds (RFC 5280 §4.1.2.5.2, RFC 6960 §4.2.2.1).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+
+from asn1crypto import core
+
+__all__ = [
+    "bit_string",
+    "explicit",
+    "generalized_time",
+    "integer",
+    "octet_string",
+    "oid",
+    "sequence",
+    "tlv",
+]
+
+
+def _length(n: int) -> bytes:
+    if n < 0x80:
+        return bytes((n,))
+    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes((0x80 | len(raw),)) + raw
+
+
+def tlv(tag: int, content: bytes) -> bytes:
+    """One TLV with a one-octet identifier ``tag`` (class, constructed bit and number < 31)."""
+    return bytes((tag,)) + _length(len(content)) + content
+
+
+def sequence(*items: bytes) -> bytes:
+    return tlv(0x30, b"".join(items))
+
+
+def explicit(number: int, content: bytes) -> bytes:
+    """``[number] EXPLICIT`` around an encoded value (context-specific, constructed)."""
+    return tlv(0xA0 | number, content)
+
+
+def octet_string(value: bytes) -> bytes:
+    return tlv(0x04, value)
+
+
+def bit_string(value: bytes) -> bytes:
+    """A BIT STRING of whole octets (no unused bits)."""
+    return tlv(0x03, b"\x00" + value)
+
+
+def integer(value: int) -> bytes:
+    """A non-negative INTEGER in its minimal two's-complement form."""
+    if value < 0:
+        raise ValueError("only non-negative INTEGERs are encoded here")
+    return tlv(0x02, value.to_bytes(value.bit_length() // 8 + 1, "big"))
+
+
+@functools.lru_cache(maxsize=64)
+def oid(dotted: str) -> bytes:
+    encoded: bytes = core.ObjectIdentifier(dotted).dump()
+    return encoded
+
+
+def generalized_time(at: dt.datetime) -> bytes:
+    """GeneralizedTime ``YYYYMMDDHHMMSSZ`` of an aware datetime (UTC, whole seconds)."""
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError("DER times must be timezone-aware")
+    utc = at.astimezone(dt.UTC)
+    if utc.microsecond:
+        raise ValueError("DER GeneralizedTime here carries whole seconds")
+    return tlv(0x18, utc.strftime("%Y%m%d%H%M%SZ").encode("ascii"))
