@@ -21,6 +21,7 @@ from atlas_ca.profiles.issue import (
     plan_ocsp_certificate,
     plan_tsa_certificate,
 )
+from atlas_ca.status.ocsp import MAX_CERT_IDS_CEILING
 from atlas_ca.status.server import OtherIssuer, ServeConfig, organisation_of, run_server
 from atlas_ca.x509.certificate import random_serial
 
@@ -75,6 +76,7 @@ def load_serve_config(path: Path | None) -> ServeConfig:
             else None
         ),
         ocsp_validity=dt.timedelta(minutes=_int(serve, "ocsp_validity_minutes", 240)),
+        ocsp_max_certificates=_max_certificates(serve),
         tsa_key_uri=serve.get("tsa_key_uri"),
         tsa_certificate=(
             _path(base, serve["tsa_certificate"], "serve.tsa_certificate")
@@ -85,6 +87,16 @@ def load_serve_config(path: Path | None) -> ServeConfig:
         tsa_accuracy=dt.timedelta(milliseconds=_int(serve, "tsa_accuracy_ms", 1000)),
         other_issuers=tuple(_other_issuers(base, serve.get("issuers", []))),
     )
+
+
+def _max_certificates(serve: Mapping[str, Any]) -> int:
+    value = _int(serve, "ocsp_max_certificates", 256)
+    if value > MAX_CERT_IDS_CEILING:
+        raise ConfigError(
+            f"serve.ocsp_max_certificates must be at most {MAX_CERT_IDS_CEILING}",
+            field="serve.ocsp_max_certificates",
+        )
+    return value
 
 
 def _other_issuers(base: Path, entries: object) -> list[OtherIssuer]:

@@ -53,6 +53,7 @@ from atlas_ca.x509.crl import issuer_facts
 from atlas_ca.x509.signatures import verify_signature
 
 __all__ = [
+    "MAX_CERT_IDS_CEILING",
     "CertId",
     "CertIdHash",
     "CertState",
@@ -199,11 +200,26 @@ def issuer_hashes(issuer: Certificate, algorithm: CertIdHash) -> tuple[bytes, by
 
 @dataclass(frozen=True, slots=True)
 class OcspLimits:
-    """What one request may hold (RFC 5019 §2.1.1 asks for one CertID; we allow a few)."""
+    """What one request may hold. RFC 5019 §2.1.1 has a client send one CertID; RFC 6960
+    sets no bound, so a responder chooses one: 256 by default (``[serve]
+    ocsp_max_certificates``). A request over a limit is answered malformedRequest (RFC 6960
+    §2.3: "the request was not formed correctly" for this responder) before any register read
+    or signature; one within it is answered with one BasicOCSPResponse, signed once."""
 
     max_request_bytes: int = 64 * 1024
     max_cert_ids: int = 256
     max_nonce_bytes: int = 32  # RFC 8954 §2.1
+
+    @classmethod
+    def for_count(cls, max_cert_ids: int) -> OcspLimits:
+        """Limits for requests of up to ``max_cert_ids`` CertIDs (≤ 128 octets each)."""
+        if not 1 <= max_cert_ids <= MAX_CERT_IDS_CEILING:
+            raise ValueError(f"the CertID limit must be 1 to {MAX_CERT_IDS_CEILING}")
+        return cls(max(64 * 1024, 128 * max_cert_ids), max_cert_ids)
+
+
+#: The highest configurable CertID limit: one response for it stays well under 1 MB.
+MAX_CERT_IDS_CEILING = 5000
 
 
 @dataclass(frozen=True, slots=True)

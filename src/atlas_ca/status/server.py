@@ -22,6 +22,7 @@ Configuration: the ``[serve]`` table of the operator's TOML file (next to ``[reg
     ocsp_key_uri = "pkcs11:token=CA;object=ocsp;type=private?pin-source=file:/etc/atlas-ca/ocsp.pin"
     ocsp_certificate = "/etc/atlas-ca/ocsp.pem"   # absent: the CA key signs responses
     ocsp_validity_minutes = 240
+    ocsp_max_certificates = 256                     # CertIDs per request; more: malformedRequest
     tsa_key_uri = "pkcs11:token=CA;object=tsa;type=private?pin-source=file:/etc/atlas-ca/tsa.pin"
     tsa_certificate = "/etc/atlas-ca/tsa.pem"     # absent: no TSA on this node
     tsa_policy = "1.2.643.…"                        # the TSA policy OID of your practice
@@ -52,7 +53,7 @@ from atlas_ca.hsm import open_key
 from atlas_ca.profiles.config import ConfigError
 from atlas_ca.profiles.issue import Address, Organisation
 from atlas_ca.status.http import Distribution, Services, StatusApp
-from atlas_ca.status.ocsp import OcspIssuer, OcspResponder, StatusSource
+from atlas_ca.status.ocsp import OcspIssuer, OcspLimits, OcspResponder, StatusSource
 from atlas_ca.status.tsp import TimeStampAuthority, TsaSigner
 from atlas_ca.storage import open_register
 from atlas_ca.x509.certificate import Certificate
@@ -95,6 +96,7 @@ class ServeConfig:
     ocsp_key_uri: str | None = field(default=None, repr=False)
     ocsp_certificate: Path | None = None
     ocsp_validity: dt.timedelta = dt.timedelta(hours=4)
+    ocsp_max_certificates: int = 256
     tsa_key_uri: str | None = field(default=None, repr=False)
     tsa_certificate: Path | None = None
     tsa_policy: Oid = Tsp.EXAMPLE_POLICY
@@ -164,6 +166,7 @@ def open_services(config: ServeConfig) -> Services:
             issuers,
             now=lambda: dt.datetime.now(dt.UTC),
             validity=config.ocsp_validity,
+            limits=OcspLimits.for_count(config.ocsp_max_certificates),
         )
         tsa = None
         if config.tsa_certificate is not None:
@@ -191,7 +194,8 @@ def open_services(config: ServeConfig) -> Services:
 def build_app(config: ServeConfig) -> StatusApp:
     ca_issuers = dict.fromkeys(config.ca_issuers_urls, config.ca_certificate)
     distribution = Distribution.from_urls(config.crl_urls, config.crl_dir, ca_issuers)
-    return StatusApp(lambda: open_services(config), distribution)
+    limits = OcspLimits.for_count(config.ocsp_max_certificates)
+    return StatusApp(lambda: open_services(config), distribution, max_body=limits.max_request_bytes)
 
 
 def _configure_logging() -> None:
