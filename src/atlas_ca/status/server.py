@@ -62,6 +62,7 @@ __all__ = [
     "OtherIssuer",
     "ServeConfig",
     "build_app",
+    "configure_logging",
     "open_services",
     "organisation_of",
     "run_server",
@@ -103,6 +104,8 @@ class ServeConfig:
     tsa_accuracy: dt.timedelta = dt.timedelta(seconds=1)
     other_issuers: tuple[OtherIssuer, ...] = ()
     graceful_timeout: int = 30
+    #: "gunicorn" (default) or "granian" (HTTP in Rust; ``atlas-ca serve --server granian``).
+    server: str = "gunicorn"
 
 
 def organisation_of(ca: Certificate) -> Organisation:
@@ -198,7 +201,7 @@ def build_app(config: ServeConfig) -> StatusApp:
     return StatusApp(lambda: open_services(config), distribution, max_body=limits.max_request_bytes)
 
 
-def _configure_logging() -> None:
+def configure_logging() -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s [%(process)d] %(name)s: %(message)s"))
     root = logging.getLogger("atlas_ca")
@@ -220,7 +223,7 @@ def run_server(config: ServeConfig, *, on_ready: Callable[[], None] | None = Non
     app = build_app(config)
 
     def post_fork(_server: Any, worker: Any) -> None:
-        _configure_logging()
+        configure_logging()
 
         def recycle() -> None:
             log.warning("the token failed; this worker exits and a fresh one replaces it")
@@ -232,7 +235,7 @@ def run_server(config: ServeConfig, *, on_ready: Callable[[], None] | None = Non
         app.close()
 
     def when_ready(_server: Any) -> None:
-        _configure_logging()
+        configure_logging()
         log.info("atlas-ca serve: listening on %s", config.listen)
         if on_ready is not None:
             on_ready()
