@@ -23,7 +23,6 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import functools
-import hashlib
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -32,10 +31,9 @@ from dataclasses import dataclass, field
 from asn1crypto import algos, core, keys, ocsp
 from asn1crypto import x509 as asn1_x509
 
-from atlas_ca import gost
 from atlas_ca.algorithms import SignatureAlgorithm
 from atlas_ca.asn1.gost import register_gost
-from atlas_ca.asn1.oids import Digest, ExtendedKeyUsage, GostAlgorithm, Ocsp, Oid
+from atlas_ca.asn1.oids import ExtendedKeyUsage, Ocsp, Oid
 from atlas_ca.errors import (
     AtlasCaError,
     DecodeError,
@@ -46,7 +44,7 @@ from atlas_ca.errors import (
     Unavailable,
 )
 from atlas_ca.hsm.base import SigningKey
-from atlas_ca.status import _der
+from atlas_ca.status import _der, digests
 from atlas_ca.storage.ports import CertificateStatus, IssuerKeyId, Register, RevocationReason
 from atlas_ca.x509.certificate import Certificate
 from atlas_ca.x509.crl import issuer_facts
@@ -80,26 +78,22 @@ register_gost()
 
 
 class CertIdHash(enum.Enum):
-    """Hash algorithms of a CertID (RFC 6960 §4.1.1): what OpenSSL sends and the GOST ones."""
+    """Hash algorithms of a CertID (RFC 6960 §4.1.1): what OpenSSL sends and the GOST ones
+    (:mod:`.digests` declares them)."""
 
-    SHA1 = Digest.SHA1
-    SHA256 = Digest.SHA256
-    STREEBOG256 = GostAlgorithm.GOST3411_2012_256
-    STREEBOG512 = GostAlgorithm.GOST3411_2012_512
+    SHA1 = digests.SHA1
+    SHA256 = digests.SHA256
+    STREEBOG256 = digests.STREEBOG256
+    STREEBOG512 = digests.STREEBOG512
 
     @property
     def oid(self) -> Oid:
-        oid: Oid = self.value
-        return oid
+        spec: digests.DigestSpec = self.value
+        return spec.oid
 
     def digest(self, data: bytes) -> bytes:
-        if self is CertIdHash.SHA1:
-            return hashlib.sha1(data, usedforsecurity=False).digest()
-        if self is CertIdHash.SHA256:
-            return hashlib.sha256(data).digest()
-        if self is CertIdHash.STREEBOG256:
-            return gost.streebog256(data)
-        return gost.streebog512(data)
+        spec: digests.DigestSpec = self.value
+        return spec.compute(data)
 
     @classmethod
     def from_dotted(cls, dotted: str) -> CertIdHash | None:
