@@ -12,6 +12,9 @@ Why gunicorn with a plain WSGI application (docs/operator-guide.md says the same
   SIGHUP reloads workers, a hung worker is replaced after ``timeout``;
 * it installs from PyPI as one pure-Python package (the ``[server]`` extra).
 
+``[serve] server = "granian"`` (:func:`atlas_ca.cli.serve.run_granian`) serves the same
+application under granian instead: HTTP in Rust, faster per request (docs/performance.md).
+
 Configuration: the ``[serve]`` table of the operator's TOML file (next to ``[register]`` and
 ``[ca]``)::
 
