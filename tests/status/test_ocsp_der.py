@@ -9,21 +9,31 @@ from typing import Any
 
 import pytest
 from asn1crypto import algos, core, ocsp
+from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from status_env import Pki, build_pki
 
 from atlas_ca.algorithms import SignatureAlgorithm
 from atlas_ca.asn1.oids import Ocsp
 from atlas_ca.hsm.base import SigningKey
 from atlas_ca.status import _der
+from atlas_ca.status import ocsp as ocsp_module
 from atlas_ca.status.ocsp import (
     GOOD,
     UNKNOWN,
     CertId,
     CertIdHash,
     CertState,
+    OcspLimits,
+    OcspRequest,
+    OcspRequestRejected,
+    OcspStatus,
     SingleStatus,
+    build_request,
     build_response,
+    parse_request,
     parse_response,
     responder_key_hash,
 )
@@ -194,3 +204,89 @@ def test_der_primitives() -> None:
         _der.integer(-1)
     with pytest.raises(ValueError, match="timezone-aware"):
         _der.generalized_time(dt.datetime(2026, 1, 1))
+
+
+# --- requests: the fast reader and asn1crypto's strict parser agree ----------------------------
+
+
+def _both(der: bytes, limits: OcspLimits | None = None) -> tuple[object, object]:
+    """(fast reader's result or 'not simple', full parser's result or its error status)."""
+    limits = limits or OcspLimits()
+    try:
+        fast: object = ocsp_module._read_simple(der, limits)
+    except _der.NotSimple:
+        fast = "not simple"
+    try:
+        full: object = ocsp_module._parse_full(der, limits)
+    except OcspRequestRejected as exc:
+        full = exc.status
+    return fast, full
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    serials=st.lists(st.integers(min_value=0, max_value=2**160), min_size=1, max_size=4),
+    algorithm=st.sampled_from(list(CertIdHash)),
+    nonce=st.none() | st.binary(min_size=1, max_size=40),
+    cut=st.integers(min_value=0, max_value=400),
+    flip=st.tuples(st.integers(min_value=0, max_value=400), st.integers(1, 255)),
+)
+def test_the_fast_request_reader_agrees_with_the_strict_parser(
+    serials: list[int],
+    algorithm: CertIdHash,
+    nonce: bytes | None,
+    cut: int,
+    flip: tuple[int, int],
+) -> None:
+    ids = [CertId(algorithm, b"\x01" * len(algorithm.digest(b"")), b"\x02" * len(
+        algorithm.digest(b"")), s) for s in serials]  # fmt: skip
+    der = build_request(ids, nonce=nonce)
+    fast, full = _both(der)
+    if nonce is None or len(nonce) <= 32:
+        assert fast == full  # the plain shape: read alike
+        assert isinstance(fast, OcspRequest)
+        assert fast.cert_ids == tuple(ids)
+        assert fast.nonce == nonce
+    else:
+        assert fast == "not simple"  # refused by the full parser only
+        assert full is OcspStatus.MALFORMED_REQUEST
+    # Damaged copies: the fast reader either steps aside or reads what the strict parser reads.
+    for damaged in (der[: cut % len(der)], _flipped(der, *flip), der + b"\x00"):
+        fast, full = _both(damaged)
+        assert fast == "not simple" or fast == full, damaged.hex()
+    # Over the CertID limit: the fast reader steps aside, the full parser refuses.
+    if len(ids) > 1:
+        fast, full = _both(der, OcspLimits(max_cert_ids=len(ids) - 1))
+        assert (fast, full) == ("not simple", OcspStatus.MALFORMED_REQUEST)
+
+
+def _flipped(der: bytes, at: int, bits: int) -> bytes:
+    i = at % len(der)
+    return der[:i] + bytes([der[i] ^ bits]) + der[i + 1 :]
+
+
+def test_requests_the_fast_reader_leaves_to_the_full_parser() -> None:
+    one = CertId(CertIdHash.SHA1, b"\x01" * 20, b"\x02" * 20, 77)
+    plain = build_request([one])
+    # A version other than v1 (DER omits v1, the default): the full parser refuses it.
+    tbs = asn1_ocsp.TBSRequest({"version": 1, "request_list": [{"req_cert": one.to_asn1()}]})
+    versioned = asn1_ocsp.OCSPRequest({"tbs_request": tbs}).dump()
+    assert versioned != plain
+    assert _both(versioned) == ("not simple", OcspStatus.MALFORMED_REQUEST)
+    # A requestor name: the full parser reads it.
+    named = asn1_ocsp.TBSRequest(
+        {
+            "requestor_name": {"dns_name": "client.example"},
+            "request_list": [{"req_cert": one.to_asn1()}],
+        }
+    )
+    der = asn1_ocsp.OCSPRequest({"tbs_request": named}).dump()
+    assert _both(der)[0] == "not simple"
+    assert parse_request(der).cert_ids == (one,) == parse_request(plain).cert_ids
+    # A length in the long form where the short one fits (BER, not DER): the fast reader
+    # steps aside and asn1crypto, which accepts it, has the last word.
+    long_form = b"\x30\x81" + plain[1:]
+    fast, full = _both(long_form)
+    assert fast == "not simple"
+    assert isinstance(full, OcspRequest)
+    assert full.cert_ids == (one,)

@@ -15,12 +15,14 @@ import functools
 from asn1crypto import core
 
 __all__ = [
+    "NotSimple",
     "bit_string",
     "explicit",
     "generalized_time",
     "integer",
     "octet_string",
     "oid",
+    "read_tlv",
     "sequence",
     "tlv",
 ]
@@ -77,3 +79,34 @@ def generalized_time(at: dt.datetime) -> bytes:
     if utc.microsecond:
         raise ValueError("DER GeneralizedTime here carries whole seconds")
     return tlv(0x18, utc.strftime("%Y%m%d%H%M%SZ").encode("ascii"))
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+class NotSimple(Exception):
+    """The input is not in the plain DER shape the fast reader takes: let a full parser judge."""
+
+
+def read_tlv(data: bytes, pos: int, end: int) -> tuple[int, int, int]:
+    """(tag, start of contents, end of contents) of the TLV at ``pos``; :class:`NotSimple` for
+    anything but a one-octet tag and a minimal definite length inside ``end``."""
+    if pos + 2 > end:
+        raise NotSimple
+    tag, first = data[pos], data[pos + 1]
+    if tag & 0x1F == 0x1F:
+        raise NotSimple
+    pos += 2
+    if first < 0x80:
+        length = first
+    else:
+        n = first & 0x7F
+        if n == 0 or n > 4 or pos + n > end or data[pos] == 0:
+            raise NotSimple
+        length = int.from_bytes(data[pos : pos + n], "big")
+        if length < 0x80 or (n > 1 and length < 1 << (8 * (n - 1))):
+            raise NotSimple
+        pos += n
+    if pos + length > end:
+        raise NotSimple
+    return tag, pos, pos + length

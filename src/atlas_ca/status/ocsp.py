@@ -223,13 +223,106 @@ class OcspRequest:
 
 
 def parse_request(der: bytes, limits: OcspLimits = OcspLimits()) -> OcspRequest:
-    """Read an OCSPRequest; :class:`OcspRequestRejected` (malformedRequest) on any problem."""
+    """Read an OCSPRequest; :class:`OcspRequestRejected` (malformedRequest) on any problem.
+
+    The plain shape every client sends (unsigned, v1 by default, no requestor name, CertIDs
+    without single extensions, at most a nonce extension) is read by :func:`_read_simple`;
+    anything else, and anything it finds odd, goes to asn1crypto's strict parser, which has the
+    last word. tests/status check that both read the same requests alike."""
     if not isinstance(der, bytes | bytearray) or not der:
         raise OcspRequestRejected("empty OCSP request")
     if len(der) > limits.max_request_bytes:
         raise OcspRequestRejected(
             f"OCSP request of {len(der)} bytes exceeds the limit of {limits.max_request_bytes}"
         )
+    try:
+        return _read_simple(bytes(der), limits)
+    except _der.NotSimple:
+        return _parse_full(der, limits)
+
+
+_NONCE_OID_CONTENT = _der.oid(Ocsp.NONCE.dotted)[2:]
+_HASH_BY_OID_CONTENT = {_der.oid(h.oid.dotted)[2:]: h for h in CertIdHash}
+
+
+def _read_simple(der: bytes, limits: OcspLimits) -> OcspRequest:
+    """The plain OCSPRequest shape, or :class:`_der.NotSimple` (see :func:`parse_request`).
+    Every check that may refuse a request is made by the full parser, never here."""
+    tag, start, end = _der.read_tlv(der, 0, len(der))
+    if tag != 0x30 or end != len(der):
+        raise _der.NotSimple
+    tag, pos, tbs_end = _der.read_tlv(der, start, end)
+    if tag != 0x30 or tbs_end != end:  # optionalSignature present, or trailing bytes
+        raise _der.NotSimple
+    tag, pos, list_end = _der.read_tlv(der, pos, tbs_end)
+    if tag != 0x30:  # version, requestorName: the full parser
+        raise _der.NotSimple
+    cert_ids = []
+    while pos < list_end:
+        tag, item, item_end = _der.read_tlv(der, pos, list_end)
+        if tag != 0x30:
+            raise _der.NotSimple
+        tag, cid, cid_end = _der.read_tlv(der, item, item_end)
+        if tag != 0x30 or cid_end != item_end:  # singleRequestExtensions
+            raise _der.NotSimple
+        cert_ids.append(_read_cert_id(der, cid, cid_end))
+        if len(cert_ids) > limits.max_cert_ids:
+            raise _der.NotSimple
+        pos = item_end
+    if not cert_ids:
+        raise _der.NotSimple
+    nonce = None
+    pos = list_end
+    if pos < tbs_end:
+        tag, ext_start, ext_end = _der.read_tlv(der, pos, tbs_end)
+        if tag != 0xA2 or ext_end != tbs_end:
+            raise _der.NotSimple
+        tag, pos, seq_end = _der.read_tlv(der, ext_start, ext_end)
+        if tag != 0x30 or seq_end != ext_end:
+            raise _der.NotSimple
+        tag, pos, one_end = _der.read_tlv(der, pos, seq_end)  # exactly one extension
+        if tag != 0x30 or one_end != seq_end:
+            raise _der.NotSimple
+        tag, oid_start, pos = _der.read_tlv(der, pos, one_end)
+        if tag != 0x06 or der[oid_start:pos] != _NONCE_OID_CONTENT:
+            raise _der.NotSimple
+        tag, value, value_end = _der.read_tlv(der, pos, one_end)  # no "critical" here
+        if tag != 0x04 or value_end != one_end:
+            raise _der.NotSimple
+        tag, inner, inner_end = _der.read_tlv(der, value, value_end)
+        if tag != 0x04 or inner_end != value_end:
+            raise _der.NotSimple
+        nonce = der[inner:inner_end]
+        if not 1 <= len(nonce) <= limits.max_nonce_bytes:
+            raise _der.NotSimple
+    return OcspRequest(tuple(cert_ids), nonce)
+
+
+def _read_cert_id(der: bytes, pos: int, end: int) -> CertId:
+    tag, alg, alg_end = _der.read_tlv(der, pos, end)
+    if tag != 0x30:
+        raise _der.NotSimple
+    tag, oid_start, oid_end = _der.read_tlv(der, alg, alg_end)
+    algorithm = _HASH_BY_OID_CONTENT.get(der[oid_start:oid_end]) if tag == 0x06 else None
+    if algorithm is None or der[oid_end:alg_end] not in (b"", b"\x05\x00"):
+        raise _der.NotSimple
+    size = algorithm.value.size
+    hashes = []
+    pos = alg_end
+    for _ in range(2):
+        tag, start, pos = _der.read_tlv(der, pos, end)
+        if tag != 0x04 or pos - start != size:
+            raise _der.NotSimple
+        hashes.append(der[start:pos])
+    tag, start, pos = _der.read_tlv(der, pos, end)
+    if tag != 0x02 or pos != end or start == pos or der[start] & 0x80:
+        raise _der.NotSimple
+    if pos - start > 1 and der[start] == 0 and not der[start + 1] & 0x80:
+        raise _der.NotSimple  # not minimal
+    return CertId(algorithm, hashes[0], hashes[1], int.from_bytes(der[start:pos], "big"))
+
+
+def _parse_full(der: bytes, limits: OcspLimits) -> OcspRequest:
     try:
         parsed = ocsp.OCSPRequest.load(bytes(der), strict=True)
         tbs = parsed["tbs_request"]
