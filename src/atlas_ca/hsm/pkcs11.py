@@ -84,13 +84,17 @@ _RETRY: Final = frozenset(
 #: among them, answer so until the module is initialised anew, even once the token is back.
 _TOKEN_GONE: Final = frozenset(
     {
-        PyKCS11.CKR_GENERAL_ERROR,
         PyKCS11.CKR_DEVICE_ERROR,
         PyKCS11.CKR_DEVICE_REMOVED,
         PyKCS11.CKR_TOKEN_NOT_PRESENT,
         PyKCS11.CKR_TOKEN_NOT_RECOGNIZED,
     }
 )
+
+#: ... and at C_OpenSession/C_Login also CKR_GENERAL_ERROR: SoftHSM's answer there once its
+#: token directory vanished. Elsewhere it means other things (a key generation SoftHSM cannot
+#: do answers it too), and must not re-initialise the module.
+_TOKEN_GONE_AT_LOGIN: Final = _TOKEN_GONE | {PyKCS11.CKR_GENERAL_ERROR}
 
 #: Seconds between two re-initialisations of a module after a token went away.
 REINIT_INTERVAL: Final = 1.0
@@ -713,7 +717,7 @@ class Pkcs11Token:
                 self.slot, PyKCS11.CKF_SERIAL_SESSION | PyKCS11.CKF_RW_SESSION
             )
         except PyKCS11.PyKCS11Error as exc:
-            if _errno(exc) in _TOKEN_GONE:
+            if _errno(exc) in _TOKEN_GONE_AT_LOGIN:
                 self.module.token_lost()
             raise self._error(exc, "C_OpenSession") from None
         session = _Session(raw, self.module.native)
@@ -740,7 +744,7 @@ class Pkcs11Token:
             rv = _errno(exc)
             if rv != PyKCS11.CKR_USER_ALREADY_LOGGED_IN:
                 session.close()
-                if rv in _TOKEN_GONE:
+                if rv in _TOKEN_GONE_AT_LOGIN:
                     self.module.token_lost()
                 if rv in _PIN_REJECTED:
                     with self._cond:
