@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -145,6 +146,92 @@ def measure(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int]
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{out.decode()}\n{err.decode()}")
     return elapsed, usage.ru_maxrss * 1024
+
+
+# --- HTTP load (wrk, a load generator in C) -------------------------------------------------------
+
+WRK_SCRIPT = Path(__file__).resolve().parent / "wrk_requests.lua"
+
+
+@dataclass(frozen=True)
+class HttpLoad:
+    """What one ``wrk`` run measured: good answers/s, latency percentiles, failures."""
+
+    rate: float
+    p50_ms: float
+    p99_ms: float
+    good: int
+    bad: int
+    socket_errors: int
+
+
+def write_requests(path: Path, requests: list[tuple[str, str, str, bytes]]) -> Path:
+    """The request file of :func:`load_http`: (method, path, content type, body) each."""
+    lines = []
+    for method, target, ctype, body in requests:
+        if " " in target or "\n" in target:
+            raise ValueError(f"request path {target!r} has a space or a newline")
+        lines.append(f"{method} {target}" + (f" {ctype} {body.hex()}" if method == "POST" else ""))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def load_http(
+    url: str,
+    requests: Path,
+    seconds: float,
+    *,
+    connections: int = 16,
+    threads: int = 1,
+    once: bool = False,
+    close: bool = False,
+    min_bytes: int = 100,
+) -> HttpLoad:
+    """``wrk`` with ``connections`` concurrent clients for ``seconds`` against ``url``, the
+    requests of :func:`write_requests` (random order, or each once in turn with ``once``);
+    ``close`` sends ``Connection: close`` (a new connection per request). One wrk thread by
+    default: on a 2-core machine the load generator should take as little CPU as it can."""
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
+    env = dict(
+        os.environ,
+        WRK_REQUESTS=str(requests),
+        WRK_ORDER="once" if once else "random",
+        WRK_CLOSE="1" if close else "0",
+        WRK_MIN_BYTES=str(min_bytes),
+    )
+    cmd = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(seconds))}s",
+           "--timeout", "30s", "-s", str(WRK_SCRIPT), url]  # fmt: skip
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=seconds + 120)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("WRK ")]
+    if proc.returncode != 0 or not lines:
+        raise SystemExit(f"wrk failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    r = json.loads(lines[-1][4:])
+    return HttpLoad(
+        r["good"] / r["seconds"], r["p50_ms"], r["p99_ms"], r["good"], r["bad"],
+        r["connect_errors"] + r["read_errors"] + r["timeouts"],
+    )  # fmt: skip
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` and of its living descendants (from /proc)."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        child = int(stat.parent.name)
+        parents[child] = int(fields[1])
+        times[child] = (int(fields[11]) + int(fields[12])) / tick
+    tree, grew = {pid}, True
+    while grew:
+        more = {p for p, parent in parents.items() if parent in tree} - tree
+        grew = bool(more)
+        tree |= more
+    return sum(times.get(p, 0.0) for p in tree)
 
 
 # --- output -----------------------------------------------------------------------------------

@@ -5,22 +5,33 @@ key (GOST R 34.10-2012-256, CryptoPro-A, generated on the token through atlas_ca
 certificate; a register (SQLite) holding ``--serials`` certificates of which every tenth is
 revoked; the same serials in an OpenSSL ``index.txt``. OpenSSL's responder gets a key made by
 OpenSSL (a key file: ``openssl ocsp -rkey`` cannot use the token) and a responder certificate
-from the same CA. Both servers run with two processes (``--workers 2`` / ``-multi 2``).
+from the same CA. Every server runs with two processes (``--workers 2`` / ``-multi 2``):
+OpenSSL's, ours under gunicorn (the default) and ours under granian (``--server granian``).
 
-Load: 16 concurrent clients (4 processes x 4 threads), each request on a new connection
-(OpenSSL's responder closes every connection), single-CertID requests over random serials, for
-``--seconds`` per case. Cases: without nonce (ours pre-signed and cached, OpenSSL signs each)
-and with a fresh nonce per request (both sign each; ours on SoftHSM, OpenSSL in software).
+Load: ``wrk`` (C, one thread) with 16 concurrent connections, RFC 5019 GET requests with the
+same DER for every server (OpenSSL's responder wants the base64 right after the first ``/``,
+ours after ``/ocsp/``): single-CertID requests over random serials without nonce (ours
+pre-signed and cached, OpenSSL signs each), and with a fresh nonce per request (every request
+distinct; both sign each, ours on SoftHSM). Each case runs twice: a new connection per request
+(``Connection: close``, what OpenSSL's responder is built for) and keep-alive. Every run gets a
+freshly started server, warmed by one sequential pass over the serials: OpenSSL's responder
+spins at 100 % CPU on a connection its client closes without a request (a bare TCP probe, or
+wrk closing its idle keep-alive connections at the end of a run), so it is never reused.
 
-Prints ``RESULT ocsp presigned_ratio=<ours/openssl> goal=10``, ``RESULT ocsp nonce_ratio=...
-goal=1`` and the p99 latencies of each side.
+Besides rates and p99 latencies, the CPU time the server's processes used per good response
+(user + system, from /proc) is printed: on a 2-core machine shared with the load generator
+that, not the rate, says how far apart the servers are once the cores are full.
 
-Usage: ``.venv/bin/python bench/ocsp.py [--seconds S] [--serials N]``.
+Prints ``RESULT ocsp presigned_ratio=…`` (our faster server / OpenSSL, new connection per
+request), ``nonce_ratio``, the keep-alive ratios, the CPU ratios and the p99 latencies.
+
+Usage: ``.venv/bin/python bench/ocsp.py [--seconds S] [--serials N]`` (needs ``wrk``).
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import http.client
 import json
@@ -31,18 +42,15 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from urllib.parse import quote
 
 import benchlib
 
 TOKEN = "bench-ocsp"
 PIN = "123456"
-CLIENT_PROCESSES = 4
-THREADS_PER_CLIENT = 4
 
 
 # --- setup (child process with SOFTHSM2_CONF set) -------------------------------------------
@@ -138,81 +146,6 @@ def setup(base: Path, ca_uri: str, ocsp_uri: str, ref_spki_pem: Path, serials: i
     )
 
 
-# --- load (child process) -------------------------------------------------------------------
-
-
-def load(port: int, seconds: float, nonce: bool, base: Path) -> dict[str, Any]:
-    from atlas_ca.status.ocsp import CertId, build_request
-    from atlas_ca.x509.certificate import Certificate
-
-    ca = Certificate.load((base / "ca.pem").read_bytes())
-    serials = json.loads((base / "serials.json").read_text())
-    plain = [build_request([CertId.for_serial(ca, s)]) for s in serials]
-    ids = [CertId.for_serial(ca, s) for s in serials]
-    latencies: list[list[float]] = [[] for _ in range(THREADS_PER_CLIENT)]
-    errors = [0] * THREADS_PER_CLIENT
-    stop = time.monotonic() + seconds
-
-    def worker(i: int) -> None:
-        rnd = random.Random(i)
-        while time.monotonic() < stop:
-            n = rnd.randrange(len(serials))
-            body = build_request([ids[n]], nonce=os.urandom(16)) if nonce else plain[n]
-            t0 = time.perf_counter()
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-                conn.request(
-                    "POST", "/ocsp", body,
-                    {"Content-Type": "application/ocsp-request", "Connection": "close"},
-                )  # fmt: skip
-                resp = conn.getresponse()
-                data = resp.read()
-                conn.close()
-                ok = resp.status == 200 and data[:1] == b"\x30" and len(data) > 100
-            except OSError:
-                ok = False
-            if ok:
-                latencies[i].append(time.perf_counter() - t0)
-            else:
-                errors[i] += 1
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(THREADS_PER_CLIENT)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return {"latencies": [x for part in latencies for x in part], "errors": sum(errors)}
-
-
-def run_load(port: int, seconds: float, nonce: bool, base: Path) -> tuple[float, float, int]:
-    """(responses/s, p99 seconds, errors) of 16 clients for ``seconds``."""
-    procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                __file__,
-                "--load",
-                str(port),
-                str(seconds),
-                str(int(nonce)),
-                str(base),
-            ],
-            stdout=subprocess.PIPE,
-        )
-        for _ in range(CLIENT_PROCESSES)
-    ]
-    lat: list[float] = []
-    errors = 0
-    for p in procs:
-        out, _ = p.communicate(timeout=seconds + 120)
-        result = json.loads(out.decode().strip().splitlines()[-1])
-        lat += result["latencies"]
-        errors += result["errors"]
-    lat.sort()
-    p99 = lat[int(len(lat) * 0.99)] if lat else float("nan")
-    return len(lat) / seconds, p99, errors
-
-
 def stop_with_children(proc: subprocess.Popen[bytes]) -> None:
     """Kill ``proc`` and the responders it forked (``-multi``; a new session would have been
     simpler, but OpenSSL's multi-process responder stops answering in one)."""
@@ -231,6 +164,52 @@ def stop_with_children(proc: subprocess.Popen[bytes]) -> None:
     proc.wait(10)
 
 
+def wait_openssl(port: int, path: str, seconds: float = 30) -> None:
+    """Until OpenSSL's responder answers a whole request (never a bare TCP probe: see the
+    module docstring)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+                s.sendall(f"GET {path} HTTP/1.0\r\n\r\n".encode())
+                if s.recv(12).startswith(b"HTTP/1."):
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"openssl ocsp does not answer on {port}")
+
+
+def warm(port: int, paths: list[str]) -> None:
+    """One sequential pass over ``paths``, each on its own connection."""
+    for path in paths:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("GET", path, headers={"Connection": "close"})
+        conn.getresponse().read()
+        conn.close()
+
+
+def request_files(base: Path) -> dict[str, Path]:
+    """GET request files of the two cases, for OpenSSL's paths and for ours."""
+    from atlas_ca.status.ocsp import CertId, build_request
+    from atlas_ca.x509.certificate import Certificate
+
+    ca = Certificate.load((base / "ca.pem").read_bytes())
+    serials = json.loads((base / "serials.json").read_text())
+    ids = [CertId.for_serial(ca, s) for s in serials]
+    rnd = random.Random(1)
+    plain = [build_request([i]) for i in ids]
+    # Enough distinct nonces that no run repeats one.
+    nonced = [build_request([rnd.choice(ids)], nonce=os.urandom(16)) for _ in range(40_000)]
+    files = {}
+    for case, ders in (("plain", plain), ("nonce", nonced)):
+        for server, prefix in (("openssl", "/"), ("atlas", "/ocsp/")):
+            paths = [prefix + quote(base64.b64encode(d).decode(), safe="") for d in ders]
+            files[f"{server}-{case}"] = benchlib.write_requests(
+                base / f"{server}-{case}.txt", [("GET", p, "", b"") for p in paths]
+            )
+    return files
+
+
 def wait_port(port: int, seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -246,15 +225,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--serials", type=int, default=1000)
-    parser.add_argument("--workdir", type=Path, help="Keep the files here (default: a temp dir).")
     args = parser.parse_args()
 
     from atlas_ca.cli.demo.interop import openssl_gost_env, write_openssl_gost_conf
     from atlas_ca.status.process import ServerProcess, free_port
 
+    benchlib.print_load("at start")
     with tempfile.TemporaryDirectory(prefix="bench-ocsp-") as tmp:
-        base = args.workdir or Path(tmp)
-        base.mkdir(parents=True, exist_ok=True)
+        base = Path(tmp)
         (base / "hsm").mkdir()
         token = benchlib.init_softhsm_token(base / "hsm", TOKEN, PIN)
         benchlib.generate_gost_key(token, "ca")
@@ -275,50 +253,85 @@ def main() -> None:
              str(args.serials)],
             env=token.env, check=True,
         )  # fmt: skip
-        ref_port = free_port()
-        ref_log = (base / "openssl-ocsp.log").open("wb")
-        ref = subprocess.Popen(
-            ["openssl", "ocsp", "-index", base / "index.txt", "-port", str(ref_port), "-rsigner",
-             base / "ref-ocsp.pem", "-rkey", base / "ref-ocsp.key", "-CA", base / "ca.pem",
-             "-nmin", "60", "-multi", "2"],
-            env=ossl_env, stdout=ref_log, stderr=ref_log, cwd=base,
-        )  # fmt: skip
-        server = ServerProcess(base / "atlas-ca.toml", workers=2, env=token.env)
-        try:
+        config = (base / "atlas-ca.toml").read_text()
+        (base / "atlas-ca-granian.toml").write_text(config + 'server = "granian"\n')
+        files = request_files(base)
+        warm_paths = {
+            side: [ln.split(" ")[1] for ln in files[f"{side}-plain"].read_text().splitlines()]
+            for side in ("openssl", "atlas")
+        }
+
+        def measure(server: str, case: str, close: bool) -> tuple[benchlib.HttpLoad, float]:
+            side = "openssl" if server == "openssl" else "atlas"
+            if server == "openssl":
+                port = free_port()
+                log = (base / "openssl-ocsp.log").open("ab")
+                proc = subprocess.Popen(
+                    ["openssl", "ocsp", "-index", base / "index.txt", "-port", str(port),
+                     "-rsigner", base / "ref-ocsp.pem", "-rkey", base / "ref-ocsp.key",
+                     "-CA", base / "ca.pem", "-nmin", "60", "-multi", "2"],
+                    env=ossl_env, stdout=log, stderr=log, cwd=base,
+                )  # fmt: skip
+                log.close()
+                wait_openssl(port, warm_paths[side][0])
+                pid, stop = proc.pid, lambda: stop_with_children(proc)
+            else:
+                name = "atlas-ca.toml" if server == "gunicorn" else "atlas-ca-granian.toml"
+                srv = ServerProcess(base / name, workers=2, env=token.env).start()
+                assert srv.proc is not None
+                port, pid, stop = srv.port, srv.proc.pid, lambda: srv.stop() and None
             try:
-                wait_port(ref_port)
-            except SystemExit:
-                print((base / "openssl-ocsp.log").read_text(errors="replace")[-1500:])
-                raise
-            server.start()
-            results: dict[str, tuple[float, float, int]] = {}
-            for nonce in (False, True):
-                for name, port in (("openssl", ref_port), ("atlas", server.port)):
-                    run_load(port, 1.0, nonce, base)  # warm-up (caches, sessions)
-                    results[f"{name}-{'nonce' if nonce else 'plain'}"] = run_load(
-                        port, args.seconds, nonce, base
+                warm(port, warm_paths[side])
+                cpu0 = benchlib.cpu_seconds(pid)
+                load = benchlib.load_http(
+                    f"http://127.0.0.1:{port}", files[f"{side}-{case}"], args.seconds,
+                    once=case == "nonce", close=close,
+                )  # fmt: skip
+                cpu = benchlib.cpu_seconds(pid) - cpu0
+            finally:
+                stop()
+            return load, cpu / max(load.good, 1)
+
+        results: dict[tuple[str, str, str], tuple[benchlib.HttpLoad, float]] = {}
+        for mode, close in (("close", True), ("keepalive", False)):
+            for case in ("plain", "nonce"):
+                for server in ("openssl", "gunicorn", "granian"):
+                    load, cpu = measure(server, case, close)
+                    results[(server, case, mode)] = (load, cpu)
+                    one, _, _ = os.getloadavg()
+                    print(
+                        f"{mode:9} {case:5} {server:8} {load.rate:8.0f} responses/s  "
+                        f"p50 {load.p50_ms:6.1f} ms  p99 {load.p99_ms:7.1f} ms  "
+                        f"server CPU {cpu * 1e6:6.0f} us/response  bad {load.bad}  "
+                        f"socket errors {load.socket_errors}  load {one:.1f}",
+                        flush=True,
                     )
-        finally:
-            server.stop()
-            stop_with_children(ref)
-        if any(r[2] for r in results.values()):
-            print((base / "openssl-ocsp.log").read_text(errors="replace")[-1500:])
-        for key, (rate, p99, errors) in results.items():
-            print(f"{key}: {rate:.0f} responses/s, p99 {p99 * 1000:.1f} ms, errors {errors}")
-        presigned = results["atlas-plain"][0] / results["openssl-plain"][0]
-        nonced = results["atlas-nonce"][0] / results["openssl-nonce"][0]
-        benchlib.print_result("ocsp", "presigned_ratio", presigned, 10)
-        benchlib.print_result("ocsp", "nonce_ratio", nonced, 1)
-        for key, (_, p99, _) in results.items():
-            print(f"RESULT ocsp p99_ms_{key.replace('-', '_')}={p99 * 1000:.1f}")
+        benchlib.print_load("at end")
+
+        def ratio(server: str, case: str, mode: str) -> float:
+            return results[(server, case, mode)][0].rate / results[("openssl", case, mode)][0].rate
+
+        def cpu_ratio(server: str, case: str, mode: str) -> float:
+            return results[("openssl", case, mode)][1] / results[(server, case, mode)][1]
+
+        best = max(("gunicorn", "granian"), key=lambda s: ratio(s, "plain", "close"))
+        benchlib.print_result("ocsp", "presigned_ratio", ratio(best, "plain", "close"), 10)
+        benchlib.print_result("ocsp", "nonce_ratio", ratio(best, "nonce", "close"), 1)
+        for server in ("gunicorn", "granian"):
+            for case, goal in (("plain", 10), ("nonce", 1)):
+                for mode in ("close", "keepalive"):
+                    tag = f"{'presigned' if case == 'plain' else 'nonce'}_{mode}_{server}"
+                    benchlib.print_result("ocsp", f"ratio_{tag}", ratio(server, case, mode), goal)
+                    benchlib.print_result(
+                        "ocsp", f"cpu_ratio_{tag}", cpu_ratio(server, case, mode), goal
+                    )
+        for (server, case, mode), (load, _) in results.items():
+            print(f"RESULT ocsp p99_ms_{server}_{case}_{mode}={load.p99_ms:.1f}")
 
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--setup":
         setup(Path(sys.argv[2]), sys.argv[3], sys.argv[4], Path(sys.argv[2]) / "ref-ocsp.pub",
               int(sys.argv[5]))  # fmt: skip
-    elif len(sys.argv) > 1 and sys.argv[1] == "--load":
-        print(json.dumps(load(int(sys.argv[2]), float(sys.argv[3]), sys.argv[4] == "1",
-                              Path(sys.argv[5]))))  # fmt: skip
     else:
         main()

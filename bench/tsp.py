@@ -9,7 +9,7 @@ file). The same ``openssl ts -query`` (Streebog-256 imprint, certReq) is answere
   driven), ``--tokens`` times; its rate is tokens / total wall time;
 * **atlas** — :class:`atlas_ca.status.tsp.TimeStampAuthority.respond` in one process (the
   signature on SoftHSM), for ``--seconds``; and the same through ``atlas-ca serve``'s
-  ``POST /tsp`` from 4 concurrent clients.
+  ``POST /tsp`` from 4 concurrent wrk connections (benchlib.load_http).
 
 Prints ``RESULT tsp ratio=<atlas library / openssl> goal=1`` and ``RESULT tsp http_ratio=...``.
 
@@ -22,7 +22,6 @@ import argparse
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -123,27 +122,6 @@ def library_rate(base: Path, tsa_uri: str, seconds: float) -> dict[str, float]:
     return {"rate": count / (time.perf_counter() - t0)}
 
 
-def http_rate(url: str, query: bytes, seconds: float, clients: int = 4) -> float:
-    from atlas_ca.status.process import http_post
-
-    counts = [0] * clients
-    stop = time.monotonic() + seconds
-
-    def worker(i: int) -> None:
-        while time.monotonic() < stop:
-            status, _, body = http_post(f"{url}/tsp", query, "application/timestamp-query")
-            if status == 200 and len(body) > 500:
-                counts[i] += 1
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return sum(counts) / (time.perf_counter() - t0)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=5.0)
@@ -190,10 +168,16 @@ def main() -> None:
         ours = benchlib.run_json_child(
             __file__, ["--library", str(base), token.uri("tsa"), str(args.seconds)], token.env
         )["rate"]
+        requests = benchlib.write_requests(
+            base / "tsp-requests.txt",
+            [("POST", "/tsp", "application/timestamp-query", (base / "query.tsq").read_bytes())],
+        )
         with ServerProcess(base / "atlas-ca.toml", workers=2, env=token.env) as server:
-            query = (base / "query.tsq").read_bytes()
-            http_rate(server.url, query, 1.0)  # warm-up
-            over_http = http_rate(server.url, query, args.seconds)
+            benchlib.load_http(server.url, requests, 1, connections=4, min_bytes=500)  # warm-up
+            load = benchlib.load_http(
+                server.url, requests, args.seconds, connections=4, min_bytes=500
+            )
+            over_http = load.rate
         print(f"openssl ts -reply: {openssl_rate:.1f} tokens/s (a process per token)")
         print(f"atlas_ca library: {ours:.1f} tokens/s; atlas-ca serve POST /tsp: {over_http:.1f}")
         benchlib.print_result("tsp", "ratio", ours / openssl_rate, 1)

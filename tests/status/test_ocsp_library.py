@@ -324,3 +324,80 @@ def test_a_cached_response_is_re_signed_once_half_its_validity_has_passed(pki: P
     assert fresh.this_update - first.this_update >= dt.timedelta(minutes=30)
     info = parse_response(fresh.der, issuer=pki.ca.certificate)
     assert info.responses[0].next_update == fresh.next_update
+
+
+class CountingKey:
+    """The real responder key, counting its signatures."""
+
+    def __init__(self, key: Any) -> None:
+        self.key = key
+        self.signatures = 0
+        self.public_key_info = key.public_key_info
+        self.signature_algorithm = key.signature_algorithm
+
+    def sign(self, data: bytes) -> bytes:
+        self.signatures += 1
+        signature: bytes = self.key.sign(data)
+        return signature
+
+
+def test_1000_serials_within_a_configured_limit_are_signed_once(pki: Pki) -> None:
+    key = CountingKey(pki.responder_key)
+    responder = OcspResponder(
+        StatusSource(pki.world.register),
+        [OcspIssuer(pki.ca.certificate, key, pki.responder)],
+        now=lambda: dt.datetime.now(dt.UTC),
+        limits=OcspLimits.for_count(1000),
+    )
+    serials = [pki.good.serial_number, pki.revoked.serial_number, *range(1, 999)]
+    ids = [CertId.for_serial(pki.ca.certificate, n) for n in serials]
+    der = build_request(ids, nonce=b"thousand")
+    assert len(der) > 60_000
+    answer = responder.respond(der)
+    assert key.signatures == 1  # one BasicOCSPResponse for the whole request
+    info = parse_response(answer.der, issuer=pki.ca.certificate)
+    assert len(info.responses) == 1000
+    assert info.responses[0].status.state is CertState.GOOD
+    assert info.responses[1].status.state is CertState.REVOKED
+    assert {r.status.state for r in info.responses[2:]} == {CertState.UNKNOWN}
+    # One more than the limit: refused before any signature.
+    more = build_request([*ids, CertId.for_serial(pki.ca.certificate, 5000)])
+    assert responder.respond(more).status is OcspStatus.MALFORMED_REQUEST
+    assert key.signatures == 1
+    with pytest.raises(ValueError, match="limit"):
+        OcspLimits.for_count(0)
+
+
+def test_pre_signed_responses_are_refreshed_before_next_update_without_a_status_change(
+    pki: Pki,
+) -> None:
+    """RFC 5019 §6 / the issue: a pre-signed response is re-signed lazily before its
+    nextUpdate passes even when nothing changes; the clock is injected and walks 3 validity
+    periods in 7-minute steps."""
+    key = CountingKey(pki.responder_key)
+    start = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    clock = [start]
+    validity = dt.timedelta(hours=1)
+    responder = OcspResponder(
+        StatusSource(pki.world.register),
+        [OcspIssuer(pki.ca.certificate, key, pki.responder)],
+        now=lambda: clock[0],
+        validity=validity,
+    )
+    der = build_request([CertId.for_serial(pki.ca.certificate, pki.good.serial_number)])
+    mark = pki.world.register.change_mark(responder.issuers[0].issuer_id)
+    produced = set()
+    while clock[0] < start + 3 * validity:
+        answer = responder.respond(der)
+        info = parse_response(answer.der, issuer=pki.ca.certificate)
+        next_update = info.responses[0].next_update
+        assert next_update is not None
+        # Never stale, never with less than half its validity left.
+        assert next_update - clock[0] >= validity / 2, (clock[0], next_update)
+        assert info.responses[0].status.state is CertState.GOOD
+        produced.add(info.produced_at)
+        clock[0] += dt.timedelta(minutes=7)
+    assert pki.world.register.change_mark(responder.issuers[0].issuer_id) == mark
+    # Re-signed about every half validity (6 times in 3 hours), not on every request (26).
+    assert 6 <= key.signatures <= 7
+    assert len(produced) == key.signatures

@@ -20,6 +20,7 @@ from atlas_ca.status.ocsp import (
     CertState,
     OcspStatus,
     build_request,
+    error_response,
     parse_response,
 )
 from atlas_ca.status.process import ServerProcess, http_get, http_post
@@ -314,3 +315,52 @@ def test_sigterm_shuts_the_server_down_gracefully(pki: Pki) -> None:
     assert http_post(f"{srv.url}/ocsp", der, "application/ocsp-request")[0] == 200
     assert srv.stop(grace=30) == 0
     assert "Shutting down: Master" in srv.log()
+
+
+def test_granian_serves_the_same_application_and_stops_gracefully(pki: Pki) -> None:
+    """``[serve] server = "granian"``: the same routes, answers and headers, another server
+    (which sends header names in lower case, as HTTP allows)."""
+
+    def lower(headers: dict[str, str]) -> dict[str, str]:
+        return {k.lower(): v for k, v in headers.items()}
+
+    config = write_serve_config(pki, extra='server = "granian"\n')
+    srv = ServerProcess(config, workers=2).start()
+    try:
+        good = build_request([CertId.for_serial(pki.ca.certificate, pki.good.serial_number)])
+        status, headers, body = http_post(f"{srv.url}/ocsp", good, "application/ocsp-request")
+        assert status == 200
+        assert lower(headers)["content-type"] == "application/ocsp-response"
+        assert parse_response(body, issuer=pki.ca.certificate).responses[0].status.state is (
+            CertState.GOOD
+        )
+        revoked = build_request(
+            [CertId.for_serial(pki.ca.certificate, pki.revoked.serial_number)], nonce=b"g" * 16
+        )
+        _, headers, body = http_post(f"{srv.url}/ocsp", revoked, "application/ocsp-request")
+        info = parse_response(body, issuer=pki.ca.certificate)
+        assert info.responses[0].status.state is CertState.REVOKED
+        assert info.nonce == b"g" * 16
+        assert "no-store" in lower(headers)["cache-control"]
+        for encoded in (
+            base64.urlsafe_b64encode(good).decode().rstrip("="),
+            base64.b64encode(good).decode(),  # slashes and all
+            base64.b64encode(good).decode().replace("/", "%2F").replace("+", "%2B"),
+        ):
+            status, headers, body = http_get(f"{srv.url}/ocsp/{encoded}")
+            assert status == 200, encoded
+            assert lower(headers)["cache-control"].startswith("max-age=")
+            single = parse_response(body, issuer=pki.ca.certificate).responses[0]
+            assert single.cert_id.serial == pki.good.serial_number
+        _, _, body = http_post(f"{srv.url}/ocsp", b"junk", "application/ocsp-request")
+        assert body == error_response(OcspStatus.MALFORMED_REQUEST)
+        assert http_get(f"{srv.url}/health")[0] == 200
+        query = tsp_request(b"\x01" * 32, cert_req=True)
+        _, headers, reply = http_post(f"{srv.url}/tsp", query, "application/timestamp-query")
+        assert lower(headers)["content-type"] == "application/timestamp-reply"
+        state, token, _ = tsp_response(reply)
+        assert state == "granted"
+        assert token is not None
+    finally:
+        code = srv.stop(grace=30)
+    assert code == 0, srv.log()[-2000:]

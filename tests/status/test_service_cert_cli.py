@@ -16,8 +16,9 @@ from atlas_ca.cli import main
 from atlas_ca.hsm import open_key
 from atlas_ca.hsm.pkcs11 import open_token
 from atlas_ca.profiles import lint
-from atlas_ca.status.ocsp import OcspIssuer
+from atlas_ca.status.ocsp import CertState, OcspIssuer, StatusSource
 from atlas_ca.status.tsp import TsaSigner
+from atlas_ca.storage import CertificateStatus, open_register
 from atlas_ca.x509.certificate import Certificate
 from support.status_env import CONFIG, Pki, build_pki, write_serve_config
 
@@ -82,6 +83,20 @@ def test_service_cert_issues_a_certificate_the_service_accepts(
     renewed = Certificate.load(out.read_bytes())
     assert renewed.serial_number != cert.serial_number
     assert renewed.public_key_info == cert.public_key_info
+    # Both are kept in the register as certificates the CA issued: listed, revocable, and
+    # answered by OCSP (R-register: every serial the CA signs is recorded first).
+    register = open_register(pki.register_location, opened_at=dt.datetime.now(dt.UTC))
+    try:
+        for issued in (cert, renewed):
+            record = register.get_certificate(pki.ca.issuer_id, issued.serial_number)
+            assert record.der == issued.der
+            assert record.profile.value == kind
+            assert record.subscriber.value == f"service:{kind}"
+            assert record.status is CertificateStatus.VALID
+        source = StatusSource(register)
+        assert source.status(pki.ca.issuer_id, renewed.serial_number).state is CertState.GOOD
+    finally:
+        register.close()
 
 
 def test_service_cert_refuses_a_key_uri_that_names_nothing(pki: Pki, tmp_path: Path) -> None:

@@ -4,27 +4,51 @@ OCSP responder's and the TSA's certificates, keys on the token). See :mod:`atlas
 from __future__ import annotations
 
 import datetime as dt
+import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import click
 
 from atlas_ca.asn1.oids import Oid, Tsp
-from atlas_ca.cli.config import config_option, load_config, open_workspace, pin_from_environment
+from atlas_ca.audit import Actor
+from atlas_ca.cli.config import (
+    config_option,
+    load_config,
+    open_workspace,
+    operator_actor,
+    pin_from_environment,
+)
 from atlas_ca.cli.errors import handle_errors
+from atlas_ca.domain.ids import SubscriberId
+from atlas_ca.errors import InvalidInput, Unavailable
+from atlas_ca.gost import streebog256
 from atlas_ca.hsm import open_key
 from atlas_ca.profiles.config import ConfigError
 from atlas_ca.profiles.planning import (
-    issue_certificate,
+    CertificatePlan,
     plan_ocsp_certificate,
     plan_tsa_certificate,
+    prepare_tbs,
 )
-from atlas_ca.status.server import OtherIssuer, ServeConfig, organisation_of, run_server
-from atlas_ca.x509.certificate import random_serial
+from atlas_ca.services.ca import CertificateAuthority
+from atlas_ca.status.http import StatusApp
+from atlas_ca.status.ocsp import MAX_CERT_IDS_CEILING
+from atlas_ca.status.server import (
+    OtherIssuer,
+    ServeConfig,
+    build_app,
+    configure_logging,
+    organisation_of,
+    run_server,
+)
+from atlas_ca.storage.ports import IssuedCertificate, NewIntent, ProfileName, Register
+from atlas_ca.x509.certificate import Certificate, random_serial
+from atlas_ca.x509.extensions import SubjectKeyIdentifier, key_identifier
 
-__all__ = ["load_serve_config", "serve", "service_cert"]
+__all__ = ["granian_app", "load_serve_config", "run_granian", "serve", "service_cert"]
 
 
 def _int(table: Mapping[str, Any], key: str, default: int, low: int = 1) -> int:
@@ -75,6 +99,7 @@ def load_serve_config(path: Path | None) -> ServeConfig:
             else None
         ),
         ocsp_validity=dt.timedelta(minutes=_int(serve, "ocsp_validity_minutes", 240)),
+        ocsp_max_certificates=_max_certificates(serve),
         tsa_key_uri=serve.get("tsa_key_uri"),
         tsa_certificate=(
             _path(base, serve["tsa_certificate"], "serve.tsa_certificate")
@@ -84,7 +109,71 @@ def load_serve_config(path: Path | None) -> ServeConfig:
         tsa_policy=Oid(policy, "configured TSA policy"),
         tsa_accuracy=dt.timedelta(milliseconds=_int(serve, "tsa_accuracy_ms", 1000)),
         other_issuers=tuple(_other_issuers(base, serve.get("issuers", []))),
+        server=_server_name(serve.get("server", "gunicorn")),
     )
+
+
+SERVERS = ("gunicorn", "granian")
+#: Set by ``atlas-ca serve --server granian`` for its workers: the configuration file they
+#: read again (granian starts workers that import the application by name; a path, no secret).
+CONFIG_ENV = "ATLAS_CA_SERVE_CONFIG"
+
+
+def _server_name(value: object) -> str:
+    if value not in SERVERS:
+        raise ConfigError(f"serve.server must be one of {', '.join(SERVERS)}", field="serve.server")
+    return str(value)
+
+
+def granian_app() -> StatusApp:
+    """The application of one granian worker (``atlas_ca.cli.serve:granian_app``, a factory):
+    the configuration read again from :data:`CONFIG_ENV`; the token and the register are
+    opened on first use, in this worker, as under gunicorn."""
+    configure_logging()
+    raw = os.environ.get(CONFIG_ENV, "")
+    return build_app(load_serve_config(Path(raw) if raw else None))
+
+
+def run_granian(config: ServeConfig, config_path: Path | None) -> None:
+    """Serve under granian (HTTP/1.1 in Rust, WSGI application in blocking threads) until
+    SIGTERM/SIGINT, which it handles gracefully. Listen, workers and threads from ``config``;
+    the application itself is rebuilt in each worker from the same file."""
+    try:
+        from granian import Granian
+        from granian.constants import HTTPModes, Interfaces
+    except ImportError as exc:
+        raise Unavailable(
+            "granian is not installed: install atlas-ca with the [server] extra"
+        ) from exc
+    host, sep, port = config.listen.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        raise InvalidInput(f"--listen {config.listen!r} is not HOST:PORT")
+    os.environ[CONFIG_ENV] = "" if config_path is None else str(config_path.resolve())
+    configure_logging()
+    Granian(
+        "atlas_ca.cli.serve:granian_app",
+        address=host,
+        port=int(port),
+        interface=Interfaces.WSGI,
+        http=HTTPModes.http1,
+        workers=config.workers,
+        blocking_threads=config.threads,
+        websockets=False,
+        factory=True,
+        log_access=False,
+        respawn_failed_workers=True,
+        workers_kill_timeout=config.graceful_timeout,
+    ).serve()
+
+
+def _max_certificates(serve: Mapping[str, Any]) -> int:
+    value = _int(serve, "ocsp_max_certificates", 256)
+    if value > MAX_CERT_IDS_CEILING:
+        raise ConfigError(
+            f"serve.ocsp_max_certificates must be at most {MAX_CERT_IDS_CEILING}",
+            field="serve.ocsp_max_certificates",
+        )
+    return value
 
 
 def _other_issuers(base: Path, entries: object) -> list[OtherIssuer]:
@@ -117,18 +206,28 @@ def _other_issuers(base: Path, entries: object) -> list[OtherIssuer]:
     "--listen", help="HOST:PORT to listen on (default: [serve] listen or 127.0.0.1:8080)."
 )
 @click.option("--workers", type=click.IntRange(1, 64), help="Worker processes (default 2).")
+@click.option(
+    "--server",
+    "server_name",
+    type=click.Choice(SERVERS),
+    help="HTTP server (default: [serve] server or gunicorn; granian: HTTP in Rust, faster).",
+)
 @handle_errors
-def serve(config_path: Path | None, listen: str | None, workers: int | None) -> None:
+def serve(
+    config_path: Path | None, listen: str | None, workers: int | None, server_name: str | None
+) -> None:
     """Serve OCSP (POST /ocsp, GET /ocsp/…), RFC 3161 time stamps (POST /tsp), the published
     CRLs at the CDP URLs' paths and the CA certificate at the AIA caIssuers paths, and /health.
 
-    Runs gunicorn (gthread workers, each opening the token and the register after the fork);
-    SIGTERM shuts down gracefully. Configuration: the [serve] table (docs/operator-guide.md).
+    Runs gunicorn (gthread workers) or, with --server granian, granian (HTTP in Rust); each
+    worker opens the token and the register itself. SIGTERM shuts down gracefully.
+    Configuration: the [serve] table (docs/operator-guide.md).
 
     \b
     Examples:
       atlas-ca serve --config /etc/atlas-ca/atlas-ca.toml
       atlas-ca serve --config atlas-ca.toml --listen 127.0.0.1:8080 --workers 4
+      atlas-ca serve --config atlas-ca.toml --server granian
     """
     config = load_serve_config(config_path)
     overrides: dict[str, Any] = {}
@@ -136,11 +235,16 @@ def serve(config_path: Path | None, listen: str | None, workers: int | None) -> 
         overrides["listen"] = listen
     if workers:
         overrides["workers"] = workers
+    if server_name:
+        overrides["server"] = server_name
     if overrides:
         from dataclasses import replace
 
         config = replace(config, **overrides)
-    run_server(config)
+    if config.server == "granian":
+        run_granian(config, config_path)
+    else:
+        run_server(config)
 
 
 @click.command("service-cert")
@@ -181,13 +285,62 @@ def service_cert(config_path: Path | None, kind: str, key_uri: str, out: Path) -
             ca.key,
             not_before=now,
         )
-        cert = issue_certificate(plan, ca.key, serial=random_serial(), issuer=ca.certificate)
+        cert = issue_service_certificate(ws.register, ca, plan, kind, operator_actor(None), ws.now)
         tmp = out.with_name(out.name + ".tmp")
         tmp.write_bytes(cert.pem())
         tmp.replace(out)
         click.echo(
             f"{kind} certificate {cert.serial_number:x} valid until "
-            f"{cert.not_after.isoformat()} written to {out}"
+            f"{cert.not_after.isoformat()} written to {out} and kept in the register"
         )
     finally:
         ws.close()
+
+
+def issue_service_certificate(
+    register: Register,
+    ca: CertificateAuthority,
+    plan: CertificatePlan,
+    kind: str,
+    actor: Actor,
+    now: Callable[[], dt.datetime],
+) -> Certificate:
+    """Sign a service certificate the way every certificate of the CA is signed: its serial
+    and TBS digest recorded in the register first (the serial is unique, R-register), then
+    signed, then kept in the register as an issued certificate of profile ``kind`` held by
+    subscriber ``service:<kind>`` — so it is listed, can be revoked, and OCSP and the CRL
+    answer for it. A renewal on the same key is a new certificate (the one-key-one-certificate
+    check is for subscribers: it is not asked for here). A signature failure voids the intent.
+    """
+    serial = random_serial()
+    prepared = prepare_tbs(
+        plan, serial=serial, algorithm=ca.key.signature_algorithm, issuer=ca.certificate
+    )
+    subscriber = SubscriberId(f"service:{kind}")
+    profile = ProfileName(plan.profile.name)
+    register.record_intent(
+        NewIntent(ca.issuer_id, serial, streebog256(prepared.tbs.der), subscriber, profile, now()),
+        actor=actor,
+    )
+    try:
+        cert = prepared.tbs.sign(ca.key)
+        cert.verify_signed_by(ca.certificate.public_key_info)
+    except Exception:
+        register.void_intent(ca.issuer_id, serial, at=now(), actor=actor)
+        raise
+    ski = cert.extensions.get(SubjectKeyIdentifier)
+    register.complete_intent(
+        IssuedCertificate(
+            issuer=ca.issuer_id,
+            serial=serial,
+            der=cert.der,
+            subject_key_id=ski.digest if ski is not None else key_identifier(cert.public_key_info),
+            subscriber=subscriber,
+            profile=profile,
+            not_before=cert.not_before,
+            not_after=cert.not_after,
+            issued_at=now(),
+        ),
+        actor=actor,
+    )
+    return cert

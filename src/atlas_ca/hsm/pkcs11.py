@@ -80,6 +80,36 @@ _RETRY: Final = frozenset(
     }
 )
 
+#: CKR values of a token that went away (removed, or its store gone): some modules, SoftHSM
+#: among them, answer so until the module is initialised anew, even once the token is back.
+_TOKEN_GONE: Final = frozenset(
+    {
+        PyKCS11.CKR_DEVICE_ERROR,
+        PyKCS11.CKR_DEVICE_REMOVED,
+        PyKCS11.CKR_TOKEN_NOT_PRESENT,
+        PyKCS11.CKR_TOKEN_NOT_RECOGNIZED,
+    }
+)
+
+#: ... and at C_OpenSession/C_Login also CKR_GENERAL_ERROR: SoftHSM's answer there once its
+#: token directory vanished. Elsewhere it means other things (a key generation SoftHSM cannot
+#: do answers it too), and must not re-initialise the module.
+_TOKEN_GONE_AT_LOGIN: Final = _TOKEN_GONE | {PyKCS11.CKR_GENERAL_ERROR}
+
+#: Seconds between two re-initialisations of a module after a token went away.
+REINIT_INTERVAL: Final = 1.0
+
+#: CKR values by which the token refused the PIN itself: that PIN is never tried again.
+_PIN_REJECTED: Final = frozenset(
+    {
+        PyKCS11.CKR_PIN_INCORRECT,
+        PyKCS11.CKR_PIN_INVALID,
+        PyKCS11.CKR_PIN_LEN_RANGE,
+        PyKCS11.CKR_PIN_EXPIRED,
+        PyKCS11.CKR_PIN_LOCKED,
+    }
+)
+
 #: CKR values after which the session may still have an operation active: close it.
 _STUCK: Final = frozenset({PyKCS11.CKR_BUFFER_TOO_SMALL, PyKCS11.CKR_OPERATION_ACTIVE})
 
@@ -288,6 +318,8 @@ class Pkcs11Module:
         self._pid = os.getpid()
         self._generation = 0
         self._tokens: dict[int, Pkcs11Token] = {}
+        self._token_lost = False
+        self._reinit_at = 0.0
 
     def _init_locking(self, call: str) -> None:
         rv = self.native.reinitialize_with_locking()
@@ -328,6 +360,27 @@ class Pkcs11Module:
             self._init_locking("C_Initialize (after fork)")
             self._pid = os.getpid()
             self._generation += 1
+
+    def token_lost(self) -> None:
+        """A token of this module answered as if it were gone (:data:`_TOKEN_GONE`)."""
+        with self._lock:
+            self._token_lost = True
+
+    def recover(self) -> None:
+        """After :meth:`token_lost`: ``C_Finalize`` + ``C_Initialize``, at most once per
+        :data:`REINIT_INTERVAL`, so that a token put back is usable again (SoftHSM answers
+        CKR_GENERAL_ERROR until then). Every token of the module then opens fresh sessions and
+        logs in again with the PIN it kept; keys find their handles again."""
+        if not self._token_lost:
+            return
+        with self._lock:
+            now = time.monotonic()
+            if not self._token_lost or now - self._reinit_at < REINIT_INTERVAL:
+                return
+            self._reinit_at = now
+            self._token_lost = False
+            self._generation += 1
+            self._init_locking("C_Initialize (after a token went away)")
 
     def slots(self) -> list[int]:
         self.check_process()
@@ -647,6 +700,7 @@ class Pkcs11Token:
 
     def _check_fork(self) -> None:
         self.module.check_process()
+        self.module.recover()
         if self._generation != self.module.generation:
             with self._cond:
                 if self._generation != self.module.generation:
@@ -663,6 +717,8 @@ class Pkcs11Token:
                 self.slot, PyKCS11.CKF_SERIAL_SESSION | PyKCS11.CKF_RW_SESSION
             )
         except PyKCS11.PyKCS11Error as exc:
+            if _errno(exc) in _TOKEN_GONE_AT_LOGIN:
+                self.module.token_lost()
             raise self._error(exc, "C_OpenSession") from None
         session = _Session(raw, self.module.native)
         with self._cond:
@@ -685,12 +741,19 @@ class Pkcs11Token:
         try:
             session.session.login(pin)
         except PyKCS11.PyKCS11Error as exc:
-            if _errno(exc) != PyKCS11.CKR_USER_ALREADY_LOGGED_IN:
+            rv = _errno(exc)
+            if rv != PyKCS11.CKR_USER_ALREADY_LOGGED_IN:
                 session.close()
-                with self._cond:
-                    # Never retry a rejected PIN: each try counts towards the token's lock-out.
-                    if self._pin == pin:
-                        self._pin = None
+                if rv in _TOKEN_GONE_AT_LOGIN:
+                    self.module.token_lost()
+                if rv in _PIN_REJECTED:
+                    with self._cond:
+                        # Never retry a rejected PIN: each try counts towards the token's
+                        # lock-out. Any other failure (a token removed: CKR_GENERAL_ERROR,
+                        # CKR_TOKEN_NOT_PRESENT, CKR_DEVICE_REMOVED) keeps the PIN, so the
+                        # login is made again once the token is back.
+                        if self._pin == pin:
+                            self._pin = None
                 raise self._error(exc, "C_Login") from None
         with self._cond:
             self._logged_in = True
@@ -755,6 +818,8 @@ class Pkcs11Token:
                 if attempt == 0 and rv in _RETRY:
                     self._recover(rv)
                     continue
+                if rv in _TOKEN_GONE:
+                    self.module.token_lost()
                 raise self._error(exc, call, detail) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -1179,6 +1244,8 @@ class Pkcs11Key:
                 if rv == PyKCS11.CKR_BUFFER_TOO_SMALL and attempt == 0:
                     self._sig_len *= 2
                     continue
+                if rv in _TOKEN_GONE:
+                    self._token.module.token_lost()
                 raise self._token._error(
                     exc, f"C_Sign({self._mech.name})", f"key {self.label!r}"
                 ) from None

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 from atlas_ca.asn1 import oids
 from atlas_ca.asn1.oids import Oid
+from atlas_ca.x509.extensions import KeyUsageBit
 from atlas_ca.x509.names import StringType
 
 
@@ -478,3 +479,37 @@ __all__ = [
     "Strength",
     "weaker",
 ]
+
+
+# --- the CA's own services (OCSP responder, TSA): rows their profiles share --------------------
+
+
+def service_subject(cn_note: str, *identifiers: AttributeRule) -> tuple[AttributeRule, ...]:
+    """Subject of a service certificate of this CA (profiles ``ocsp`` and ``tsa``): the CA's
+    location and organisation, the service's CN, then ``identifiers`` (OGRN, INNLE), optional."""
+    return (
+        *location(OPT),
+        organization(REQ),
+        common_name(REQ, cn_note),
+        *(replace(rule, presence=OPT) for rule in identifiers),
+    )
+
+
+#: Extension rows after the service-specific ones (EKU, nocheck, CDP): key identifiers, the
+#: optional sign-tool extensions and private-key usage period.
+SERVICE_COMMON_EXTENSIONS: tuple[ExtensionRule, ...] = (
+    SKI,
+    AKI,
+    ExtensionRule(oids.RuExtension.SUBJECT_SIGN_TOOL, OPT, False, SUBJECT_SIGN_TOOL.source),
+    ExtensionRule(oids.RuExtension.ISSUER_SIGN_TOOL, OPT, False, ISSUER_SIGN_TOOL.source),
+    PRIVATE_KEY_USAGE_PERIOD_OPTIONAL,
+)
+
+#: Certificate and private-key period of a service certificate, in months (practice).
+SERVICE_MONTHS = 15
+
+#: Key usage of a service certificate: signs (digitalSignature; nonRepudiation emitted as the
+#: CA's practice), never certificates or CRLs (RFC 5280 §4.2.1.3).
+SERVICE_KEY_USAGE_EMIT = frozenset({KeyUsageBit.DIGITAL_SIGNATURE, KeyUsageBit.CONTENT_COMMITMENT})
+SERVICE_KEY_USAGE_REQUIRED = frozenset({KeyUsageBit.DIGITAL_SIGNATURE})
+SERVICE_KEY_USAGE_FORBIDDEN = frozenset({KeyUsageBit.KEY_CERT_SIGN, KeyUsageBit.CRL_SIGN})

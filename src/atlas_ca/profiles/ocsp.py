@@ -8,13 +8,12 @@ from atlas_ca.asn1 import oids
 from atlas_ca.profiles import fields as f
 from atlas_ca.profiles.base import (
     GOST_KEYS,
-    KeyUsageBit,
     KeyUsageRule,
     Profile,
     ProfileKind,
     ValidityRule,
 )
-from atlas_ca.profiles.fields import OPT, REQ, ExtensionRule, Strength
+from atlas_ca.profiles.fields import REQ, ExtensionRule, Strength
 from atlas_ca.profiles.legal_entity import INNLE, OGRN
 
 OCSP = Profile(
@@ -23,13 +22,7 @@ OCSP = Profile(
     title="OCSP responder (delegated signer) of this CA",
     qualified=False,
     is_ca=False,
-    attributes=(
-        *f.location(OPT),
-        f.organization(REQ),
-        f.common_name(REQ, "The responder's name ('OCSP-служба УЦ ...')."),
-        replace(OGRN, presence=OPT),
-        replace(INNLE, presence=OPT),
-    ),
+    attributes=f.service_subject("The responder's name ('OCSP-служба УЦ ...').", OGRN, INNLE),
     extensions=(
         replace(f.KEY_USAGE, strength=Strength.PRACTICE),
         ExtensionRule(
@@ -49,23 +42,19 @@ OCSP = Profile(
             strength=Strength.PRACTICE,
             critical_strength=Strength.SHOULD,
         ),
-        f.SKI,
-        f.AKI,
-        ExtensionRule(oids.RuExtension.SUBJECT_SIGN_TOOL, OPT, False, f.SUBJECT_SIGN_TOOL.source),
-        ExtensionRule(oids.RuExtension.ISSUER_SIGN_TOOL, OPT, False, f.ISSUER_SIGN_TOOL.source),
-        f.PRIVATE_KEY_USAGE_PERIOD_OPTIONAL,
+        *f.SERVICE_COMMON_EXTENSIONS,
         f.AIA,
     ),
     keys=GOST_KEYS,
     validity=ValidityRule(
-        certificate_months=15,
-        private_key_months=15,
+        certificate_months=f.SERVICE_MONTHS,
+        private_key_months=f.SERVICE_MONTHS,
         source=f"{f.PRACTICE}; RFC 6960 §4.2.2.2.1 (short-lived when no revocation check)",
     ),
     key_usage=KeyUsageRule(
-        emit=frozenset({KeyUsageBit.DIGITAL_SIGNATURE, KeyUsageBit.CONTENT_COMMITMENT}),
-        required=frozenset({KeyUsageBit.DIGITAL_SIGNATURE}),
-        forbidden=frozenset({KeyUsageBit.KEY_CERT_SIGN, KeyUsageBit.CRL_SIGN}),
+        emit=f.SERVICE_KEY_USAGE_EMIT,
+        required=f.SERVICE_KEY_USAGE_REQUIRED,
+        forbidden=f.SERVICE_KEY_USAGE_FORBIDDEN,
         source=f"{f.RFC5280} §4.2.1.3; {f.RFC6960}",
     ),
     extended_key_usage=(oids.ExtendedKeyUsage.OCSP_SIGNING,),

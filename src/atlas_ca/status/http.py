@@ -163,9 +163,9 @@ class StatusApp:
                 except AtlasCaError as exc:
                     log.warning("services unavailable: %s", exc)
                     if isinstance(exc, HsmError) and self.recycle is not None:
-                        # Some PKCS#11 modules (SoftHSM among them) stay broken after a token
-                        # was removed until the process initialises the module anew: let the
-                        # server replace this worker with a fresh one.
+                        # atlas_ca.hsm.pkcs11 initialises a module anew after its token went
+                        # away; a token that still cannot be opened is a last resort for the
+                        # server (gunicorn): replace this worker with a fresh process.
                         self.recycle()
                     return None
         return self._services

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import hashlib
+import functools
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -31,10 +31,9 @@ from dataclasses import dataclass, field
 from asn1crypto import algos, core, keys, ocsp
 from asn1crypto import x509 as asn1_x509
 
-from atlas_ca import gost
 from atlas_ca.algorithms import SignatureAlgorithm
 from atlas_ca.asn1.gost import register_gost
-from atlas_ca.asn1.oids import Digest, ExtendedKeyUsage, GostAlgorithm, Ocsp, Oid
+from atlas_ca.asn1.oids import ExtendedKeyUsage, Ocsp, Oid
 from atlas_ca.errors import (
     AtlasCaError,
     DecodeError,
@@ -45,12 +44,14 @@ from atlas_ca.errors import (
     Unavailable,
 )
 from atlas_ca.hsm.base import SigningKey
+from atlas_ca.status import _der, digests
 from atlas_ca.storage.ports import CertificateStatus, IssuerKeyId, Register, RevocationReason
 from atlas_ca.x509.certificate import Certificate
 from atlas_ca.x509.crl import issuer_facts
 from atlas_ca.x509.signatures import verify_signature
 
 __all__ = [
+    "MAX_CERT_IDS_CEILING",
     "CertId",
     "CertIdHash",
     "CertState",
@@ -77,26 +78,22 @@ register_gost()
 
 
 class CertIdHash(enum.Enum):
-    """Hash algorithms of a CertID (RFC 6960 §4.1.1): what OpenSSL sends and the GOST ones."""
+    """Hash algorithms of a CertID (RFC 6960 §4.1.1): what OpenSSL sends and the GOST ones
+    (:mod:`.digests` declares them)."""
 
-    SHA1 = Digest.SHA1
-    SHA256 = Digest.SHA256
-    STREEBOG256 = GostAlgorithm.GOST3411_2012_256
-    STREEBOG512 = GostAlgorithm.GOST3411_2012_512
+    SHA1 = digests.SHA1
+    SHA256 = digests.SHA256
+    STREEBOG256 = digests.STREEBOG256
+    STREEBOG512 = digests.STREEBOG512
 
     @property
     def oid(self) -> Oid:
-        oid: Oid = self.value
-        return oid
+        spec: digests.DigestSpec = self.value
+        return spec.oid
 
     def digest(self, data: bytes) -> bytes:
-        if self is CertIdHash.SHA1:
-            return hashlib.sha1(data, usedforsecurity=False).digest()
-        if self is CertIdHash.SHA256:
-            return hashlib.sha256(data).digest()
-        if self is CertIdHash.STREEBOG256:
-            return gost.streebog256(data)
-        return gost.streebog512(data)
+        spec: digests.DigestSpec = self.value
+        return spec.compute(data)
 
     @classmethod
     def from_dotted(cls, dotted: str) -> CertIdHash | None:
@@ -197,11 +194,26 @@ def issuer_hashes(issuer: Certificate, algorithm: CertIdHash) -> tuple[bytes, by
 
 @dataclass(frozen=True, slots=True)
 class OcspLimits:
-    """What one request may hold (RFC 5019 §2.1.1 asks for one CertID; we allow a few)."""
+    """What one request may hold. RFC 5019 §2.1.1 has a client send one CertID; RFC 6960
+    sets no bound, so a responder chooses one: 256 by default (``[serve]
+    ocsp_max_certificates``). A request over a limit is answered malformedRequest (RFC 6960
+    §2.3: "the request was not formed correctly" for this responder) before any register read
+    or signature; one within it is answered with one BasicOCSPResponse, signed once."""
 
     max_request_bytes: int = 64 * 1024
     max_cert_ids: int = 256
     max_nonce_bytes: int = 32  # RFC 8954 §2.1
+
+    @classmethod
+    def for_count(cls, max_cert_ids: int) -> OcspLimits:
+        """Limits for requests of up to ``max_cert_ids`` CertIDs (≤ 128 octets each)."""
+        if not 1 <= max_cert_ids <= MAX_CERT_IDS_CEILING:
+            raise ValueError(f"the CertID limit must be 1 to {MAX_CERT_IDS_CEILING}")
+        return cls(max(64 * 1024, 128 * max_cert_ids), max_cert_ids)
+
+
+#: The highest configurable CertID limit: one response for it stays well under 1 MB.
+MAX_CERT_IDS_CEILING = 5000
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,13 +223,106 @@ class OcspRequest:
 
 
 def parse_request(der: bytes, limits: OcspLimits = OcspLimits()) -> OcspRequest:
-    """Read an OCSPRequest; :class:`OcspRequestRejected` (malformedRequest) on any problem."""
+    """Read an OCSPRequest; :class:`OcspRequestRejected` (malformedRequest) on any problem.
+
+    The plain shape every client sends (unsigned, v1 by default, no requestor name, CertIDs
+    without single extensions, at most a nonce extension) is read by :func:`_read_simple`;
+    anything else, and anything it finds odd, goes to asn1crypto's strict parser, which has the
+    last word. tests/status check that both read the same requests alike."""
     if not isinstance(der, bytes | bytearray) or not der:
         raise OcspRequestRejected("empty OCSP request")
     if len(der) > limits.max_request_bytes:
         raise OcspRequestRejected(
             f"OCSP request of {len(der)} bytes exceeds the limit of {limits.max_request_bytes}"
         )
+    try:
+        return _read_simple(bytes(der), limits)
+    except _der.NotSimple:
+        return _parse_full(der, limits)
+
+
+_NONCE_OID_CONTENT = _der.oid(Ocsp.NONCE.dotted)[2:]
+_HASH_BY_OID_CONTENT = {_der.oid(h.oid.dotted)[2:]: h for h in CertIdHash}
+
+
+def _read_simple(der: bytes, limits: OcspLimits) -> OcspRequest:
+    """The plain OCSPRequest shape, or :class:`_der.NotSimple` (see :func:`parse_request`).
+    Every check that may refuse a request is made by the full parser, never here."""
+    tag, start, end = _der.read_tlv(der, 0, len(der))
+    if tag != 0x30 or end != len(der):
+        raise _der.NotSimple
+    tag, pos, tbs_end = _der.read_tlv(der, start, end)
+    if tag != 0x30 or tbs_end != end:  # optionalSignature present, or trailing bytes
+        raise _der.NotSimple
+    tag, pos, list_end = _der.read_tlv(der, pos, tbs_end)
+    if tag != 0x30:  # version, requestorName: the full parser
+        raise _der.NotSimple
+    cert_ids = []
+    while pos < list_end:
+        tag, item, item_end = _der.read_tlv(der, pos, list_end)
+        if tag != 0x30:
+            raise _der.NotSimple
+        tag, cid, cid_end = _der.read_tlv(der, item, item_end)
+        if tag != 0x30 or cid_end != item_end:  # singleRequestExtensions
+            raise _der.NotSimple
+        cert_ids.append(_read_cert_id(der, cid, cid_end))
+        if len(cert_ids) > limits.max_cert_ids:
+            raise _der.NotSimple
+        pos = item_end
+    if not cert_ids:
+        raise _der.NotSimple
+    nonce = None
+    pos = list_end
+    if pos < tbs_end:
+        tag, ext_start, ext_end = _der.read_tlv(der, pos, tbs_end)
+        if tag != 0xA2 or ext_end != tbs_end:
+            raise _der.NotSimple
+        tag, pos, seq_end = _der.read_tlv(der, ext_start, ext_end)
+        if tag != 0x30 or seq_end != ext_end:
+            raise _der.NotSimple
+        tag, pos, one_end = _der.read_tlv(der, pos, seq_end)  # exactly one extension
+        if tag != 0x30 or one_end != seq_end:
+            raise _der.NotSimple
+        tag, oid_start, pos = _der.read_tlv(der, pos, one_end)
+        if tag != 0x06 or der[oid_start:pos] != _NONCE_OID_CONTENT:
+            raise _der.NotSimple
+        tag, value, value_end = _der.read_tlv(der, pos, one_end)  # no "critical" here
+        if tag != 0x04 or value_end != one_end:
+            raise _der.NotSimple
+        tag, inner, inner_end = _der.read_tlv(der, value, value_end)
+        if tag != 0x04 or inner_end != value_end:
+            raise _der.NotSimple
+        nonce = der[inner:inner_end]
+        if not 1 <= len(nonce) <= limits.max_nonce_bytes:
+            raise _der.NotSimple
+    return OcspRequest(tuple(cert_ids), nonce)
+
+
+def _read_cert_id(der: bytes, pos: int, end: int) -> CertId:
+    tag, alg, alg_end = _der.read_tlv(der, pos, end)
+    if tag != 0x30:
+        raise _der.NotSimple
+    tag, oid_start, oid_end = _der.read_tlv(der, alg, alg_end)
+    algorithm = _HASH_BY_OID_CONTENT.get(der[oid_start:oid_end]) if tag == 0x06 else None
+    if algorithm is None or der[oid_end:alg_end] not in (b"", b"\x05\x00"):
+        raise _der.NotSimple
+    size = algorithm.value.size
+    hashes = []
+    pos = alg_end
+    for _ in range(2):
+        tag, start, pos = _der.read_tlv(der, pos, end)
+        if tag != 0x04 or pos - start != size:
+            raise _der.NotSimple
+        hashes.append(der[start:pos])
+    tag, start, pos = _der.read_tlv(der, pos, end)
+    if tag != 0x02 or pos != end or start == pos or der[start] & 0x80:
+        raise _der.NotSimple
+    if pos - start > 1 and der[start] == 0 and not der[start + 1] & 0x80:
+        raise _der.NotSimple  # not minimal
+    return CertId(algorithm, hashes[0], hashes[1], int.from_bytes(der[start:pos], "big"))
+
+
+def _parse_full(der: bytes, limits: OcspLimits) -> OcspRequest:
     try:
         parsed = ocsp.OCSPRequest.load(bytes(der), strict=True)
         tbs = parsed["tbs_request"]
@@ -320,21 +425,14 @@ def _utc_seconds(at: dt.datetime) -> dt.datetime:
     return at.astimezone(dt.UTC).replace(microsecond=0)
 
 
-def _cert_status(status: SingleStatus) -> ocsp.CertStatus:
-    if status.state is CertState.GOOD:
-        return ocsp.CertStatus(name="good", value=core.Null())
-    if status.state is CertState.UNKNOWN:
-        return ocsp.CertStatus(name="unknown", value=core.Null())
-    assert status.revoked_at is not None
-    info: dict[str, object] = {"revocation_time": _utc_seconds(status.revoked_at)}
-    if status.reason is not None:
-        info["revocation_reason"] = _REASON_NAMES[status.reason]
-    return ocsp.CertStatus(name="revoked", value=ocsp.RevokedInfo(info))
-
-
 def responder_key_hash(certificate: Certificate) -> bytes:
     """ResponderID byKey: SHA-1 of the responder's public key bits (RFC 6960 §4.2.2.3)."""
-    return CertIdHash.SHA1.digest(subject_public_key_bits(certificate.public_key_info))
+    return _key_hash(certificate.public_key_info)
+
+
+@functools.lru_cache(maxsize=64)
+def _key_hash(spki_der: bytes) -> bytes:
+    return CertIdHash.SHA1.digest(subject_public_key_bits(spki_der))
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,52 +458,92 @@ def build_response(
 
     ``signer`` certifies ``key`` (the CA itself or its delegated responder); it is embedded when
     ``include_signer`` (a client needs a delegated signer's certificate, RFC 6960 §4.2.2.2).
+
+    The DER is spliced from encoded pieces (:mod:`._der`): only producedAt, the per-certificate
+    fields and the nonce vary between two responses of one signer, and building asn1crypto
+    objects for them cost ≈ 3 ms a response, three times the SoftHSM signature
+    (docs/performance.md). tests/status check it byte for byte against asn1crypto's encoding.
     """
     if key.public_key_info != signer.public_key_info:
         raise ValueError("the OCSP signing key is not the key of the signer's certificate")
-    this_update = _utc_seconds(this_update)
-    responses = []
-    for cert_id, status in answers:
-        single: dict[str, object] = {
-            "cert_id": cert_id.to_asn1(),
-            "cert_status": _cert_status(status),
-            "this_update": this_update,
-        }
-        if next_update is not None:
-            single["next_update"] = _utc_seconds(next_update)
-        responses.append(single)
-    data: dict[str, object] = {
-        "responder_id": ocsp.ResponderId(name="by_key", value=responder_key_hash(signer)),
-        "produced_at": _utc_seconds(produced_at),
-        "responses": responses,
-    }
-    if nonce is not None:
-        data["response_extensions"] = [_nonce_extension(nonce, ocsp.ResponseDataExtension)]
-    tbs_der = ocsp.ResponseData(data).dump()
-    signature = key.sign(tbs_der)
-    # Encoded pieces are inserted freshly loaded: asn1crypto then copies their bytes instead
-    # of walking (and re-encoding) every field of an object it already encoded.
-    tbs = ocsp.ResponseData.load(tbs_der)
-    basic: dict[str, object] = {
-        "tbs_response_data": tbs,
-        "signature_algorithm": algos.SignedDigestAlgorithm(
-            {"algorithm": key.signature_algorithm.oid.dotted}
-        ),
-        "signature": signature,
-    }
-    if include_signer:
-        basic["certs"] = [asn1_x509.Certificate.load(signer.der)]
-    response = ocsp.OCSPResponse(
-        {
-            "response_status": "successful",
-            "response_bytes": {
-                "response_type": Ocsp.BASIC.dotted,
-                "response": core.ParsableOctetString(ocsp.BasicOCSPResponse(basic).dump()),
-            },
-        }
+    this_time = _der.generalized_time(_utc_seconds(this_update))
+    next_time = (
+        b""
+        if next_update is None
+        else _der.explicit(0, _der.generalized_time(_utc_seconds(next_update)))
     )
-    der: bytes = response.dump()
-    return der
+    singles = b"".join(
+        _der.sequence(_cert_id_der(cert_id), _cert_status_der(status), this_time, next_time)
+        for cert_id, status in answers
+    )
+    fields = [
+        _der.explicit(2, _der.octet_string(responder_key_hash(signer))),
+        _der.generalized_time(_utc_seconds(produced_at)),
+        _der.sequence(singles),
+    ]
+    if nonce is not None:
+        fields.append(_der.explicit(1, _der.sequence(_nonce_extension_der(nonce))))
+    tbs_der = _der.sequence(*fields)
+    signature = key.sign(tbs_der)
+    basic = [
+        tbs_der,
+        _der.sequence(_der.oid(key.signature_algorithm.oid.dotted)),
+        _der.bit_string(signature),
+    ]
+    if include_signer:
+        basic.append(_der.explicit(0, _der.sequence(signer.der)))
+    return _der.sequence(
+        _SUCCESSFUL,
+        _der.explicit(0, _der.sequence(_BASIC_OID, _der.octet_string(_der.sequence(*basic)))),
+    )
+
+
+_SUCCESSFUL = _der.tlv(0x0A, b"\x00")
+_BASIC_OID = _der.oid(Ocsp.BASIC.dotted)
+_NONCE_OID = _der.oid(Ocsp.NONCE.dotted)
+_NULL = _der.tlv(0x05, b"")
+_GOOD = _der.tlv(0x80, b"")
+_UNKNOWN = _der.tlv(0x82, b"")
+_CRL_REASON = {  # CRLReason ENUMERATED values (RFC 5280 §5.3.1)
+    RevocationReason.UNSPECIFIED: 0,
+    RevocationReason.KEY_COMPROMISE: 1,
+    RevocationReason.CA_COMPROMISE: 2,
+    RevocationReason.AFFILIATION_CHANGED: 3,
+    RevocationReason.SUPERSEDED: 4,
+    RevocationReason.CESSATION_OF_OPERATION: 5,
+    RevocationReason.CERTIFICATE_HOLD: 6,
+    RevocationReason.REMOVE_FROM_CRL: 8,
+    RevocationReason.PRIVILEGE_WITHDRAWN: 9,
+    RevocationReason.AA_COMPROMISE: 10,
+}
+_HASH_ALGORITHM = {h: _der.sequence(_der.oid(h.oid.dotted), _NULL) for h in CertIdHash}
+
+
+def _cert_id_der(cert_id: CertId) -> bytes:
+    return _der.sequence(
+        _HASH_ALGORITHM[cert_id.hash_algorithm],
+        _der.octet_string(cert_id.issuer_name_hash),
+        _der.octet_string(cert_id.issuer_key_hash),
+        _der.integer(cert_id.serial),
+    )
+
+
+def _cert_status_der(status: SingleStatus) -> bytes:
+    """CertStatus (RFC 6960 §4.2.1): good [0] / unknown [2] IMPLICIT NULL, revoked [1]."""
+    if status.state is CertState.GOOD:
+        return _GOOD
+    if status.state is CertState.UNKNOWN:
+        return _UNKNOWN
+    assert status.revoked_at is not None
+    info = _der.generalized_time(_utc_seconds(status.revoked_at))
+    if status.reason is not None:
+        info += _der.explicit(0, _der.tlv(0x0A, bytes([_CRL_REASON[status.reason]])))
+    return _der.tlv(0xA1, info)
+
+
+def _nonce_extension_der(nonce: bytes) -> bytes:
+    """The id-pkix-ocsp-nonce extension: extnValue holds an OCTET STRING (RFC 8954 §2.1)."""
+    return _der.sequence(_NONCE_OID, _der.octet_string(_der.octet_string(nonce)))
 
 
 def error_response(status: OcspStatus) -> bytes:

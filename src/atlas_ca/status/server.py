@@ -12,6 +12,9 @@ Why gunicorn with a plain WSGI application (docs/operator-guide.md says the same
   SIGHUP reloads workers, a hung worker is replaced after ``timeout``;
 * it installs from PyPI as one pure-Python package (the ``[server]`` extra).
 
+``[serve] server = "granian"`` (:func:`atlas_ca.cli.serve.run_granian`) serves the same
+application under granian instead: HTTP in Rust, faster per request (docs/performance.md).
+
 Configuration: the ``[serve]`` table of the operator's TOML file (next to ``[register]`` and
 ``[ca]``)::
 
@@ -22,6 +25,7 @@ Configuration: the ``[serve]`` table of the operator's TOML file (next to ``[reg
     ocsp_key_uri = "pkcs11:token=CA;object=ocsp;type=private?pin-source=file:/etc/atlas-ca/ocsp.pin"
     ocsp_certificate = "/etc/atlas-ca/ocsp.pem"   # absent: the CA key signs responses
     ocsp_validity_minutes = 240
+    ocsp_max_certificates = 256                     # CertIDs per request; more: malformedRequest
     tsa_key_uri = "pkcs11:token=CA;object=tsa;type=private?pin-source=file:/etc/atlas-ca/tsa.pin"
     tsa_certificate = "/etc/atlas-ca/tsa.pem"     # absent: no TSA on this node
     tsa_policy = "1.2.643.…"                        # the TSA policy OID of your practice
@@ -52,7 +56,7 @@ from atlas_ca.hsm import open_key
 from atlas_ca.profiles.config import ConfigError
 from atlas_ca.profiles.planning import Address, Organisation
 from atlas_ca.status.http import Distribution, Services, StatusApp
-from atlas_ca.status.ocsp import OcspIssuer, OcspResponder, StatusSource
+from atlas_ca.status.ocsp import OcspIssuer, OcspLimits, OcspResponder, StatusSource
 from atlas_ca.status.tsp import TimeStampAuthority, TsaSigner
 from atlas_ca.storage import open_register
 from atlas_ca.x509.certificate import Certificate
@@ -61,6 +65,7 @@ __all__ = [
     "OtherIssuer",
     "ServeConfig",
     "build_app",
+    "configure_logging",
     "open_services",
     "organisation_of",
     "run_server",
@@ -95,12 +100,15 @@ class ServeConfig:
     ocsp_key_uri: str | None = field(default=None, repr=False)
     ocsp_certificate: Path | None = None
     ocsp_validity: dt.timedelta = dt.timedelta(hours=4)
+    ocsp_max_certificates: int = 256
     tsa_key_uri: str | None = field(default=None, repr=False)
     tsa_certificate: Path | None = None
     tsa_policy: Oid = Tsp.EXAMPLE_POLICY
     tsa_accuracy: dt.timedelta = dt.timedelta(seconds=1)
     other_issuers: tuple[OtherIssuer, ...] = ()
     graceful_timeout: int = 30
+    #: "gunicorn" (default) or "granian" (HTTP in Rust; ``atlas-ca serve --server granian``).
+    server: str = "gunicorn"
 
 
 def organisation_of(ca: Certificate) -> Organisation:
@@ -164,6 +172,7 @@ def open_services(config: ServeConfig) -> Services:
             issuers,
             now=lambda: dt.datetime.now(dt.UTC),
             validity=config.ocsp_validity,
+            limits=OcspLimits.for_count(config.ocsp_max_certificates),
         )
         tsa = None
         if config.tsa_certificate is not None:
@@ -191,10 +200,11 @@ def open_services(config: ServeConfig) -> Services:
 def build_app(config: ServeConfig) -> StatusApp:
     ca_issuers = dict.fromkeys(config.ca_issuers_urls, config.ca_certificate)
     distribution = Distribution.from_urls(config.crl_urls, config.crl_dir, ca_issuers)
-    return StatusApp(lambda: open_services(config), distribution)
+    limits = OcspLimits.for_count(config.ocsp_max_certificates)
+    return StatusApp(lambda: open_services(config), distribution, max_body=limits.max_request_bytes)
 
 
-def _configure_logging() -> None:
+def configure_logging() -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s [%(process)d] %(name)s: %(message)s"))
     root = logging.getLogger("atlas_ca")
@@ -216,7 +226,7 @@ def run_server(config: ServeConfig, *, on_ready: Callable[[], None] | None = Non
     app = build_app(config)
 
     def post_fork(_server: Any, worker: Any) -> None:
-        _configure_logging()
+        configure_logging()
 
         def recycle() -> None:
             log.warning("the token failed; this worker exits and a fresh one replaces it")
@@ -228,7 +238,7 @@ def run_server(config: ServeConfig, *, on_ready: Callable[[], None] | None = Non
         app.close()
 
     def when_ready(_server: Any) -> None:
-        _configure_logging()
+        configure_logging()
         log.info("atlas-ca serve: listening on %s", config.listen)
         if on_ready is not None:
             on_ready()

@@ -42,6 +42,7 @@ from atlas_ca.errors import (
     Unavailable,
 )
 from atlas_ca.hsm.base import SigningKey
+from atlas_ca.status import digests
 from atlas_ca.x509.certificate import Certificate, random_serial
 from atlas_ca.x509.cms import GOST_CMS_ALGORITHMS, gost_digest, sign_signed_data
 from atlas_ca.x509.signatures import verify_signature
@@ -77,27 +78,25 @@ class _TimeStampResp(core.Sequence):  # type: ignore[misc]
 
 
 class ImprintHash(enum.Enum):
-    """Hash algorithms accepted for the message imprint."""
+    """Hash algorithms accepted for the message imprint (:mod:`.digests` declares them)."""
 
-    STREEBOG256 = GostAlgorithm.GOST3411_2012_256
-    STREEBOG512 = GostAlgorithm.GOST3411_2012_512
-    SHA256 = Digest.SHA256
+    STREEBOG256 = digests.STREEBOG256
+    STREEBOG512 = digests.STREEBOG512
+    SHA256 = digests.SHA256
 
     @property
     def oid(self) -> Oid:
-        oid: Oid = self.value
-        return oid
+        spec: digests.DigestSpec = self.value
+        return spec.oid
 
     @property
     def size(self) -> int:
-        return 64 if self is ImprintHash.STREEBOG512 else 32
+        spec: digests.DigestSpec = self.value
+        return spec.size
 
     def digest(self, data: bytes) -> bytes:
-        if self is ImprintHash.SHA256:
-            return hashlib.sha256(data).digest()
-        if self is ImprintHash.STREEBOG256:
-            return gost.streebog256(data)
-        return gost.streebog512(data)
+        spec: digests.DigestSpec = self.value
+        return spec.compute(data)
 
     @classmethod
     def from_dotted(cls, dotted: str) -> ImprintHash | None:
