@@ -21,6 +21,7 @@ as_root() {
 
 apt_packages=(
   openssl libengine-gost-openssl gnutls-bin opensc
+  wrk  # the HTTP load generator of bench/ocsp.py and bench/tsp.py
   build-essential pkg-config libssl-dev libsqlite3-dev dpkg-dev
 )
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from atlas_ca import gost
-from atlas_testing import init_softhsm_token
+from support.atlas_testing import init_softhsm_token
 
 pytestmark = pytest.mark.softhsm
 

@@ -13,7 +13,6 @@ from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from status_env import Pki, build_pki
 
 from atlas_ca.algorithms import SignatureAlgorithm
 from atlas_ca.asn1.oids import Ocsp
@@ -39,6 +38,7 @@ from atlas_ca.status.ocsp import (
 )
 from atlas_ca.storage import RevocationReason
 from atlas_ca.x509.certificate import Certificate
+from support.status_env import Pki, build_pki
 
 pytestmark = [pytest.mark.softhsm]
 
