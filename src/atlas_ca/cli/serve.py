@@ -6,14 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import click
 
 from atlas_ca.asn1.oids import Oid, Tsp
-from atlas_ca.audit import Actor
 from atlas_ca.cli.config import (
     config_option,
     load_config,
@@ -22,18 +21,10 @@ from atlas_ca.cli.config import (
     pin_from_environment,
 )
 from atlas_ca.cli.errors import handle_errors
-from atlas_ca.domain.ids import SubscriberId
 from atlas_ca.errors import InvalidInput, Unavailable
-from atlas_ca.gost import streebog256
 from atlas_ca.hsm import open_key
 from atlas_ca.profiles.config import ConfigError
-from atlas_ca.profiles.planning import (
-    CertificatePlan,
-    plan_ocsp_certificate,
-    plan_tsa_certificate,
-    prepare_tbs,
-)
-from atlas_ca.services.ca import CertificateAuthority
+from atlas_ca.services.service_certificates import ServiceKind, issue_service_certificate
 from atlas_ca.status.http import StatusApp
 from atlas_ca.status.ocsp import MAX_CERT_IDS_CEILING
 from atlas_ca.status.server import (
@@ -44,9 +35,6 @@ from atlas_ca.status.server import (
     organisation_of,
     run_server,
 )
-from atlas_ca.storage.ports import IssuedCertificate, NewIntent, ProfileName, Register
-from atlas_ca.x509.certificate import Certificate, random_serial
-from atlas_ca.x509.extensions import SubjectKeyIdentifier, key_identifier
 
 __all__ = ["granian_app", "load_serve_config", "run_granian", "serve", "service_cert"]
 
@@ -276,16 +264,15 @@ def service_cert(config_path: Path | None, kind: str, key_uri: str, out: Path) -
     try:
         ca = ws.ca
         key = open_key(key_uri, pin=pin_from_environment())
-        now = ws.now().replace(microsecond=0) - dt.timedelta(minutes=1)
-        plan_fn = plan_ocsp_certificate if kind == "ocsp" else plan_tsa_certificate
-        plan = plan_fn(
+        cert = issue_service_certificate(
+            ws.register,
+            ca,
+            ServiceKind(kind),
             organisation_of(ca.certificate),
             key.public_key_info,
-            ca.config,
-            ca.key,
-            not_before=now,
+            actor=operator_actor(None),
+            now=ws.now,
         )
-        cert = issue_service_certificate(ws.register, ca, plan, kind, operator_actor(None), ws.now)
         tmp = out.with_name(out.name + ".tmp")
         tmp.write_bytes(cert.pem())
         tmp.replace(out)
@@ -295,52 +282,3 @@ def service_cert(config_path: Path | None, kind: str, key_uri: str, out: Path) -
         )
     finally:
         ws.close()
-
-
-def issue_service_certificate(
-    register: Register,
-    ca: CertificateAuthority,
-    plan: CertificatePlan,
-    kind: str,
-    actor: Actor,
-    now: Callable[[], dt.datetime],
-) -> Certificate:
-    """Sign a service certificate the way every certificate of the CA is signed: its serial
-    and TBS digest recorded in the register first (the serial is unique, R-register), then
-    signed, then kept in the register as an issued certificate of profile ``kind`` held by
-    subscriber ``service:<kind>`` — so it is listed, can be revoked, and OCSP and the CRL
-    answer for it. A renewal on the same key is a new certificate (the one-key-one-certificate
-    check is for subscribers: it is not asked for here). A signature failure voids the intent.
-    """
-    serial = random_serial()
-    prepared = prepare_tbs(
-        plan, serial=serial, algorithm=ca.key.signature_algorithm, issuer=ca.certificate
-    )
-    subscriber = SubscriberId(f"service:{kind}")
-    profile = ProfileName(plan.profile.name)
-    register.record_intent(
-        NewIntent(ca.issuer_id, serial, streebog256(prepared.tbs.der), subscriber, profile, now()),
-        actor=actor,
-    )
-    try:
-        cert = prepared.tbs.sign(ca.key)
-        cert.verify_signed_by(ca.certificate.public_key_info)
-    except Exception:
-        register.void_intent(ca.issuer_id, serial, at=now(), actor=actor)
-        raise
-    ski = cert.extensions.get(SubjectKeyIdentifier)
-    register.complete_intent(
-        IssuedCertificate(
-            issuer=ca.issuer_id,
-            serial=serial,
-            der=cert.der,
-            subject_key_id=ski.digest if ski is not None else key_identifier(cert.public_key_info),
-            subscriber=subscriber,
-            profile=profile,
-            not_before=cert.not_before,
-            not_after=cert.not_after,
-            issued_at=now(),
-        ),
-        actor=actor,
-    )
-    return cert
