@@ -142,6 +142,7 @@ from atlas_ca.services.issuance import (
 )
 from atlas_ca.services.ports import Clock, DirectoryOutbox, RandomBytes, StepHook, SystemClock
 from atlas_ca.services.record_challenges import RecordChallengeStore
+from atlas_ca.services.renewal import RemoteRenewal, RenewalService, renewal_validator
 from atlas_ca.services.revocation import ByOperator, RevocationService
 from atlas_ca.storage import open_register
 from atlas_ca.storage.ports import (
@@ -702,6 +703,31 @@ class AtlasCA:
             random_bytes=self._random,
         )
 
+    def renewal(
+        self, *, trust_store: Path | None = None, crl_files: Sequence[Path] = ()
+    ) -> RemoteRenewal:
+        """Remote renewal (R20) in two steps: the signer's path is validated against this CA's
+        certificate and ``trust_store`` (head CA roots, cross-certificates), with the CA's
+        published CRLs, the store's and ``crl_files`` (revocation required)."""
+        validator = renewal_validator(
+            self.ca.certificate.der,
+            crl_dir=self.config.crl_dir,
+            trust_store=trust_store,
+            crl_files=crl_files,
+        )
+        service = RenewalService(
+            issuance=self.issuance(), validator=validator, register=self.register, clock=self.clock
+        )
+        return RemoteRenewal(
+            renewal=service,
+            issuance=self.issuance(),
+            records=self.records,
+            challenges=self.challenges(),
+            gateway=self._sms,
+            clock=self.clock,
+            random_bytes=self._random,
+        )
+
     def send_issuance_code(
         self,
         csr: bytes,
@@ -922,6 +948,7 @@ __all__ = [
     "AtlasCA",
     "AtlasConfig",
     "NoSmsGateway",
+    "SmsGateway",
     "Verification",
     "keep_ca_certificate",
     "load_config",

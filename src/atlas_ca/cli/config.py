@@ -19,6 +19,7 @@ from atlas_ca.app import (
     Actor,
     AtlasCA,
     AtlasConfig,
+    SmsGateway,
     keep_ca_certificate,
     load_config,
     pin_from_environment,
@@ -61,8 +62,9 @@ def operator_actor(name: str | None) -> Actor:
         raise InvalidInput(f"operator name {value!r} is not an account id") from exc
 
 
-def open_workspace(config_path: Path | None) -> Workspace:
-    return Workspace(load_config(config_path))
+def open_workspace(config_path: Path | None, *, sms: SmsGateway | None = None) -> Workspace:
+    """The workspace of ``config_path``; ``sms`` sends the one-time codes (default: refuses)."""
+    return Workspace(load_config(config_path), sms=sms)
 
 
 __all__ = [

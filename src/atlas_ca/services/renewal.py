@@ -29,20 +29,24 @@ Nothing is recorded and no code is spent when a step before 7 refuses.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from asn1crypto import x509 as asn1_x509
 
 from atlas_ca.asn1.oids import NameAttribute, Oid, RuAttribute
 from atlas_ca.domain.entitlements import certificate_entitlement
-from atlas_ca.domain.ids import SubscriberId
+from atlas_ca.domain.identity_ports import SmsGateway
+from atlas_ca.domain.ids import ChallengeId, OrderId, SubscriberId
 from atlas_ca.domain.orders import Order
-from atlas_ca.domain.otp import OperationBinding
+from atlas_ca.domain.otp import OperationBinding, RandomBytes, send_challenge
 from atlas_ca.domain.subscribers import Subscriber
 from atlas_ca.domain.tariffs import ProductKind
 from atlas_ca.errors import (
     CertificateRevoked,
+    InvalidInput,
     PathValidationFailed,
     RecordNotFound,
     RenewalAnotherPerson,
@@ -55,6 +59,12 @@ from atlas_ca.errors import (
     SignatureInvalid,
 )
 from atlas_ca.profiles.planning import Address
+from atlas_ca.services.certificates import (
+    DEFAULT_SIGN_TOOL,
+    NO_CHALLENGE,
+    RESOLVE_GRACE,
+    PendingChallenges,
+)
 from atlas_ca.services.issuance import (
     IssuanceRequest,
     IssuanceResult,
@@ -62,9 +72,17 @@ from atlas_ca.services.issuance import (
     OtpConfirmation,
     issuance_binding,
 )
-from atlas_ca.services.ports import Clock
-from atlas_ca.storage.ports import IdempotencyKey, IssuerKeyId, Register
+from atlas_ca.services.ports import ChallengeStore, Clock
+from atlas_ca.storage.ports import (
+    IdempotencyKey,
+    IssuerKeyId,
+    RecordKind,
+    RecordStore,
+    Register,
+    get_record,
+)
 from atlas_ca.trust.cms import SignedContent, open_signed
+from atlas_ca.trust.store import SUFFIXES, TrustStore, read_objects
 from atlas_ca.trust.validation import (
     PathCertificate,
     PathValidator,
@@ -323,10 +341,152 @@ class RenewalService:
             )
 
 
+# --- the two-step remote renewal (R7, R20) and its trust inputs ---------------------------
+
+
+def published_crls(directory: Path) -> list[bytes]:
+    """The CRLs in the CA's publication directory (full and delta, PEM or DER)."""
+    if not directory.is_dir():
+        return []
+    crls: list[bytes] = []
+    for path in sorted(directory.iterdir()):
+        if path.is_file() and path.suffix.lower() in SUFFIXES:
+            crls.extend(read_objects(path)[1])
+    return crls
+
+
+def renewal_validator(
+    ca_certificate: bytes,
+    *,
+    crl_dir: Path,
+    trust_store: Path | None = None,
+    crl_files: Sequence[Path] = (),
+) -> PathValidator:
+    """The path validator of renewals into this CA: trust anchors are the CA's own certificate
+    and the trust store's (head CA roots, cross-certificates); CRLs are the CA's published ones
+    in ``crl_dir``, the store's and ``crl_files``; revocation is required."""
+    store = TrustStore((ca_certificate,))
+    if trust_store is not None:
+        store = store.merged(TrustStore.from_directory(trust_store))
+    crls = [*published_crls(crl_dir), *store.crls]
+    for f in crl_files:
+        crls.extend(read_objects(f)[1])
+    return PathValidator(store.anchors, intermediates=store.certificates, crls=crls)
+
+
+@dataclass(frozen=True, slots=True)
+class RenewalApplication:
+    """A remote renewal as the subscriber sends it: the signed request, the order with its
+    renewal line, and (if not the signer's own) the subscriber id."""
+
+    signed_request: bytes = field(repr=False)
+    order: OrderId
+    subscriber: SubscriberId | None = None
+    profile: str = "individual"
+    subject_sign_tool: str = DEFAULT_SIGN_TOOL
+
+
+@dataclass(frozen=True, slots=True)
+class RenewalCodeSent:
+    """Step 1 done: the request checked completely, the code sent to ``subscriber``."""
+
+    challenge: ChallengeId
+    expires_at: datetime
+    subscriber: SubscriberId
+    signer: str
+
+
+def renewal_pending_key(binding: OperationBinding) -> str:
+    """Where the challenge sent for a renewal waits for step 2 (by what it confirms)."""
+    return f"pending-renew-{binding.digest().hex()[:40]}"
+
+
+class RemoteRenewal:
+    """R20 in two steps, as issuance (R7): :meth:`send_code` checks the signed request
+    completely (signature, the signer's path with revocation, same subscriber, unchanged data,
+    renewal line, new key) and sends the code; :meth:`renew` issues with it."""
+
+    def __init__(
+        self,
+        *,
+        renewal: RenewalService,
+        issuance: IssuanceService,
+        records: RecordStore,
+        challenges: ChallengeStore,
+        gateway: SmsGateway,
+        clock: Clock,
+        random_bytes: RandomBytes,
+    ) -> None:
+        self._renewal = renewal
+        self._issuance = issuance
+        self._records = records
+        self._gateway = gateway
+        self._clock = clock
+        self._random = random_bytes
+        self._pending = PendingChallenges(records, challenges, clock=clock)
+
+    def _request(
+        self, application: RenewalApplication, confirmation: OtpConfirmation
+    ) -> RenewalRequest:
+        who = application.subscriber
+        if who is None:
+            who = self._renewal.signer_subscriber(application.signed_request)
+            if who is None:
+                raise InvalidInput(
+                    "the request's signer is not a certificate of this CA: name the subscriber"
+                )
+        subscriber = get_record(self._records, RecordKind.SUBSCRIBER, who.value, Subscriber)
+        order = get_record(self._records, RecordKind.ORDER, application.order.value, Order)
+        return RenewalRequest(
+            signed_request=application.signed_request,
+            subscriber=subscriber,
+            order=order,
+            confirmation=confirmation,
+            profile=application.profile,
+            subject_sign_tool=application.subject_sign_tool,
+        )
+
+    def send_code(self, application: RenewalApplication) -> RenewalCodeSent:
+        """Step 1: every check of the renewal (nothing recorded), then the code (R7)."""
+        request = self._request(application, OtpConfirmation(NO_CHALLENGE, ""))
+        checked = self._renewal.check(request)
+        subscriber = request.subscriber
+        if subscriber.phone is None:
+            raise InvalidInput(f"subscriber {subscriber.id} has no phone for the code (R1)")
+        binding = renewal_binding(request.signed_request, request.order, request.profile)
+        challenge = send_challenge(
+            self._gateway,
+            subscriber.phone,
+            subscriber.id,
+            binding,
+            now=self._clock.now(),
+            random_bytes=self._random,
+        )
+        self._pending.keep(renewal_pending_key(binding), challenge)
+        return RenewalCodeSent(
+            challenge.id, challenge.expires_at, subscriber.id, checked.signer.label
+        )
+
+    def renew(self, application: RenewalApplication, code: str) -> IssuanceResult:
+        """Step 2: renew with the code sent for this same request, order and profile."""
+        request = self._request(application, OtpConfirmation(NO_CHALLENGE, ""))
+        binding = renewal_binding(request.signed_request, request.order, request.profile)
+        sent = self._pending.find(renewal_pending_key(binding))
+        # a crash between signing and storing left an intent open: complete or void it first
+        self._issuance.resolve_open_intents(older_than=RESOLVE_GRACE)
+        return self._renewal.renew(replace(request, confirmation=OtpConfirmation(sent.id, code)))
+
+
 __all__ = [
     "IDENTITY_ATTRIBUTES",
+    "RemoteRenewal",
+    "RenewalApplication",
     "RenewalCheck",
+    "RenewalCodeSent",
     "RenewalRequest",
     "RenewalService",
+    "published_crls",
     "renewal_binding",
+    "renewal_pending_key",
+    "renewal_validator",
 ]
