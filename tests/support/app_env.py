@@ -60,11 +60,13 @@ TARIFFS = {
             "kind": "certificate_issuance",
         },
         {"code": "kavista-licence", "name": "Серийный номер «Кависта»", "kind": "software_licence"},
+        {"code": "kep-renew", "name": "Продление сертификата ЭП", "kind": "certificate_renewal"},
     ],
     "plans": [{"id": "basic", "name": "Базовый"}],
     "prices": [
         {"plan": "basic", "product": "kep-issue", "from": "2025-01-01", "price": "3600.00"},
         {"plan": "basic", "product": "kavista-licence", "from": "2025-01-01", "price": "1500.00"},
+        {"plan": "basic", "product": "kep-renew", "from": "2025-01-01", "price": "1800.00"},
     ],
 }
 
