@@ -161,6 +161,30 @@ class PendingChallenges:
         self._challenges.save(challenge)
         self._records.put(RecordKind.CHALLENGE, key, challenge, at=self._clock.now())
 
+    def send(
+        self,
+        key: str,
+        subscriber: Subscriber,
+        binding: OperationBinding,
+        *,
+        gateway: SmsGateway,
+        random_bytes: RandomBytes,
+    ) -> OtpChallenge:
+        """Send ``subscriber`` a one-time code confirming ``binding`` (R7) and keep it under
+        ``key``; a subscriber without a phone is refused before anything is sent (R1)."""
+        if subscriber.phone is None:
+            raise InvalidInput(f"subscriber {subscriber.id} has no phone for the code (R1)")
+        challenge = send_challenge(
+            gateway,
+            subscriber.phone,
+            subscriber.id,
+            binding,
+            now=self._clock.now(),
+            random_bytes=random_bytes,
+        )
+        self.keep(key, challenge)
+        return challenge
+
     def find(self, key: str) -> OtpChallenge:
         """The challenge last sent under ``key``; RecordNotFound if none was sent."""
         return get_record(self._records, RecordKind.CHALLENGE, key, OtpChallenge)
@@ -244,19 +268,14 @@ class CertificateService:
         now = self._clock.now()
         # the service's own checks (proof of possession, R3, R10, profile) before any SMS
         self._issuance.prepare(request, at=now)
-        subscriber = request.subscriber
-        if subscriber.phone is None:
-            raise InvalidInput(f"subscriber {subscriber.id} has no phone for the code (R1)")
         binding = issuance_binding(request.csr, request.order, request.profile)
-        challenge = send_challenge(
-            self._gateway,
-            subscriber.phone,
-            subscriber.id,
+        challenge = self._pending.send(
+            issuance_pending_key(binding),
+            request.subscriber,
             binding,
-            now=now,
+            gateway=self._gateway,
             random_bytes=self._random,
         )
-        self._pending.keep(issuance_pending_key(binding), challenge)
         return CodeSent(challenge.id, challenge.expires_at)
 
     def issue(self, application: CertificateApplication, code: str) -> IssuanceResult:

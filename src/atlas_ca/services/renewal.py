@@ -41,7 +41,7 @@ from atlas_ca.domain.entitlements import certificate_entitlement
 from atlas_ca.domain.identity_ports import SmsGateway
 from atlas_ca.domain.ids import ChallengeId, OrderId, SubscriberId
 from atlas_ca.domain.orders import Order
-from atlas_ca.domain.otp import OperationBinding, RandomBytes, send_challenge
+from atlas_ca.domain.otp import OperationBinding, RandomBytes
 from atlas_ca.domain.subscribers import Subscriber
 from atlas_ca.domain.tariffs import ProductKind
 from atlas_ca.errors import (
@@ -450,21 +450,16 @@ class RemoteRenewal:
         """Step 1: every check of the renewal (nothing recorded), then the code (R7)."""
         request = self._request(application, OtpConfirmation(NO_CHALLENGE, ""))
         checked = self._renewal.check(request)
-        subscriber = request.subscriber
-        if subscriber.phone is None:
-            raise InvalidInput(f"subscriber {subscriber.id} has no phone for the code (R1)")
         binding = renewal_binding(request.signed_request, request.order, request.profile)
-        challenge = send_challenge(
-            self._gateway,
-            subscriber.phone,
-            subscriber.id,
+        challenge = self._pending.send(
+            renewal_pending_key(binding),
+            request.subscriber,
             binding,
-            now=self._clock.now(),
+            gateway=self._gateway,
             random_bytes=self._random,
         )
-        self._pending.keep(renewal_pending_key(binding), challenge)
         return RenewalCodeSent(
-            challenge.id, challenge.expires_at, subscriber.id, checked.signer.label
+            challenge.id, challenge.expires_at, request.subscriber.id, checked.signer.label
         )
 
     def renew(self, application: RenewalApplication, code: str) -> IssuanceResult:
