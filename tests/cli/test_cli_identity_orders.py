@@ -19,23 +19,10 @@ from atlas_ca.x509.csr import CsrBuilder
 from atlas_ca.x509.names import Name
 from support.atlas_testing import OpenSSL
 from support.cli_ops_support import run_cli, softhsm_env
+from support.person_samples import PERSON
 
 pytestmark = [pytest.mark.softhsm, pytest.mark.openssl_gost]
 
-PERSON = {
-    "surname": "Кузнецов",
-    "given_name": "Пётр",
-    "patronymic": "Андреевич",
-    "birth_date": "1979-02-03",
-    "passport": {
-        "series": "0512",
-        "number": "123456",
-        "issued": "2012-06-01",
-        "issuer_code": "250-001",
-    },
-    "inn": "500100732259",
-    "snils": "112-233-445 95",
-}
 ANSWERS = [
     {"field": "person", "confirmed": True},
     {"field": "passport", "confirmed": True},

@@ -15,23 +15,10 @@ from atlas_ca.cli.demo.fakes import sample_registrar
 from atlas_ca.hsm.software import generate_software_key
 from atlas_ca.storage import RecordKind, open_record_store
 from support.cli_ops_support import pg_url, registers
+from support.person_samples import PERSON
 
 pg_server = registers.pg_server
 
-PERSON = {
-    "surname": "Кузнецов",
-    "given_name": "Пётр",
-    "patronymic": "Андреевич",
-    "birth_date": "1979-02-03",
-    "passport": {
-        "series": "0512",
-        "number": "123456",
-        "issued": "2012-06-01",
-        "issuer_code": "250-001",
-    },
-    "inn": "500100732259",
-    "snils": "112-233-445 95",
-}
 ANSWERS = [{"field": name, "confirmed": True} for name in ("person", "passport", "inn", "snils")]
 TARIFFS = (
     "[tariffs]\n"

@@ -32,25 +32,12 @@ from atlas_ca.x509.csr import CsrBuilder
 from atlas_ca.x509.extensions import KeyUsage, KeyUsageBit
 from atlas_ca.x509.names import Name
 from support.atlas_testing import missing
+from support.person_samples import PERSON
 
 PG_ENV = "ATLAS_CA_TEST_PG_DSN"
 REGISTRAR = "reg-1"
 REGISTRAR_PERSON = "sub-registrar"  # the registrar's own subscriber id (R4, R5)
 
-PERSON = {
-    "surname": "Кузнецов",
-    "given_name": "Пётр",
-    "patronymic": "Андреевич",
-    "birth_date": "1979-02-03",
-    "passport": {
-        "series": "0512",
-        "number": "123456",
-        "issued": "2012-06-01",
-        "issuer_code": "250-001",
-    },
-    "inn": "500100732259",
-    "snils": "112-233-445 95",
-}
 ANSWERS = [{"field": f, "confirmed": True} for f in ("person", "passport", "inn", "snils")]
 TARIFFS = {
     "products": [
