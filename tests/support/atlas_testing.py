@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,9 +148,6 @@ def init_softhsm_token(
     if module is None:
         missing("SoftHSM built with GOST (run scripts/bootstrap.sh)")
         raise AssertionError  # unreachable
-    util = os.environ.get("ATLAS_CA_SOFTHSM_UTIL") or _env_file_value("ATLAS_CA_SOFTHSM_UTIL")
-    if not util or not Path(util).is_file():
-        util = str(module.parent.parent.parent / "bin" / "softhsm2-util")
     tokens = base / "tokens"
     tokens.mkdir(parents=True, exist_ok=True)
     conf = base / "softhsm2.conf"
@@ -158,12 +156,23 @@ def init_softhsm_token(
         "slots.removable = false\n"
     )
     env = dict(os.environ, SOFTHSM2_CONF=str(conf))
+    # As the product does it (Pkcs11Module.init_token: C_InitToken, C_InitPIN), in a child that
+    # reads the PINs from stdin: softhsm2-util takes them only on its command line, which every
+    # user of the machine can read; the child keeps this process free of the module.
+    init = (
+        "import sys; from atlas_ca.hsm.pkcs11 import Pkcs11Module; "
+        "so_pin, user_pin = sys.stdin.read().split(); "
+        f"Pkcs11Module.load({str(module)!r})"
+        f".init_token({label!r}, so_pin=so_pin, user_pin=user_pin)"
+    )
     subprocess.run(
-        [util, "--init-token", "--free", "--label", label, "--pin", user_pin, "--so-pin", so_pin],
+        [sys.executable, "-c", init],
+        input=f"{so_pin}\n{user_pin}\n",
+        text=True,
         check=True,
         capture_output=True,
         env=env,
-        timeout=60,
+        timeout=120,
     )
     pin_file = base / f"{label}.pin"
     pin_file.write_text(user_pin)
