@@ -237,6 +237,63 @@ def cpu_seconds(pid: int) -> float:
 # --- output -----------------------------------------------------------------------------------
 
 
+def bench_ca(
+    base: Path,
+    ca_uri: str,
+    services: list[tuple[str, bytes]],
+    profile: str,
+    *,
+    now: Any,
+    crl_urls: tuple[str, ...] = (),
+) -> Any:
+    """The benches' CA (self-signed, key at ``ca_uri``) and, for each ``(name, spki)`` of
+    ``services``, a certificate of the ``ocsp`` or ``tsa`` profile written to
+    ``base/<name>.pem``; ``base/ca.pem`` too. Returns the CA certificate. Runs in the child
+    that has SOFTHSM2_CONF set (imports atlas_ca lazily, as the benches' setups do)."""
+    import random
+
+    from atlas_ca.asn1 import oids
+    from atlas_ca.domain.identifiers import InnLegal, Ogrn
+    from atlas_ca.hsm import open_key
+    from atlas_ca.profiles.config import CaConfig, IssuerTools
+    from atlas_ca.profiles.planning import (
+        Address,
+        Organisation,
+        issue_certificate,
+        plan_ca_certificate,
+        plan_ocsp_certificate,
+        plan_tsa_certificate,
+    )
+
+    config = CaConfig(
+        issuer_tools=IssuerTools("ПАК HSM", "ПАК УЦ", "СФ/124-0000", "СФ/128-0000"),
+        ca_sign_tool="ПАК HSM",
+        policy_classes=(oids.RuPolicy.KC1,),
+        crl_urls=crl_urls,
+    )
+    org = Organisation(
+        'АО "Сервер-Центр"',
+        Ogrn("1022502121476"),
+        InnLegal("2539038819"),
+        Address("25 Приморский край", "г. Владивосток", "ул. Светланская, д. 1"),
+        common_name="УЦ (bench)",
+    )
+    ca_key = open_key(ca_uri)
+    ca = issue_certificate(
+        plan_ca_certificate(org, ca_key.public_key_info, config, ca_key, not_before=now),
+        ca_key,
+        serial=1,
+        self_signed=True,
+    )
+    (base / "ca.pem").write_bytes(ca.pem())
+    plan_service = {"ocsp": plan_ocsp_certificate, "tsa": plan_tsa_certificate}[profile]
+    for name, spki in services:
+        plan = plan_service(org, spki, config, ca_key, not_before=now)
+        cert = issue_certificate(plan, ca_key, serial=random.getrandbits(120), issuer=ca)
+        (base / f"{name}.pem").write_bytes(cert.pem())
+    return ca
+
+
 def print_load(when: str) -> None:
     """The machine's load average (1, 5, 15 min): the figures of a shared machine need it."""
     one, five, fifteen = os.getloadavg()

@@ -57,53 +57,26 @@ PIN = "123456"
 
 
 def setup(base: Path, ca_uri: str, ocsp_uri: str, ref_spki_pem: Path, serials: int) -> None:
-    from atlas_ca.asn1 import oids
     from atlas_ca.audit import Actor
-    from atlas_ca.domain.identifiers import InnLegal, Ogrn
     from atlas_ca.domain.ids import SubscriberId
     from atlas_ca.hsm import open_key
-    from atlas_ca.profiles.config import CaConfig, IssuerTools
-    from atlas_ca.profiles.planning import (
-        Address,
-        Organisation,
-        issue_certificate,
-        plan_ca_certificate,
-        plan_ocsp_certificate,
-    )
     from atlas_ca.storage import RevocationReason, open_register
     from atlas_ca.storage.ports import IssuedCertificate, IssuerKeyId, NewIntent, ProfileName
     from atlas_ca.x509.crl import issuer_facts
     from atlas_ca.x509.pem import read_der_or_pem
 
     now = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
-    config = CaConfig(
-        issuer_tools=IssuerTools("ПАК HSM", "ПАК УЦ", "СФ/124-0000", "СФ/128-0000"),
-        ca_sign_tool="ПАК HSM",
-        policy_classes=(oids.RuPolicy.KC1,),
+    ca = benchlib.bench_ca(
+        base,
+        ca_uri,
+        [
+            ("ocsp", open_key(ocsp_uri).public_key_info),
+            ("ref-ocsp", read_der_or_pem(ref_spki_pem.read_bytes())[1]),
+        ],
+        "ocsp",
+        now=now,
         crl_urls=("http://ca.example.ru/cdp/ca.crl",),
     )
-    org = Organisation(
-        'АО "Сервер-Центр"',
-        Ogrn("1022502121476"),
-        InnLegal("2539038819"),
-        Address("25 Приморский край", "г. Владивосток", "ул. Светланская, д. 1"),
-        common_name="УЦ (bench)",
-    )
-    ca_key, ocsp_key = open_key(ca_uri), open_key(ocsp_uri)
-    ca = issue_certificate(
-        plan_ca_certificate(org, ca_key.public_key_info, config, ca_key, not_before=now),
-        ca_key,
-        serial=1,
-        self_signed=True,
-    )
-    for name, spki in (
-        ("ocsp", ocsp_key.public_key_info),
-        ("ref-ocsp", read_der_or_pem(ref_spki_pem.read_bytes())[1]),
-    ):
-        plan = plan_ocsp_certificate(org, spki, config, ca_key, not_before=now)
-        cert = issue_certificate(plan, ca_key, serial=random.getrandbits(120), issuer=ca)
-        (base / f"{name}.pem").write_bytes(cert.pem())
-    (base / "ca.pem").write_bytes(ca.pem())
     issuer = IssuerKeyId.from_bytes(issuer_facts(ca.der).key_identifier)
     register = open_register(base / "register.sqlite3", opened_at=now)
     actor = Actor("operator:bench")

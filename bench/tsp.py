@@ -53,47 +53,20 @@ ess_cert_id_alg = sha256
 
 
 def setup(base: Path, ca_uri: str, tsa_uri: str) -> None:
-    from atlas_ca.asn1 import oids
-    from atlas_ca.domain.identifiers import InnLegal, Ogrn
     from atlas_ca.hsm import open_key
-    from atlas_ca.profiles.config import CaConfig, IssuerTools
-    from atlas_ca.profiles.planning import (
-        Address,
-        Organisation,
-        issue_certificate,
-        plan_ca_certificate,
-        plan_tsa_certificate,
-    )
     from atlas_ca.x509.pem import read_der_or_pem
 
     now = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
-    config = CaConfig(
-        issuer_tools=IssuerTools("ПАК HSM", "ПАК УЦ", "СФ/124-0000", "СФ/128-0000"),
-        ca_sign_tool="ПАК HSM",
-        policy_classes=(oids.RuPolicy.KC1,),
+    benchlib.bench_ca(
+        base,
+        ca_uri,
+        [
+            ("tsa", open_key(tsa_uri).public_key_info),
+            ("ref-tsa", read_der_or_pem((base / "ref-tsa.pub").read_bytes())[1]),
+        ],
+        "tsa",
+        now=now,
     )
-    org = Organisation(
-        'АО "Сервер-Центр"',
-        Ogrn("1022502121476"),
-        InnLegal("2539038819"),
-        Address("25 Приморский край", "г. Владивосток", "ул. Светланская, д. 1"),
-        common_name="УЦ (bench)",
-    )
-    ca_key, tsa_key = open_key(ca_uri), open_key(tsa_uri)
-    ca = issue_certificate(
-        plan_ca_certificate(org, ca_key.public_key_info, config, ca_key, not_before=now),
-        ca_key,
-        serial=1,
-        self_signed=True,
-    )
-    (base / "ca.pem").write_bytes(ca.pem())
-    for name, spki in (
-        ("tsa", tsa_key.public_key_info),
-        ("ref-tsa", read_der_or_pem((base / "ref-tsa.pub").read_bytes())[1]),
-    ):
-        plan = plan_tsa_certificate(org, spki, config, ca_key, not_before=now)
-        cert = issue_certificate(plan, ca_key, serial=int(time.time_ns()), issuer=ca)
-        (base / f"{name}.pem").write_bytes(cert.pem())
     (base / "atlas-ca.toml").write_text(
         f'[register]\nlocation = "{base / "register.sqlite3"}"\n\n'
         f'[ca]\ncertificate = "{base / "ca.pem"}"\nkey_uri = "{ca_uri}"\n\n'
