@@ -194,6 +194,16 @@ def test_R8_cancel_needs_a_reason_and_records_it() -> None:
     assert order.state is OrderState.AWAITING_PAYMENT  # the original is unchanged
 
 
+def test_R8_a_cancelled_order_has_nothing_outstanding() -> None:
+    """Nothing remains to pay on a cancelled order: money sent to it afterwards is surplus for
+    the personal account (R14), so ``outstanding`` (what an invoice shows as due) is zero."""
+    order = placed_order()
+    assert order.outstanding.is_positive
+    cancelled = cancel_order(order, at(2026, 3, 11), "клиент передумал")
+    assert cancelled.outstanding.is_zero
+    assert cancelled.total == order.total  # what it cost is still known
+
+
 def test_moments_must_be_timezone_aware() -> None:
     with pytest.raises(InvalidBillingInput, match="timezone-aware"):
         start_fulfilment(pay(placed_order()), dt.datetime(2026, 3, 11, 10))

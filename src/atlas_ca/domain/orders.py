@@ -282,7 +282,10 @@ class Order:
 
     @property
     def outstanding(self) -> Money:
-        """What remains to pay (never below zero)."""
+        """What remains to pay (never below zero); nothing on a cancelled order, which takes no
+        more payments (money sent to it is surplus for the personal account, R14)."""
+        if self.state is OrderState.CANCELLED:
+            return Money.zero()
         rest = self.total - self.amount_applied
         return Money.zero() if rest.is_negative else rest
 
