@@ -5,7 +5,9 @@ signed by the CA exactly when the order as stored allows it (issue 12).
 Random sequences of orders (certificates, licences, both; each seller; every method),
 payments (partial, exact, over; repeated notifications), top-ups (every method at each
 seller), payments from the balance, issuances, access grants, cancellations, refund requests
-(orders and balance; received today or earlier) and claim decisions. After every step:
+(orders and balance; received today or earlier), claim decisions and remote renewals (R20: a
+request signed with the subscriber's current certificate key, under an order with a renewal
+line). After every step:
 
 * money received = held on orders + held on accounts + refunded (one accounting model);
 * refunds granted ≤ money received; a request id is assessed once;
@@ -37,6 +39,7 @@ from atlas_ca.domain.ids import OrderId, SubscriberId
 from atlas_ca.domain.money import BillingError, total
 from atlas_ca.domain.orders import Order, OrderState
 from atlas_ca.errors import AtlasCaError, DomainError, InvalidInput
+from atlas_ca.hsm.software import SoftwareKey
 from atlas_ca.services.billing import (
     Claim,
     ClaimStatus,
@@ -47,8 +50,11 @@ from atlas_ca.services.billing import (
     RequestChannel,
     SellerCode,
 )
+from atlas_ca.services.renewal import RenewalApplication
 from atlas_ca.storage.ports import RecordKind, iter_records
-from support.app_env import Desk, Pki, new_csr, open_desk, verified
+from atlas_ca.trust.cms import sign_attached
+from atlas_ca.x509.certificate import Certificate
+from support.app_env import Desk, Pki, new_key_and_csr, open_desk, verified
 
 PEOPLE = ("sub-v", "sub-o")
 OUTSIDE_METHODS = [m for m in PaymentMethod if m is not PaymentMethod.ACCOUNT_BALANCE]
@@ -63,6 +69,7 @@ slot = st.integers(0, 7)
 class FacadeMachine(RuleBasedStateMachine):
     pki: Pki
     signed: list[str]
+    renewed: list[str]
     kind: str
     pg: str | None
     where: Path
@@ -79,6 +86,8 @@ class FacadeMachine(RuleBasedStateMachine):
         self.payments: dict[str, tuple[str, Money, PaymentMethod]] = {}
         self.requests: set[str] = set()
         self.claims: list[str] = []
+        # each person's newest certificate and its key: what a remote renewal is signed with
+        self.holders: dict[str, tuple[bytes, SoftwareKey]] = {}
         self.n = 0
 
     def teardown(self) -> None:
@@ -98,23 +107,38 @@ class FacadeMachine(RuleBasedStateMachine):
 
     @initialize(who=people, certificates=st.integers(1, 2))
     def a_paid_order_to_begin_with(self, who: str, certificates: int) -> None:
-        """Every run starts from an order paid by invoice (random amounts seldom pay one)."""
+        """Every run starts from an order paid by invoice (random amounts seldom pay one) that
+        buys certificates and two renewals (one pool: whichever comes first uses it), and from
+        the first certificate issued under it, so that remote renewals are reached."""
         order_id = self._id("ord")
-        placed = self.ca.create_order(order_id, who, [f"kep-issue:{certificates}"])
+        placed = self.ca.create_order(order_id, who, [f"kep-issue:{certificates}", "kep-renew:2"])
         self.ca.pay(order_id, self._id("inv"), placed.total, PaymentMethod.BANK_TRANSFER)
         self.orders.append(order_id)
+        key, csr = new_key_and_csr(type(self).where, self._id("key"))
+        self.ca.send_issuance_code(csr, subscriber=who, order=order_id)
+        first = self.ca.issue(csr, subscriber=who, order=order_id, code=self.desk.inbox.code())
+        self.holders[who] = (first.certificate.der, key)
 
     @rule(
         who=people,
         seller=sellers,
         method=st.sampled_from(list(PaymentMethod)),
         certificates=st.integers(0, 2),
+        renewal=st.booleans(),
         licence=st.booleans(),
     )
     def create_order(
-        self, who: str, seller: SellerCode, method: PaymentMethod, certificates: int, licence: bool
+        self,
+        who: str,
+        seller: SellerCode,
+        method: PaymentMethod,
+        certificates: int,
+        renewal: bool,
+        licence: bool,
     ) -> None:
         items = [f"kep-issue:{certificates}"] if certificates else []
+        if renewal:
+            items.append("kep-renew")
         if licence or not items:
             items.append("kavista-licence")
         order_id = self._id("ord")
@@ -202,10 +226,10 @@ class FacadeMachine(RuleBasedStateMachine):
             allowed = True
         except AtlasCaError:
             allowed = False
-        csr = new_csr(type(self).where, self._id("key"))
+        key, csr = new_key_and_csr(type(self).where, self._id("key"))
         try:
             self.ca.send_issuance_code(csr, subscriber=who, order=order_id)
-            self.ca.issue(csr, subscriber=who, order=order_id, code=self.desk.inbox.code())
+            issued = self.ca.issue(csr, subscriber=who, order=order_id, code=self.desk.inbox.code())
         except AtlasCaError as exc:
             refused: AtlasCaError | None = exc
         else:
@@ -216,12 +240,62 @@ class FacadeMachine(RuleBasedStateMachine):
             return
         assert allowed
         type(self).signed.append(order_id)
+        self.holders[who] = (issued.certificate.der, key)
         # what the CA signed: only for a paid, unrefunded order, within its count
         assert stored.state in (OrderState.PAID, OrderState.IN_FULFILMENT)
         assert stored.refunded.is_zero
         assert used < certificate_entitlement(stored).bought
         assert self._issued(order_id) == used + 1
         assert self.ca.order(order_id).state in (OrderState.IN_FULFILMENT, OrderState.COMPLETED)
+
+    @precondition(lambda self: bool(self.holders))
+    @rule(index=slot, data=st.data())
+    def renew(self, index: int, data: st.DataObject) -> None:
+        """R20 through the facade: a renewal signed with the current certificate's key succeeds
+        exactly when the order as stored has a renewal line and allows one more certificate to
+        that person (R10); it then counts against the order like any issuance."""
+        order_id = self._order(index)
+        if order_id is None:
+            return
+        who = data.draw(st.sampled_from(sorted(self.holders)))
+        current, current_key = self.holders[who]
+        stored = self.ca.order(order_id)
+        used = self._issued(order_id)
+        bought = certificate_entitlement(stored)
+        try:
+            require_issuance(stored, SubscriberId(who), used=used)
+            allowed = any(line.kind.value == "certificate_renewal" for line in bought.lines)
+        except AtlasCaError:
+            allowed = False
+        self.ca.publish_crl(operator="ops-1")  # the signer's status must be known (R20)
+        key, csr = new_key_and_csr(type(self).where, self._id("renew"))
+        application = RenewalApplication(
+            signed_request=sign_attached(csr, current_key, current, at=self.desk.clock.now()),
+            order=OrderId(order_id),
+        )
+        before = self.ca.money_totals()
+        flow = self.ca.renewal()
+        try:
+            flow.send_code(application)
+            renewed = flow.renew(application, self.desk.inbox.code())
+        except AtlasCaError as exc:
+            refused: AtlasCaError | None = exc
+        else:
+            refused = None
+        assert self.ca.money_totals() == before  # a renewal moves no money by itself
+        if refused is not None:
+            assert not allowed, str(refused)
+            assert self._issued(order_id) == used
+            return
+        assert allowed
+        type(self).renewed.append(order_id)
+        assert renewed.record.subscriber == SubscriberId(who)
+        assert (
+            Certificate.from_der(renewed.certificate.der).serial_number
+            != Certificate.from_der(current).serial_number
+        )
+        assert self._issued(order_id) == used + 1
+        self.holders[who] = (renewed.certificate.der, key)
 
     @rule(index=slot, who=people)
     def grant_access(self, index: int, who: str) -> None:
@@ -368,6 +442,8 @@ def test_money_and_certificates_hold_under_random_journeys_through_the_facade(
 
     Machine.pki, Machine.kind, Machine.pg, Machine.where = pki, kind, pg_dsn, tmp_path
     Machine.signed = []
+    Machine.renewed = []
     Machine.TestCase.settings = machine_settings(kind)
     Machine.TestCase().runTest()
     assert Machine.signed  # the runs did reach the CA's signature, not only refusals
+    assert Machine.renewed  # and remote renewals that succeeded

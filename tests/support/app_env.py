@@ -261,12 +261,18 @@ def desk(
         opened.ca.close()
 
 
-def new_csr(where: Path, name: str) -> bytes:
-    """A CSR of a fresh GOST key (one key, one certificate: each issuance needs its own)."""
+def new_key_and_csr(where: Path, name: str) -> tuple[SoftwareKey, bytes]:
+    """A fresh GOST key and its CSR (one key, one certificate: each issuance needs its own)."""
     uri = generate_software_key(
         where / f"{name}.key", KeyType.GOST3410_2012_256, password="s", iterations=1000
     )
-    return CsrBuilder().subject_name(Name.build([])).sign(open_software_key(uri, password="s")).der
+    key = open_software_key(uri, password="s")
+    return key, CsrBuilder().subject_name(Name.build([])).sign(key).der
+
+
+def new_csr(where: Path, name: str) -> bytes:
+    """A CSR of a fresh GOST key."""
+    return new_key_and_csr(where, name)[1]
 
 
 def verified(desk: Desk, pki: Pki, sid: str, phone: str = "+79241112233") -> None:
