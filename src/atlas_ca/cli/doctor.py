@@ -89,11 +89,8 @@ def run_checks(config: OperatorConfig, config_path: Path | None) -> list[Check]:
         location = config.register
         if "://" not in location and not Path(location).exists():
             raise Unavailable(f"{location} does not exist (atlas-ca init creates the register)")
-        ws = Workspace(config)
-        try:
+        with Workspace(config) as ws:
             return f"{config.register}: schema version {ws.register.schema_version}"
-        finally:
-            ws.close()
 
     checks.append(_guard("register", database))
 
@@ -210,13 +207,10 @@ def audit_verify(trusted: tuple[Path, ...], config_path: Path | None, as_json: b
     """
     config = load_config(config_path)
     keys = _trusted_keys(config, trusted)
-    ws = Workspace(config)
-    try:
+    with Workspace(config) as ws:
         report = verify_store(
             ws.register, verify_signature=x509_signature_verifier, trusted_keys=keys
         )
-    finally:
-        ws.close()
     problem = report.first_problem
     if as_json:
         click.echo(
@@ -261,14 +255,11 @@ def audit_checkpoint(key_uri: str | None, config_path: Path | None, as_json: boo
       atlas-ca audit checkpoint --config /etc/atlas-ca/atlas-ca.toml
     """
     config = load_config(config_path)
-    ws = Workspace(config)
-    try:
+    with Workspace(config) as ws:
         uri = key_uri or config.require_key_uri()
         key = open_key(uri, pin=pin_from_environment())
         label = getattr(key, "label", None) or "ca"
         checkpoint = ws.register.checkpoint(key, at=ws.now(), key_id=str(label))
-    finally:
-        ws.close()
     data = {
         "seq": checkpoint.seq,
         "chain_hash": checkpoint.chain_hash.hex(),

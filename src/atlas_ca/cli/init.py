@@ -85,8 +85,8 @@ def init(
       atlas-ca init --config ca.toml --subordinate ca.csr --name ... --ogrn ... --inn ...
     """
     config = load_config(config_path)
-    ws = Workspace(config)  # sets SOFTHSM2_CONF / the module before any token is opened
-    try:
+    # the workspace sets SOFTHSM2_CONF / the module before any token is opened
+    with Workspace(config) as ws:
         setup = CaSetupService(clock=ws.clock, random_bytes=secrets.token_bytes)
         uri = key_uri or config.require_key_uri()
         if generate:
@@ -120,8 +120,6 @@ def init(
         ws.register  # noqa: B018 - create (and migrate) the register now
         ws.records  # noqa: B018 - and the record store next to it
         result["register"] = config.register
-    finally:
-        ws.close()
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False))
         return

@@ -133,8 +133,7 @@ def order_create(
     """
     config = load_config(config_path)
     catalogue_from(config.tariffs)  # a missing [tariffs] table is a configuration error first
-    ws = Workspace(config)
-    try:
+    with Workspace(config) as ws:
         placed = ws.billing().create_order(
             order_id,
             customer,
@@ -145,8 +144,6 @@ def order_create(
             entry_point=_ENTRY[entry_point],
             recipients=recipients,
         )
-    finally:
-        ws.close()
     _echo(_order_json(placed), as_json)
 
 
@@ -162,11 +159,8 @@ def order_show(order_id: str, config_path: Path | None, as_json: bool) -> None:
     Examples:
       atlas-ca order show ord-0002 --json
     """
-    ws = _workspace(config_path)
-    try:
+    with _workspace(config_path) as ws:
         found = ws.order(order_id)
-    finally:
-        ws.close()
     _echo(_order_json(found), as_json)
 
 
@@ -208,8 +202,7 @@ def order_pay(
         raise click.UsageError("--from-balance pays what is outstanding: omit --amount")
     if not from_balance and (amount is None or payment_id is None):
         raise click.UsageError("give --amount and --payment-id (or --from-balance)")
-    ws = _workspace(config_path)
-    try:
+    with _workspace(config_path) as ws:
         if from_balance:
             paid = ws.pay_from_balance(order_id, payment_id)
             shown_payment = _payment_json(
@@ -231,8 +224,6 @@ def order_pay(
                 surplus=outcome.surplus,
             )
             balance = received.account.balance
-    finally:
-        ws.close()
     shown_payment["balance"] = str(balance)
     _echo(shown_payment, as_json)
 
@@ -271,11 +262,8 @@ def order_cancel(order_id: str, reason: str, config_path: Path | None, as_json: 
     Examples:
       atlas-ca order cancel ord-0002 --reason 'заказ оформлен по ошибке'
     """
-    ws = _workspace(config_path)
-    try:
+    with _workspace(config_path) as ws:
         done = ws.cancel_order(order_id, reason)
-    finally:
-        ws.close()
     data = _order_json(done.order)
     data["released"] = str(done.released)
     data["balance"] = str(done.account.balance)
@@ -296,11 +284,8 @@ def order_grant_access(order_id: str, person: str, config_path: Path | None, as_
     Examples:
       atlas-ca order grant-access ord-0004 --person sub-0001
     """
-    ws = _workspace(config_path)
-    try:
+    with _workspace(config_path) as ws:
         updated = ws.grant_access(order_id, person)
-    finally:
-        ws.close()
     _echo(_order_json(updated), as_json)
 
 
@@ -364,8 +349,7 @@ def account_top_up(
       atlas-ca account top-up sub-0002 --amount 5000.00 --entry-id sber-778900 --method sberbank
       atlas-ca account top-up sub-0002 --amount 1000.00 --entry-id kassa-17 --method cash
     """
-    ws = _workspace(config_path)
-    try:
+    with _workspace(config_path) as ws:
         acc = ws.billing().top_up(
             subscriber_id,
             entry_id,
@@ -374,8 +358,6 @@ def account_top_up(
             method=_METHODS[method],
             reason=reason,
         )
-    finally:
-        ws.close()
     _echo(_account_json(acc), as_json)
 
 
@@ -391,11 +373,8 @@ def account_show(subscriber_id: str, config_path: Path | None, as_json: bool) ->
     Examples:
       atlas-ca account show sub-0002 --json
     """
-    ws = _workspace(config_path)
-    try:
+    with _workspace(config_path) as ws:
         acc = ws.account(subscriber_id)
-    finally:
-        ws.close()
     _echo(_account_json(acc), as_json)
 
 
@@ -491,8 +470,7 @@ def _refund_request(
     subscriber: str | None = None,
 ) -> None:
     """Assess a written refund request about an order or a balance and print the decision."""
-    ws = _workspace(config_path)
-    try:
+    with _workspace(config_path) as ws:
         outcome = ws.request_refund(
             request_id,
             channel=_CHANNELS[channel],
@@ -501,8 +479,6 @@ def _refund_request(
             amount=None if amount is None else _money(amount),
             received_on=_received_on(received_on),
         )
-    finally:
-        ws.close()
     _echo(_refund_json(outcome), as_json)
 
 
@@ -562,16 +538,13 @@ def order_refund_decide(
     """
     if (approve is None) == (not deny):
         raise InvalidInput("give exactly one of --approve AMOUNT or --deny")
-    ws = _workspace(config_path)
-    try:
+    with _workspace(config_path) as ws:
         outcome = ws.billing().decide_claim(
             request_id,
             approved=None if approve is None else _money(approve),
             reason=reason,
             decided_by=decided_by,
         )
-    finally:
-        ws.close()
     _echo(_refund_json(outcome), as_json)
 
 

@@ -83,8 +83,7 @@ def renew(
         profile=profile,
         subject_sign_tool=sign_tool,
     )
-    ws = open_workspace(config_path, sms=ConsoleSmsGateway())
-    try:
+    with open_workspace(config_path, sms=ConsoleSmsGateway()) as ws:
         flow = ws.renewal(trust_store=trust_store, crl_files=crl_files)
         if otp_code is None:
             sent = flow.send_code(application)
@@ -99,8 +98,6 @@ def renew(
             )
             return
         result = flow.renew(application, otp_code)
-    finally:
-        ws.close()
     pem = result.certificate.pem()
     if out_path is not None:
         out_path.write_bytes(pem)

@@ -260,8 +260,7 @@ def service_cert(config_path: Path | None, kind: str, key_uri: str, out: Path) -
       atlas-ca service-cert ocsp --key-uri 'pkcs11:token=CA;object=ocsp;type=private' --out ocsp.pem
       atlas-ca service-cert tsa --key-uri 'pkcs11:token=CA;object=tsa;type=private' --out tsa.pem
     """
-    ws = open_workspace(config_path)
-    try:
+    with open_workspace(config_path) as ws:
         ca = ws.ca
         key = open_key(key_uri, pin=pin_from_environment())
         cert = issue_service_certificate(
@@ -280,5 +279,3 @@ def service_cert(config_path: Path | None, kind: str, key_uri: str, out: Path) -
             f"{kind} certificate {cert.serial_number:x} valid until "
             f"{cert.not_after.isoformat()} written to {out} and kept in the register"
         )
-    finally:
-        ws.close()

@@ -98,11 +98,8 @@ def subscriber_add(
       atlas-ca subscriber add org-0001 --kind organisation --phone +79240000000 --data org.json
     """
     data = None if data_path is None else read_json(data_path)
-    ws = Workspace(load_config(config_path))
-    try:
+    with Workspace(load_config(config_path)) as ws:
         sub = ws.add_subscriber(subscriber_id, phone=phone, kind=KINDS[kind], data=data)
-    finally:
-        ws.close()
     _echo(subscriber_summary(sub), as_json)
 
 
@@ -182,14 +179,11 @@ def subscriber_check(
     if (answers_path is None) == (egrul_path is None):
         raise InvalidInput("give exactly one of --answers FILE or --egrul FILE")
     document = read_json(egrul_path if egrul_path is not None else answers_path)  # type: ignore[arg-type]
-    ws = Workspace(load_config(config_path))
-    try:
+    with Workspace(load_config(config_path)) as ws:
         if egrul_path is not None:
             sub = ws.confirm_with_egrul(subscriber_id, document)
         else:
             sub = ws.record_checks(subscriber_id, document)
-    finally:
-        ws.close()
     _echo(subscriber_summary(sub), as_json)
 
 
@@ -245,13 +239,10 @@ def subscriber_verify(
                 f"{path} exists; nothing was verified (use --force to overwrite it)",
                 path=str(path),
             )
-    ws = Workspace(load_config(config_path))
-    try:
+    with Workspace(load_config(config_path)) as ws:
         done = ws.verify_subscriber(
             subscriber_id, registrar=registrar_id, key=attest_key, method=METHODS[method]
         )
-    finally:
-        ws.close()
     # the record is the verified personal data (152-ФЗ): 0600 in a 0700 directory
     write_file(record, done.attestation.record_der, mode=PRIVATE_FILE, overwrite=force)
     write_file(signature, done.attestation.signature_der, mode=PRIVATE_FILE, overwrite=force)
@@ -272,14 +263,11 @@ def subscriber_show(subscriber_id: str, config_path: Path | None, as_json: bool)
     Examples:
       atlas-ca subscriber show sub-0001 --json
     """
-    ws = Workspace(load_config(config_path))
-    try:
+    with Workspace(load_config(config_path)) as ws:
         summary = subscriber_summary(ws.subscriber(subscriber_id))
         summary["certificates"] = {
             format(r.serial, "x"): r.status.value for r in ws.certificates_of(subscriber_id)
         }
-    finally:
-        ws.close()
     _echo(summary, as_json)
 
 
@@ -338,11 +326,8 @@ def registrar_add(
         certificate=certificate,
         person=person,
     )
-    ws = Workspace(load_config(config_path))
-    try:
+    with Workspace(load_config(config_path)) as ws:
         ws.add_registrar(reg)
-    finally:
-        ws.close()
     _echo(
         {
             "id": reg.id.value,
@@ -412,8 +397,7 @@ def authority_add(
         poa_number=poa_number,
         poa_issued=None if poa_issued is None else parse_date(poa_issued, "--poa-issued"),
     )
-    ws = Workspace(load_config(config_path))
-    try:
+    with Workspace(load_config(config_path)) as ws:
         found = ws.add_authority(
             authority_id,
             person=person,
@@ -424,8 +408,6 @@ def authority_add(
             valid_until=_moment(valid_until) if valid_until else None,
             registrar=registrar_id,
         )
-    finally:
-        ws.close()
     _echo({"id": found.id.value, "person": person, "verified_by": registrar_id}, as_json)
 
 
@@ -444,11 +426,8 @@ def authority_revoke(
     Examples:
       atlas-ca authority revoke auth-1 --reason 'МЧД отозвана доверителем'
     """
-    ws = Workspace(load_config(config_path))
-    try:
+    with Workspace(load_config(config_path)) as ws:
         found = ws.revoke_authority(authority_id, reason)
-    finally:
-        ws.close()
     revoked = found.revoked_at.isoformat() if found.revoked_at else None
     _echo({"id": found.id.value, "revoked_at": revoked}, as_json)
 
