@@ -1,0 +1,208 @@
+"""Our own GOST R 34.10-2012 signature verification (§6.2; RFC 7091 §6.2), part of the native
+engine: scalars here in Python ints, the curve arithmetic ``C = z1·P + z2·Q`` and the test
+``x_C mod q = r`` in the C extension :mod:`atlas_ca.gost._ecverify`.
+
+Why our own: the gost engine verifies in ≈ 110–130 µs for 256 bits, and an issuing CA verifies
+two signatures per certificate, one of them always under its own key. With a precomputed
+table for that key (and one per curve for the generator) a verification is ≈ 130 mixed
+additions and no doubling, several times faster (docs/performance.md, "Issue 17: our own GOST
+verification"). Verification only: every input is public, so none of this is constant time.
+
+Which path a key takes (:func:`verify_digest`):
+
+* **prepared** — a fixed-base table of the key (≈ 0.7 ms to build for 256 bits, ≈ 7 ms for
+  512; 53 KiB / 213 KiB). A key gets one at its *second* verification (the first only records
+  it in a bounded set of :data:`SEEN_KEYS` keys), or at once through :func:`prepare`. At most
+  :data:`PREPARED_KEYS` tables are kept, least recently used dropped first;
+* **one-off** — a key seen once (a request's proof of possession): a width-5 NAF
+  multiplication on the key, for the sizes in :data:`ONE_OFF_BITS`, where it was measured
+  faster than the gost engine; for the others ``None`` is returned and the caller asks the
+  engine.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
+
+from atlas_ca.errors import GostEngineFailure, InvalidPublicKey
+from atlas_ca.gost.engine import extension_module
+from atlas_ca.gost.keys import GostPublicKey
+from atlas_ca.gost.params import ParamSet
+
+if TYPE_CHECKING:
+    from atlas_ca.gost._ecverify import Curve, PreparedKey
+
+#: Fixed-base tables of public keys kept (least recently used dropped first).
+PREPARED_KEYS = 16
+#: Keys remembered after one verification, so that a second one builds their table.
+SEEN_KEYS = 1024
+#: Key sizes whose first verification runs here rather than in the gost engine (measured:
+#: 256-bit ≈ 1.5× faster than the engine; 512-bit ≈ 1.3× slower, see docs/performance.md).
+ONE_OFF_BITS = frozenset({256})
+
+_lock = threading.Lock()
+_curves: dict[ParamSet, Curve] = {}
+_curves_by_value: dict[tuple[int, ...], Curve] = {}
+_prepared: OrderedDict[GostPublicKey, PreparedKey] = OrderedDict()
+_seen: OrderedDict[GostPublicKey, None] = OrderedDict()
+
+
+def available() -> bool:
+    """True if the C extension is built and importable."""
+    return extension_module() is not None
+
+
+def _ext() -> Any:
+    module = extension_module()
+    if module is None:
+        from atlas_ca.gost.engine import extension_error
+
+        raise GostEngineFailure(
+            f"the GOST verification extension is not built: {extension_error()}",
+            engine="native",
+        )
+    return module
+
+
+def _curve(ps: ParamSet) -> Curve:
+    """The extension's curve of ``ps`` with its generator table (built once per curve: the
+    CryptoPro and TC26 sets that share a curve share it)."""
+    curve = _curves.get(ps)
+    if curve is not None:
+        return curve
+    ext = _ext()
+    values = (ps.p, ps.a, ps.b, ps.q, ps.x, ps.y)
+    with _lock:
+        curve = _curves_by_value.get(values)
+    if curve is None:
+        n = ps.size
+        try:
+            made: Curve = ext.Curve(*(v.to_bytes(n, "big") for v in values))
+        except ValueError as exc:
+            raise GostEngineFailure(
+                f"parameter set {ps.name} is not a curve the extension accepts: {exc}",
+                engine="native",
+            ) from exc
+        with _lock:
+            curve = _curves_by_value.setdefault(values, made)
+    with _lock:
+        _curves[ps] = curve
+    return curve
+
+
+def _table(key: GostPublicKey, curve: Curve) -> PreparedKey:
+    ps = key.param_set
+    n = ps.size
+    try:
+        return curve.prepare(key.x.to_bytes(n, "big"), key.y.to_bytes(n, "big"))
+    except ValueError as exc:
+        # GostPublicKey checked the point already; reaching here means it was forged.
+        raise InvalidPublicKey(
+            f"public key rejected by the verification extension on {ps.name}: {exc}",
+            param_set=ps.name,
+            problem="off-curve",
+        ) from exc
+
+
+def prepare(key: GostPublicKey) -> None:
+    """Build ``key``'s fixed-base table now (a CA's own key, an OCSP responder's), so that
+    even its first verification is fast. Keeps it among the :data:`PREPARED_KEYS`."""
+    if not isinstance(key, GostPublicKey):
+        raise TypeError(f"key must be a GostPublicKey, not {type(key).__name__}")
+    with _lock:
+        if key in _prepared:
+            _prepared.move_to_end(key)
+            return
+    table = _table(key, _curve(key.param_set))
+    _keep(key, table)
+
+
+def _keep(key: GostPublicKey, table: PreparedKey) -> None:
+    with _lock:
+        _prepared[key] = table
+        _prepared.move_to_end(key)
+        while len(_prepared) > PREPARED_KEYS:
+            _prepared.popitem(last=False)
+
+
+def is_prepared(key: GostPublicKey) -> bool:
+    """True if ``key`` has a table now."""
+    with _lock:
+        return key in _prepared
+
+
+def forget() -> None:
+    """Drop every key table and the record of keys seen (generator tables stay)."""
+    with _lock:
+        _prepared.clear()
+        _seen.clear()
+
+
+def _scalars(ps: ParamSet, digest: bytes, r: int, s: int) -> tuple[bytes, bytes, bytes]:
+    """§6.2 steps 3–5: e = α mod q (1 if 0), v = e⁻¹, z1 = s·v, z2 = −r·v (mod q)."""
+    q = ps.q
+    e = int.from_bytes(digest, "little") % q or 1
+    v = pow(e, -1, q)
+    n = ps.size
+    z1, z2 = s * v % q, (q - r) * v % q
+    return z1.to_bytes(n, "big"), z2.to_bytes(n, "big"), r.to_bytes(n, "big")
+
+
+def verify_digest(key: GostPublicKey, digest: bytes, r: int, s: int) -> bool | None:
+    """True if ``(r, s)`` is a valid signature of the Streebog ``digest`` (read little-endian)
+    under ``key``; ``None`` when this key is better verified by the gost engine (a first
+    verification of a size outside :data:`ONE_OFF_BITS`).
+
+    ``r`` and ``s`` outside ``1..q-1`` are simply invalid; a digest of the wrong length is a
+    :class:`ValueError`, as in :func:`atlas_ca.gost.verify_digest`.
+    """
+    ps = key.param_set
+    if len(digest) != ps.size:
+        raise ValueError(f"a {ps.bits}-bit GOST signature signs a {ps.size}-byte digest")
+    if not (0 < r < ps.q and 0 < s < ps.q):
+        return False
+    with _lock:
+        table = _prepared.get(key)
+        if table is not None:
+            _prepared.move_to_end(key)
+            second = False
+        else:
+            second = key in _seen
+            if second:
+                del _seen[key]
+            else:
+                _seen[key] = None
+                while len(_seen) > SEEN_KEYS:
+                    _seen.popitem(last=False)
+    if table is None and not second and ps.bits not in ONE_OFF_BITS:
+        return None
+    curve = _curve(ps)
+    z1, z2, rb = _scalars(ps, digest, r, s)
+    if table is None and second:
+        table = _table(key, curve)
+        _keep(key, table)
+    try:
+        if table is not None:
+            return bool(curve.verify_prepared(z1, z2, rb, table))
+        n = ps.size
+        return bool(curve.verify(z1, z2, rb, key.x.to_bytes(n, "big"), key.y.to_bytes(n, "big")))
+    except ValueError as exc:
+        raise InvalidPublicKey(
+            f"public key rejected by the verification extension on {ps.name}: {exc}",
+            param_set=ps.name,
+            problem="off-curve",
+        ) from exc
+
+
+__all__ = [
+    "ONE_OFF_BITS",
+    "PREPARED_KEYS",
+    "SEEN_KEYS",
+    "available",
+    "forget",
+    "is_prepared",
+    "prepare",
+    "verify_digest",
+]
