@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from atlas_ca.errors import GostEngineFailure, InvalidPublicKey
 from atlas_ca.gost.engine import extension_module
@@ -41,6 +41,9 @@ SEEN_KEYS = 1024
 #: Key sizes whose first verification runs here rather than in the gost engine (measured:
 #: 256-bit ≈ 1.5× faster than the engine; 512-bit ≈ 1.3× slower, see docs/performance.md).
 ONE_OFF_BITS = frozenset({256})
+
+#: ``auto`` is the policy above; ``prepared`` and ``one-off`` force a path (tests, benches).
+VerifyPath = Literal["auto", "prepared", "one-off"]
 
 _lock = threading.Lock()
 _curves: dict[ParamSet, Curve] = {}
@@ -150,37 +153,40 @@ def _scalars(ps: ParamSet, digest: bytes, r: int, s: int) -> tuple[bytes, bytes,
     return z1.to_bytes(n, "big"), z2.to_bytes(n, "big"), r.to_bytes(n, "big")
 
 
-def verify_digest(key: GostPublicKey, digest: bytes, r: int, s: int) -> bool | None:
+def verify_digest(
+    key: GostPublicKey, digest: bytes, r: int, s: int, *, path: VerifyPath = "auto"
+) -> bool | None:
     """True if ``(r, s)`` is a valid signature of the Streebog ``digest`` (read little-endian)
     under ``key``; ``None`` when this key is better verified by the gost engine (a first
-    verification of a size outside :data:`ONE_OFF_BITS`).
+    verification of a size outside :data:`ONE_OFF_BITS`, with ``path="auto"``).
 
     ``r`` and ``s`` outside ``1..q-1`` are simply invalid; a digest of the wrong length is a
-    :class:`ValueError`, as in :func:`atlas_ca.gost.verify_digest`.
+    :class:`ValueError`, as in :func:`atlas_ca.gost.verify_digest`. ``path="prepared"`` builds
+    (and keeps) the key's table if it has none; ``path="one-off"`` never uses nor records one.
     """
     ps = key.param_set
     if len(digest) != ps.size:
         raise ValueError(f"a {ps.bits}-bit GOST signature signs a {ps.size}-byte digest")
     if not (0 < r < ps.q and 0 < s < ps.q):
         return False
-    with _lock:
-        table = _prepared.get(key)
-        if table is not None:
-            _prepared.move_to_end(key)
-            second = False
-        else:
-            second = key in _seen
-            if second:
+    table, build = None, path == "prepared"
+    if path != "one-off":
+        with _lock:
+            table = _prepared.get(key)
+            if table is not None:
+                _prepared.move_to_end(key)
+            elif key in _seen:
                 del _seen[key]
-            else:
+                build = True
+            elif not build:
                 _seen[key] = None
                 while len(_seen) > SEEN_KEYS:
                     _seen.popitem(last=False)
-    if table is None and not second and ps.bits not in ONE_OFF_BITS:
-        return None
+        if table is None and not build and ps.bits not in ONE_OFF_BITS:
+            return None
     curve = _curve(ps)
     z1, z2, rb = _scalars(ps, digest, r, s)
-    if table is None and second:
+    if table is None and build:
         table = _table(key, curve)
         _keep(key, table)
     try:
@@ -200,6 +206,7 @@ __all__ = [
     "ONE_OFF_BITS",
     "PREPARED_KEYS",
     "SEEN_KEYS",
+    "VerifyPath",
     "available",
     "forget",
     "is_prepared",
