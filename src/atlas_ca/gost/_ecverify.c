@@ -26,6 +26,27 @@
 typedef uint64_t u64;
 typedef unsigned __int128 u128;
 
+/* Add and subtract with carry: the x86-64 instructions where there are (GCC makes poor code of
+ * the portable form here), the portable form elsewhere. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <x86intrin.h>
+#define ADC(c, a, b, out) _addcarry_u64((c), (a), (b), (unsigned long long *)(out))
+#define SBB(c, a, b, out) _subborrow_u64((c), (a), (b), (unsigned long long *)(out))
+#else
+static inline unsigned char adc_portable(unsigned char c, u64 a, u64 b, u64 *out) {
+    u128 s = (u128)a + b + c;
+    *out = (u64)s;
+    return (unsigned char)(s >> 64);
+}
+static inline unsigned char sbb_portable(unsigned char c, u64 a, u64 b, u64 *out) {
+    u128 d = (u128)a - b - c;
+    *out = (u64)d;
+    return (unsigned char)((d >> 64) & 1);
+}
+#define ADC(c, a, b, out) adc_portable((c), (a), (b), (out))
+#define SBB(c, a, b, out) sbb_portable((c), (a), (b), (out))
+#endif
+
 #define MAX_NL 8
 /* Fixed-base tables: signed 5-bit digits (-16..16), so rows of 16 points, one row per digit. */
 #define FIXED_W 5
@@ -37,6 +58,7 @@ typedef unsigned __int128 u128;
 typedef struct {
     u64 p[MAX_NL];
     u64 n0;
+    u64 pm_k;        /* k when p = 2^(64·nl) - k, k < 2^32 (then R = 1); else 0 */
     u64 one[MAX_NL]; /* R mod p */
     u64 r2[MAX_NL];  /* R² mod p */
     u64 a[MAX_NL];   /* Montgomery form */

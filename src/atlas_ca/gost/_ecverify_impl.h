@@ -30,12 +30,8 @@ static inline int F(fe_eq)(const u64 *a, const u64 *b) {
 
 /* r = a - b over NL limbs, returns the borrow. */
 static inline u64 F(sub_raw)(u64 *r, const u64 *a, const u64 *b) {
-    u64 borrow = 0;
-    for (int i = 0; i < NL; i++) {
-        u128 d = (u128)a[i] - b[i] - borrow;
-        r[i] = (u64)d;
-        borrow = (u64)(d >> 64) & 1;
-    }
+    unsigned char borrow = 0;
+    for (int i = 0; i < NL; i++) borrow = SBB(borrow, a[i], b[i], &r[i]);
     return borrow;
 }
 
@@ -46,26 +42,19 @@ static inline void F(fe_select)(u64 *r, const u64 *if_mask, const u64 *otherwise
 }
 
 static inline void F(fe_add)(const Curve *c, u64 *r, const u64 *a, const u64 *b) {
-    u64 t[NL], d[NL], carry = 0;
-    for (int i = 0; i < NL; i++) {
-        u128 s = (u128)a[i] + b[i] + carry;
-        t[i] = (u64)s;
-        carry = (u64)(s >> 64);
-    }
+    u64 t[NL], d[NL];
+    unsigned char carry = 0;
+    for (int i = 0; i < NL; i++) carry = ADC(carry, a[i], b[i], &t[i]);
     u64 borrow = F(sub_raw)(d, t, c->p);
     /* a + b < 2p: keep the sum only when it did not carry out and is below p. */
-    F(fe_select)(r, t, d, (u64)0 - (borrow & (carry ^ 1)));
+    F(fe_select)(r, t, d, (u64)0 - (borrow & (u64)(carry ^ 1)));
 }
 
 static inline void F(fe_sub)(const Curve *c, u64 *r, const u64 *a, const u64 *b) {
     u64 t[NL];
     u64 mask = (u64)0 - F(sub_raw)(t, a, b);
-    u64 carry = 0;
-    for (int i = 0; i < NL; i++) {
-        u128 s = (u128)t[i] + (c->p[i] & mask) + carry;
-        r[i] = (u64)s;
-        carry = (u64)(s >> 64);
-    }
+    unsigned char carry = 0;
+    for (int i = 0; i < NL; i++) carry = ADC(carry, t[i], c->p[i] & mask, &r[i]);
 }
 
 static inline void F(fe_neg)(const Curve *c, u64 *r, const u64 *a) {
@@ -76,9 +65,47 @@ static inline void F(fe_neg)(const Curve *c, u64 *r, const u64 *a) {
     F(sub_raw)(r, c->p, a);
 }
 
+/* a·b mod p for p = 2^(64·NL) - k, k < 2^32 (pm_k != 0: TC26 256 paramSetA/B and the
+ * CryptoPro-A curve, 512 paramSetA/C): the 2·NL-limb product folded twice with
+ * 2^(64·NL) ≡ k. Such curves keep elements in normal form (R = 1: one = r2 = 1). */
+static void F(fe_mul_pm)(const Curve *c, u64 *r, const u64 *a, const u64 *b) {
+    u64 t[2 * NL], lo[NL], d[NL];
+    const u64 k = c->pm_k;
+    for (int i = 0; i < NL; i++) {
+        u64 carry = 0, bi = b[i];
+        for (int j = 0; j < NL; j++) {
+            u128 x = (u128)a[j] * bi + (i ? t[i + j] : 0) + carry;
+            t[i + j] = (u64)x;
+            carry = (u64)(x >> 64);
+        }
+        t[i + NL] = carry;
+    }
+    u64 carry = 0;
+    for (int i = 0; i < NL; i++) {
+        u128 x = (u128)t[NL + i] * k + t[i] + carry;
+        lo[i] = (u64)x;
+        carry = (u64)(x >> 64);
+    }
+    /* lo + carry·2^(64·NL) ≡ lo + carry·k, carry·k < 2^64. Should that overflow again, lo is
+     * then below carry·k and adding k once more cannot. */
+    unsigned char cy = ADC(0, lo[0], carry * k, &lo[0]);
+    for (int i = 1; i < NL; i++) cy = ADC(cy, lo[i], 0, &lo[i]);
+    cy = ADC(0, lo[0], k & ((u64)0 - cy), &lo[0]);
+    for (int i = 1; i < NL; i++) cy = ADC(cy, lo[i], 0, &lo[i]);
+    /* lo < 2^(64·NL) < 2p: lo >= p exactly when lo + k carries out, and lo - p is then the
+     * low limbs of lo + k. */
+    cy = ADC(0, lo[0], k, &d[0]);
+    for (int i = 1; i < NL; i++) cy = ADC(cy, lo[i], 0, &d[i]);
+    F(fe_select)(r, d, lo, (u64)0 - (u64)cy);
+}
+
 /* Montgomery product a·b·R^-1 mod p (CIOS, Koç–Acar–Kaliski 1996); inputs < p, output < p.
  * t stays below 2p < 2^(64·NL+1), so t[NL+1] holds at most one bit. */
 static void F(fe_mul)(const Curve *c, u64 *r, const u64 *a, const u64 *b) {
+    if (c->pm_k) {
+        F(fe_mul_pm)(c, r, a, b);
+        return;
+    }
     u64 t[NL + 2];
     memset(t, 0, sizeof t);
     const u64 *p = c->p;
@@ -378,5 +405,14 @@ static void F(init_constants)(Curve *c) {
     memcpy(c->one, x, sizeof x);
     for (int i = 0; i < 64 * NL; i++) F(fe_add)(c, x, x, x);
     memcpy(c->r2, x, sizeof x);
+    /* p = 2^(64·NL) - k with k < 2^32: fe_mul_pm, elements in normal form. */
+    u64 high = ~(u64)0;
+    for (int i = 1; i < NL; i++) high &= c->p[i];
+    if (high == ~(u64)0 && c->p[0] > ~(u64)0 - ((u64)1 << 32)) {
+        c->pm_k = (u64)0 - c->p[0];
+        memset(c->one, 0, sizeof x);
+        c->one[0] = 1;
+        memcpy(c->r2, c->one, sizeof x);
+    }
 }
 

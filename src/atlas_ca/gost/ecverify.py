@@ -11,10 +11,16 @@ verification"). Verification only: every input is public, so none of this is con
 Which path a key takes (:func:`verify_digest`):
 
 * **prepared** — a fixed-base table of the key (≈ 0.7 ms to build for 256 bits, ≈ 7 ms for
-  512; 53 KiB / 213 KiB). A key gets one at its *second* verification (the first only records
-  it in a bounded set of :data:`SEEN_KEYS` keys), or at once through :func:`prepare`. At most
-  :data:`PREPARED_KEYS` tables are kept, least recently used dropped first;
-* **one-off** — a key seen once (a request's proof of possession): a width-5 NAF
+  512; 53 KiB / 213 KiB). A key gets one at its :data:`PREPARE_AT_USE`-th verification (4 for
+  256-bit keys, 8 for 512-bit ones: the uses before are counted in a bounded record of
+  :data:`SEEN_KEYS` keys), or at once through :func:`prepare`. At most :data:`PREPARED_KEYS`
+  tables are kept, least recently used dropped first. Why not at the second use: a table costs
+  about five one-off verifications, and a key verified exactly twice (a request checked on
+  arrival and again at issuance) would pay for one it never uses; preparing at the k-th use,
+  with k about the table's cost in verifications saved, keeps any key's total within about
+  twice the best choice made in hindsight (the ski-rental argument), while the CA's own key,
+  verified thousands of times, loses only its first few fast checks;
+* **one-off** — a key seen fewer times (a request's proof of possession): a width-5 NAF
   multiplication on the key, for the sizes in :data:`ONE_OFF_BITS`, where it was measured
   faster than the gost engine; for the others ``None`` is returned and the caller asks the
   engine.
@@ -36,8 +42,10 @@ if TYPE_CHECKING:
 
 #: Fixed-base tables of public keys kept (least recently used dropped first).
 PREPARED_KEYS = 16
-#: Keys remembered after one verification, so that a second one builds their table.
+#: Keys whose verifications are counted until they reach :data:`PREPARE_AT_USE`.
 SEEN_KEYS = 1024
+#: The verification, by key size, at which a key gets its table (see the module docstring).
+PREPARE_AT_USE = {256: 4, 512: 8}
 #: Key sizes whose first verification runs here rather than in the gost engine (measured:
 #: 256-bit ≈ 1.5× faster than the engine; 512-bit ≈ 1.3× slower, see docs/performance.md).
 ONE_OFF_BITS = frozenset({256})
@@ -49,7 +57,7 @@ _lock = threading.Lock()
 _curves: dict[ParamSet, Curve] = {}
 _curves_by_value: dict[tuple[int, ...], Curve] = {}
 _prepared: OrderedDict[GostPublicKey, PreparedKey] = OrderedDict()
-_seen: OrderedDict[GostPublicKey, None] = OrderedDict()
+_seen: OrderedDict[GostPublicKey, int] = OrderedDict()
 
 
 def available() -> bool:
@@ -175,13 +183,14 @@ def verify_digest(
             table = _prepared.get(key)
             if table is not None:
                 _prepared.move_to_end(key)
-            elif key in _seen:
-                del _seen[key]
-                build = True
             elif not build:
-                _seen[key] = None
-                while len(_seen) > SEEN_KEYS:
-                    _seen.popitem(last=False)
+                uses = _seen.pop(key, 0) + 1
+                if uses >= PREPARE_AT_USE.get(ps.bits, 4):
+                    build = True
+                else:
+                    _seen[key] = uses
+                    while len(_seen) > SEEN_KEYS:
+                        _seen.popitem(last=False)
         if table is None and not build and ps.bits not in ONE_OFF_BITS:
             return None
     curve = _curve(ps)
@@ -205,6 +214,7 @@ def verify_digest(
 __all__ = [
     "ONE_OFF_BITS",
     "PREPARED_KEYS",
+    "PREPARE_AT_USE",
     "SEEN_KEYS",
     "VerifyPath",
     "available",
