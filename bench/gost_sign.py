@@ -92,16 +92,14 @@ def compare_verify() -> int:
         key = public_key_from_private(ps, d)
         digest = bytes(range(ps.size))
         signature = sign_digest(ps, d, digest)
-        n = ps.size
-        r, s = int.from_bytes(signature[n:], "big"), int.from_bytes(signature[:n], "big")
         ecverify.prepare(key)
         fns: dict[str, Callable[[], object]] = {
             "engine": lambda k=key, m=digest, g=signature: _native.verify_digest(k, m, g),
-            "prepared": lambda k=key, m=digest, r=r, s=s: ecverify.verify_digest(
-                k, m, r, s, path="prepared"
+            "prepared": lambda k=key, m=digest, g=signature: ecverify.verify_digest(
+                k, m, g, path="prepared"
             ),
-            "one-off": lambda k=key, m=digest, r=r, s=s: ecverify.verify_digest(
-                k, m, r, s, path="one-off"
+            "one-off": lambda k=key, m=digest, g=signature: ecverify.verify_digest(
+                k, m, g, path="one-off"
             ),
         }
         for fn in fns.values():

@@ -58,6 +58,11 @@ def _split(ps: ParamSet, signature: bytes) -> tuple[int, int]:
     return int.from_bytes(signature[n:], "big"), int.from_bytes(signature[:n], "big")
 
 
+def _sig(ps: ParamSet, r: int, s: int) -> bytes:
+    """``s||r``, each big-endian of the set's size."""
+    return s.to_bytes(ps.size, "big") + r.to_bytes(ps.size, "big")
+
+
 def _sign(ps: ParamSet, d: int, digest: bytes) -> bytes:
     # The gost engine knows no test curve; gostcrypto signs those.
     if ps in (TEST_256, TEST_512):
@@ -84,9 +89,9 @@ def test_the_standards_examples_verify(vector: dict[str, str], path: ecverify.Ve
     key = GostPublicKey(ps, _h(vector["xq"]), _h(vector["yq"]))
     digest = _h(vector["e"]).to_bytes(ps.size, "little")
     r, s = _h(vector["r"]), _h(vector["s"])
-    assert ecverify.verify_digest(key, digest, r, s, path=path) is True
-    assert ecverify.verify_digest(key, digest, s, r, path=path) is False
-    assert ecverify.verify_digest(key, digest, r, s ^ 1, path=path) is False
+    assert ecverify.verify_digest(key, digest, _sig(ps, r, s), path=path) is True
+    assert ecverify.verify_digest(key, digest, _sig(ps, s, r), path=path) is False
+    assert ecverify.verify_digest(key, digest, _sig(ps, r, s ^ 1), path=path) is False
 
 
 @pytest.mark.parametrize("ps", ALL_SETS, ids=lambda p: p.name)
@@ -114,7 +119,7 @@ def test_agrees_with_the_engine_and_gostcrypto(ps: ParamSet, data: st.DataObject
     ]
     for path in PATHS:
         for k, m, rr, ss, want in cases:
-            got = ecverify.verify_digest(k, m, rr, ss, path=path)
+            got = ecverify.verify_digest(k, m, _sig(ps, rr, ss), path=path)
             assert got is want, (path, want)
     # The references: the pure engine on the valid and one tampered case (it is slow), the gost
     # engine on all (production sets only: it knows no test curve).
@@ -136,15 +141,20 @@ def test_r_or_s_zero_or_not_below_q_is_invalid(ps: ParamSet, path: ecverify.Veri
     key = _key(ps, d)
     digest = bytes(range(ps.size))
     r, s = _split(ps, _sign(ps, d, digest))
-    assert ecverify.verify_digest(key, digest, r, s, path=path) is True
+    assert ecverify.verify_digest(key, digest, _sig(ps, r, s), path=path) is True
+    n = ps.size
     for rr, ss in ((0, s), (r, 0), (ps.q, s), (r, ps.q), (r + ps.q, s), (r, s + ps.q)):
-        assert ecverify.verify_digest(key, digest, rr, ss, path=path) is False
+        if max(rr, ss) < 1 << 8 * n:  # representable in s||r
+            assert ecverify.verify_digest(key, digest, _sig(ps, rr, ss), path=path) is False
+    good = _sig(ps, r, s)
+    assert ecverify.verify_digest(key, digest, good[:-1], path=path) is False
+    assert ecverify.verify_digest(key, digest, good + b"\0", path=path) is False
     # The extension checks r itself too: 0 and q are refused before any arithmetic.
     curve = ecverify._curve(ps)
-    n, one = ps.size, (1).to_bytes(ps.size, "big")
+    one = (1).to_bytes(n, "big")
     xy = (key.x.to_bytes(n, "big"), key.y.to_bytes(n, "big"))
     for bad_r in (0, ps.q):
-        assert curve.verify(one, one, bad_r.to_bytes(n, "big"), *xy) is False
+        assert curve.check(one, one, bad_r.to_bytes(n, "big"), *xy) is False
 
 
 @pytest.mark.parametrize("ps", [TEST_256, PARAM_SETS[0], PARAM_SETS[5], PARAM_SETS[-1]],
@@ -157,11 +167,11 @@ def test_a_digest_of_zero_mod_q_is_read_as_e_equal_1(ps: ParamSet) -> None:
     digest_1 = (1).to_bytes(ps.size, "little")
     r, s = _split(ps, _pure.sign_digest(ps, d, digest_1, None))
     for path in PATHS:
-        assert ecverify.verify_digest(key, digest_q, r, s, path=path) is True
-        assert ecverify.verify_digest(key, digest_1, r, s, path=path) is True
-        assert ecverify.verify_digest(key, bytes(ps.size), r, s, path=path) is True
+        assert ecverify.verify_digest(key, digest_q, _sig(ps, r, s), path=path) is True
+        assert ecverify.verify_digest(key, digest_1, _sig(ps, r, s), path=path) is True
+        assert ecverify.verify_digest(key, bytes(ps.size), _sig(ps, r, s), path=path) is True
         two = (2).to_bytes(ps.size, "little")
-        assert ecverify.verify_digest(key, two, r, s, path=path) is False
+        assert ecverify.verify_digest(key, two, _sig(ps, r, s), path=path) is False
     assert _pure.verify_digest(ps, key.x, key.y, digest_q, s.to_bytes(ps.size, "big")
                                + r.to_bytes(ps.size, "big"))  # fmt: skip
 
@@ -182,16 +192,16 @@ def test_every_special_case_of_the_addition(ps: ParamSet) -> None:
     assert doubled is not None
     r_double = doubled[0] % ps.q
     for r in range(1, 4):  # O matches no r
-        assert curve.verify_prepared(b(z1), b(-z1 * d_inv), b(r), table) is False
-        assert curve.verify(b(z1), b(-z1 * d_inv), b(r), *xy) is False
-    assert curve.verify_prepared(b(z1), b(z1 * d_inv), b(r_double), table) is True
-    assert curve.verify(b(z1), b(z1 * d_inv), b(r_double), *xy) is True
-    assert curve.verify(b(z1), b(z1 * d_inv), b(r_double + 1), *xy) is False
+        assert curve.check_prepared(b(z1), b(-z1 * d_inv), b(r), table) is False
+        assert curve.check(b(z1), b(-z1 * d_inv), b(r), *xy) is False
+    assert curve.check_prepared(b(z1), b(z1 * d_inv), b(r_double), table) is True
+    assert curve.check(b(z1), b(z1 * d_inv), b(r_double), *xy) is True
+    assert curve.check(b(z1), b(z1 * d_inv), b(r_double + 1), *xy) is False
     # Zero scalars: O + z1·P and O alone.
     only = _pure.multiply(ps, z1, (ps.x, ps.y))
     assert only is not None
-    assert curve.verify(b(z1), b(0), b(only[0]), *xy) is True
-    assert curve.verify_prepared(b(0), b(0), b(1), table) is False
+    assert curve.check(b(z1), b(0), b(only[0]), *xy) is True
+    assert curve.check_prepared(b(0), b(0), b(1), table) is False
 
 
 def test_the_extension_validates_its_inputs() -> None:
@@ -203,22 +213,22 @@ def test_the_extension_validates_its_inputs() -> None:
     curve = ecverify._curve(ps)
     xy = (b(ps.x), b(ps.y))
     with pytest.raises(ValueError, match="32 bytes"):
-        curve.verify(b(1)[1:], b(1), b(1), *xy)
+        curve.check(b(1)[1:], b(1), b(1), *xy)
     with pytest.raises(ValueError, match="not on the curve"):
         curve.prepare(b(ps.x), b(ps.y + 1))
     with pytest.raises(ValueError, match="below p"):
-        curve.verify(b(1), b(1), b(1), b(ps.p), b(ps.y))
+        curve.check(b(1), b(1), b(1), b(ps.p), b(ps.y))
     with pytest.raises(TypeError):
-        curve.verify(1, b(1), b(1), *xy)  # type: ignore[arg-type]
+        curve.check(1, b(1), b(1), *xy)  # type: ignore[arg-type]
     assert curve.on_curve(*xy) is True
     assert curve.on_curve(b(ps.x), b(ps.y + 1)) is False
     other = ecverify._curve(PARAM_SETS[-1])
     wide = PARAM_SETS[-1]
     foreign = other.prepare(wide.x.to_bytes(64, "big"), wide.y.to_bytes(64, "big"))
     with pytest.raises(ValueError, match="another curve"):
-        curve.verify_prepared(b(1), b(1), b(1), foreign)
+        curve.check_prepared(b(1), b(1), b(1), foreign)
     with pytest.raises(TypeError):
-        curve.verify_prepared(b(1), b(1), b(1), object())  # type: ignore[arg-type]
+        curve.check_prepared(b(1), b(1), b(1), object())  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="odd prime"):
         ext.Curve(b(ps.p + 1), b(ps.a), b(ps.b), b(ps.q), *xy)
     with pytest.raises(ValueError, match="32 or 64"):
@@ -236,7 +246,7 @@ def test_a_forged_key_off_the_curve_is_our_exception() -> None:
     with pytest.raises(InvalidPublicKey):
         ecverify.prepare(key)
     with pytest.raises(InvalidPublicKey):
-        ecverify.verify_digest(key, bytes(32), 1, 1, path="one-off")
+        ecverify.verify_digest(key, bytes(32), _sig(ps, 1, 1), path="one-off")
 
 
 def test_a_key_gets_a_table_at_its_fourth_verification() -> None:
@@ -277,8 +287,8 @@ def test_a_first_512_bit_verification_is_left_to_the_engine() -> None:
     digest = bytes(64)
     r, s = _split(ps, _pure.sign_digest(ps, d, digest, None))
     for _ in range(ecverify.PREPARE_AT_USE[512] - 1):
-        assert ecverify.verify_digest(key, digest, r, s) is None
-    assert ecverify.verify_digest(key, digest, r, s) is True  # now with a table
+        assert ecverify.verify_digest(key, digest, _sig(ps, r, s)) is None
+    assert ecverify.verify_digest(key, digest, _sig(ps, r, s)) is True  # now with a table
     assert ecverify.is_prepared(key)
 
 

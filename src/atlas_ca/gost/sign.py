@@ -113,7 +113,7 @@ def verify_digest(
         if extension_module() is not None:
             from atlas_ca.gost import ecverify
 
-            mine = ecverify.verify_digest(public_key, digest, r, s)
+            mine = ecverify.verify_digest(public_key, digest, signature)
             if mine is not None:
                 return mine
         ok: bool = native_module().verify_digest(public_key, digest, signature)
