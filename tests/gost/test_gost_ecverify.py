@@ -278,10 +278,12 @@ def test_explicit_prepare_and_the_bound_on_tables() -> None:
     assert not ecverify.is_prepared(keys[2])
 
 
-def test_a_first_512_bit_verification_is_left_to_the_engine() -> None:
+def test_a_size_outside_one_off_bits_is_left_to_the_engine_until_prepared(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     ps = PARAM_SETS[-3]
     assert ps.bits == 512
-    assert 512 not in ecverify.ONE_OFF_BITS
+    monkeypatch.setattr(ecverify, "ONE_OFF_BITS", frozenset({256}))
     d = generate_private_scalar(ps)
     key = _key(ps, d)
     digest = bytes(64)

@@ -23,9 +23,9 @@ Which path a key takes (:func:`verify_digest`):
   twice the best choice made in hindsight (the ski-rental argument), while the CA's own key,
   verified thousands of times, loses only its first few fast checks;
 * **one-off** — a key seen fewer times (a request's proof of possession): a width-5 NAF
-  multiplication on the key, for the sizes in :data:`ONE_OFF_BITS`, where it was measured
-  faster than the gost engine; for the others ``None`` is returned and the caller asks the
-  engine.
+  multiplication on the key, for the sizes in :data:`ONE_OFF_BITS` (those where it was measured
+  faster than the gost engine: both today); for the others ``None`` is returned and the caller
+  asks the engine.
 """
 
 from __future__ import annotations
@@ -48,9 +48,11 @@ PREPARED_KEYS = 16
 SEEN_KEYS = 1024
 #: The verification, by key size, at which a key gets its table (see the module docstring).
 PREPARE_AT_USE = {256: 4, 512: 8}
-#: Key sizes whose first verification runs here rather than in the gost engine (measured:
-#: 256-bit ≈ 1.5× faster than the engine; 512-bit ≈ 1.3× slower, see docs/performance.md).
-ONE_OFF_BITS = frozenset({256})
+#: Key sizes whose verifications without a table run here rather than in the gost engine:
+#: both, as measured (2026-12-03, one-off against the engine: 256-bit CryptoPro-A ≈ 2×,
+#: 512-bit TC26 512-A 1.1–1.4×, 512-B ≈ 1.6–1.9×; docs/performance.md). Kept as a knob should a
+#: faster engine come.
+ONE_OFF_BITS = frozenset({256, 512})
 
 #: ``auto`` is the policy above; ``prepared`` and ``one-off`` force a path (tests, benches).
 VerifyPath = Literal["auto", "prepared", "one-off"]
