@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from atlas_ca.errors import InvalidPublicKey
+from atlas_ca.errors import GostEngineFailure, InvalidPublicKey
 from atlas_ca.gost import (
     PARAM_SETS,
     GostPublicKey,
@@ -237,6 +237,18 @@ def test_the_extension_validates_its_inputs() -> None:
         ext.Curve(b(ps.p), b(ps.a), b(ps.b ^ 1), b(ps.q), *xy)
     # A point of order 2 on a cofactor-4 set: (x, 0) with x a root of the cubic. No such key
     # passes GostPublicKey; the extension refuses its table rather than misbehaving.
+
+
+def test_a_set_the_extension_refuses_is_left_to_the_engine() -> None:
+    # q below 2^(bits-4): no set of the standard, refused by the extension's constructor.
+    small_q = ParamSet("small-q", TEST_256.oid, 256, TEST_256.p, TEST_256.a, TEST_256.b, 1 << 200,
+                       TEST_256.x, TEST_256.y)  # fmt: skip
+    key = GostPublicKey(small_q, TEST_256.x, TEST_256.y)
+    assert ecverify.verify_digest(key, bytes(32), _sig(small_q, 1, 1)) is None
+    with pytest.raises(GostEngineFailure):
+        ecverify.verify_digest(key, bytes(32), _sig(small_q, 1, 1), path="one-off")
+    with pytest.raises(TypeError):
+        ecverify.verify_digest(key, "x" * 32, _sig(small_q, 1, 1))  # type: ignore[arg-type]
 
 
 def test_a_forged_key_off_the_curve_is_our_exception() -> None:

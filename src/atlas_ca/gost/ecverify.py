@@ -171,6 +171,10 @@ def verify_digest(
     n = ps.size
     if len(digest) != n:
         raise ValueError(f"a {ps.bits}-bit GOST signature signs a {n}-byte digest")
+    if not isinstance(digest, bytes | bytearray | memoryview) or not isinstance(
+        signature, bytes | bytearray | memoryview
+    ):
+        raise TypeError("digest and signature must be bytes")
     if len(signature) != 2 * n:
         return False
     table, build = None, path == "prepared"
@@ -189,7 +193,12 @@ def verify_digest(
                         _seen.popitem(last=False)
         if table is None and not build and ps.bits not in ONE_OFF_BITS:
             return None
-    curve = _curve(ps)
+    try:
+        curve = _curve(ps)
+    except GostEngineFailure:
+        if path != "auto":
+            raise
+        return None  # a parameter set the extension refuses (none of the standard's): the engine
     if table is None and build:
         table = _table(key, curve)
         _keep(key, table)
