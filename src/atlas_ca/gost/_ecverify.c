@@ -1,22 +1,24 @@
-/* atlas_ca.gost._ecverify: the curve arithmetic of GOST R 34.10-2012 signature verification
- * (§6.2 step 6, RFC 7091 §6.2): C = z1·P + z2·Q on a short Weierstrass curve y² = x³ + ax + b
- * over a 256- or 512-bit prime field, returning the affine x of C. The scalars (e, v, z1, z2)
- * and the comparison x_C mod q = r stay in Python (atlas_ca.gost.ecverify).
+/* atlas_ca.gost._ecverify: GOST R 34.10-2012 signature verification (§6.2, RFC 7091 §6.2) on
+ * a short Weierstrass curve y² = x³ + ax + b over a 256- or 512-bit prime field: the ranges of
+ * r and s, e = alpha mod q (1 if 0), v = e^-1, z1 = s·v, z2 = -r·v, C = z1·P + z2·Q and
+ * x_C mod q = r. atlas_ca.gost.ecverify chooses the path (prepared key or not) and keeps the
+ * tables.
  *
- * Why by hand: OpenSSL's gost engine verifies in ≈ 110-130 µs (256-bit) and precomputes only
- * the generator; libcrypto's generic EC_POINT_mul is slower still; no maintained library
- * offers GOST verification with a precomputed table for a fixed public key (the CA's own key
- * is checked against every certificate it signs). See docs/performance.md, "Issue 17: our own
- * GOST verification".
+ * Why by hand: OpenSSL's gost engine verifies in ≈ 110-210 µs (256-bit, CryptoPro-A) and
+ * precomputes nothing for a public key; libcrypto's generic EC_POINT_mul is slower still; no
+ * maintained library offers GOST verification with a precomputed table for a fixed public key
+ * (the CA's own key is checked against every certificate it signs). See docs/performance.md,
+ * "Issue 17: our own GOST verification".
  *
  * VERIFICATION ONLY, NOT CONSTANT TIME: every input (public key, signature, digest) is public,
  * so branches and table indices depend on data. Never use this code with a secret scalar.
  *
- * Design: Montgomery field arithmetic with 64-bit limbs (4 or 8, unsigned __int128 products),
- * Jacobian coordinates with every special case of addition handled (P + P, P + (-P), O), and
- * signed 4-bit fixed windows: a fixed-base table per point (rows j·16^i·P, j = 1..8, affine,
- * built with one inversion) for the generator and for prepared keys — one mixed addition per
- * digit, no doubling — and a variable-base window method (1P..8P) for one-off keys.
+ * Design: Montgomery field arithmetic with 64-bit limbs (4 or 8, unsigned __int128 products;
+ * a folded plain product on pseudo-Mersenne primes), Jacobian coordinates with every special
+ * case of addition handled (P + P, P + (-P), O), fixed-base tables with signed 5-bit digits
+ * (rows j·32^i·P, j = 1..16, affine, built with one batch inversion) for the generator and for
+ * prepared keys — one mixed addition per digit, no doubling — and width-5 NAF with the odd
+ * multiples 1P..15P for one-off keys. The scalars mod q use the same Montgomery code.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>

@@ -12,8 +12,8 @@ verification"). Verification only: every input is public, so none of this is con
 
 Which path a key takes (:func:`verify_digest`):
 
-* **prepared** — a fixed-base table of the key (≈ 0.7 ms to build for 256 bits, ≈ 7 ms for
-  512; 53 KiB / 213 KiB). A key gets one at its :data:`PREPARE_AT_USE`-th verification (4 for
+* **prepared** — a fixed-base table of the key (0.4–0.9 ms to build for 256 bits, 3–8 ms for
+  512; 53 KiB / 208 KiB). A key gets one at its :data:`PREPARE_AT_USE`-th verification (4 for
   256-bit keys, 8 for 512-bit ones: the uses before are counted in a bounded record of
   :data:`SEEN_KEYS` keys), or at once through :func:`prepare`. At most :data:`PREPARED_KEYS`
   tables are kept, least recently used dropped first. Why not at the second use: a table costs
