@@ -23,6 +23,7 @@ apt_packages=(
   openssl libengine-gost-openssl gnutls-bin opensc
   wrk  # the HTTP load generator of bench/ocsp.py and bench/tsp.py
   build-essential pkg-config libssl-dev libsqlite3-dev dpkg-dev
+  python3-dev  # Python.h for the C extension atlas_ca.gost._ecverify (gcc: build-essential)
 )
 
 missing_packages() {
@@ -106,8 +107,11 @@ step_softhsm() {
 
 step_venv() {
   local stamp="$venv/.atlas-ca-stamp" want
-  want=$(cat "$here/pyproject.toml" | sha256sum | cut -d' ' -f1)
-  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$venv/bin/atlas-ca" ]; then
+  # Reinstall (and so recompile the C extension in place) when the build inputs change.
+  want=$(cat "$here/pyproject.toml" "$here/setup.py" "$here"/src/atlas_ca/gost/_ecverify*.[ch] \
+    | sha256sum | cut -d' ' -f1)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$venv/bin/atlas-ca" ] \
+    && compgen -G "$here/src/atlas_ca/gost/_ecverify*.so" >/dev/null; then
     log "virtualenv: up to date at $venv"; return
   fi
   log "virtualenv: installing the project into $venv"

@@ -3,6 +3,11 @@
 ``ATLAS_CA_GOST_ENGINE=native|pure`` forces one; unset, native is used when it loads and pure
 otherwise. Forcing native where it cannot load raises :class:`GostEngineUnavailable` rather than
 silently running 100 times slower.
+
+The native engine has a second part since issue 17: our C extension ``atlas_ca.gost._ecverify``
+(signature verification arithmetic, :mod:`atlas_ca.gost.ecverify`), loaded on first use by
+:func:`extension_module`. A build without it (a source checkout on ``PYTHONPATH``, no compiler)
+still works: native verification then runs entirely in the gost engine.
 """
 
 from __future__ import annotations
@@ -46,6 +51,32 @@ def native_module() -> ModuleType:
             engine="native",
         )
     return _native_module
+
+
+_ext_module: ModuleType | None = None
+_ext_error: str | None = None
+_ext_tried = False
+
+
+def extension_module() -> ModuleType | None:
+    """The compiled ``atlas_ca.gost._ecverify``, or ``None`` when it is not built (see
+    :func:`extension_error`). Imported on first use only, so ``import atlas_ca`` stays light."""
+    global _ext_module, _ext_error, _ext_tried
+    if _ext_tried:
+        return _ext_module
+    with _lock:
+        if not _ext_tried:
+            try:
+                _ext_module = importlib.import_module("atlas_ca.gost._ecverify")
+            except ImportError as exc:
+                _ext_error = f"{type(exc).__name__}: {exc}"
+            _ext_tried = True
+    return _ext_module
+
+
+def extension_error() -> str | None:
+    """Why :func:`extension_module` is ``None`` (``None`` if it loaded or was not tried)."""
+    return _ext_error
 
 
 def native_available() -> bool:

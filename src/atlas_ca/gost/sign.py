@@ -14,7 +14,7 @@ import secrets
 
 from atlas_ca.errors import InvalidKey
 from atlas_ca.gost import _pure
-from atlas_ca.gost.engine import EngineName, native_module, resolve
+from atlas_ca.gost.engine import EngineName, extension_module, native_module, resolve
 from atlas_ca.gost.hash import streebog256, streebog512
 from atlas_ca.gost.keys import GostPublicKey
 from atlas_ca.gost.params import ParamSet
@@ -94,6 +94,9 @@ def verify_digest(
     """True if ``signature`` (``s||r`` big-endian) is valid for ``digest`` under ``public_key``.
 
     A signature of the wrong length or with ``r``/``s`` outside ``1..q-1`` is simply invalid.
+    The native engine verifies with our C extension when it is built
+    (:mod:`atlas_ca.gost.ecverify`: a key verified repeatedly gets a precomputed table) and
+    with the gost engine otherwise, or where that is faster.
     """
     ps = public_key.param_set
     digest = _check_digest(ps, digest)
@@ -107,6 +110,12 @@ def verify_digest(
     if not (0 < r < ps.q and 0 < s < ps.q):
         return False
     if resolve(engine) == "native":
+        if extension_module() is not None:
+            from atlas_ca.gost import ecverify
+
+            mine = ecverify.verify_digest(public_key, digest, signature)
+            if mine is not None:
+                return mine
         ok: bool = native_module().verify_digest(public_key, digest, signature)
         return ok
     return _pure.verify_digest(ps, public_key.x, public_key.y, digest, signature)
