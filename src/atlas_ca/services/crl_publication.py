@@ -9,8 +9,11 @@ One publication, under an exclusive lock on the publication directory::
              (server-side cursor / batched fetch) straight into the streaming CRL builder:
              each entry becomes DER at once, no list of rows is ever built; a full CRL's
              entries come as the register stored them at revocation (their DER, schema 7),
-             a fetch batch at a time, and are appended as they are
-    sign     the CA key signs the TBS, hashed in pieces when the key can sign a digest
+             a fetch batch at a time, and are appended as they are — to an anonymous
+             temporary file in the publication directory, not to memory (the process holds a
+             fetch batch, never the CRL: ≈ 33 MB whatever its size)
+    sign     the CA key signs the TBS, hashed in pieces (read back from that file) when the
+             key can sign a digest
     verify   the signature is checked with the CA certificate's public key
     write    to a temporary file in the same directory, fsync, ``os.replace``, fsync of the
              directory: readers see the old CRL or the new one, never a part
@@ -28,6 +31,10 @@ partition's URL (the CDP of its certificates) and go to the file that URL names 
 ``<name>-delta.<ext>``). CRL numbers come from the issuer's one counter, so each partition's
 numbers increase too. A partition's delta refers to the full CRL published for it now — the
 number in that file, looked up in the register for its change mark.
+
+The publisher needs of the CA only its key, its certificate's bytes and its partitioning
+(:class:`CrlIssuer`): a process that publishes imports neither the certificate model nor
+``cryptography`` (tests/services/test_crl_publication_lean.py).
 """
 
 from __future__ import annotations
