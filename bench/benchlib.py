@@ -148,6 +148,47 @@ def measure(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int]
     return elapsed, usage.ru_maxrss * 1024
 
 
+# A few lines of Python run with -S (no site, ≈ 6 MB): the process that forks the measured
+# command. A child forked (or vforked) by a large process inherits that process's peak RSS
+# until it execs — Linux records the old address space's high-water mark at exec — so a
+# parent that imported atlas_ca, cryptography and click (≈ 60 MB) would be the floor of every
+# child's figure. Used by measure_lean.
+_LAUNCHER = """
+import os, sys, time
+t0 = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(sys.argv[1], sys.argv[1:])
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+elapsed = time.perf_counter() - t0
+print("MEASURED", elapsed, usage.ru_maxrss, os.waitstatus_to_exitcode(status), flush=True)
+"""
+
+
+def measure_lean(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int]:
+    """As :func:`measure`, but forked from a small launcher process, so that the peak RSS is
+    the command's own and not this (larger) process's: wall time (s) from fork to exit and
+    peak RSS (bytes), from the launcher's wait4."""
+    proc = subprocess.run(
+        [sys.executable, "-S", "-c", _LAUNCHER, *cmd],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        check=False,
+    )
+    lines = proc.stdout.decode(errors="replace").splitlines()
+    result = lines[-1].split() if lines else []
+    if proc.returncode != 0 or len(result) != 4 or result[0] != "MEASURED" or result[3] != "0":
+        raise SystemExit(
+            f"{' '.join(cmd)} failed:\n{proc.stdout.decode(errors='replace')}\n"
+            f"{proc.stderr.decode(errors='replace')}"
+        )
+    return float(result[1]), int(result[2]) * 1024
+
+
 # --- HTTP load (wrk, a load generator in C) -------------------------------------------------------
 
 WRK_SCRIPT = Path(__file__).resolve().parent / "wrk_requests.lua"

@@ -5,14 +5,18 @@ Same serials on both sides: bench/crl.py's ``prepare`` writes the CA key and cer
 same serials, dates and reasons are then loaded into a register (SQLite file, or PostgreSQL
 with ``--store postgres``) as revoked (or, for certificateHold, suspended) certificates with
 their completed intents — bulk SQL, before any timing. Then, each in its own child process,
-wall time and peak RSS from ``os.wait4`` (bench/benchlib.py's ``measure``):
+wall time and peak RSS from ``os.wait4`` (bench/benchlib.py's ``measure_lean``: the children
+are forked by a small launcher, since a child of this process would inherit its peak RSS
+until it execs; this process imports atlas_ca's CLI through bench/crl.py, ≈ 60 MB). atlas_ca's
+bytecode is compiled first (``compileall``), as a ``pip install`` leaves it:
 
 * **openssl** — ``openssl ca -gencrl`` over ``index.txt`` (PEM out);
-* **ours** — ``CrlPublisher.publish_full()``: allocate the cRLNumber, open a snapshot of the
-  register, stream the CRL entries it stored at revocation (``CrlScan.listed_encoded``, schema
-  6) into the builder a fetch batch at a time,
-  sign (software GOST key), verify the signature, write the PEM file atomically (temp file,
-  fsync, rename), record it.
+* **ours** — ``CrlPublisher.publish_full()`` in a child that imports only the publication
+  path (``CrlIssuer``: key and certificate, no certificate model): open the key file, allocate
+  the cRLNumber, open a snapshot of the register, stream the CRL entries it stored at
+  revocation (``CrlScan.listed_encoded``, schema 7) a fetch batch at a time into a temporary
+  file (``sign(spool=...)``), hash them back (Streebog), sign (software GOST key), verify the
+  signature, write the PEM file atomically (temp file, fsync, rename), record it.
 
 With ``--partitions N`` the serials are 127-bit (as atlas_ca draws them), the CA is
 partitioned (``CaConfig.crl_partitions``) and, per partition, ``openssl ca -gencrl`` over an
@@ -32,21 +36,16 @@ after the timed runs, then ``RESULT crl_publish time_ratio=... goal=0.25`` and
 
 from __future__ import annotations
 
-import argparse
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
-import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import crl as crl_bench  # bench/crl.py: prepare(), OPENSSL_GOST_CONF, PASSWORD
-from benchlib import measure, print_load, print_result
+# The measured child (``--child ours``) imports the publication path only (not the CLI, which
+# still loads click and the whole app) and nothing of the bench: the bench's own modules
+# (bench/crl.py, benchlib, argparse, subprocess) are imported by the parent and the other
+# children only — bench/crl.py alone brings atlas_ca's CLI (≈ 50 MB).
+PASSWORD = "bench-password"  # bench/crl.py's PASSWORD: the key file ca.enc.pem's password
 
 REASON_CODES = {
     "unspecified": 0,
@@ -58,6 +57,17 @@ REASON_CODES = {
     "certificateHold": 6,
 }
 BATCH = 20_000
+
+
+def _bench_modules() -> None:
+    """bench/crl.py (``prepare``, ``OPENSSL_GOST_CONF``) and benchlib, as globals."""
+    global crl_bench, measure, print_load, print_result
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import crl as crl_bench
+    from benchlib import measure_lean as measure
+    from benchlib import print_load, print_result
+
+    assert crl_bench.PASSWORD == PASSWORD
 
 
 def _index_rows(work: Path) -> list[tuple[int, datetime, int]]:
@@ -142,24 +152,21 @@ PARTITION_URL = "http://ca.example.ru/cdp/ca-{partition}.crl"
 
 def ours(work: Path, location: str, partitions: int = 0, partition: int | None = None) -> None:
     """The measured child: publish one full CRL from the register (with ``partitions``, the
-    full CRL of ``partition``)."""
-    from atlas_ca.asn1 import oids
+    full CRL of ``partition``) — the steps of ``atlas-ca crl publish`` through the library's
+    lean entry point: open the key, check it against the CA certificate (``CrlIssuer``), open
+    the register, publish. (The CLI itself still imports click and the app around them.)"""
     from atlas_ca.hsm.software import open_software_key
-    from atlas_ca.profiles.config import CaConfig, CrlPartitioning, IssuerTools
-    from atlas_ca.services.ca import CertificateAuthority
-    from atlas_ca.services.crl_publication import CrlPolicy, CrlPublisher
+    from atlas_ca.profiles.config import CrlPartitioning
+    from atlas_ca.services.crl_publication import CrlIssuer, CrlPolicy, CrlPublisher
     from atlas_ca.services.ports import SystemClock
     from atlas_ca.storage import open_register
-    from atlas_ca.x509.certificate import Certificate
 
-    key = open_software_key(f"file:{work / 'ca.enc.pem'}", password=crl_bench.PASSWORD)
-    config = CaConfig(
-        issuer_tools=IssuerTools("ПАК HSM", "ПАК УЦ", "СФ/124-0000", "СФ/128-0000"),
-        ca_sign_tool="ПАК HSM",
-        policy_classes=(oids.RuPolicy.KC1,),
-        crl_partitions=CrlPartitioning(partitions, PARTITION_URL) if partitions else None,
+    key = open_software_key(f"file:{work / 'ca.enc.pem'}", password=PASSWORD)
+    ca = CrlIssuer(
+        key,
+        (work / "ca.pem").read_bytes(),
+        CrlPartitioning(partitions, PARTITION_URL) if partitions else None,
     )
-    ca = CertificateAuthority(key, Certificate.load((work / "ca.pem").read_bytes()), config)
     clock = SystemClock()
     register = open_register(location, opened_at=clock.now())
     try:
@@ -177,6 +184,24 @@ def ours(work: Path, location: str, partitions: int = 0, partition: int | None =
 
 
 def main() -> None:
+    if sys.argv[1:3] == ["--child", "ours"]:  # the measured child: no argparse, no bench modules
+        opts = dict(zip(sys.argv[3::2], sys.argv[4::2], strict=True))
+        part = opts.get("--partition")
+        ours(
+            Path(opts["--workdir"]),
+            opts["--location"],
+            int(opts.get("--partitions", 0)),
+            None if part is None else int(part),
+        )
+        return
+    import argparse
+    import shutil
+    import subprocess
+    import tempfile
+    import time
+    import uuid
+
+    _bench_modules()
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--store", choices=["sqlite", "postgres"], default="sqlite")
@@ -204,9 +229,6 @@ def main() -> None:
     parser.add_argument("--location", help=argparse.SUPPRESS)
     parser.add_argument("--partition", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.child == "ours":
-        ours(args.workdir, args.location, args.partitions, args.partition)
-        return
     if args.child == "load":
         load_register(args.workdir, args.location)
         return
@@ -282,6 +304,11 @@ def main() -> None:
             print(f"prepared {args.entries} revoked serials (index.txt and the {args.store}"
                   f" register) in {time.perf_counter() - t0:.1f} s")  # fmt: skip
 
+        # The bytecode ``pip install`` writes for the package: without it (a source checkout,
+        # PYTHONDONTWRITEBYTECODE) every measured child would compile atlas_ca's modules first.
+        # (In a child: this process stays as it is while it launches the measured ones.)
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(src / "atlas_ca")],
+                       check=True)  # fmt: skip
         print_load("before")
         if args.partitions:
             our_time, our_rss, ossl_time, ossl_rss = _partitioned(
@@ -321,6 +348,8 @@ def _ours_cmd(work: Path, location: str, partitions: int = 0, partition: int = 0
 def _check(work: Path, env: dict[str, str], openssl_bin: str, ours_pem: Path, theirs_pem: Path,
            entries: int) -> None:  # fmt: skip
     """Both CRLs parse, ours verifies (atlas_ca and openssl), the same entries are listed."""
+    import subprocess
+
     from atlas_ca.x509.crl import load_crl
 
     ca = (work / "ca.pem").read_bytes()
@@ -363,6 +392,8 @@ def _full(work: Path, env: dict[str, str], openssl_bin: str, location: str, stor
 
 def split_index(work: Path, partitions: int) -> None:
     """Per partition, a CA directory ``p<N>`` whose index.txt holds that partition's lines."""
+    import shutil
+
     from atlas_ca.profiles.config import CrlPartitioning
 
     parts = CrlPartitioning(partitions, PARTITION_URL)
@@ -385,6 +416,8 @@ def _partitioned(work: Path, env: dict[str, str], openssl_bin: str, location: st
                  partitions: int, entries: int) -> tuple[float, int, float, int]:  # fmt: skip
     """Per partition: ``openssl ca -gencrl`` over an index.txt of that partition's serials
     against ``publish_full(partition)``; the totals (time summed, RSS the peak) are returned."""
+    import subprocess
+
     from atlas_ca.profiles.config import CrlPartitioning
 
     parts = CrlPartitioning(partitions, PARTITION_URL)

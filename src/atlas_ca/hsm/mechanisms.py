@@ -26,8 +26,6 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
 
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-
 from atlas_ca.algorithms import KeyType, SignatureAlgorithm
 from atlas_ca.hsm.base import Hasher
 
@@ -161,6 +159,8 @@ def post_process(step: PostStep, raw: bytes) -> bytes:
         raise ValueError(f"ECDSA signature from the token has odd length {len(raw)}")
     r = int.from_bytes(raw[:half], "big")
     s = int.from_bytes(raw[half:], "big")
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
     return encode_dss_signature(r, s)
 
 

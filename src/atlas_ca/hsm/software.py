@@ -13,23 +13,26 @@ the scalar is also accepted as a bare little-endian string or an INTEGER, as oth
 
 URIs: ``file:/abs/key.pem?pin-source=file:/abs/pass`` (or ``pin-source=env:NAME``); an explicit
 ``password=`` argument overrides the URI.
+
+Opening a GOST key loads no ``cryptography``: PBKDF2 is :func:`hashlib.pbkdf2_hmac` and the
+AES-CBC decryption calls the system libcrypto (OpenSSL's EVP interface, through ctypes, as
+:mod:`atlas_ca.gost` already does for GOST), falling back to ``cryptography`` where that library
+cannot be loaded. ``cryptography`` is ≈ 9 MB of a process's resident memory, a quarter of what a
+CRL publication of 250,000 entries may use (docs/performance.md, "Partitioned CRLs, per
+partition"); it is imported where a non-GOST key or a new key file needs it.
 """
 
 from __future__ import annotations
 
+import ctypes
+import hashlib
 import os
 import secrets
+import threading
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 
 from asn1crypto import core, keys, pem
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, padding, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
-from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
 from atlas_ca.algorithms import DEFAULT_SIGNATURE, KeyType, SignatureAlgorithm
 from atlas_ca.asn1.oids import GostAlgorithm
@@ -37,6 +40,9 @@ from atlas_ca.errors import InvalidKeyUri, KeyNotFound, PinIncorrect, WrongKeyTy
 from atlas_ca.hsm import mechanisms as m
 from atlas_ca.hsm.base import Hasher
 from atlas_ca.hsm.uri import FileKeyUri, resolve_pin
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 PBKDF2_ITERATIONS: Final = 600_000
 _PEM_LABEL: Final = "ENCRYPTED PRIVATE KEY"
@@ -76,11 +82,83 @@ def _gost_private_key_info(spki_der: bytes, d: int, size: int) -> bytes:
 
 
 def _pbkdf2(password: str, salt: bytes, iterations: int, length: int) -> bytes:
-    kdf = PBKDF2HMAC(algorithm=hashes.SHA256(), length=length, salt=salt, iterations=iterations)
-    return kdf.derive(password.encode("utf-8"))
+    # RFC 8018 §5.2 with HMAC-SHA256: the standard library's (OpenSSL's) implementation
+    return hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, iterations, length)
+
+
+_LIBCRYPTO: Final = "libcrypto.so.3"
+_libcrypto_lock = threading.Lock()
+_libcrypto_state: list[Any] = []  # [] not tried yet; [lib] loaded; [None] not available
+
+
+def _libcrypto() -> Any:
+    """The system libcrypto with the EVP cipher functions typed, or ``None``."""
+    with _libcrypto_lock:
+        if not _libcrypto_state:
+            try:
+                lib = ctypes.CDLL(_LIBCRYPTO)
+                vp, ip, cp = ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p
+                for name, res, args in (
+                    ("EVP_CIPHER_CTX_new", vp, []),
+                    ("EVP_CIPHER_CTX_free", None, [vp]),
+                    ("EVP_aes_128_cbc", vp, []),
+                    ("EVP_aes_192_cbc", vp, []),
+                    ("EVP_aes_256_cbc", vp, []),
+                    ("EVP_DecryptInit_ex", ip, [vp, vp, vp, cp, cp]),
+                    ("EVP_DecryptUpdate", ip, [vp, vp, ctypes.POINTER(ip), cp, ip]),
+                    ("EVP_DecryptFinal_ex", ip, [vp, vp, ctypes.POINTER(ip)]),
+                ):
+                    fn = getattr(lib, name)
+                    fn.restype, fn.argtypes = res, args
+                _libcrypto_state.append(lib)
+            except (OSError, AttributeError):
+                _libcrypto_state.append(None)
+        return _libcrypto_state[0]
+
+
+def _aes_cbc_decrypt(key: bytes, iv: bytes, data: bytes) -> bytes:
+    """AES-CBC decryption with PKCS#7 padding removed (RFC 8018 §6.2.4, RFC 5652 §6.3);
+    ``ValueError`` when the padding is wrong (a wrong password, almost always).
+
+    OpenSSL's EVP functions through ctypes, so that opening a key loads no ``cryptography``
+    (see the module's docstring); ``cryptography`` where libcrypto cannot be loaded.
+    """
+    if len(iv) != 16 or not data or len(data) % 16:
+        raise ValueError("AES-CBC needs a 16-byte IV and whole 16-byte blocks")
+    lib = _libcrypto()
+    if lib is None:
+        from cryptography.hazmat.primitives import padding
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+        dec = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
+        padded = dec.update(data) + dec.finalize()
+        unpadder = padding.PKCS7(128).unpadder()
+        return bytes(unpadder.update(padded) + unpadder.finalize())
+    cipher = {16: lib.EVP_aes_128_cbc, 24: lib.EVP_aes_192_cbc, 32: lib.EVP_aes_256_cbc}[len(key)]()
+    ctx = lib.EVP_CIPHER_CTX_new()
+    if not ctx:
+        raise MemoryError("EVP_CIPHER_CTX_new failed")
+    out = ctypes.create_string_buffer(len(data) + 16)
+    try:
+        n, last = ctypes.c_int(0), ctypes.c_int(0)
+        if (
+            lib.EVP_DecryptInit_ex(ctx, cipher, None, key, iv) != 1
+            or lib.EVP_DecryptUpdate(ctx, out, ctypes.byref(n), data, len(data)) != 1
+        ):
+            raise ValueError("AES-CBC decryption failed")
+        tail = ctypes.addressof(out) + n.value
+        if lib.EVP_DecryptFinal_ex(ctx, tail, ctypes.byref(last)) != 1:
+            raise ValueError("AES-CBC padding is wrong")
+        return out.raw[: n.value + last.value]
+    finally:
+        ctypes.memset(out, 0, len(out))  # the plaintext is the private key
+        lib.EVP_CIPHER_CTX_free(ctx)
 
 
 def _encrypt_pkcs8(private_key_info: bytes, password: str, iterations: int) -> bytes:
+    from cryptography.hazmat.primitives import padding
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
     salt = secrets.token_bytes(16)
     iv = secrets.token_bytes(16)
     key = _pbkdf2(password, salt, iterations, 32)
@@ -141,11 +219,8 @@ def _decrypt_pkcs8(der: bytes, password: str, where: str) -> bytes:
             f"key file {where} is not a PKCS#8 EncryptedPrivateKeyInfo: {type(exc).__name__}"
         ) from None
     key = _pbkdf2(password, salt, iterations, sizes[cipher_name])
-    dec = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
     try:
-        padded = dec.update(encrypted) + dec.finalize()
-        unpadder = padding.PKCS7(128).unpadder()
-        plain = unpadder.update(padded) + unpadder.finalize()
+        plain = _aes_cbc_decrypt(key, iv, encrypted)
         core.Sequence.load(plain)
     except ValueError:
         raise PinIncorrect(f"the password for key file {where} is incorrect", path=where) from None
@@ -186,6 +261,8 @@ class SoftwareKey:
     def sign(self, data: bytes) -> bytes:
         step = _PREHASH[self._key_type]
         if step is m.PreHash.NONE:
+            from cryptography.hazmat.primitives.asymmetric import ed25519
+
             key = self.__private
             assert isinstance(key, ed25519.Ed25519PrivateKey)
             return key.sign(data)
@@ -204,6 +281,11 @@ class SoftwareKey:
             assert isinstance(key, tuple)
             ps, d = key
             return sign_digest(ps, d, digest)
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec, rsa
+        from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
+        from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+
         if isinstance(key, ec.EllipticCurvePrivateKey):
             algo: hashes.HashAlgorithm = (
                 hashes.SHA256() if step is m.PreHash.SHA256 else hashes.SHA384()
@@ -230,6 +312,9 @@ def _make(key_type: KeyType, spki: bytes, private: object, path: str) -> Softwar
 
 
 def _spki(public: object) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
     assert isinstance(
         public, ec.EllipticCurvePublicKey | rsa.RSAPublicKey | ed25519.Ed25519PublicKey
     )
@@ -269,6 +354,9 @@ def generate_software_key(
     else:
         if param_set is not None:
             raise ValueError(f"param_set is for GOST keys, not {key_type.value}")
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
         private: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
         if key_type is KeyType.EC_P256:
             private = ec.generate_private_key(ec.SECP256R1())
@@ -299,6 +387,10 @@ def _load_private_key_info(plain: bytes, where: str) -> SoftwareKey:
         alg_oid = None
     if alg_oid in (GostAlgorithm.GOST3410_2012_256.dotted, GostAlgorithm.GOST3410_2012_512.dotted):
         return _load_gost(info, where)
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
     try:
         private = serialization.load_der_private_key(plain, None)
     except (ValueError, UnsupportedAlgorithm) as exc:

@@ -9,8 +9,11 @@ One publication, under an exclusive lock on the publication directory::
              (server-side cursor / batched fetch) straight into the streaming CRL builder:
              each entry becomes DER at once, no list of rows is ever built; a full CRL's
              entries come as the register stored them at revocation (their DER, schema 7),
-             a fetch batch at a time, and are appended as they are
-    sign     the CA key signs the TBS, hashed in pieces when the key can sign a digest
+             a fetch batch at a time, and are appended as they are — to an anonymous
+             temporary file in the publication directory, not to memory (the process holds a
+             fetch batch, never the CRL: ≈ 33 MB whatever its size)
+    sign     the CA key signs the TBS, hashed in pieces (read back from that file) when the
+             key can sign a digest
     verify   the signature is checked with the CA certificate's public key
     write    to a temporary file in the same directory, fsync, ``os.replace``, fsync of the
              directory: readers see the old CRL or the new one, never a part
@@ -28,41 +31,54 @@ partition's URL (the CDP of its certificates) and go to the file that URL names 
 ``<name>-delta.<ext>``). CRL numbers come from the issuer's one counter, so each partition's
 numbers increase too. A partition's delta refers to the full CRL published for it now — the
 number in that file, looked up in the register for its change mark.
+
+The publisher needs of the CA only its key, its certificate's bytes and its partitioning
+(:class:`CrlIssuer`): a process that publishes imports neither the certificate model nor
+``cryptography`` (tests/services/test_crl_publication_lean.py).
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
 
 from atlas_ca.algorithms import KeyType, SignatureAlgorithm
 from atlas_ca.audit.events import Actor
 from atlas_ca.errors import (
+    CertificateKeyMismatch,
     CrlPartitionUnknown,
     CrlPublicationFailed,
     RecordNotFound,
     SignatureInvalid,
 )
 from atlas_ca.gost import GostPublicKey, verify_digest
-from atlas_ca.hsm.base import Hasher, PrehashSigningKey
-from atlas_ca.services.ca import CertificateAuthority
+from atlas_ca.hsm.base import Hasher, PrehashSigningKey, SigningKey
 from atlas_ca.services.files import PUBLIC_DIR, PUBLIC_FILE, make_directory
 from atlas_ca.services.ports import Clock, StepHook, write_atomically
 from atlas_ca.storage.ports import (
     CertificateStatus,
     CrlRecord,
+    IssuerKeyId,
     Register,
     RevocationReason,
     SerialRange,
     StatusEntry,
 )
 from atlas_ca.x509 import crl as x509crl
-from atlas_ca.x509.signatures import verify_signature
+
+if TYPE_CHECKING:
+    # Not imported at run time: the certificate model, the profiles and ``cryptography`` are
+    # ≈ 20 MB of a publishing process (docs/performance.md, "Partitioned CRLs, per
+    # partition"); tests/services/test_crl_publication_lean.py holds the lean import set.
+    from atlas_ca.profiles.config import CrlPartitioning
+    from atlas_ca.services.ca import CertificateAuthority
 
 SYSTEM_ACTOR = Actor("system:crl")
 LOCK_NAME = ".atlas-crl-publish.lock"
@@ -90,6 +106,47 @@ class CrlPolicy:
                 raise ValueError(f"{name!r} is not a plain file name")
         if self.file_name == self.delta_file_name:
             raise ValueError("the full and the delta CRL need different file names")
+
+
+@dataclass(frozen=True, slots=True)
+class CrlIssuer:
+    """What publishing CRLs needs of a CA: its key, its certificate (DER or PEM) and its CRL
+    partitioning — without the certificate model (:class:`CertificateAuthority` is accepted
+    too, and reduced to this).
+
+    Checked as :class:`~atlas_ca.services.ca.CertificateAuthority` checks them: the key is the
+    certificate's key, and the certificate says basicConstraints cA=TRUE. :attr:`issuer_id`
+    is the certificate's subjectKeyIdentifier (or its RFC 5280 §4.2.1.2 method-1 SHA-1), as
+    the register knows the CA.
+    """
+
+    key: SigningKey = field(repr=False)
+    certificate: bytes = field(repr=False)
+    partitions: CrlPartitioning | None = None
+    certificate_der: bytes = field(init=False, repr=False)
+    public_key_info: bytes = field(init=False, repr=False)
+    issuer_id: IssuerKeyId = field(init=False)
+
+    def __post_init__(self) -> None:
+        facts = x509crl.issuer_facts(self.certificate)
+        der = self.certificate
+        if der.lstrip().startswith(b"-----"):
+            der = x509crl.pem_to_der(der, "CERTIFICATE")
+        if self.key.public_key_info != facts.spki_der:
+            raise CertificateKeyMismatch(
+                "the CA key is not the key of the CA certificate (check [ca] key_uri and "
+                "certificate: they name different keys)"
+            )
+        if not facts.is_ca:
+            raise ValueError("the CA certificate has no basicConstraints cA=TRUE")
+        object.__setattr__(self, "certificate_der", bytes(der))
+        object.__setattr__(self, "public_key_info", facts.spki_der)
+        object.__setattr__(self, "issuer_id", IssuerKeyId.from_bytes(facts.key_identifier))
+
+    @classmethod
+    def of(cls, ca: CertificateAuthority) -> CrlIssuer:
+        """The CRL issuer of ``ca``."""
+        return cls(ca.key, ca.certificate.der, ca.config.crl_partitions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +227,7 @@ class CrlPublisher:
     def __init__(
         self,
         *,
-        ca: CertificateAuthority,
+        ca: CertificateAuthority | CrlIssuer,
         register: Register,
         directory: str | os.PathLike[str],
         clock: Clock,
@@ -178,7 +235,7 @@ class CrlPublisher:
         actor: Actor = SYSTEM_ACTOR,
         on_step: StepHook | None = None,
     ) -> None:
-        self._ca = ca
+        self._ca = ca if isinstance(ca, CrlIssuer) else CrlIssuer.of(ca)
         self._register = register
         self.directory = Path(directory)
         self._clock = clock
@@ -212,6 +269,21 @@ class CrlPublisher:
         finally:
             os.close(fd)  # closing the descriptor releases the lock
 
+    @contextmanager
+    def _spool(self) -> Iterator[BinaryIO]:
+        """An anonymous temporary file in the publication directory for the CRL's entries
+        while it is built (``CrlBuilder.sign(spool=...)``): the process holds pieces of the
+        CRL, not all of it; the file is gone when closed, whatever happens."""
+        try:
+            with tempfile.TemporaryFile(dir=self.directory, prefix=".atlas-crl-entries.") as f:
+                yield f
+        except OSError as exc:
+            raise CrlPublicationFailed(
+                f"the CRL could not be built in {self.directory} ({exc.strerror}); the "
+                "published file is unchanged",
+                path=str(self.directory),
+            ) from exc
+
     def publish_full(self, partition: int | None = None) -> PublishedCrl:
         """A full CRL of every revoked and suspended certificate, to ``policy.file_name``;
         of a partitioned CA (``CaConfig.crl_partitions``), of one ``partition``, to the file
@@ -226,12 +298,12 @@ class CrlPublisher:
     @property
     def partitions(self) -> int | None:
         """How many CRL partitions this CA publishes (``None``: one CRL, not partitioned)."""
-        parts = self._ca.config.crl_partitions
+        parts = self._ca.partitions
         return None if parts is None else parts.count
 
     def publish_partitions(self, *, delta: bool = False) -> list[PublishedCrl]:
         """Every partition's full (or delta) CRL, one after the other."""
-        parts = self._ca.config.crl_partitions
+        parts = self._ca.partitions
         if parts is None:
             raise CrlPartitionUnknown(
                 "this CA's CRLs are not partitioned (CaConfig.crl_partitions)", partition="all"
@@ -240,7 +312,7 @@ class CrlPublisher:
         return [publish(p) for p in range(parts.count)]
 
     def _partition(self, partition: int | None) -> _Partition | None:
-        parts = self._ca.config.crl_partitions
+        parts = self._ca.partitions
         if parts is None:
             if partition is not None:
                 raise CrlPartitionUnknown(
@@ -315,7 +387,7 @@ class CrlPublisher:
             next_update = this_update + (policy.delta_validity if delta else policy.full_validity)
             builder = (
                 x509crl.CrlBuilder()
-                .issuer_certificate(self._ca.certificate.der)
+                .issuer_certificate(self._ca.certificate_der)
                 .this_update(this_update)
                 .next_update(next_update)
                 .crl_number(number)
@@ -331,24 +403,26 @@ class CrlPublisher:
                 serials = partition.serials
             key = self._ca.key
             recorder = _DigestRecorder(key) if isinstance(key, PrehashSigningKey) else None
-            with self._register.crl_scan(issuer) as scan:
-                if base is None:
-                    # the bulk path: entries as the register stored them, appended in blocks
-                    blocks = scan.listed_encoded(this_update, serials)
-                    signed = builder.sign(recorder or key, encoded=blocks)
-                else:
-                    changes = scan.changes_since(base.number, serials)
-                    signed = builder.sign(recorder or key, _changed_entries(changes, this_update))
-                mark = scan.change_mark
-            self._done("sign")
-            self._verify(signed, None if recorder is None else recorder.digest)
-            self._done("verify")
             if partition is not None:
                 name = partition.delta_file_name if delta else partition.file_name
             else:
                 name = policy.delta_file_name if delta else policy.file_name
             path = self.directory / name
-            size = self._write(path, signed)
+            with self._spool() as spool:
+                with self._register.crl_scan(issuer) as scan:
+                    if base is None:
+                        # the bulk path: entries as the register stored them, appended in blocks
+                        blocks = scan.listed_encoded(this_update, serials)
+                        signed = builder.sign(recorder or key, encoded=blocks, spool=spool)
+                    else:
+                        changes = scan.changes_since(base.number, serials)
+                        entries = _changed_entries(changes, this_update)
+                        signed = builder.sign(recorder or key, entries, spool=spool)
+                    mark = scan.change_mark
+                self._done("sign")
+                self._verify(signed, None if recorder is None else recorder.digest)
+                self._done("verify")
+                size = self._write(path, signed)
             self._done("write")
             record = CrlRecord(
                 issuer,
@@ -377,12 +451,14 @@ class CrlPublisher:
         For a GOST key that signed a digest, over that digest (the TBS was hashed once, in
         pieces, while signing); otherwise over the whole TBS.
         """
-        spki = self._ca.certificate.public_key_info
+        spki = self._ca.public_key_info
         if digest is not None and self._ca.key.key_type.is_gost:
             if not verify_digest(GostPublicKey.from_spki_der(spki), digest, signed.signature):
                 raise SignatureInvalid("the CA key produced a CRL signature that does not verify")
             return
-        tbs = b"".join((signed.tbs_head, signed.entries, signed.tbs_tail))
+        from atlas_ca.x509.signatures import verify_signature
+
+        tbs = b"".join((signed.tbs_head, bytes(signed.entries), signed.tbs_tail))
         verify_signature(spki, signed.algorithm, tbs, signed.signature)
 
     def _write(self, path: Path, signed: x509crl.SignedCrl) -> int:
@@ -404,4 +480,4 @@ class CrlPublisher:
         return written
 
 
-__all__ = ["LOCK_NAME", "CrlPolicy", "CrlPublisher", "PublishedCrl"]
+__all__ = ["LOCK_NAME", "CrlIssuer", "CrlPolicy", "CrlPublisher", "PublishedCrl"]

@@ -21,13 +21,15 @@ import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from atlas_ca.domain.ids import ChallengeId
-from atlas_ca.domain.otp import OtpChallenge, OtpVerification
 from atlas_ca.errors import RecordNotFound, StorageUnavailable
 from atlas_ca.services.files import PRIVATE_DIR, make_directory
 from atlas_ca.storage.ports import IssuerKeyId, serial_text
+
+if TYPE_CHECKING:  # annotations only: the CRL publisher imports this module and needs no OTP
+    from atlas_ca.domain.ids import ChallengeId
+    from atlas_ca.domain.otp import OtpChallenge, OtpVerification
 
 RandomBytes = Callable[[int], bytes]
 """``n -> n`` random bytes from a CSPRNG (``secrets.token_bytes``); a parameter, never global."""

@@ -24,6 +24,13 @@ Building
     fetch batch at a time — no Python object and no encoding per entry; the caller vouches
     that no entry in them is revoked after thisUpdate (the register checks it in its index).
 
+    With ``sign(..., spool=file)`` the encoded entries go to that file (a temporary file the
+    caller owns, e.g. ``tempfile.TemporaryFile``) as they are produced instead of staying in
+    memory: DER needs their total length before them, so they are written once, then read
+    back in pieces to be hashed and again to be written out (:class:`SpooledEntries`). The
+    bytes are those of the in-memory path; what the process holds is a piece, not the CRL
+    (≈ 48 bytes an entry: 12 MB for a CRL of 250,000, 61 MB for a million).
+
     Entries are written **in the order given** — a streamed CRL cannot be sorted without holding
     every entry — and duplicates are not detected; the register that feeds the builder owns
     both properties. Per RFC 5280 §5.3.1 ``reasonCode`` is omitted for ``unspecified``;
@@ -50,17 +57,11 @@ import bisect
 import enum
 import hashlib
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from itertools import chain
+from itertools import chain, islice
 from typing import Any, BinaryIO, Final, NamedTuple
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
-from cryptography.hazmat.primitives.serialization import load_der_public_key
 
 from atlas_ca import gost
 from atlas_ca.algorithms import SignatureAlgorithm
@@ -69,7 +70,11 @@ from atlas_ca.errors import AtlasCaError, DecodeError, Refused, SignatureInvalid
 from atlas_ca.hsm.base import PrehashSigningKey, SigningKey
 from atlas_ca.limits import InputKind, check_size
 from atlas_ca.x509 import der
-from atlas_ca.x509.signatures import verify_signature
+
+# ``cryptography`` and :mod:`atlas_ca.x509.signatures` (which loads it) are imported where a
+# non-GOST signature is checked, not here: a GOST CRL publication never needs them, and they
+# are ≈ 16 MB of a publishing process's resident memory (docs/performance.md, "Partitioned
+# CRLs, per partition"); tests/x509/test_crl_lean_imports.py holds the lean import set.
 
 PEM_LABEL: Final = "X509 CRL"
 _PEM_BEGIN: Final = b"-----BEGIN X509 CRL-----"
@@ -443,6 +448,7 @@ class CrlBuilder:
         *,
         rows: Iterable[RawEntry] = (),
         encoded: Iterable[EncodedEntries] = (),
+        spool: BinaryIO | None = None,
     ) -> SignedCrl:
         """Encode the entries added to the builder, then those of ``revoked``, then ``rows``,
         append the blocks of ``encoded``, and sign.
@@ -452,6 +458,9 @@ class CrlBuilder:
         Python object per entry, and the same DER as the equal :class:`RevokedEntry` values.
         ``encoded`` is the bulkiest: entries stored as DER (:func:`encode_entry`), appended a
         block at a time (see :class:`EncodedEntries` for what the caller vouches for).
+        ``spool``: a readable and writable binary file that receives the encoded entries
+        instead of memory (see the module's docstring); it must stay open while the result
+        is used.
         """
         f = self._checked()
         if self._f.issuer_spki is not None and self._f.issuer_spki != key.public_key_info:
@@ -461,11 +470,16 @@ class CrlBuilder:
         algorithm = key.signature_algorithm
         alg_der = _algorithm_identifier(algorithm)
 
-        entries = bytearray()
-        count = _encode_entries(entries, f.entries, f.this_update, delta=f.delta_base is not None)
-        count += _encode_entries(entries, revoked, f.this_update, delta=f.delta_base is not None)
-        count += _encode_rows(entries, rows, f.this_update, delta=f.delta_base is not None)
-        count += _append_encoded(entries, encoded)
+        delta = f.delta_base is not None
+        entries: bytearray | SpooledEntries
+        if spool is None:
+            entries = bytearray()
+            count = _encode_entries(entries, f.entries, f.this_update, delta=delta)
+            count += _encode_entries(entries, revoked, f.this_update, delta=delta)
+            count += _encode_rows(entries, rows, f.this_update, delta=delta)
+            count += _append_encoded(entries.extend, encoded)
+        else:
+            count, entries = _spool_entries(spool, f, revoked, rows, encoded)
 
         fields = [
             der.encode_integer(1),  # v2
@@ -482,14 +496,17 @@ class CrlBuilder:
         if isinstance(key, PrehashSigningKey):
             hasher = key.new_hasher()
             hasher.update(tbs_head)
-            hasher.update(entries)
+            for piece in _entry_pieces(entries):
+                hasher.update(piece)
             hasher.update(extensions)
             digest = hasher.digest()
             signature = bytes(key.sign_digest(digest))
             checked = _digest_signature_verifies(key.public_key_info, algorithm, digest, signature)
         else:
-            tbs = b"".join((tbs_head, entries, extensions))
+            tbs = b"".join((tbs_head, bytes(entries), extensions))
             signature = bytes(key.sign(tbs))
+            from atlas_ca.x509.signatures import verify_signature
+
             try:
                 verify_signature(key.public_key_info, algorithm, tbs, signature)
                 checked = True
@@ -513,10 +530,11 @@ class CrlBuilder:
         )
 
 
-_PREHASH: Final[dict[SignatureAlgorithm, type[hashes.HashAlgorithm]]] = {
-    SignatureAlgorithm.ECDSA_SHA256: hashes.SHA256,
-    SignatureAlgorithm.ECDSA_SHA384: hashes.SHA384,
-    SignatureAlgorithm.RSA_SHA256: hashes.SHA256,
+#: The hash (``cryptography.hazmat.primitives.hashes`` class name) of the prehashed algorithms.
+_PREHASH: Final[dict[SignatureAlgorithm, str]] = {
+    SignatureAlgorithm.ECDSA_SHA256: "SHA256",
+    SignatureAlgorithm.ECDSA_SHA384: "SHA384",
+    SignatureAlgorithm.RSA_SHA256: "SHA256",
 }
 
 
@@ -530,12 +548,21 @@ def _digest_signature_verifies(
     gost_algorithms = (SignatureAlgorithm.GOST3410_2012_256, SignatureAlgorithm.GOST3410_2012_512)
     if algorithm not in _PREHASH and algorithm not in gost_algorithms:
         raise ValueError(f"a prehash key cannot sign with {algorithm.value}")
-    try:
-        if algorithm in gost_algorithms:
+    if algorithm in gost_algorithms:
+        try:
             public_gost = gost.GostPublicKey.from_spki_der(spki_der)
             return gost.verify_digest(public_gost, digest, signature)
+        except (ValueError, AtlasCaError):
+            return False
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+    from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+    from cryptography.hazmat.primitives.serialization import load_der_public_key
+
+    try:
         public = load_der_public_key(spki_der)
-        prehashed = Prehashed(_PREHASH[algorithm]())
+        prehashed = Prehashed(getattr(hashes, _PREHASH[algorithm])())
         if isinstance(public, ec.EllipticCurvePublicKey):
             public.verify(signature, digest, ec.ECDSA(prehashed))
         elif isinstance(public, rsa.RSAPublicKey):
@@ -980,7 +1007,7 @@ def encode_rows(
     return EncodedEntries(count, bytes(out))
 
 
-def _append_encoded(out: bytearray, blocks: Iterable[EncodedEntries]) -> int:
+def _append_encoded(write: Callable[[bytes], object], blocks: Iterable[EncodedEntries]) -> int:
     count = 0
     for block in blocks:
         n, data = block
@@ -990,9 +1017,77 @@ def _append_encoded(out: bytearray, blocks: Iterable[EncodedEntries]) -> int:
             raise TypeError(f"an encoded block's DER must be bytes, not {type(data).__name__}")
         if len(data) < _MIN_ENTRY * n or data[0] != der.SEQUENCE:
             raise ValueError(f"an encoded block of {n} entries is not DER entries")
-        out += data
+        write(data)
         count += n
     return count
+
+
+#: Entries encoded between two writes to a spool (≈ 400 KB of DER).
+_SPOOL_BATCH: Final = 8192
+#: The pieces a spool is read back in.
+_SPOOL_PIECE: Final = 1 << 20
+
+
+def _spool_entries(
+    spool: BinaryIO,
+    f: _Ready,
+    revoked: Iterable[RevokedEntry],
+    rows: Iterable[RawEntry],
+    encoded: Iterable[EncodedEntries],
+) -> tuple[int, SpooledEntries]:
+    """Encode the entries as :meth:`CrlBuilder.sign` does, into ``spool`` a batch at a time."""
+    delta = f.delta_base is not None
+    start = spool.tell()
+    buffer = bytearray()
+    count = 0
+    typed: tuple[Iterable[RevokedEntry], ...] = (f.entries, revoked)
+    for source in typed:
+        items = iter(source)
+        while batch := list(islice(items, _SPOOL_BATCH)):
+            count += _encode_entries(buffer, batch, f.this_update, delta=delta)
+            spool.write(buffer)
+            buffer.clear()
+    raw = iter(rows)
+    while raw_batch := list(islice(raw, _SPOOL_BATCH)):
+        count += _encode_rows(buffer, raw_batch, f.this_update, delta=delta)
+        spool.write(buffer)
+        buffer.clear()
+    count += _append_encoded(spool.write, encoded)
+    spool.flush()
+    return count, SpooledEntries(spool, start, spool.tell() - start)
+
+
+class SpooledEntries:
+    """The content of ``revokedCertificates`` in a file (``sign(..., spool=...)``): its length,
+    and its bytes read back in pieces of 1 MiB."""
+
+    __slots__ = ("_file", "_length", "_start")
+
+    def __init__(self, file: BinaryIO, start: int, length: int) -> None:
+        self._file = file
+        self._start = start
+        self._length = length
+
+    def __len__(self) -> int:
+        return self._length
+
+    def pieces(self) -> Iterator[bytes]:
+        """The bytes, in order, in pieces; a short read (the file changed) raises."""
+        self._file.seek(self._start)
+        left = self._length
+        while left:
+            piece = self._file.read(min(left, _SPOOL_PIECE))
+            if not piece:
+                raise X509Error("the spooled CRL entries are shorter than written")
+            left -= len(piece)
+            yield piece
+
+    def __bytes__(self) -> bytes:
+        return b"".join(self.pieces())
+
+
+def _entry_pieces(entries: bytearray | SpooledEntries) -> Iterable[bytes | bytearray]:
+    return entries.pieces() if isinstance(entries, SpooledEntries) else (entries,)
 
 
 def _hex(serial: object) -> str:
@@ -1008,10 +1103,14 @@ def _hex(serial: object) -> str:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class SignedCrl:
-    """A signed CRL held as its parts; :meth:`write_to` streams them without joining."""
+    """A signed CRL held as its parts; :meth:`write_to` streams them without joining.
+
+    ``entries`` is in memory, or in the spool file given to :meth:`CrlBuilder.sign` (read
+    back in pieces each time the CRL is written).
+    """
 
     tbs_head: bytes
-    entries: bytearray = field(repr=False)
+    entries: bytearray | SpooledEntries = field(repr=False)
     tbs_tail: bytes
     algorithm: SignatureAlgorithm
     algorithm_der: bytes
@@ -1019,18 +1118,16 @@ class SignedCrl:
     entry_count: int
     crl_number: int
 
-    def _parts(self) -> tuple[bytes | bytearray, ...]:
+    def _parts(self) -> Iterator[bytes | bytearray]:
         sig = der.encode_bit_string(self.signature)
         body = len(self.tbs_head) + len(self.entries) + len(self.tbs_tail)
         body += len(self.algorithm_der) + len(sig)
-        return (
-            der.header(der.SEQUENCE, body),
-            self.tbs_head,
-            self.entries,
-            self.tbs_tail,
-            self.algorithm_der,
-            sig,
-        )
+        yield der.header(der.SEQUENCE, body)
+        yield self.tbs_head
+        yield from _entry_pieces(self.entries)
+        yield self.tbs_tail
+        yield self.algorithm_der
+        yield sig
 
     def der(self) -> bytes:
         return b"".join(self._parts())
@@ -1071,7 +1168,9 @@ def _pem_encode(data: bytes) -> bytes:
     return _PEM_BEGIN + b"\n" + _pem_lines(data) + _PEM_END + b"\n"
 
 
-_PEM_BLOCK: Final = 48 * 16384  # a multiple of 48 bytes: 64-character lines never straddle
+# A multiple of 48 bytes, so that 64-character lines never straddle two blocks; 192 KiB keeps
+# the PEM encoder's buffers (≈ 4 × a block) small beside the CRL.
+_PEM_BLOCK: Final = 48 * 4096
 
 
 def _write_pem(stream: BinaryIO, parts: Iterable[bytes | bytearray]) -> int:
@@ -1129,16 +1228,19 @@ def pem_to_der(data: bytes, label: str = PEM_LABEL) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class IssuerFacts:
-    """What a CRL needs from its issuer's certificate: subject, SPKI and key identifier."""
+    """What a CRL needs from its issuer's certificate: subject, SPKI and key identifier, and
+    whether basicConstraints says cA=TRUE (RFC 5280 §4.2.1.9)."""
 
     subject_der: bytes
     spki_der: bytes
     key_identifier: bytes
     has_ski: bool
+    is_ca: bool = False
 
 
 def issuer_facts(certificate: bytes) -> IssuerFacts:
-    """Read subject, SPKI and SKI of a certificate (DER or PEM) by walking its DER."""
+    """Read subject, SPKI, SKI and basicConstraints' cA of a certificate (DER or PEM) by
+    walking its DER."""
     data = (
         pem_to_der(certificate, "CERTIFICATE")
         if certificate.lstrip().startswith(b"-----")
@@ -1161,6 +1263,7 @@ def issuer_facts(certificate: bytes) -> IssuerFacts:
         raise DecodeError("tbsCertificate subject or subjectPublicKeyInfo is not a SEQUENCE")
     spki = data[k_start:k_end]
     ski: bytes | None = None
+    is_ca = False
     for tag, _, xs, xe in fields[6:]:
         if tag != 0xA3:
             continue
@@ -1169,9 +1272,18 @@ def issuer_facts(certificate: bytes) -> IssuerFacts:
             parts = der.read_children(data, ecs, ece, "certificate extension")
             if not parts or parts[0][0] != der.OID:
                 raise DecodeError("certificate extension does not start with an OID")
-            if der.read_oid(data, parts[0][2], parts[0][3], "extnID") != (
-                Extension.SUBJECT_KEY_IDENTIFIER.dotted
-            ):
+            oid = der.read_oid(data, parts[0][2], parts[0][3], "extnID")
+            if oid == Extension.BASIC_CONSTRAINTS.dotted:
+                vtag, _, vs, ve = parts[-1]
+                if vtag != der.OCTET_STRING:
+                    raise DecodeError("basicConstraints extnValue is not an OCTET STRING")
+                bs, be = der.expect(data, vs, ve, der.SEQUENCE, "basicConstraints")
+                inner = der.read_children(data, bs, be, "basicConstraints")
+                # cA BOOLEAN DEFAULT FALSE: present only when TRUE (DER, X.690 §11.5)
+                is_ca = bool(inner) and inner[0][0] == 0x01
+                is_ca = is_ca and data[inner[0][2] : inner[0][3]] == b"\xff"
+                continue
+            if oid != Extension.SUBJECT_KEY_IDENTIFIER.dotted:
                 continue
             vtag, _, vs, ve = parts[-1]
             if vtag != der.OCTET_STRING:
@@ -1184,8 +1296,8 @@ def issuer_facts(certificate: bytes) -> IssuerFacts:
             raise DecodeError("subjectPublicKeyInfo is not AlgorithmIdentifier + BIT STRING")
         bits = data[spki_parts[1][2] + 1 : spki_parts[1][3]]
         kid = hashlib.sha1(bits, usedforsecurity=False).digest()
-        return IssuerFacts(subject, spki, kid, has_ski=False)
-    return IssuerFacts(subject, spki, ski, has_ski=True)
+        return IssuerFacts(subject, spki, kid, has_ski=False, is_ca=is_ca)
+    return IssuerFacts(subject, spki, ski, has_ski=True, is_ca=is_ca)
 
 
 # --- the lazy parser -----------------------------------------------------------------------
@@ -1556,6 +1668,8 @@ class CertificateRevocationList:
             raise UnsupportedCrlFeature(
                 f"CRL signature algorithm {self._algorithm_oid} is not supported"
             )
+        from atlas_ca.x509.signatures import verify_signature
+
         verify_signature(spki_der, algorithm, self.tbs_der, self._signature)
 
     def verify_issued_by(self, certificate: bytes) -> None:
@@ -1732,6 +1846,7 @@ __all__ = [
     "RevocationReason",
     "RevokedEntry",
     "SignedCrl",
+    "SpooledEntries",
     "UnsupportedCrlFeature",
     "encode_entry",
     "encode_rows",
