@@ -95,7 +95,13 @@ def make_csrs(count: int) -> list[bytes]:
 
 
 def worker_service(
-    uri: str, store: str, location: str, base: str, seconds: float, threads: int
+    uri: str,
+    store: str,
+    location: str,
+    base: str,
+    seconds: float,
+    threads: int,
+    profile: str | None = None,
 ) -> dict[str, float]:
     import secrets
 
@@ -179,14 +185,16 @@ def worker_service(
     challenges = InMemoryChallengeStore()
     clock = SystemClock()
     spent: dict[str, float] = {}
+    cpu: dict[str, float] = {}
     spent_lock = threading.Lock()
     local = threading.local()
 
-    def on_step(step: str) -> None:  # wall time per step, per request (each thread its own)
-        t = time.perf_counter()
+    def on_step(step: str) -> None:  # wall and CPU time per step, per request (per thread)
+        t, c = time.perf_counter(), time.thread_time()
         with spent_lock:
             spent[step] = spent.get(step, 0.0) + t - local.last
-        local.last = t
+            cpu[step] = cpu.get(step, 0.0) + c - local.cpu
+        local.last, local.cpu = t, c
 
     service = IssuanceService(
         on_step=on_step,
@@ -207,7 +215,7 @@ def worker_service(
             random_bytes=secrets.token_bytes,
         )
         challenges.save(challenge)
-        local.last = time.perf_counter()
+        local.last, local.cpu = time.perf_counter(), time.thread_time()
         service.issue(
             IssuanceRequest(
                 csr=csrs[i % len(csrs)],
@@ -221,6 +229,19 @@ def worker_service(
 
     one(0)  # warm-up: imports, first session, first transaction
     spent.clear()
+    cpu.clear()
+    if profile is not None:  # one request after another in this thread, under cProfile
+        import cProfile
+
+        prof = cProfile.Profile()
+        n, start = 0, time.perf_counter()
+        prof.enable()
+        while time.perf_counter() < start + seconds and n + 1 < len(csrs):
+            n += 1
+            one(n)
+        prof.disable()
+        prof.dump_stats(profile)
+        return {"count": n, "elapsed": time.perf_counter() - start}
     next_csr = itertools.count(1)
     done = [0]
     failures: list[BaseException] = []
@@ -251,6 +272,7 @@ def worker_service(
     n = done[0]
     register.close()
     steps = {f"us_{k}": v / n * 1e6 for k, v in spent.items()}
+    steps |= {f"cpu_{k}": v / n * 1e6 for k, v in cpu.items()}
     stats = service.batches
     return {
         "count": n,
@@ -302,6 +324,9 @@ def main() -> None:
     parser.add_argument("--uri")
     parser.add_argument("--location")
     parser.add_argument("--base")
+    parser.add_argument(
+        "--profile", help="write a cProfile of one thread's requests (SQLite) to this file"
+    )
     args = parser.parse_args()
 
     if args.worker == "raw":
@@ -309,7 +334,13 @@ def main() -> None:
         return
     if args.worker in ("sqlite", "pg"):
         out = worker_service(
-            args.uri, args.worker, args.location, args.base, args.seconds, args.threads
+            args.uri,
+            args.worker,
+            args.location,
+            args.base,
+            args.seconds,
+            args.threads,
+            args.profile,
         )
         print(json.dumps(out))
         return
@@ -328,6 +359,12 @@ def main() -> None:
             steps: dict[str, dict[str, float]] = {}
             common = ["--seconds", str(args.seconds), "--uri", key_uri, "--base", str(base),
                       "--threads", str(args.threads)]  # fmt: skip
+            if args.profile:
+                location = str(base / "register-profile.sqlite3")
+                _child(["--worker", "sqlite", "--location", location, "--profile",
+                        args.profile, *common], env)  # fmt: skip
+                print(f"profile of one thread's requests written to {args.profile}")
+                return
             for _ in range(2):
                 rate, _out = _child(["--worker", "raw", "--module", module, *common], env)
                 best["raw"] = max(best["raw"], rate)
@@ -350,6 +387,10 @@ def main() -> None:
     for name, out in steps.items():
         parts = ", ".join(f"{k[3:]}={v:.0f}" for k, v in out.items() if k.startswith("us_"))
         print(f"per issuance on {name}, us of wall time in each step: {parts}")
+        parts = ", ".join(f"{k[4:]}={v:.0f}" for k, v in out.items() if k.startswith("cpu_"))
+        total = sum(v for k, v in out.items() if k.startswith("cpu_"))
+        print(f"per issuance on {name}, us of CPU (thread time) in each step: {parts};"
+              f" total {total:.0f}")  # fmt: skip
         print(
             f"group commit on {name}: {out['writes_per_commit']:.1f} writes (intents and"
             " certificates) per transaction on average"
