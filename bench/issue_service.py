@@ -2,7 +2,7 @@
 
 Setup: a fresh SoftHSM-GOST token in a temporary directory with one GOST R 34.10-2012-256 CA key
 (CryptoPro-A, generated on the token through atlas_ca.hsm), a self-signed CA certificate planned
-from the CA profile, a verified subscriber, a paid order and 200 CSRs (bench/issue.py's
+from the CA profile, a verified subscriber, a paid order and one CSR per issuance (bench/issue.py's
 ``_ca_and_csrs``), all before timing.
 
 Child processes, one after the other (twice, alternating; the best count wins), each working
@@ -10,9 +10,10 @@ for ``--seconds`` seconds:
 
 * **raw** — bench/issue.py's ``worker_raw``: python-pkcs11, ``C_SignInit + C_Sign``
   (CKM_GOSTR3410) over a precomputed digest: the token's bare signing rate.
-* **sqlite** / **pg** — ``--threads`` concurrent requests (default 32, threads of one process
-  into one ``IssuanceService``, as the threads of an ``atlas-ca serve`` worker would be), each
-  request the whole service: create the one-time-code challenge
+* **sqlite** / **pg** — ``--processes`` worker processes (default 2, as ``atlas-ca serve`` runs
+  several; released together once all are set up) on the same register and the same token,
+  each with ``--threads`` concurrent requests (default 32) into its own ``IssuanceService``
+  (its own group commit), each request the whole service: create the one-time-code challenge
   for the request (what the SMS step stores), then ``IssuanceService.issue``: parse the CSR and
   check its proof of possession, check R3/R10, plan from the profile, build and lint the TBS,
   spend the code, record the intent (committed before the token signs), sign on SoftHSM,
@@ -23,9 +24,16 @@ for ``--seconds`` seconds:
   PostgreSQL is the local server (``--pg-dsn`` or ``ATLAS_CA_TEST_PG_DSN``; a fresh database is
   created and dropped).
 
-Prints ``RESULT issue_service ratio_sqlite=<sqlite/raw> ratio_pg=<pg/raw> goal=0.1``.
+The service's rate is all the processes' issuances over the span from the first start to the
+last end. Per issuance the bench prints the wall and the CPU time (thread time) of each pipeline
+step and the CPU of the worker processes; ``--profile FILE`` instead writes a cProfile of one
+thread issuing one request after another (SQLite).
 
-Usage: ``.venv/bin/python bench/issue_service.py [--seconds S] [--threads N] [--pg-dsn DSN]``.
+Prints ``RESULT issue_service ratio_sqlite=<sqlite/raw> ratio_pg=<pg/raw> goal=0.1
+processes=<N> threads=<T>``; the raw side stays one python-pkcs11 session in one process.
+
+Usage: ``.venv/bin/python bench/issue_service.py [--seconds S] [--processes P] [--threads N]
+[--pg-dsn DSN] [--profile FILE]``.
 """
 
 from __future__ import annotations
