@@ -9,6 +9,7 @@ import multiprocessing
 import signal
 import threading
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -193,7 +194,10 @@ def test_a_member_refused_because_of_an_earlier_member_stays_refused(store: Stor
     assert verify_store(reg).ok
 
 
-def test_a_batch_locks_its_orders_before_the_audit_head(pg_server: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize("batch", ["write_batch", "record_intents"])
+def test_a_batch_locks_its_orders_before_the_audit_head(
+    pg_server: Any, tmp_path: Path, batch: str
+) -> None:
     """Lock order (issue 17, several worker processes): while a batch waits for an order's row
     that another transaction holds, it holds nothing of the audit head — so a transaction that
     holds the audit head and then wants that order row can never deadlock with it. Before,
@@ -201,12 +205,12 @@ def test_a_batch_locks_its_orders_before_the_audit_head(pg_server: Any, tmp_path
     intents (wanting the order rows): PostgreSQL found the cycle after deadlock_timeout."""
     store = make_store("postgres", pg_server, tmp_path)  # SQLite has no row locks to order
     try:
-        _batch_waits_for_an_order_without_the_audit_head(store)
+        _batch_waits_for_an_order_without_the_audit_head(store, batch)
     finally:
         store.close_all()
 
 
-def _batch_waits_for_an_order_without_the_audit_head(store: Store) -> None:
+def _batch_waits_for_an_order_without_the_audit_head(store: Store, batch: str) -> None:
     reg = store.open()
     reg.record_intents([new_intent(61)], actor=ACTOR)
     reg.record_intents([new_intent(62), new_intent(63)], actor=ACTOR)  # orders' rows exist
@@ -214,11 +218,11 @@ def _batch_waits_for_an_order_without_the_audit_head(store: Store) -> None:
     with psycopg.connect(store.location) as other:
         other.execute("SELECT 1 FROM order_issuances WHERE order_id = 'ord-63' FOR UPDATE")
         done: list[Any] = []
-        writer = threading.Thread(
-            target=lambda: done.append(
-                reg.write_batch(intents, [issued(new_intent(61))], actor=ACTOR)
-            )
-        )
+        if batch == "write_batch":
+            call = partial(reg.write_batch, intents, [issued(new_intent(61))], actor=ACTOR)
+        else:
+            call = partial(lambda: (reg.record_intents(intents, actor=ACTOR), []))
+        writer = threading.Thread(target=lambda: done.append(call()))
         writer.start()
         deadline = time.monotonic() + 30
         while not _waits_for_a_lock(store):  # the batch is blocked on ord-63's row
@@ -232,7 +236,8 @@ def _batch_waits_for_an_order_without_the_audit_head(store: Store) -> None:
         writer.join(timeout=30)
     recorded, completed = done[0]
     assert [type(r) for r in recorded] == [IntentOutcome, IntentOutcome]
-    assert getattr(completed[0], "serial", None) == 61
+    if batch == "write_batch":
+        assert getattr(completed[0], "serial", None) == 61
     assert verify_store(reg).ok
 
 

@@ -359,7 +359,10 @@ class SqlRegister:
         batch is written, and the caller fails every member.
         """
         return self._batch(
-            "record_intents", intents, lambda cur, i: self._record_intent_in(cur, i, actor)
+            "record_intents",
+            intents,
+            lambda cur, i: self._record_intent_in(cur, i, actor),
+            self._lock_orders,
         )
 
     def write_batch(
@@ -387,29 +390,35 @@ class SqlRegister:
                 return self._record_intent_in(cur, item, actor)
             return self._complete_intent_in(cur, item, actor)
 
-        orders = sorted({i.order.value for i in intents if i.order is not None})
-
-        def lock_orders(cur: Cursor) -> None:
-            if len(orders) > 1:  # one order: the first intent's upsert locks it first anyway
-                for order in orders:
-                    cur.one(
-                        "INSERT INTO order_issuances (order_id, recorded) VALUES (?, 0)"
-                        " ON CONFLICT (order_id) DO UPDATE SET recorded = order_issuances.recorded"
-                        " RETURNING recorded",
-                        (order,),
-                    )
-
         items: list[NewIntent | IssuedCertificate] = [*intents, *certificates]
-        results = self._batch("write_batch", items, member, lock_orders)
+        results = self._batch("write_batch", items, member, self._lock_orders)
         n = len(intents)
         return results[:n], results[n:]
+
+    def _lock_orders(self, cur: Cursor, members: Sequence[object]) -> None:
+        """Lock the counter rows of the orders of a batch's intents (``members``: those the
+        pass writes, refused ones left out), by order id, before any member takes the audit
+        head (see :meth:`write_batch`). One order: its first intent's upsert is the batch's
+        first lock anyway, nothing to do."""
+        orders = sorted(
+            {m.order.value for m in members if isinstance(m, NewIntent) and m.order is not None}
+        )
+        if len(orders) < 2:
+            return
+        for order in orders:
+            cur.one(
+                "INSERT INTO order_issuances (order_id, recorded) VALUES (?, 0)"
+                " ON CONFLICT (order_id) DO UPDATE SET recorded = order_issuances.recorded"
+                " RETURNING recorded",
+                (order,),
+            )
 
     def _batch(
         self,
         op: str,
         items: Sequence[U],
         member: Callable[[Cursor, U], T],
-        first: Callable[[Cursor], None] | None = None,
+        first: Callable[[Cursor, Sequence[U]], None] | None = None,
     ) -> list[T | AtlasCaError]:
         """Every member in one transaction. A refused member is rare (a serial collision, a
         quota reached, a key or idempotency key already used): instead of a savepoint around
@@ -424,7 +433,7 @@ class SqlRegister:
             self._batch_cur, self._batch_head = cur, None
             try:
                 if first is not None:  # locks to take before any member (write_batch)
-                    first(cur)
+                    first(cur, [m for i, m in enumerate(items) if i not in refused])
                 for i, item in enumerate(items):
                     if i in refused:
                         results.append(refused[i])
