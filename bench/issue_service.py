@@ -2,7 +2,7 @@
 
 Setup: a fresh SoftHSM-GOST token in a temporary directory with one GOST R 34.10-2012-256 CA key
 (CryptoPro-A, generated on the token through atlas_ca.hsm), a self-signed CA certificate planned
-from the CA profile, a verified subscriber, a paid order and 200 CSRs (bench/issue.py's
+from the CA profile, a verified subscriber, a paid order and one CSR per issuance (bench/issue.py's
 ``_ca_and_csrs``), all before timing.
 
 Child processes, one after the other (twice, alternating; the best count wins), each working
@@ -10,9 +10,10 @@ for ``--seconds`` seconds:
 
 * **raw** — bench/issue.py's ``worker_raw``: python-pkcs11, ``C_SignInit + C_Sign``
   (CKM_GOSTR3410) over a precomputed digest: the token's bare signing rate.
-* **sqlite** / **pg** — ``--threads`` concurrent requests (default 32, threads of one process
-  into one ``IssuanceService``, as the threads of an ``atlas-ca serve`` worker would be), each
-  request the whole service: create the one-time-code challenge
+* **sqlite** / **pg** — ``--processes`` worker processes (default 2, as ``atlas-ca serve`` runs
+  several; released together once all are set up) on the same register and the same token,
+  each with ``--threads`` concurrent requests (default 32) into its own ``IssuanceService``
+  (its own group commit), each request the whole service: create the one-time-code challenge
   for the request (what the SMS step stores), then ``IssuanceService.issue``: parse the CSR and
   check its proof of possession, check R3/R10, plan from the profile, build and lint the TBS,
   spend the code, record the intent (committed before the token signs), sign on SoftHSM,
@@ -23,9 +24,16 @@ for ``--seconds`` seconds:
   PostgreSQL is the local server (``--pg-dsn`` or ``ATLAS_CA_TEST_PG_DSN``; a fresh database is
   created and dropped).
 
-Prints ``RESULT issue_service ratio_sqlite=<sqlite/raw> ratio_pg=<pg/raw> goal=0.1``.
+The service's rate is all the processes' issuances over the span from the first start to the
+last end. Per issuance the bench prints the wall and the CPU time (thread time) of each pipeline
+step and the CPU of the worker processes; ``--profile FILE`` instead writes a cProfile of one
+thread issuing one request after another (SQLite).
 
-Usage: ``.venv/bin/python bench/issue_service.py [--seconds S] [--threads N] [--pg-dsn DSN]``.
+Prints ``RESULT issue_service ratio_sqlite=<sqlite/raw> ratio_pg=<pg/raw> goal=0.1
+processes=<N> threads=<T>``; the raw side stays one python-pkcs11 session in one process.
+
+Usage: ``.venv/bin/python bench/issue_service.py [--seconds S] [--processes P] [--threads N]
+[--pg-dsn DSN] [--profile FILE]``.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ import argparse
 import itertools
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import threading
@@ -56,6 +65,9 @@ CSRS = 200
 CSRS_PER_SECOND = 1000
 #: Concurrent requests into one service (threads of one process, as a WSGI worker has them).
 THREADS = 32
+#: Worker processes (as ``atlas-ca serve`` runs several), each with THREADS requests into its
+#: own IssuanceService, on the same register and the same token.
+PROCESSES = 2
 
 
 def worker_raw(module: str, seconds: float) -> dict[str, float]:
@@ -95,7 +107,15 @@ def make_csrs(count: int) -> list[bytes]:
 
 
 def worker_service(
-    uri: str, store: str, location: str, base: str, seconds: float, threads: int
+    uri: str,
+    store: str,
+    location: str,
+    base: str,
+    seconds: float,
+    threads: int,
+    profile: str | None = None,
+    at: float | None = None,
+    wait_for_go: bool = False,
 ) -> dict[str, float]:
     import secrets
 
@@ -133,7 +153,8 @@ def worker_service(
     from atlas_ca.services.ports import DirectoryOutbox, InMemoryChallengeStore, SystemClock
     from atlas_ca.storage import open_register
 
-    now = datetime.now(UTC)
+    # the processes of one run plan the same CA certificate (same key, names and validity)
+    now = datetime.fromtimestamp(at, UTC) if at is not None else datetime.now(UTC)
     from atlas_ca.hsm import open_key
 
     csrs = make_csrs(max(CSRS, int(seconds * CSRS_PER_SECOND)))
@@ -179,14 +200,16 @@ def worker_service(
     challenges = InMemoryChallengeStore()
     clock = SystemClock()
     spent: dict[str, float] = {}
+    cpu: dict[str, float] = {}
     spent_lock = threading.Lock()
     local = threading.local()
 
-    def on_step(step: str) -> None:  # wall time per step, per request (each thread its own)
-        t = time.perf_counter()
+    def on_step(step: str) -> None:  # wall and CPU time per step, per request (per thread)
+        t, c = time.perf_counter(), time.thread_time()
         with spent_lock:
             spent[step] = spent.get(step, 0.0) + t - local.last
-        local.last = t
+            cpu[step] = cpu.get(step, 0.0) + c - local.cpu
+        local.last, local.cpu = t, c
 
     service = IssuanceService(
         on_step=on_step,
@@ -207,7 +230,7 @@ def worker_service(
             random_bytes=secrets.token_bytes,
         )
         challenges.save(challenge)
-        local.last = time.perf_counter()
+        local.last, local.cpu = time.perf_counter(), time.thread_time()
         service.issue(
             IssuanceRequest(
                 csr=csrs[i % len(csrs)],
@@ -221,9 +244,26 @@ def worker_service(
 
     one(0)  # warm-up: imports, first session, first transaction
     spent.clear()
+    cpu.clear()
+    if profile is not None:  # one request after another in this thread, under cProfile
+        import cProfile
+
+        prof = cProfile.Profile()
+        n, start = 0, time.perf_counter()
+        prof.enable()
+        while time.perf_counter() < start + seconds and n + 1 < len(csrs):
+            n += 1
+            one(n)
+        prof.disable()
+        prof.dump_stats(profile)
+        return {"count": n, "elapsed": time.perf_counter() - start}
     next_csr = itertools.count(1)
     done = [0]
     failures: list[BaseException] = []
+    if wait_for_go:  # the other processes of the run are ready too: start together
+        print("ready", flush=True)
+        sys.stdin.readline()
+    wall_start, cpu_start = time.time(), time.process_time()
     start = time.perf_counter()
     deadline = start + seconds
 
@@ -246,16 +286,22 @@ def worker_service(
     for c in clients:
         c.join()
     elapsed = time.perf_counter() - start
+    wall_end, process_cpu = time.time(), time.process_time() - cpu_start
     if failures:
         raise failures[0]
     n = done[0]
     register.close()
     steps = {f"us_{k}": v / n * 1e6 for k, v in spent.items()}
+    steps |= {f"cpu_{k}": v / n * 1e6 for k, v in cpu.items()}
     stats = service.batches
     return {
         "count": n,
         "elapsed": elapsed,
-        "writes_per_commit": stats.items / max(1, stats.flushes),
+        "t_start": wall_start,
+        "t_end": wall_end,
+        "process_cpu": process_cpu,
+        "flushes": stats.flushes,
+        "items": stats.items,
         **steps,
     }
 
@@ -263,6 +309,55 @@ def worker_service(
 def _child(args: list[str], env: dict[str, str]) -> tuple[float, dict[str, float]]:
     out = benchlib.run_json_child(__file__, args, env, timeout=600)
     return float(out["count"]) / float(out["elapsed"]), out
+
+
+def _children(
+    args: list[str], env: dict[str, str], processes: int
+) -> tuple[float, dict[str, float]]:
+    """``processes`` workers on the same register and token, released together once all are
+    set up; the rate is all their issuances over the span from the first start to the last
+    end, the per-step figures are per issuance over all of them."""
+    procs = [
+        subprocess.Popen(
+            [sys.executable, __file__, *args, "--go"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            text=True,
+        )
+        for _ in range(processes)
+    ]
+    try:
+        for p in procs:
+            assert p.stdout is not None
+            line = p.stdout.readline()
+            if line.strip() != "ready":
+                raise SystemExit(f"worker {args} failed:\n{line}{p.communicate()[1]}")
+        for p in procs:
+            assert p.stdin is not None
+            p.stdin.write("go\n")
+            p.stdin.flush()
+        outs = []
+        for p in procs:
+            stdout, stderr = p.communicate(timeout=600)
+            if p.returncode != 0:
+                raise SystemExit(f"worker {args} failed:\n{stderr}")
+            outs.append(json.loads(stdout.strip().splitlines()[-1]))
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    count = sum(o["count"] for o in outs)
+    span = max(o["t_end"] for o in outs) - min(o["t_start"] for o in outs)
+    merged: dict[str, float] = {"count": count, "elapsed": span}
+    for key in {k for o in outs for k in o if k.startswith(("us_", "cpu_"))}:
+        merged[key] = sum(o.get(key, 0.0) * o["count"] for o in outs) / count
+    merged["process_cpu_us"] = sum(o["process_cpu"] for o in outs) / count * 1e6
+    merged["writes_per_commit"] = sum(o["items"] for o in outs) / max(
+        1, sum(o["flushes"] for o in outs)
+    )
+    return count / span, merged
 
 
 def _pg_database(dsn: str) -> tuple[str, str]:
@@ -302,6 +397,17 @@ def main() -> None:
     parser.add_argument("--uri")
     parser.add_argument("--location")
     parser.add_argument("--base")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=PROCESSES,
+        help="worker processes, each with --threads requests into its own service",
+    )
+    parser.add_argument(
+        "--profile", help="write a cProfile of one thread's requests (SQLite) to this file"
+    )
+    parser.add_argument("--at", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--go", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.worker == "raw":
@@ -309,7 +415,15 @@ def main() -> None:
         return
     if args.worker in ("sqlite", "pg"):
         out = worker_service(
-            args.uri, args.worker, args.location, args.base, args.seconds, args.threads
+            args.uri,
+            args.worker,
+            args.location,
+            args.base,
+            args.seconds,
+            args.threads,
+            args.profile,
+            args.at,
+            args.go,
         )
         print(json.dumps(out))
         return
@@ -327,7 +441,13 @@ def main() -> None:
             best = {"raw": 0.0, "sqlite": 0.0, "pg": 0.0}
             steps: dict[str, dict[str, float]] = {}
             common = ["--seconds", str(args.seconds), "--uri", key_uri, "--base", str(base),
-                      "--threads", str(args.threads)]  # fmt: skip
+                      "--threads", str(args.threads), "--at", str(time.time())]  # fmt: skip
+            if args.profile:
+                location = str(base / "register-profile.sqlite3")
+                _child(["--worker", "sqlite", "--location", location, "--profile",
+                        args.profile, *common], env)  # fmt: skip
+                print(f"profile of one thread's requests written to {args.profile}")
+                return
             for _ in range(2):
                 rate, _out = _child(["--worker", "raw", "--module", module, *common], env)
                 best["raw"] = max(best["raw"], rate)
@@ -335,7 +455,8 @@ def main() -> None:
                 if pg is not None:
                     runs.append(("pg", pg[1]))
                 for name, location in runs:
-                    rate, out = _child(["--worker", name, "--location", location, *common], env)
+                    work = ["--worker", name, "--location", location, *common]
+                    rate, out = _children(work, env, args.processes)
                     if rate > best[name]:
                         best[name], steps[name] = rate, out
         finally:
@@ -350,15 +471,27 @@ def main() -> None:
     for name, out in steps.items():
         parts = ", ".join(f"{k[3:]}={v:.0f}" for k, v in out.items() if k.startswith("us_"))
         print(f"per issuance on {name}, us of wall time in each step: {parts}")
+        parts = ", ".join(f"{k[4:]}={v:.0f}" for k, v in out.items() if k.startswith("cpu_"))
+        total = sum(v for k, v in out.items() if k.startswith("cpu_"))
+        print(f"per issuance on {name}, us of CPU (thread time) in each step: {parts};"
+              f" total {total:.0f}")  # fmt: skip
+        print(
+            f"per issuance on {name}, us of CPU of the worker processes (all threads, waits for"
+            f" the GIL included): {out['process_cpu_us']:.0f}"
+        )
         print(
             f"group commit on {name}: {out['writes_per_commit']:.1f} writes (intents and"
             " certificates) per transaction on average"
         )
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"threads: {args.threads}; load average (1, 5, 15 min) at the end: {load}")
+    print(
+        f"processes: {args.processes}, threads each: {args.threads}; load average (1, 5, 15 min)"
+        f" at the end: {load}"
+    )
     ratio_pg = f"{best['pg'] / raw:.4f}" if pg is not None else "nan"
     print(
         f"RESULT issue_service ratio_sqlite={best['sqlite'] / raw:.4f} ratio_pg={ratio_pg} goal=0.1"
+        f" processes={args.processes} threads={args.threads}"
     )
 
 

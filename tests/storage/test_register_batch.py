@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
+import threading
+import time
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -14,6 +18,7 @@ import pytest
 from test_register_faults import snapshot
 
 from atlas_ca.audit import verify_store
+from atlas_ca.domain.ids import OrderId
 from atlas_ca.errors import (
     IntentNotOpen,
     KeyAlreadyCertified,
@@ -25,7 +30,7 @@ from atlas_ca.storage import CertificateStatus, IntentState
 from atlas_ca.storage._sql import SqlRegister
 from atlas_ca.storage.ports import IntentOutcome
 from support import batch_register_workers
-from support.registers import ACTOR, ISSUER, Store, issued, new_intent
+from support.registers import ACTOR, ISSUER, Store, issued, make_store, new_intent
 
 KEY = bytes(range(32))
 
@@ -187,3 +192,58 @@ def test_a_member_refused_because_of_an_earlier_member_stays_refused(store: Stor
     assert serials == [61, 63]
     assert _audit_actions(store) == ["issuance.intent"] * 2
     assert verify_store(reg).ok
+
+
+@pytest.mark.parametrize("batch", ["write_batch", "record_intents"])
+def test_a_batch_locks_its_orders_before_the_audit_head(
+    pg_server: Any, tmp_path: Path, batch: str
+) -> None:
+    """Lock order (issue 17, several worker processes): while a batch waits for an order's row
+    that another transaction holds, it holds nothing of the audit head — so a transaction that
+    holds the audit head and then wants that order row can never deadlock with it. Before,
+    a batch completed its certificates first (taking the audit head) and then recorded its
+    intents (wanting the order rows): PostgreSQL found the cycle after deadlock_timeout."""
+    store = make_store("postgres", pg_server, tmp_path)  # SQLite has no row locks to order
+    try:
+        _batch_waits_for_an_order_without_the_audit_head(store, batch)
+    finally:
+        store.close_all()
+
+
+def _batch_waits_for_an_order_without_the_audit_head(store: Store, batch: str) -> None:
+    reg = store.open()
+    reg.record_intents([new_intent(61)], actor=ACTOR)
+    reg.record_intents([new_intent(62), new_intent(63)], actor=ACTOR)  # orders' rows exist
+    intents = [new_intent(64, order=OrderId("ord-62")), new_intent(65, order=OrderId("ord-63"))]
+    with psycopg.connect(store.location) as other:
+        other.execute("SELECT 1 FROM order_issuances WHERE order_id = 'ord-63' FOR UPDATE")
+        done: list[Any] = []
+        if batch == "write_batch":
+            call = partial(reg.write_batch, intents, [issued(new_intent(61))], actor=ACTOR)
+        else:
+            call = partial(lambda: (reg.record_intents(intents, actor=ACTOR), []))
+        writer = threading.Thread(target=lambda: done.append(call()))
+        writer.start()
+        deadline = time.monotonic() + 30
+        while not _waits_for_a_lock(store):  # the batch is blocked on ord-63's row
+            assert time.monotonic() < deadline, "the batch never waited for the order's row"
+            time.sleep(0.01)
+        with psycopg.connect(store.location) as probe:
+            # the audit head is free while the batch waits (NOWAIT: an error if it is held)
+            probe.execute("SELECT 1 FROM audit_head WHERE id = 1 FOR UPDATE NOWAIT")
+            probe.rollback()
+        other.rollback()
+        writer.join(timeout=30)
+    recorded, completed = done[0]
+    assert [type(r) for r in recorded] == [IntentOutcome, IntentOutcome]
+    if batch == "write_batch":
+        assert getattr(completed[0], "serial", None) == 61
+    assert verify_store(reg).ok
+
+
+def _waits_for_a_lock(store: Store) -> bool:
+    rows = store.raw(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        " AND wait_event_type = 'Lock' AND strpos(query, 'INSERT INTO order_issuances') = 1"
+    )
+    return bool(rows[0][0])

@@ -18,6 +18,7 @@ asn1crypto objects stay inside this module.
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -200,10 +201,25 @@ def decode_spki(der: bytes, *, legacy: bool = False) -> GostSpki:
     """The parts of a GOST SubjectPublicKeyInfo; :class:`InvalidKey` for anything else.
 
     ``legacy`` also accepts a GOST R 34.10-2001 key (RFC 4491), for reading only.
+
+    An issuance decodes its subject's key twice (planning's key check, then the pre-issuance
+    lint) and every signature check decodes the CA's: the last few results are kept, keyed by
+    the exact bytes (a pure function of them; the result is frozen; refusals are not kept).
     """
-    register_gost()
     if not isinstance(der, bytes | bytearray):
         raise InvalidKey(f"SubjectPublicKeyInfo must be bytes, not {type(der).__name__}")
+    der = bytes(der)
+    if len(der) > _CACHED_SPKI_BYTES:  # no GOST key is this long: not worth keeping
+        return _decode_spki_uncached(der, legacy)
+    return _decode_spki(der, legacy)
+
+
+#: A GOST R 34.10-2012-512 SubjectPublicKeyInfo is about 170 octets.
+_CACHED_SPKI_BYTES = 512
+
+
+def _decode_spki_uncached(der: bytes, legacy: bool) -> GostSpki:
+    register_gost()
     try:
         info = keys.PublicKeyInfo.load(bytes(der), strict=True)
         algorithm = info["algorithm"]["algorithm"].dotted
@@ -229,6 +245,9 @@ def decode_spki(der: bytes, *, legacy: bool = False) -> GostSpki:
         raise
     except Exception as exc:  # asn1crypto raises ValueError, TypeError, KeyError, ...
         raise InvalidKey(f"SubjectPublicKeyInfo is not valid DER: {exc}") from None
+
+
+_decode_spki = functools.lru_cache(maxsize=256)(_decode_spki_uncached)
 
 
 def encode_pkcs8(

@@ -359,7 +359,10 @@ class SqlRegister:
         batch is written, and the caller fails every member.
         """
         return self._batch(
-            "record_intents", intents, lambda cur, i: self._record_intent_in(cur, i, actor)
+            "record_intents",
+            intents,
+            lambda cur, i: self._record_intent_in(cur, i, actor),
+            self._lock_orders,
         )
 
     def write_batch(
@@ -369,22 +372,53 @@ class SqlRegister:
         *,
         actor: Actor,
     ) -> tuple[list[IntentOutcome | AtlasCaError], list[CertificateRecord | AtlasCaError]]:
-        """Group commit of both issuance writes in ONE transaction: the certificates completed
-        (as :meth:`complete_intents`), then the intents recorded (as :meth:`record_intents`);
-        the results in the order given."""
+        """Group commit of both issuance writes in ONE transaction: the intents recorded (as
+        :meth:`record_intents`), then the certificates completed (as :meth:`complete_intents`);
+        the results in the order given.
+
+        The lock order of the module docstring (counters → certificate → audit head) holds for
+        the whole transaction, which matters once several processes write batches at once
+        (``atlas-ca serve`` workers, issue 17): the order counters' rows are locked before
+        anything takes the audit head — intents before certificates, and with intents of
+        several orders all their rows first, by order id — so two batches never each hold one
+        and wait for the other's. (Certificates first made exactly that cycle with a batch of
+        another process: PostgreSQL finds a deadlock only after ``deadlock_timeout``, 1 s, and
+        one batch runs again.)"""
 
         def member(cur: Cursor, item: NewIntent | IssuedCertificate) -> Any:
             if isinstance(item, NewIntent):
                 return self._record_intent_in(cur, item, actor)
             return self._complete_intent_in(cur, item, actor)
 
-        items: list[NewIntent | IssuedCertificate] = [*certificates, *intents]
-        results = self._batch("write_batch", items, member)
-        n = len(certificates)
-        return results[n:], results[:n]
+        items: list[NewIntent | IssuedCertificate] = [*intents, *certificates]
+        results = self._batch("write_batch", items, member, self._lock_orders)
+        n = len(intents)
+        return results[:n], results[n:]
+
+    def _lock_orders(self, cur: Cursor, members: Sequence[object]) -> None:
+        """Lock the counter rows of the orders of a batch's intents (``members``: those the
+        pass writes, refused ones left out), by order id, before any member takes the audit
+        head (see :meth:`write_batch`). One order: its first intent's upsert is the batch's
+        first lock anyway, nothing to do."""
+        orders = sorted(
+            {m.order.value for m in members if isinstance(m, NewIntent) and m.order is not None}
+        )
+        if len(orders) < 2:
+            return
+        for order in orders:
+            cur.one(
+                "INSERT INTO order_issuances (order_id, recorded) VALUES (?, 0)"
+                " ON CONFLICT (order_id) DO UPDATE SET recorded = order_issuances.recorded"
+                " RETURNING recorded",
+                (order,),
+            )
 
     def _batch(
-        self, op: str, items: Sequence[U], member: Callable[[Cursor, U], T]
+        self,
+        op: str,
+        items: Sequence[U],
+        member: Callable[[Cursor, U], T],
+        first: Callable[[Cursor, Sequence[U]], None] | None = None,
     ) -> list[T | AtlasCaError]:
         """Every member in one transaction. A refused member is rare (a serial collision, a
         quota reached, a key or idempotency key already used): instead of a savepoint around
@@ -398,6 +432,8 @@ class SqlRegister:
             results: list[T | AtlasCaError] = []
             self._batch_cur, self._batch_head = cur, None
             try:
+                if first is not None:  # locks to take before any member (write_batch)
+                    first(cur, [m for i, m in enumerate(items) if i not in refused])
                 for i, item in enumerate(items):
                     if i in refused:
                         results.append(refused[i])

@@ -5,11 +5,29 @@ report it. This view keeps every subject attribute with its raw string tag, ever
 (duplicates included) with its raw value, and the raw encodings of the validity times. Values
 that cannot be decoded at all make :func:`view_of` raise :class:`~atlas_ca.errors.DecodeError`
 (the CLI's "unreadable", exit 2). asn1crypto stays inside this module.
+
+Two readers, one view (issue 17). The pre-issuance lint views every TBS the CA is about to
+sign, and asn1crypto's object-per-field parse was ≈ 0.9 ms of each issuance. A value that is DER
+(:func:`~atlas_ca.x509.der.check_der` passes) and has exactly the shape X.509 gives it — the
+shape our own TBSs and nearly every real certificate have — is read by slicing its bytes with
+the strict walker of :mod:`atlas_ca.x509.der` (:func:`_fast_view`); anything else — not DER,
+unique identifiers, an odd tag, a time outside the RFC 5280 DER forms, a version beyond v3 —
+goes to the asn1crypto reader (:func:`_full_view`), which decides as it always has. The fast
+reader never decides anything: it returns ``None`` to hand over, so it cannot accept what the
+full one refuses; tests/profiles/test_lint_fast_view.py checks the two views are equal over the
+test corpus and mutated TBSs.
+
+Typed extensions (:meth:`Ext.parsed`) are parsed once per distinct ``(OID, critical, value)``
+and kept in a small LRU cache: the parse is a pure function of exactly those bytes and its
+results are frozen values, and most extensions of a profile (keyUsage, policies, the issuer's
+tools, AKI, CDP, AIA) are byte-identical across the certificates a CA issues. Only successful
+parses are cached; a malformed value is parsed (and refused) every time.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 from asn1crypto import core, x509
@@ -18,7 +36,21 @@ from atlas_ca.asn1 import specs
 from atlas_ca.asn1.oids import Oid
 from atlas_ca.errors import DecodeError
 from atlas_ca.x509 import extensions as x509ext
-from atlas_ca.x509.der import check_der
+from atlas_ca.x509.der import (
+    BIT_STRING,
+    BOOLEAN,
+    INTEGER,
+    OCTET_STRING,
+    OID,
+    SEQUENCE,
+    SET,
+    check_der,
+    children,
+    decode_integer,
+    decode_oid,
+    read_time,
+    split_tlv,
+)
 from atlas_ca.x509.names import oid_of
 
 UTC_TIME = 23
@@ -71,7 +103,20 @@ class Ext:
 
     def parsed(self) -> x509ext.Extension:
         """The typed extension of :mod:`atlas_ca.x509.extensions` (DecodeError if malformed)."""
+        if len(self.value) <= _CACHED_VALUE_BYTES:
+            return _parsed(self.oid.dotted, self.critical, self.value)
         return x509ext.parse_extension(self.oid.dotted, self.critical, self.value)
+
+
+#: Extension values up to this size are cached parsed (module docstring); larger ones are rare
+#: and would make the cache's memory unbounded in practice.
+_CACHED_VALUE_BYTES = 2048
+
+
+@functools.lru_cache(maxsize=512)
+def _parsed(dotted: str, critical: bool, value: bytes) -> x509ext.Extension:
+    # lru_cache keeps only returned values: a DecodeError is raised again on every call
+    return x509ext.parse_extension(dotted, critical, value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,7 +280,6 @@ def _first_inner_tag(der: bytes) -> int:
 
 def view_of(der: bytes) -> CertView:
     """Parse a DER Certificate or TBSCertificate into a :class:`CertView`."""
-    specs.register()
     der = bytes(der)
     if len(der) < 4 or der[0] != 0x30:
         raise DecodeError("not a DER certificate (no outer SEQUENCE)")
@@ -244,6 +288,182 @@ def view_of(der: bytes) -> CertView:
         check_der(der, "certificate")
     except DecodeError as exc:
         problem = str(exc)
+    if problem is None:
+        view = _fast_view(der)
+        if view is not None:
+            return view
+    return _full_view(der, problem)
+
+
+# --- the fast reader: plain DER of the X.509 shape, by slicing (module docstring) -------------
+
+_TIME_TAGS = frozenset({UTC_TIME, GENERALIZED_TIME})
+_VERSIONS = frozenset({0, 1, 2})
+
+
+def _fast_view(der: bytes) -> CertView | None:
+    """The view of ``der`` (already checked as DER), or None to let :func:`_full_view` read it."""
+    try:
+        return _fast(der)
+    except (DecodeError, ValueError, IndexError):
+        return None
+
+
+def _alg_oid(content: bytes) -> str | None:
+    """The OID of an AlgorithmIdentifier's content (OID, optional parameters of any type)."""
+    parts = children(content, "AlgorithmIdentifier")
+    if not 1 <= len(parts) <= 2 or parts[0][0] != OID:
+        return None
+    return decode_oid(parts[0][2], "algorithm")
+
+
+def _fast_name(content: bytes, where: str) -> tuple[Attr, ...] | None:
+    out: list[Attr] = []
+    for i, (tag, _, rdn_content) in enumerate(children(content, where)):
+        if tag != SET:
+            return None
+        atvs = children(rdn_content, where)
+        if not atvs:
+            return None
+        for j, (atv_tag, _, atv_content) in enumerate(atvs):
+            if atv_tag != SEQUENCE:
+                return None
+            pair = children(atv_content, where)
+            if len(pair) != 2 or pair[0][0] != OID:
+                return None
+            oid = oid_of(decode_oid(pair[0][2], where))
+            first, _, raw = pair[1]
+            tag_number = first & 0x1F if first >> 6 == 0 else -1
+            text: str | None = None
+            if tag_number in _DECODE:
+                try:
+                    text = raw.decode(_DECODE[tag_number])
+                except UnicodeDecodeError:
+                    text = None
+            path = f"{where}.rdn[{i}]" + (f"[{j}]" if len(atvs) > 1 else "") + f".{oid.name}"
+            out.append(Attr(oid, tag_number, text, raw, path))
+    return tuple(out)
+
+
+def _fast_extensions(content: bytes) -> tuple[Ext, ...] | None:
+    wrapped = children(content, "extensions")
+    if len(wrapped) != 1 or wrapped[0][0] != SEQUENCE:
+        return None
+    out: list[Ext] = []
+    for i, (tag, _, ext_content) in enumerate(children(wrapped[0][2], "extensions")):
+        if tag != SEQUENCE:
+            return None
+        parts = children(ext_content, "extension")
+        if len(parts) == 3 and parts[1][0] == BOOLEAN:
+            critical = parts[1][2] == b"\xff"
+            value = parts[2]
+        elif len(parts) == 2:
+            critical = False
+            value = parts[1]
+        else:
+            return None
+        if parts[0][0] != OID or value[0] != OCTET_STRING:
+            return None
+        oid = oid_of(decode_oid(parts[0][2], "extnID"))
+        out.append(Ext(oid, critical, value[2], f"extensions[{i}].{oid.name}"))
+    return tuple(out)
+
+
+def _fast(der: bytes) -> CertView | None:
+    _, outer = split_tlv(der)
+    top = children(outer, "certificate")
+    outer_sig: str | None = None
+    if top and top[0][0] == SEQUENCE:  # a Certificate (see _first_inner_tag)
+        if len(top) != 3 or top[1][0] != SEQUENCE or top[2][0] != BIT_STRING:
+            return None
+        outer_sig = _alg_oid(top[1][2])
+        if outer_sig is None:
+            return None
+        fields = children(top[0][2], "tbsCertificate")
+    else:
+        fields = top
+    version = 0
+    if fields and fields[0][0] == 0xA0:
+        inner = children(fields[0][2], "version")
+        if len(inner) != 1 or inner[0][0] != INTEGER:
+            return None
+        version = decode_integer(inner[0][2], "version")
+        if version not in _VERSIONS:
+            return None
+        fields = fields[1:]
+    if len(fields) not in (6, 7):
+        return None
+    serial_f, sig_f, issuer_f, validity_f, subject_f, spki_f = fields[:6]
+    if (serial_f[0], sig_f[0], issuer_f[0], validity_f[0], subject_f[0], spki_f[0]) != (
+        INTEGER,
+        SEQUENCE,
+        SEQUENCE,
+        SEQUENCE,
+        SEQUENCE,
+        SEQUENCE,
+    ):
+        return None
+    exts: tuple[Ext, ...] = ()
+    present = len(fields) == 7
+    if present:
+        if fields[6][0] != 0xA3:
+            return None
+        found = _fast_extensions(fields[6][2])
+        if found is None:
+            return None
+        exts = found
+    sig = _alg_oid(sig_f[2])
+    issuer = _fast_name(issuer_f[2], "issuer")
+    subject = _fast_name(subject_f[2], "subject")
+    times = children(validity_f[2], "validity")
+    spki = children(spki_f[2], "subjectPublicKeyInfo")
+    if (
+        sig is None
+        or issuer is None
+        or subject is None
+        or len(times) != 2
+        or times[0][0] not in _TIME_TAGS
+        or times[1][0] not in _TIME_TAGS
+        or len(spki) != 2
+        or spki[0][0] != SEQUENCE
+        or spki[1][0] != BIT_STRING
+    ):
+        return None
+    spki_alg = _alg_oid(spki[0][2])
+    if spki_alg is None:
+        return None
+    (nb_tag, _, nb_raw), (na_tag, _, na_raw) = times
+    return CertView(
+        der=der,
+        der_problem=None,
+        version=version,
+        serial=decode_integer(serial_f[2], "serialNumber"),
+        serial_octets=serial_f[2],
+        tbs_signature_oid=sig,
+        outer_signature_oid=outer_sig,
+        issuer=issuer,
+        issuer_der=issuer_f[1],
+        subject=subject,
+        subject_der=subject_f[1],
+        not_before=read_time(nb_raw, nb_tag, 0, len(nb_raw), "notBefore"),
+        not_before_tag=nb_tag,
+        not_before_raw=nb_raw,
+        not_after=read_time(na_raw, na_tag, 0, len(na_raw), "notAfter"),
+        not_after_tag=na_tag,
+        not_after_raw=na_raw,
+        spki_der=spki_f[1],
+        spki_algorithm=spki_alg,
+        extensions_present=present,
+        extensions=exts,
+    )
+
+
+# --- the full reader: asn1crypto, for everything else ----------------------------------------
+
+
+def _full_view(der: bytes, problem: str | None) -> CertView:
+    """The view through asn1crypto; ``problem`` is why ``der`` is not DER (None if it is)."""
+    specs.register()
     try:
         if _first_inner_tag(der) == 0x30:
             cert = _Cert.load(der)
