@@ -5,12 +5,15 @@ block leaves its connection answering. SQLite alike."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from atlas_ca.storage import postgres as pg_adapter
 from atlas_ca.storage import sqlite as sqlite_adapter
+from atlas_ca.storage._sql import SqlRegister
 from support.crl_signer import THIS_UPDATE
-from support.registers import ISSUER, Store, fill_revoked
+from support.registers import ISSUER, PgServer, Store, fill_revoked, make_store
 
 ROWS, BATCH = 1000, 100
 
@@ -36,3 +39,28 @@ def test_stored_entries_come_in_the_same_batches_and_a_stopped_scan_leaves_the_c
         stopped.close()
         assert sum(b.entries for b in scan.listed_encoded(THIS_UPDATE)) == ROWS
     assert reg.latest_crl(ISSUER) is None  # and the register's connection answers after it
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("chunked", [True, False], ids=["chunked", "server-cursor"])
+def test_a_scan_stopped_while_the_server_still_sends_keeps_the_snapshot_usable(
+    pg_server: PgServer | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunked: bool
+) -> None:
+    """Stopping a chunked stream makes psycopg cancel the query; a cancel that reaches a query
+    still running aborts the whole transaction (every later statement of the scan failed with
+    InFailedSqlTransaction — seen in CI under load). A result too large for the socket
+    buffers keeps the server sending, so the cancel always lands here."""
+    monkeypatch.setattr(pg_adapter, "CHUNKED_ROWS", chunked and pg_adapter.CHUNKED_ROWS)
+    pg_store = make_store("postgres", pg_server, tmp_path)
+    try:
+        _stop_a_large_scan(pg_store.open())
+    finally:
+        pg_store.close_all()
+
+
+def _stop_a_large_scan(reg: SqlRegister) -> None:
+    with reg._db.snapshot() as cur:
+        batches = cur.batches("SELECT g, repeat('x', 200) FROM generate_series(1, 2000000) g")
+        assert len(next(batches)) == pg_adapter.STREAM_BATCH
+        batches.close()
+        assert cur.one("SELECT 41 + 1") == (42,)

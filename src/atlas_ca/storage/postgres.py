@@ -99,16 +99,26 @@ class _Cur:
 
     def batches(self, sql: str, params: Sequence[Any] = ()) -> Iterator[list[Row]]:
         if CHUNKED_ROWS:
-            # in the open (REPEATABLE READ) transaction: the same snapshot as a cursor's
+            # In the open (REPEATABLE READ) transaction: the same snapshot as a cursor's. A
+            # stream stopped early is cancelled by psycopg, and a cancel that reaches the query
+            # still running aborts the transaction: the stream runs under a savepoint to return
+            # to (the snapshot is the transaction's, so it is kept).
             with self._conn.cursor() as cur:
+                cur.execute("SAVEPOINT atlas_stream")
                 rows = cast(
                     "Generator[Row, None, None]", cur.stream(_pg(sql), params, size=STREAM_BATCH)
                 )
+                finished = False
                 try:
                     while batch := list(itertools.islice(rows, STREAM_BATCH)):
                         yield batch
+                    finished = True
                 finally:
-                    rows.close()  # stopped early: psycopg cancels the rest of the query
+                    rows.close()
+                    if not self._conn.broken:
+                        if not finished:
+                            cur.execute("ROLLBACK TO SAVEPOINT atlas_stream")
+                        cur.execute("RELEASE SAVEPOINT atlas_stream")
             return
         name = f"atlas_stream_{next(_cursor_names)}"
         with self._conn.cursor(name=name) as server_side:
