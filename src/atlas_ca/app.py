@@ -70,7 +70,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from atlas_ca.algorithms import KeyType
 from atlas_ca.audit import Actor, VerificationReport, verify_store, x509_signature_verifier
@@ -373,7 +373,7 @@ class AtlasCA:
         self._billing: BillingService | None = None
         prepare_hsm_environment(config)
 
-    def __enter__(self) -> AtlasCA:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

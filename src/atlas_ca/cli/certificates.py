@@ -193,8 +193,7 @@ def issue(
         ),
         title=title,
     )
-    ws = _workspace(config_path)
-    try:
+    with _workspace(config_path) as ws:
         service = _certificates(ws)
         if otp_code is None:
             sent = service.send_code(application)
@@ -203,8 +202,6 @@ def issue(
             click.echo(json.dumps(data) if as_json else message)
             return
         result = service.issue(application, otp_code)
-    finally:
-        ws.close()
     pem = result.certificate.pem()
     if out_path is not None:
         write_file(out_path, pem, mode=PRIVATE_FILE, overwrite=force)
@@ -253,8 +250,7 @@ def _status_command(action: str) -> click.Command:
         number = parse_serial(serial)
         kind = StatusAction(action)
         reason = _REASONS[kw["reason"]] if action == "revoke" else None
-        ws = _workspace(config_path)
-        try:
+        with _workspace(config_path) as ws:
             service = _statuses(ws)
             by: StatusRequester
             if subscriber_id is None:
@@ -271,8 +267,6 @@ def _status_command(action: str) -> click.Command:
             record = service.change(
                 kind, number, by=by, reason=reason or RevocationReason.UNSPECIFIED
             )
-        finally:
-            ws.close()
         if as_json:
             click.echo(json.dumps(_record_json(record), ensure_ascii=False))
         else:
@@ -341,10 +335,9 @@ def crl_publish(
       atlas-ca crl publish --delta --json
       atlas-ca crl publish --partition 3 --delta
     """
-    ws = _workspace(config_path)
     steps = ("number", "sign", "verify", "write", "record")
     show = not as_json and sys.stderr.isatty()  # a bar only for a person at a terminal
-    try:
+    with _workspace(config_path) as ws:
         publisher = ws.crl_publisher(
             _actor(operator), on_step=(lambda _step: bar.update(1)) if show else None
         )
@@ -361,8 +354,6 @@ def crl_publish(
             published = [
                 publisher.publish_delta(p) if delta else publisher.publish_full(p) for p in parts
             ]
-    finally:
-        ws.close()
     data = [
         {
             "number": one.number,
