@@ -164,7 +164,8 @@ if pid == 0:
         os._exit(127)
 _, status, usage = os.wait4(pid, 0)
 elapsed = time.perf_counter() - t0
-print("MEASURED", elapsed, usage.ru_maxrss, os.waitstatus_to_exitcode(status), flush=True)
+cpu = usage.ru_utime + usage.ru_stime
+print("MEASURED", elapsed, usage.ru_maxrss, os.waitstatus_to_exitcode(status), cpu, flush=True)
 """
 
 
@@ -172,6 +173,14 @@ def measure_lean(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float,
     """As :func:`measure`, but forked from a small launcher process, so that the peak RSS is
     the command's own and not this (larger) process's: wall time (s) from fork to exit and
     peak RSS (bytes), from the launcher's wait4."""
+    elapsed, rss, _ = measure_lean_cpu(cmd, cwd, env)
+    return elapsed, rss
+
+
+def measure_lean_cpu(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int, float]:
+    """:func:`measure_lean` and the command's CPU time (user + system, s, its children
+    included: ``ru_utime + ru_stime`` of the launcher's wait4) — on a shared machine the
+    figure that moves least with the other jobs' load."""
     proc = subprocess.run(
         [sys.executable, "-S", "-c", _LAUNCHER, *cmd],
         cwd=cwd,
@@ -181,12 +190,12 @@ def measure_lean(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float,
     )
     lines = proc.stdout.decode(errors="replace").splitlines()
     result = lines[-1].split() if lines else []
-    if proc.returncode != 0 or len(result) != 4 or result[0] != "MEASURED" or result[3] != "0":
+    if proc.returncode != 0 or len(result) != 5 or result[0] != "MEASURED" or result[3] != "0":
         raise SystemExit(
             f"{' '.join(cmd)} failed:\n{proc.stdout.decode(errors='replace')}\n"
             f"{proc.stderr.decode(errors='replace')}"
         )
-    return float(result[1]), int(result[2]) * 1024
+    return float(result[1]), int(result[2]) * 1024, float(result[4])
 
 
 # --- HTTP load (wrk, a load generator in C) -------------------------------------------------------
