@@ -350,6 +350,9 @@ def print_load(when: str) -> None:
     print(f"load average {when}: {one:.2f} {five:.2f} {fifteen:.2f} ({os.cpu_count()} CPUs)")
 
 
-def print_result(bench: str, figure: str, value: float, goal: float, *, digits: int = 3) -> None:
-    """The line the bench harness collects: ``RESULT <bench> <figure>=<value> goal=<goal>``."""
-    print(f"RESULT {bench} {figure}={value:.{digits}f} goal={goal}")
+def print_result(
+    bench: str, figure: str, value: float, goal: float | None, *, digits: int = 3
+) -> None:
+    """The line the bench harness collects: ``RESULT <bench> <figure>=<value> goal=<goal>``
+    (``goal=none`` for a figure printed to explain the others, with no goal of its own)."""
+    print(f"RESULT {bench} {figure}={value:.{digits}f} goal={'none' if goal is None else goal}")

@@ -31,8 +31,9 @@ would). A
 ``--reuse``d register of an older schema is migrated on the first publication, which then
 fills the stored entries (measured as part of that run). Prints the load average before and
 after the timed runs, then ``RESULT crl_publish time_ratio=... goal=0.25``,
-``RESULT crl_publish rss_ratio=... goal=0.25`` and ``RESULT crl_publish cpu_ratio=...`` (user +
-system CPU of the same children: the figure the machine's other load moves least)
+``RESULT crl_publish rss_ratio=... goal=0.25`` and
+``RESULT crl_publish cpu_ratio=... goal=none`` (user + system CPU of the same children: the
+figure the machine's other load moves least)
 (``crl_publish_partitioned_N`` with partitions).
 """
 
@@ -338,7 +339,7 @@ def main() -> None:
     print_result(name, "time_ratio", our_time / ossl_time, 0.25)
     print_result(name, "rss_ratio", our_rss / ossl_rss, 0.25)
     # CPU time (user + system) of the same children: what the other jobs' load moves least
-    print_result(name, "cpu_ratio", our_cpu / ossl_cpu, 0.25)
+    print_result(name, "cpu_ratio", our_cpu / ossl_cpu, None)  # explains; the issue sets none
 
 
 def _ours_cmd(work: Path, location: str, partitions: int = 0, partition: int = 0) -> list[str]:
