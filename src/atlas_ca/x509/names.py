@@ -258,7 +258,8 @@ def _escape(value: str) -> str:
     return "".join(out)
 
 
-_BY_TAG = {t.value: t for t in StringType}
+#: tag -> (type, codec) in one look-up keyed by an int (an enum's hash is a Python call)
+_DECODING = {t.value: (t, _ENCODE[t]) for t in StringType}
 
 #: Attribute types whose values many subscribers share (country, region, locality,
 #: organisation): a parsed single-attribute RDN of one of them is kept by its exact DER, so the
@@ -288,11 +289,12 @@ def _remember_shared(der: bytes, rdn: RelativeDistinguishedName) -> None:
 
 
 def _attribute(oid: Oid, tag: int, content: bytes) -> NameAttribute:
-    if tag not in _BY_TAG:
+    known = _DECODING.get(tag)
+    if known is None:
         raise DecodeError(f"name attribute {oid.name} does not hold a string value")
-    stype = _BY_TAG[tag]
+    stype, encoding = known
     try:
-        text = content.decode(_ENCODE[stype])
+        text = content.decode(encoding)
     except UnicodeDecodeError as exc:
         raise DecodeError(f"name attribute {oid.name} is not valid {stype.name}") from exc
     try:
