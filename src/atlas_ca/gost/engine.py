@@ -33,6 +33,8 @@ _native_tried = False
 def native_module() -> ModuleType:
     """The loaded native engine module, or :class:`GostEngineUnavailable` saying why not."""
     global _native_module, _native_error, _native_tried
+    if _native_module is not None:  # loaded: no lock (a module global is read atomically)
+        return _native_module
     with _lock:
         if not _native_tried:
             _native_tried = True
@@ -99,8 +101,18 @@ def resolve(engine: EngineName | None = None) -> EngineName:
 
 
 def active_engine() -> EngineName:
-    """The engine GOST operations use now (see the module docstring for the rules)."""
-    forced = os.environ.get(ENV_VAR, "").strip().lower()
+    """The engine GOST operations use now (see the module docstring for the rules).
+
+    The variable is read on every call (tests and operators may set it at run time); the
+    common case, unset with the native engine loaded, returns without the lock (issue 17:
+    five calls per issued certificate).
+    """
+    forced = os.environ.get(ENV_VAR)
+    if not forced:
+        if _native_module is not None:
+            return "native"
+        return "native" if native_available() else "pure"
+    forced = forced.strip().lower()
     if forced == "pure":
         return "pure"
     if forced == "native":

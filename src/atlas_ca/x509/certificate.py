@@ -142,6 +142,12 @@ class Validity:
 
 
 @functools.lru_cache(maxsize=256)
+def _validity(not_before: datetime, not_after: datetime) -> Validity:
+    # A CA issues batches with the same validity: one checked (immutable) value per pair.
+    return Validity(not_before, not_after)
+
+
+@functools.lru_cache(maxsize=256)
 def _validity_der(not_before: datetime, not_after: datetime) -> bytes:
     # A CA issues batches with the same validity: encode each pair once (both times are UTC).
     return tlv(0x30, encode_time(not_before) + encode_time(not_after))
@@ -558,7 +564,7 @@ class CertificateBuilder:
         assert self._serial is not None
         assert self._not_before is not None
         assert self._not_after is not None
-        validity = Validity(self._not_before, self._not_after)
+        validity = _validity(self._not_before, self._not_after)
         issuer_spki: bytes | None = None
         if self._issuer_certificate is not None:
             cap = self._issuer_certificate.not_after
@@ -568,7 +574,9 @@ class CertificateBuilder:
                     f"notAfter {cap:%Y-%m-%d %H:%M:%SZ}"
                 )
             issuer_spki = self._issuer_certificate.public_key_info
-        exts = Extensions(self._extensions)
+        # add_extension has refused a second extension of any OID: the tuple is a valid
+        # Extensions as it stands, no need to check it again (issue 17)
+        exts = Extensions.trusted(self._extensions)
         body = (
             b"\xa0\x03\x02\x01\x02"
             + encode_integer(self._serial)

@@ -171,7 +171,15 @@ class Extension:
 
     def der(self) -> bytes:
         """The DER of the whole ``Extension`` SEQUENCE (criticality FALSE omitted, DER)."""
-        return _extension_der(self)
+        hit = _DER_BY_ID.get(id(self))
+        if hit is not None and hit[0] is self:
+            return hit[1]
+        der = _extension_der(self)
+        if len(_DER_BY_ID) >= _DER_BY_ID_MAX:
+            for key in list(_DER_BY_ID)[: _DER_BY_ID_MAX // 2]:
+                _DER_BY_ID.pop(key, None)
+        _DER_BY_ID[id(self)] = (self, der)
+        return der
 
 
 @functools.lru_cache(maxsize=4096)
@@ -180,6 +188,14 @@ def _extension_der(ext: Extension) -> bytes:
     crit = b"\x01\x01\xff" if ext.critical else b""
     body = encode_oid(ext.oid_dotted) + crit
     return tlv(0x30, body + tlv(0x04, ext.value_der()))
+
+
+#: The DER of extension *objects* by identity, before the cache by value above: a profile's
+#: extensions are the same objects in every certificate, and hashing one by value (all its
+#: fields, nested tuples, enums) cost up to ≈ 1.3 µs each, twelve times per certificate
+#: (issue 17). The entry holds the object, so its ``id`` cannot be reused while it is here.
+_DER_BY_ID_MAX = 1024
+_DER_BY_ID: dict[int, tuple[Extension, bytes]] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -653,11 +669,39 @@ class SubjectSignTool(Extension):
 
     @classmethod
     def from_value_der(cls, der: bytes, critical: bool) -> SubjectSignTool:
-        v = _load(ru.SubjectSignTool, der, "subjectSignTool")
+        # One of every request's two per-subscriber extensions (issue 17): its DER form, a
+        # primitive UTF8String with a minimal length, is read directly; anything else goes
+        # through asn1crypto as before, so what is accepted or refused does not change
+        # (tests/x509/test_x509_fast_paths.py compares the two on arbitrary bytes).
+        text = _der_utf8_string(der)
+        if text is None:
+            text = _load(ru.SubjectSignTool, der, "subjectSignTool").native
         try:
-            return cls(critical, v.native)
+            return cls(critical, text)
         except ValueError as exc:
             raise DecodeError(f"subjectSignTool: {exc}") from exc
+
+
+def _der_utf8_string(der: bytes) -> str | None:
+    """The text of a DER UTF8String spanning ``der``, or ``None`` when ``der`` is anything else
+    (another tag, a BER length, trailing bytes, bad UTF-8): the caller decodes it the slow way."""
+    if len(der) < 2 or der[0] != 0x0C:
+        return None
+    lb = der[1]
+    if lb < 0x80:
+        start, length = 2, lb
+    elif lb == 0x81 and len(der) > 2 and der[2] >= 0x80:
+        start, length = 3, der[2]
+    elif lb == 0x82 and len(der) > 3 and der[2]:
+        start, length = 4, (der[2] << 8) | der[3]
+    else:
+        return None
+    if start + length != len(der):
+        return None
+    try:
+        return der[start:].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -773,6 +817,14 @@ class Extensions:
         if len(set(seen)) != len(seen):
             dup = next(d for d in seen if seen.count(d) > 1)
             raise ValueError(f"extension {oid_of(dup).name} appears more than once")
+
+    @classmethod
+    def trusted(cls, items: tuple[Extension, ...]) -> Extensions:
+        """``Extensions(items)`` for a tuple whose OIDs the caller has already kept unique (the
+        certificate builder refuses a second extension of an OID as it is added)."""
+        new = object.__new__(cls)
+        object.__setattr__(new, "items", items)
+        return new
 
     def __iter__(self) -> Iterator[Extension]:
         return iter(self.items)

@@ -149,7 +149,9 @@ class RelativeDistinguishedName:
     def __post_init__(self) -> None:
         if not self.attributes:
             raise ValueError("a relative distinguished name needs at least one attribute")
-        if len({a.oid.dotted for a in self.attributes}) != len(self.attributes):
+        if len(self.attributes) > 1 and len({a.oid.dotted for a in self.attributes}) != len(
+            self.attributes
+        ):
             raise ValueError("an attribute type repeats inside one relative distinguished name")
 
     def der(self) -> bytes:
@@ -196,9 +198,13 @@ class Name:
         if tag != 0x30:
             raise DecodeError(f"name: expected a SEQUENCE, found tag 0x{tag:02x}")
         rdns = []
-        for rtag, _, rcontent in children(content, "name"):
+        for rtag, rtlv, rcontent in children(content, "name"):
             if rtag != 0x31:
                 raise DecodeError(f"name: an RDN must be a SET, found tag 0x{rtag:02x}")
+            shared = _SHARED_RDNS.get(rtlv)
+            if shared is not None:
+                rdns.append(shared)
+                continue
             attrs = []
             for atag, _, acontent in children(rcontent, "name"):
                 parts = children(acontent, "name")
@@ -207,9 +213,12 @@ class Name:
                 oid = oid_of(decode_oid(parts[0][2], "name attribute type"))
                 attrs.append(_attribute(oid, parts[1][0], parts[1][2]))
             try:
-                rdns.append(RelativeDistinguishedName(tuple(attrs)))
+                rdn = RelativeDistinguishedName(tuple(attrs))
             except ValueError as exc:
                 raise DecodeError(f"name: {exc}") from exc
+            if len(attrs) == 1 and attrs[0].oid.dotted in _SHARED_TYPES:
+                _remember_shared(rtlv, rdn)
+            rdns.append(rdn)
         return cls(tuple(rdns), der)
 
     def __iter__(self) -> Iterator[NameAttribute]:
@@ -249,15 +258,43 @@ def _escape(value: str) -> str:
     return "".join(out)
 
 
-_BY_TAG = {t.value: t for t in StringType}
+#: tag -> (type, codec) in one look-up keyed by an int (an enum's hash is a Python call)
+_DECODING = {t.value: (t, _ENCODE[t]) for t in StringType}
+
+#: Attribute types whose values many subscribers share (country, region, locality,
+#: organisation): a parsed single-attribute RDN of one of them is kept by its exact DER, so the
+#: next request from the same region skips its decoding (issue 17). Personal attributes
+#: (names, СНИЛС, ИНН, e-mail) are never kept: they differ per subscriber and are personal data.
+_SHARED_TYPES = frozenset(
+    o.dotted
+    for o in (
+        oids.NameAttribute.COUNTRY_NAME,
+        oids.NameAttribute.STATE_OR_PROVINCE_NAME,
+        oids.NameAttribute.LOCALITY_NAME,
+        oids.NameAttribute.ORGANIZATION_NAME,
+        oids.NameAttribute.ORGANIZATIONAL_UNIT_NAME,
+    )
+)
+_SHARED_MAX = 256
+_SHARED_RDNS: dict[bytes, RelativeDistinguishedName] = {}
+
+
+def _remember_shared(der: bytes, rdn: RelativeDistinguishedName) -> None:
+    # RDNs are immutable values, so sharing one between names is safe. Bounded: when full, the
+    # oldest half goes (dict order is insertion order; a race only drops entries early).
+    if len(_SHARED_RDNS) >= _SHARED_MAX:
+        for key in list(_SHARED_RDNS)[: _SHARED_MAX // 2]:
+            _SHARED_RDNS.pop(key, None)
+    _SHARED_RDNS[der] = rdn
 
 
 def _attribute(oid: Oid, tag: int, content: bytes) -> NameAttribute:
-    if tag not in _BY_TAG:
+    known = _DECODING.get(tag)
+    if known is None:
         raise DecodeError(f"name attribute {oid.name} does not hold a string value")
-    stype = _BY_TAG[tag]
+    stype, encoding = known
     try:
-        text = content.decode(_ENCODE[stype])
+        text = content.decode(encoding)
     except UnicodeDecodeError as exc:
         raise DecodeError(f"name attribute {oid.name} is not valid {stype.name}") from exc
     try:
