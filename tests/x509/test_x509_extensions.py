@@ -151,6 +151,20 @@ def test_identification_kind_outside_0_to_3_is_a_decode_error() -> None:
         parse_extension(oids.RuExtension.IDENTIFICATION_KIND.dotted, False, b"\x02\x01\x07")
 
 
+def test_a_value_asn1crypto_cannot_read_is_a_decode_error() -> None:
+    """A policy qualifier of an unknown id holding a REAL: asn1crypto has no reader for REAL,
+    and asking for its value raised AttributeError out of the parser (the fuzz corpus found it
+    through the linter)."""
+
+    def tlv(tag: int, content: bytes) -> bytes:
+        return bytes([tag, len(content)]) + content
+
+    qualifier = tlv(0x30, b"\x06\x02\x2a\x03" + b"\x09\x01\x40")  # id 1.2.3, REAL
+    policies = tlv(0x30, tlv(0x30, b"\x06\x03\x2a\x03\x04" + tlv(0x30, qualifier)))
+    with pytest.raises(DecodeError, match="certificatePolicies"):
+        parse_extension(oids.Extension.CERTIFICATE_POLICIES.dotted, False, policies)
+
+
 def test_an_unknown_extension_is_kept_as_bytes_and_not_interpreted() -> None:
     ext = parse_extension("1.2.3.4.5", True, b"\x05\x00")
     assert isinstance(ext, UnrecognizedExtension)

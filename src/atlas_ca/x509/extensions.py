@@ -255,6 +255,10 @@ def _load(spec: Any, der: bytes, what: str) -> Any:
         value.native  # noqa: B018 - forces the full parse so errors surface here
     except (ValueError, TypeError, OverflowError) as exc:
         raise DecodeError(f"{what} extension is malformed: {exc}") from exc
+    except AttributeError as exc:
+        # asn1crypto has no reader for some universal types (REAL, …): the value of one, in a
+        # field of any type such as a policy qualifier, raises AttributeError
+        raise DecodeError(f"{what} extension holds a value that cannot be read: {exc}") from exc
     except RecursionError:
         # extnValue is an OCTET STRING, so check_der of the certificate does not bound the
         # nesting inside it; asn1crypto parses recursively.
