@@ -61,6 +61,14 @@ from support.registers import pg_url
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
+
+class _FixedClock:
+    def now(self) -> dt.datetime:
+        return T0
+
+
+_AT_T0 = _FixedClock()
+
 pg_server = registers.pg_server
 
 
@@ -234,13 +242,13 @@ def test_challenges_are_kept_for_the_next_command(where: Any) -> None:
         now=T0,
         random_bytes=random.Random(5).randbytes,
     )
-    RecordChallengeStore(store, clock_now=T0).save(challenge)
-    found = RecordChallengeStore(store, clock_now=T0).get(challenge.id)
+    RecordChallengeStore(store, clock=_AT_T0).save(challenge)
+    found = RecordChallengeStore(store, clock=_AT_T0).get(challenge.id)
     assert found == challenge
     assert len(code) == 6
     assert f'"{code}"' not in encode(found)  # only the salted hash of the code is stored
     with pytest.raises(RecordNotFound):
-        RecordChallengeStore(store, clock_now=T0).get(ChallengeId("otp-none"))
+        RecordChallengeStore(store, clock=_AT_T0).get(ChallengeId("otp-none"))
 
 
 def test_a_code_presented_while_another_node_counts_an_attempt_is_checked_again(
@@ -258,7 +266,7 @@ def test_a_code_presented_while_another_node_counts_an_attempt_is_checked_again(
         sub.id, binding, now=T0, random_bytes=random.Random(6).randbytes
     )
     wrong = f"{(int(code) + 1) % 10**6:06d}"
-    a, b = RecordChallengeStore(node_a, clock_now=T0), RecordChallengeStore(node_b, clock_now=T0)
+    a, b = RecordChallengeStore(node_a, clock=_AT_T0), RecordChallengeStore(node_b, clock=_AT_T0)
     a.save(challenge)
     seen: list[int] = []
 

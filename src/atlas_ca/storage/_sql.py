@@ -494,15 +494,14 @@ class SqlRegister:
                         issuer=issuer,
                     )
                 return self._outcome(cur, known[1], known[2])
-        if intent.order_quota is not None and order is not None:
-            if live >= intent.order_quota:
-                raise OrderQuotaReached(
-                    f"order {order} already has {live} live intent(s), its quota is"
-                    f" {intent.order_quota}; nothing was recorded",
-                    order=order,
-                    live=live,
-                    quota=intent.order_quota,
-                )
+        if intent.order_quota is not None and order is not None and live >= intent.order_quota:
+            raise OrderQuotaReached(
+                f"order {order} already has {live} live intent(s), its quota is"
+                f" {intent.order_quota}; nothing was recorded",
+                order=order,
+                live=live,
+                quota=intent.order_quota,
+            )
         # No separate look-up of the key first (issue 17: one statement fewer): the key's unique
         # index refuses a second live intent for it, and the look-up below says which it was.
         # DO NOTHING on any conflict: the serial's primary key, or the key's unique index
@@ -720,7 +719,8 @@ class SqlRegister:
             # writes no certificate, and the checks below raise (the transaction undoes the
             # counters).
             if order is None:
-                head, match, params = "WITH ", " AND order_id IS NULL", ()
+                head, match = "WITH ", " AND order_id IS NULL"
+                params: tuple[str, ...] = ()
             else:
                 # Counted only while the intent is open under this order (an intent no longer
                 # open must not take the counter below zero before the check below refuses it).
