@@ -251,6 +251,47 @@ def test_challenges_are_kept_for_the_next_command(where: Any) -> None:
         RecordChallengeStore(store, clock=_AT_T0).get(ChallengeId("otp-none"))
 
 
+def test_a_long_lived_challenge_store_stamps_each_write_with_the_clock_at_write_time(
+    where: Any,
+) -> None:
+    """One store serves every request of a shared issuance service (issue 17): a write made
+    later is stamped later, not with the time the store was created."""
+
+    class Ticking:
+        def __init__(self) -> None:
+            self.current = T0
+
+        def now(self) -> dt.datetime:
+            return self.current
+
+    store, clock = open_record_store(where.location, opened_at=T0), Ticking()
+    challenges = RecordChallengeStore(store, clock=clock)
+    sub = verified_subscriber(at=T0)
+    binding = bind(Operation.ISSUE_CERTIFICATE, {"x": "1"})
+    challenge, code = create_challenge(
+        sub.id, binding, now=T0, random_bytes=random.Random(8).randbytes
+    )
+
+    def stamp() -> object:
+        ((at,),) = _raw(
+            where, "SELECT updated_at FROM atlas_records WHERE key = ?", (challenge.id.value,)
+        )
+        return at
+
+    try:
+        challenges.save(challenge)
+        saved = stamp()
+        clock.current = T0 + dt.timedelta(minutes=2)
+        used = challenges.present(
+            challenge.id, lambda c: verify_code(c, code, binding, subscriber=sub.id, now=T0)
+        )
+        assert used.accepted
+        assert stamp() != saved
+        assert "09:02" in str(stamp())  # T0 is 09:00; the write happened at 09:02
+    finally:
+        store.close()
+
+
 def test_a_code_presented_while_another_node_counts_an_attempt_is_checked_again(
     where: Any,
 ) -> None:
