@@ -10,9 +10,11 @@ Concurrency: every writer locks the rows it derives numbers from (``issuer_chang
 (PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` serialises writers anyway), always in the order
 counters → certificate → audit head, so there is no lock cycle. Serial uniqueness is the
 primary key of ``issuance_intents``. ``record_intent`` first locks the order's row of
-``order_issuances`` (an upsert), then counts the order's live intents against the caller's quota
-and inserts: one order's intents are recorded one at a time, so two requests cannot both take
-its last certificate.
+``order_issuances`` (an upsert that also counts the new intent and returns the order's live
+count, schema v8), checks it against the caller's quota and inserts: one order's intents are
+recorded one at a time, so two requests cannot both take its last certificate. Completing or
+voiding an intent moves the same row's counters in its transaction, so they always equal the
+counts of the order's intents by state (no ``count(*)``, linear in the order's size).
 """
 
 from __future__ import annotations
@@ -396,10 +398,11 @@ class SqlRegister:
         return results[:n], results[n:]
 
     def _lock_orders(self, cur: Cursor, members: Sequence[object]) -> None:
-        """Lock the counter rows of the orders of a batch's intents (``members``: those the
-        pass writes, refused ones left out), by order id, before any member takes the audit
-        head (see :meth:`write_batch`). One order: its first intent's upsert is the batch's
-        first lock anyway, nothing to do."""
+        """Lock the counter rows of the orders of a batch's intents and certificates
+        (``members``: those the pass writes, refused ones left out; completing an intent moves
+        its order's counters too, schema v8), by order id, before any member takes the audit
+        head (see :meth:`write_batch`). One order: its first member's counter update is the
+        batch's first lock anyway, nothing to do."""
         orders = sorted(
             {
                 m.order.value
