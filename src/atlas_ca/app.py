@@ -65,6 +65,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import secrets
+import threading
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -352,7 +353,10 @@ class AtlasCA:
     """One CA: its register, record store, key, clock, and the use cases over them.
 
     Parts are opened on first use (a caller that only takes payments never opens the CA key)
-    and closed by :meth:`close` (or ``with``). One instance is for one thread.
+    and closed by :meth:`close` (or ``with``). One instance is for one thread, except
+    :meth:`issuance`: one :class:`IssuanceService` per instance, created once under a lock and
+    shared by every thread that issues through it, so concurrent requests ride one group
+    commit (issue 17; the service is thread-safe).
     """
 
     def __init__(
@@ -371,6 +375,8 @@ class AtlasCA:
         self._records: RecordStore | None = None
         self._ca: CertificateAuthority | None = None
         self._billing: BillingService | None = None
+        self._issuance: IssuanceService | None = None
+        self._issuance_lock = threading.Lock()
         prepare_hsm_environment(config)
 
     def __enter__(self) -> Self:
@@ -420,7 +426,7 @@ class AtlasCA:
         return self._ca
 
     def challenges(self) -> RecordChallengeStore:
-        return RecordChallengeStore(self.records, clock_now=self.now())
+        return RecordChallengeStore(self.records, clock=self.clock)
 
     def identity(self) -> IdentityService:
         """Subscribers, registrars, verification, authorities (R1–R5)."""
@@ -441,15 +447,22 @@ class AtlasCA:
         return self._billing
 
     def issuance(self) -> IssuanceService:
-        return IssuanceService(
-            ca=self.ca,
-            register=self.register,
-            challenges=self.challenges(),
-            outbox=DirectoryOutbox(self.config.outbox),
-            clock=self.clock,
-            random_bytes=self._random,
-            orders=self.billing(),
-        )
+        """The instance's one issuance service (its group commit shared by all callers)."""
+        service = self._issuance
+        if service is not None:
+            return service
+        with self._issuance_lock:
+            if self._issuance is None:
+                self._issuance = IssuanceService(
+                    ca=self.ca,
+                    register=self.register,
+                    challenges=self.challenges(),
+                    outbox=DirectoryOutbox(self.config.outbox),
+                    clock=self.clock,
+                    random_bytes=self._random,
+                    orders=self.billing(),
+                )
+            return self._issuance
 
     def revocation(self) -> RevocationService:
         return RevocationService(
@@ -481,6 +494,7 @@ class AtlasCA:
             self._register.close()
             self._register = None
         self._billing = None
+        self._issuance = None
 
     # --- subscribers and verification (R1–R5) -------------------------------------------------
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -61,6 +63,21 @@ def test_open_reads_the_operators_toml_and_opens_nothing_until_used(
         assert not (tmp_path / "r.sqlite").exists()  # lazily opened
         assert ca.now().tzinfo is not None  # the default clock is the real, aware one
     assert not (tmp_path / "r.sqlite").exists()
+
+
+def test_one_issuance_service_per_instance_shared_by_threads(desk: Desk) -> None:
+    """Issue 17: requests issuing through one AtlasCA share one service, so they share its
+    group commit; created once even when threads ask for it together."""
+    start = threading.Barrier(8)
+
+    def get(_: int) -> object:
+        start.wait(30)
+        return desk.ca.issuance()
+
+    with ThreadPoolExecutor(8) as pool:
+        services = list(pool.map(get, range(8)))
+    assert len({id(s) for s in services}) == 1
+    assert desk.ca.issuance() is services[0]
 
 
 def test_a_person_from_registration_to_a_certificate(

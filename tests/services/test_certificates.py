@@ -104,7 +104,7 @@ def desk(store: Any, tmp_path: Path) -> Iterator[Desk]:
     assert type(records).__name__ == (
         "SqliteRecordStore" if store.kind == "sqlite" else "PostgresRecordStore"
     )
-    challenges = RecordChallengeStore(records, clock_now=T0)
+    challenges = RecordChallengeStore(records, clock=world.clock)
     billing = BillingService(records, clock=world.clock, catalogue=CATALOGUE)
     sms = FakeSmsGateway()
     issuance = world.service(challenges=challenges, orders=billing)

@@ -46,7 +46,7 @@ def _race(
     )
     records = otp_workers.record_store(store.kind, store.location)
     try:
-        RecordChallengeStore(records, clock_now=world.clock.now()).save(challenge)
+        RecordChallengeStore(records, clock=world.clock).save(challenge)
     finally:
         records.close()
     presented = f"{(int(code) + 1) % 10**6:06d}" if wrong else code
@@ -66,7 +66,7 @@ def _race(
         outcomes = pool.starmap_async(otp_workers.present_code, [args] * PROCESSES).get(timeout=300)
     records = otp_workers.record_store(store.kind, store.location)
     try:
-        stored = RecordChallengeStore(records, clock_now=world.clock.now()).get(challenge.id)
+        stored = RecordChallengeStore(records, clock=world.clock).get(challenge.id)
     finally:
         records.close()
     return outcomes, stored, code, csr

@@ -61,6 +61,14 @@ from support.registers import pg_url
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
+
+class _FixedClock:
+    def now(self) -> dt.datetime:
+        return T0
+
+
+_AT_T0 = _FixedClock()
+
 pg_server = registers.pg_server
 
 
@@ -234,13 +242,54 @@ def test_challenges_are_kept_for_the_next_command(where: Any) -> None:
         now=T0,
         random_bytes=random.Random(5).randbytes,
     )
-    RecordChallengeStore(store, clock_now=T0).save(challenge)
-    found = RecordChallengeStore(store, clock_now=T0).get(challenge.id)
+    RecordChallengeStore(store, clock=_AT_T0).save(challenge)
+    found = RecordChallengeStore(store, clock=_AT_T0).get(challenge.id)
     assert found == challenge
     assert len(code) == 6
     assert f'"{code}"' not in encode(found)  # only the salted hash of the code is stored
     with pytest.raises(RecordNotFound):
-        RecordChallengeStore(store, clock_now=T0).get(ChallengeId("otp-none"))
+        RecordChallengeStore(store, clock=_AT_T0).get(ChallengeId("otp-none"))
+
+
+def test_a_long_lived_challenge_store_stamps_each_write_with_the_clock_at_write_time(
+    where: Any,
+) -> None:
+    """One store serves every request of a shared issuance service (issue 17): a write made
+    later is stamped later, not with the time the store was created."""
+
+    class Ticking:
+        def __init__(self) -> None:
+            self.current = T0
+
+        def now(self) -> dt.datetime:
+            return self.current
+
+    store, clock = open_record_store(where.location, opened_at=T0), Ticking()
+    challenges = RecordChallengeStore(store, clock=clock)
+    sub = verified_subscriber(at=T0)
+    binding = bind(Operation.ISSUE_CERTIFICATE, {"x": "1"})
+    challenge, code = create_challenge(
+        sub.id, binding, now=T0, random_bytes=random.Random(8).randbytes
+    )
+
+    def stamp() -> object:
+        ((at,),) = _raw(
+            where, "SELECT updated_at FROM atlas_records WHERE key = ?", (challenge.id.value,)
+        )
+        return at
+
+    try:
+        challenges.save(challenge)
+        saved = stamp()
+        clock.current = T0 + dt.timedelta(minutes=2)
+        used = challenges.present(
+            challenge.id, lambda c: verify_code(c, code, binding, subscriber=sub.id, now=T0)
+        )
+        assert used.accepted
+        assert stamp() != saved
+        assert "09:02" in str(stamp())  # T0 is 09:00; the write happened at 09:02
+    finally:
+        store.close()
 
 
 def test_a_code_presented_while_another_node_counts_an_attempt_is_checked_again(
@@ -258,7 +307,7 @@ def test_a_code_presented_while_another_node_counts_an_attempt_is_checked_again(
         sub.id, binding, now=T0, random_bytes=random.Random(6).randbytes
     )
     wrong = f"{(int(code) + 1) % 10**6:06d}"
-    a, b = RecordChallengeStore(node_a, clock_now=T0), RecordChallengeStore(node_b, clock_now=T0)
+    a, b = RecordChallengeStore(node_a, clock=_AT_T0), RecordChallengeStore(node_b, clock=_AT_T0)
     a.save(challenge)
     seen: list[int] = []
 

@@ -28,6 +28,7 @@ _SCRIPT = textwrap.dedent(
     sys.meta_path.insert(0, Blocker())
 
     import datetime as dt
+    from types import SimpleNamespace
     import random
     from pathlib import Path
 
@@ -49,7 +50,7 @@ _SCRIPT = textwrap.dedent(
         now=T0,
         random_bytes=random.Random(3).randbytes,
     )
-    RecordChallengeStore(records, clock_now=T0).save(challenge)
+    RecordChallengeStore(records, clock=SimpleNamespace(now=lambda: T0)).save(challenge)
     back = get_record(records, RecordKind.CHALLENGE, challenge.id.value, OtpChallenge)
     assert back == challenge, back
     assert records.keys(RecordKind.CHALLENGE) == [challenge.id.value]

@@ -50,7 +50,7 @@ def present_code(
     try:
         world = make_world(reg, Path(base))
         service = world.service(
-            challenges=RecordChallengeStore(records, clock_now=world.clock.now()),
+            challenges=RecordChallengeStore(records, clock=world.clock),
             on_step=wait_before_the_code,
         )
         request = IssuanceRequest(

@@ -3,12 +3,12 @@ one-time code sent by one command (one process) is checked by the next (R7)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 
 from atlas_ca.domain.ids import ChallengeId
 from atlas_ca.domain.otp import OtpChallenge, OtpVerification
 from atlas_ca.errors import RecordChanged, StorageUnavailable
+from atlas_ca.services.ports import Clock
 from atlas_ca.storage.ports import RecordKind, RecordStore, get_record
 
 
@@ -22,17 +22,20 @@ class RecordChallengeStore:
     against what the first wrote (spent, or one attempt more). A challenge is written at most
     ``max_attempts + 1`` times in its life (each wrong attempt, then the use; a used, expired
     or dead one is never written), so a presentation loses the race at most that often.
+
+    Each write is stamped with ``clock.now()`` at the moment of writing (not the store's
+    creation time): one store serves a long-lived service's every request.
     """
 
-    def __init__(self, store: RecordStore, *, clock_now: dt.datetime) -> None:
+    def __init__(self, store: RecordStore, *, clock: Clock) -> None:
         self._store = store
-        self._at = clock_now
+        self._clock = clock
 
     def get(self, challenge_id: ChallengeId) -> OtpChallenge:
         return get_record(self._store, RecordKind.CHALLENGE, challenge_id.value, OtpChallenge)
 
     def save(self, challenge: OtpChallenge) -> None:
-        self._store.put(RecordKind.CHALLENGE, challenge.id.value, challenge, at=self._at)
+        self._store.put(RecordKind.CHALLENGE, challenge.id.value, challenge, at=self._clock.now())
 
     def present(
         self, challenge_id: ChallengeId, check: Callable[[OtpChallenge], OtpVerification]
@@ -49,7 +52,7 @@ class RecordChallengeStore:
             try:
                 self._store.put_all(
                     [(RecordKind.CHALLENGE, key, checked.challenge)],
-                    at=self._at,
+                    at=self._clock.now(),
                     unchanged=[(RecordKind.CHALLENGE, key, read)],
                 )
             except RecordChanged:

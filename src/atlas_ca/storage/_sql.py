@@ -10,9 +10,11 @@ Concurrency: every writer locks the rows it derives numbers from (``issuer_chang
 (PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` serialises writers anyway), always in the order
 counters → certificate → audit head, so there is no lock cycle. Serial uniqueness is the
 primary key of ``issuance_intents``. ``record_intent`` first locks the order's row of
-``order_issuances`` (an upsert), then counts the order's live intents against the caller's quota
-and inserts: one order's intents are recorded one at a time, so two requests cannot both take
-its last certificate.
+``order_issuances`` (an upsert that also counts the new intent and returns the order's live
+count, schema v8), checks it against the caller's quota and inserts: one order's intents are
+recorded one at a time, so two requests cannot both take its last certificate. Completing or
+voiding an intent moves the same row's counters in its transaction, so they always equal the
+counts of the order's intents by state (no ``count(*)``, linear in the order's size).
 """
 
 from __future__ import annotations
@@ -306,15 +308,7 @@ class SqlRegister:
         chained = chain_next(last, event)
         if in_batch:
             self._batch_head = ChainHead(chained.seq, chained.hash)
-        values = (
-            chained.seq,
-            self._db.ts(event.at),
-            event.actor.value,
-            event.action,
-            json.dumps(dict(event.objects), sort_keys=True, separators=(",", ":")),
-            chained.prev_hash,
-            chained.hash,
-        )
+        values = self._audit_values(chained, event)
         if self._db.writable_ctes:  # PostgreSQL: the event and the new head in one round trip
             cur.run(
                 "WITH head AS (UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1)"
@@ -325,6 +319,34 @@ class SqlRegister:
         cur.run(f"INSERT INTO audit_events ({_AUDIT_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)", values)
         cur.run("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", (chained.seq, chained.hash))
         return chained
+
+    def _audit_values(self, chained: ChainedEvent, event: AuditEvent) -> tuple[Any, ...]:
+        return (
+            chained.seq,
+            self._db.ts(event.at),
+            event.actor.value,
+            event.action,
+            json.dumps(dict(event.objects), sort_keys=True, separators=(",", ":")),
+            chained.prev_hash,
+            chained.hash,
+        )
+
+    def _audit_cte(self, cur: Cursor, event: AuditEvent) -> tuple[str, tuple[Any, ...]] | None:
+        """PostgreSQL, a batch member after the first (issue 17): the audit head is already
+        locked and known to this transaction, so the event and the new head can ride in the
+        member's own statement as two WITH items — one round trip fewer, no new lock and no
+        change of lock order. ``None`` elsewhere: the caller writes :meth:`_audit` after.
+        A member refused after this still rolls its pass back, the event with it."""
+        last = self._batch_head
+        if not self._db.writable_ctes or self._batch_cur is not cur or last is None:
+            return None
+        chained = chain_next(last, event)
+        self._batch_head = ChainHead(chained.seq, chained.hash)
+        return (
+            "head AS (UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1),"
+            f" ev AS (INSERT INTO audit_events ({_AUDIT_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?))",
+            (chained.seq, chained.hash, *self._audit_values(chained, event)),
+        )
 
     # --- issuance ------------------------------------------------------------------------------
 
@@ -396,12 +418,17 @@ class SqlRegister:
         return results[:n], results[n:]
 
     def _lock_orders(self, cur: Cursor, members: Sequence[object]) -> None:
-        """Lock the counter rows of the orders of a batch's intents (``members``: those the
-        pass writes, refused ones left out), by order id, before any member takes the audit
-        head (see :meth:`write_batch`). One order: its first intent's upsert is the batch's
-        first lock anyway, nothing to do."""
+        """Lock the counter rows of the orders of a batch's intents and certificates
+        (``members``: those the pass writes, refused ones left out; completing an intent moves
+        its order's counters too, schema v8), by order id, before any member takes the audit
+        head (see :meth:`write_batch`). One order: its first member's counter update is the
+        batch's first lock anyway, nothing to do."""
         orders = sorted(
-            {m.order.value for m in members if isinstance(m, NewIntent) and m.order is not None}
+            {
+                m.order.value
+                for m in members
+                if isinstance(m, NewIntent | IssuedCertificate) and m.order is not None
+            }
         )
         if len(orders) < 2:
             return
@@ -463,17 +490,21 @@ class SqlRegister:
         # rolls back): the order's counter is then counted up in the same statement that locks
         # it, one round trip fewer (issue 17); with a key it may return an earlier outcome.
         count_now = 1 if key is None else 0
+        live = 0
         if order is not None:
             # The order's row is locked first (counters first, as everywhere here): every
-            # intent of the order is recorded under this lock, so the count below sees
-            # every other intent of the order that could still commit before this one.
-            cur.one(
-                "INSERT INTO order_issuances (order_id, recorded) VALUES (?, ?)"
+            # intent of the order is recorded, completed or voided under this lock, and its
+            # counters (schema v8) change in the same transaction, so they are the order's
+            # counts as of every transaction that committed before this one.
+            row = cur.one(
+                "INSERT INTO order_issuances (order_id, recorded, open_intents) VALUES (?, ?, ?)"
                 " ON CONFLICT (order_id) DO UPDATE"
-                " SET recorded = order_issuances.recorded + excluded.recorded"
-                " RETURNING recorded",
-                (order, count_now),
+                " SET recorded = order_issuances.recorded + excluded.recorded,"
+                " open_intents = order_issuances.open_intents + excluded.open_intents"
+                " RETURNING open_intents + completed_intents",
+                (order, count_now, count_now),
             )
+            live = (0 if row is None else int(row[0])) - count_now  # before this intent
         if key is not None:
             known = cur.one(
                 "SELECT request_digest, issuer, serial FROM idempotency_keys WHERE key = ?",
@@ -486,26 +517,31 @@ class SqlRegister:
                         issuer=issuer,
                     )
                 return self._outcome(cur, known[1], known[2])
-        if intent.order_quota is not None and order is not None:
-            live = self._live_intents(cur, order)
-            if live >= intent.order_quota:
-                raise OrderQuotaReached(
-                    f"order {order} already has {live} live intent(s), its quota is"
-                    f" {intent.order_quota}; nothing was recorded",
-                    order=order,
-                    live=live,
-                    quota=intent.order_quota,
-                )
+        if intent.order_quota is not None and order is not None and live >= intent.order_quota:
+            raise OrderQuotaReached(
+                f"order {order} already has {live} live intent(s), its quota is"
+                f" {intent.order_quota}; nothing was recorded",
+                order=order,
+                live=live,
+                quota=intent.order_quota,
+            )
         # No separate look-up of the key first (issue 17: one statement fewer): the key's unique
         # index refuses a second live intent for it, and the look-up below says which it was.
         # DO NOTHING on any conflict: the serial's primary key, or the key's unique index
         # (issuance_intents_key, v5) when a concurrent request for the same key committed
         # first (PostgreSQL waits for it on the index; SQLite's writers are serialised)
+        objects = {"issuer": issuer, "serial": serial, "subscriber": intent.subscriber.value}
+        if intent.order is not None:
+            objects["order"] = intent.order.value
+        event = AuditEvent(intent.created_at, actor, "issuance.intent", objects)
+        folded = self._audit_cte(cur, event)
+        with_audit, audit_params = ("", ()) if folded is None else (f"WITH {folded[0]} ", folded[1])
         inserted = cur.one(
-            f"INSERT INTO issuance_intents ({_INTENT_COLS}, key_hash)"
+            f"{with_audit}INSERT INTO issuance_intents ({_INTENT_COLS}, key_hash)"
             " VALUES (?, ?, ?, ?, ?, ?, 'open', ?, NULL, ?)"
             " ON CONFLICT DO NOTHING RETURNING serial",
             (
+                *audit_params,
                 issuer,
                 serial,
                 intent.tbs_digest,
@@ -527,7 +563,8 @@ class SqlRegister:
         self._step("record_intent:inserted")
         if order is not None and not count_now:
             cur.run(
-                "UPDATE order_issuances SET recorded = recorded + 1 WHERE order_id = ?",
+                "UPDATE order_issuances SET recorded = recorded + 1,"
+                " open_intents = open_intents + 1 WHERE order_id = ?",
                 (order,),
             )
         if key is not None:
@@ -544,10 +581,8 @@ class SqlRegister:
             )
             if claimed is None:  # a concurrent request with the same key won: look again
                 raise Retry
-        objects = {"issuer": issuer, "serial": serial, "subscriber": intent.subscriber.value}
-        if intent.order is not None:
-            objects["order"] = intent.order.value
-        self._audit(cur, AuditEvent(intent.created_at, actor, "issuance.intent", objects))
+        if folded is None:
+            self._audit(cur, event)
         self._step("record_intent:before-commit")
         return IntentOutcome(
             Intent(
@@ -625,30 +660,18 @@ class SqlRegister:
             for r in rows
         ]
 
-    def _live_intents(self, cur: Cursor, order: str) -> int:
-        row = cur.one(
-            "SELECT count(*) FROM issuance_intents WHERE order_id = ?"
-            " AND state IN ('open', 'completed')",
-            (order,),
-        )
-        return 0 if row is None else int(row[0])
-
     def order_usage(self, order: OrderId) -> OrderUsage:
-        with self._db.read() as cur:  # one statement: issuance reads it before every intent
-            counts: dict[str, int] = dict(
-                cur.all(
-                    "SELECT state, count(*) FROM issuance_intents WHERE order_id = ?"
-                    " GROUP BY state UNION ALL"
-                    " SELECT 'certificates', count(*) FROM certificates WHERE order_id = ?",
-                    (order.value, order.value),
-                )
+        # The order's counters (schema v8): one row, whatever the order's size.
+        with self._db.read() as cur:
+            row = cur.one(
+                "SELECT open_intents, completed_intents, voided_intents FROM order_issuances"
+                " WHERE order_id = ?",
+                (order.value,),
             )
+        opened, completed, voided = (0, 0, 0) if row is None else map(int, row)
+        # One certificate per completed intent, stored in the transaction that completes it.
         return OrderUsage(
-            order,
-            open=int(counts.get(IntentState.OPEN.value, 0)),
-            completed=int(counts.get(IntentState.COMPLETED.value, 0)),
-            voided=int(counts.get(IntentState.VOIDED.value, 0)),
-            certificates=int(counts.get("certificates", 0)),
+            order, open=opened, completed=completed, voided=voided, certificates=completed
         )
 
     def _lock_open_intent(self, cur: Cursor, issuer: str, serial: str) -> Intent:
@@ -693,14 +716,87 @@ class SqlRegister:
         c = certificate
         issuer, serial = c.issuer.value, serial_text(c.serial)
         db = self._db
-        # Complete the open intent and read it back in one statement (the row lock of
-        # _lock_open_intent, one round trip fewer, issue 17); no row: say why. A mismatch
-        # below raises, and the transaction (or the batch pass) undoes the update.
-        row = cur.one(
-            "UPDATE issuance_intents SET state = 'completed', resolved_at = ?"
-            f" WHERE issuer = ? AND serial = ? AND state = 'open' RETURNING {_INTENT_COLS}",
-            (db.ts(c.issued_at), issuer, serial),
+        order = None if c.order is None else c.order.value
+        cert_values = (
+            issuer,
+            serial,
+            c.der,
+            c.subject_key_id,
+            c.subscriber.value,
+            c.profile.value,
+            order,
+            db.ts(c.not_before),
+            db.ts(c.not_after),
+            db.ts(c.issued_at),
+            db.ts(c.issued_at),
         )
+        complete = (
+            "UPDATE issuance_intents SET state = 'completed', resolved_at = ?"
+            " WHERE issuer = ? AND serial = ? AND state = 'open'"
+        )
+        # The order's counters (schema v8) move with the intent's state, under the order row's
+        # lock, taken first (counters → certificate → audit head).
+        count = (
+            "UPDATE order_issuances SET open_intents = open_intents - 1,"
+            " completed_intents = completed_intents + 1 WHERE order_id = ?"
+        )
+        event = AuditEvent(
+            c.issued_at,
+            actor,
+            "certificate.issued",
+            {"issuer": issuer, "serial": serial, "subscriber": c.subscriber.value},
+        )
+        folded = None
+        if db.writable_ctes:
+            # PostgreSQL (issue 17): the counters, the intent completed and read back, and the
+            # certificate inserted (and, after a batch's first member, the audit event and
+            # head), in one statement — one round trip instead of three or four. The
+            # intent must carry the counted order; a mismatch or an intent no longer open
+            # writes no certificate, and the checks below raise (the transaction undoes the
+            # counters).
+            if order is None:
+                head, match = "WITH ", " AND order_id IS NULL"
+                params: tuple[str, ...] = ()
+            else:
+                # Counted only while the intent is open under this order (an intent no longer
+                # open must not take the counter below zero before the check below refuses it).
+                head = (
+                    f"WITH o AS ({count} AND EXISTS (SELECT 1 FROM issuance_intents"
+                    " WHERE issuer = ? AND serial = ? AND state = 'open' AND order_id = ?)"
+                    " RETURNING order_id), "
+                )
+                match = " AND order_id = (SELECT order_id FROM o)"
+                params = (order, issuer, serial, order)
+            folded = self._audit_cte(cur, event)
+            if folded is not None:
+                head = f"WITH {folded[0]}, {head.removeprefix('WITH ')}"
+            row = cur.one(
+                f"{head}i AS ({complete}{match} RETURNING {_INTENT_COLS}),"
+                f" c AS (INSERT INTO certificates ({_CERT_COLS})"
+                " SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'valid', ?, NULL, NULL, NULL FROM i)"
+                " SELECT * FROM i",
+                (
+                    *(() if folded is None else folded[1]),
+                    *params,
+                    db.ts(c.issued_at),
+                    issuer,
+                    serial,
+                    *cert_values,
+                ),
+            )
+        else:
+            # SQLite: writers are serialised, so the intent goes first, and its counters
+            # only once it was open and its order is the certificate's.
+            row = cur.one(
+                f"{complete} RETURNING {_INTENT_COLS}", (db.ts(c.issued_at), issuer, serial)
+            )
+            if (
+                row is not None
+                and order is not None
+                and row[5] == order
+                and not cur.run(count, (order,))
+            ):
+                row = None  # no counter row: the checks below say why
         intent = (
             self._intent(row) if row is not None else self._lock_open_intent(cur, issuer, serial)
         )
@@ -714,33 +810,20 @@ class SqlRegister:
                 issuer=issuer,
                 serial=serial,
             )
-        cur.run(
-            f"INSERT INTO certificates ({_CERT_COLS})"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'valid', ?, NULL, NULL, NULL)",
-            (
-                issuer,
-                serial,
-                c.der,
-                c.subject_key_id,
-                c.subscriber.value,
-                c.profile.value,
-                None if c.order is None else c.order.value,
-                db.ts(c.not_before),
-                db.ts(c.not_after),
-                db.ts(c.issued_at),
-                db.ts(c.issued_at),
-            ),
-        )
+        if row is None:  # the intent is open and matches: its order has no counter row
+            raise StorageUnavailable(
+                f"order {order} has no row in order_issuances: the register is damaged",
+                operation="complete_intent",
+            )
+        if not db.writable_ctes:
+            cur.run(
+                f"INSERT INTO certificates ({_CERT_COLS})"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'valid', ?, NULL, NULL, NULL)",
+                cert_values,
+            )
         self._step("complete_intent:certificate-inserted")
-        self._audit(
-            cur,
-            AuditEvent(
-                c.issued_at,
-                actor,
-                "certificate.issued",
-                {"issuer": issuer, "serial": serial, "subscriber": c.subscriber.value},
-            ),
-        )
+        if folded is None:
+            self._audit(cur, event)
         self._step("complete_intent:before-commit")
         return CertificateRecord(
             c.issuer,
@@ -770,6 +853,12 @@ class SqlRegister:
                 " WHERE issuer = ? AND serial = ?",
                 (self._db.ts(at), iss, ser),
             )
+            if intent.order is not None:  # the order's counters (schema v8)
+                cur.run(
+                    "UPDATE order_issuances SET open_intents = open_intents - 1,"
+                    " voided_intents = voided_intents + 1 WHERE order_id = ?",
+                    (intent.order.value,),
+                )
             self._audit(
                 cur, AuditEvent(at, actor, "issuance.voided", {"issuer": iss, "serial": ser})
             )

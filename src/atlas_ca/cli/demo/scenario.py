@@ -544,7 +544,7 @@ def run_demo(
         "CA certificate kept in it",
     )
 
-    challenges = RecordChallengeStore(records, clock_now=now)
+    challenges = RecordChallengeStore(records, clock=SystemClock())
     world = _World(
         directory=out,
         ca=ca,
