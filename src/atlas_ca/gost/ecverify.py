@@ -113,12 +113,16 @@ def _table(key: GostPublicKey, curve: Curve) -> PreparedKey:
     try:
         return curve.prepare(key.x.to_bytes(n, "big"), key.y.to_bytes(n, "big"))
     except ValueError as exc:
-        # GostPublicKey checked the point already; reaching here means it was forged.
-        raise InvalidPublicKey(
-            f"public key rejected by the verification extension on {ps.name}: {exc}",
-            param_set=ps.name,
-            problem="off-curve",
-        ) from exc
+        raise _rejected(ps, exc) from exc
+
+
+def _rejected(ps: ParamSet, exc: ValueError) -> InvalidPublicKey:
+    """GostPublicKey checked the point already: the extension refusing it means it was forged."""
+    return InvalidPublicKey(
+        f"public key rejected by the verification extension on {ps.name}: {exc}",
+        param_set=ps.name,
+        problem="off-curve",
+    )
 
 
 def prepare(key: GostPublicKey) -> None:
@@ -207,11 +211,7 @@ def verify_digest(
             return curve.verify_prepared(digest, signature, table)
         return curve.verify(digest, signature, key.x.to_bytes(n, "big"), key.y.to_bytes(n, "big"))
     except ValueError as exc:
-        raise InvalidPublicKey(
-            f"public key rejected by the verification extension on {ps.name}: {exc}",
-            param_set=ps.name,
-            problem="off-curve",
-        ) from exc
+        raise _rejected(ps, exc) from exc
 
 
 __all__ = [
