@@ -483,6 +483,40 @@ static int read_scalars(CurveObject *self, PyObject *z1o, PyObject *z2o, PyObjec
     return zero != 0 && limbs_lt(r, self->c.q, nl);
 }
 
+/* x(z1·G + z2·Q) == r for a prepared Q: both terms from fixed-base tables. No Python. */
+static int combine_prepared(CurveObject *self, KeyObject *key, int8_t *d1,
+                            int8_t *d2, u64 *r) {
+    if (self->c.nl == 4) {
+        jac_4 acc;
+        jac_set_inf_4(&self->c, &acc);
+        add_fixed_4(&self->c, &acc, self->gtable, d1);
+        add_fixed_4(&self->c, &acc, key->table, d2);
+        return x_matches_4(&self->c, &acc, r);
+    }
+    jac_8 acc;
+    jac_set_inf_8(&self->c, &acc);
+    add_fixed_8(&self->c, &acc, self->gtable, d1);
+    add_fixed_8(&self->c, &acc, key->table, d2);
+    return x_matches_8(&self->c, &acc, r);
+}
+
+/* x(z1·G + z2·Q) == r for a one-off Q (NAF digits d2); *bad is set when Q has small order. */
+static int combine_var(CurveObject *self, u64 *qx, u64 *qy, int8_t *d1,
+                       int8_t *d2, u64 *r, int *bad) {
+    if (self->c.nl == 4) {
+        jac_4 acc;
+        *bad = mul_var_4(&self->c, &acc, qx, qy, d2);
+        if (*bad) return 0;
+        add_fixed_4(&self->c, &acc, self->gtable, d1);
+        return x_matches_4(&self->c, &acc, r);
+    }
+    jac_8 acc;
+    *bad = mul_var_8(&self->c, &acc, qx, qy, d2);
+    if (*bad) return 0;
+    add_fixed_8(&self->c, &acc, self->gtable, d1);
+    return x_matches_8(&self->c, &acc, r);
+}
+
 static PyObject *Curve_check_prepared(CurveObject *self, PyObject *args) {
     PyObject *z1o, *z2o, *ro, *ko;
     if (!PyArg_ParseTuple(args, "OOOO!:check_prepared", &z1o, &z2o, &ro, &KeyType, &ko))
@@ -499,19 +533,7 @@ static PyObject *Curve_check_prepared(CurveObject *self, PyObject *args) {
     if (!in_range) Py_RETURN_FALSE;
     int ok;
     Py_BEGIN_ALLOW_THREADS
-    if (self->c.nl == 4) {
-        jac_4 acc;
-        jac_set_inf_4(&self->c, &acc);
-        add_fixed_4(&self->c, &acc, self->gtable, d1);
-        add_fixed_4(&self->c, &acc, key->table, d2);
-        ok = x_matches_4(&self->c, &acc, r);
-    } else {
-        jac_8 acc;
-        jac_set_inf_8(&self->c, &acc);
-        add_fixed_8(&self->c, &acc, self->gtable, d1);
-        add_fixed_8(&self->c, &acc, key->table, d2);
-        ok = x_matches_8(&self->c, &acc, r);
-    }
+    ok = combine_prepared(self, key, d1, d2, r);
     Py_END_ALLOW_THREADS
     return PyBool_FromLong(ok);
 }
@@ -528,21 +550,7 @@ static PyObject *Curve_check(CurveObject *self, PyObject *args) {
     if (!in_range) Py_RETURN_FALSE;
     int ok = 0, bad;
     Py_BEGIN_ALLOW_THREADS
-    if (self->c.nl == 4) {
-        jac_4 acc;
-        bad = mul_var_4(&self->c, &acc, qx, qy, d2);
-        if (!bad) {
-            add_fixed_4(&self->c, &acc, self->gtable, d1);
-            ok = x_matches_4(&self->c, &acc, r);
-        }
-    } else {
-        jac_8 acc;
-        bad = mul_var_8(&self->c, &acc, qx, qy, d2);
-        if (!bad) {
-            add_fixed_8(&self->c, &acc, self->gtable, d1);
-            ok = x_matches_8(&self->c, &acc, r);
-        }
-    }
+    ok = combine_var(self, qx, qy, d1, d2, r, &bad);
     Py_END_ALLOW_THREADS
     if (bad) {
         PyErr_SetString(PyExc_ValueError, "point has small order");
@@ -578,19 +586,7 @@ static PyObject *Curve_verify_prepared(CurveObject *self, PyObject *args) {
     Py_BEGIN_ALLOW_THREADS
     ok = scalars_from_signature(self, bm.buf, bs.buf, d1, d2, 0, r);
     if (ok) {
-        if (self->c.nl == 4) {
-            jac_4 acc;
-            jac_set_inf_4(&self->c, &acc);
-            add_fixed_4(&self->c, &acc, self->gtable, d1);
-            add_fixed_4(&self->c, &acc, key->table, d2);
-            ok = x_matches_4(&self->c, &acc, r);
-        } else {
-            jac_8 acc;
-            jac_set_inf_8(&self->c, &acc);
-            add_fixed_8(&self->c, &acc, self->gtable, d1);
-            add_fixed_8(&self->c, &acc, key->table, d2);
-            ok = x_matches_8(&self->c, &acc, r);
-        }
+        ok = combine_prepared(self, key, d1, d2, r);
     }
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&bm);
@@ -611,21 +607,7 @@ static PyObject *Curve_verify(CurveObject *self, PyObject *args) {
     Py_BEGIN_ALLOW_THREADS
     ok = scalars_from_signature(self, bm.buf, bs.buf, d1, d2, 1, r);
     if (ok) {
-        if (self->c.nl == 4) {
-            jac_4 acc;
-            bad = mul_var_4(&self->c, &acc, qx, qy, d2);
-            if (!bad) {
-                add_fixed_4(&self->c, &acc, self->gtable, d1);
-                ok = x_matches_4(&self->c, &acc, r);
-            }
-        } else {
-            jac_8 acc;
-            bad = mul_var_8(&self->c, &acc, qx, qy, d2);
-            if (!bad) {
-                add_fixed_8(&self->c, &acc, self->gtable, d1);
-                ok = x_matches_8(&self->c, &acc, r);
-            }
-        }
+        ok = combine_var(self, qx, qy, d1, d2, r, &bad);
     }
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&bm);
