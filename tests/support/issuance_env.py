@@ -17,7 +17,6 @@ from typing import Any
 from atlas_ca.algorithms import KeyType
 from atlas_ca.asn1 import oids
 from atlas_ca.cli.demo.fakes import verified_subscriber
-from atlas_ca.domain.identifiers import InnLegal, Ogrn
 from atlas_ca.domain.ids import OrderId, ProductCode, SubscriberId, TariffPlanId
 from atlas_ca.domain.money import Money
 from atlas_ca.domain.orders import (
@@ -38,8 +37,8 @@ from atlas_ca.gost import generate_private_scalar, public_key_from_private
 from atlas_ca.gost import param_set as gost_param_set
 from atlas_ca.hsm.base import SigningKey
 from atlas_ca.hsm.software import SoftwarePrehashKey, generate_software_key, open_software_key
-from atlas_ca.profiles.config import CaConfig, IssuerTools
-from atlas_ca.profiles.planning import Address, Organisation, issue_certificate, plan_ca_certificate
+from atlas_ca.profiles.config import CaConfig
+from atlas_ca.profiles.planning import issue_certificate, plan_ca_certificate
 from atlas_ca.services.ca import CertificateAuthority
 from atlas_ca.services.issuance import (
     IssuanceRequest,
@@ -53,36 +52,12 @@ from atlas_ca.x509.certificate import Certificate
 from atlas_ca.x509.csr import CsrBuilder
 from atlas_ca.x509.names import Name
 from support import registers as registers
+from support.profiles_samples import CA_ORG, CONFIG
 
 T0 = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
 SIGN_TOOL = 'СКЗИ "КриптоПро CSP" (версия 5.0)'
 KEP = ProductCode("kep-issue")
 PLAN = TariffPlanId("basic")
-
-CA_ORG = Organisation(
-    name='АО "Сервер-Центр"',
-    common_name='УЦ АО "Сервер-Центр" (тест)',
-    ogrn=Ogrn("1022502121476"),
-    inn=InnLegal("2539038819"),
-    address=Address("25 Приморский край", "г. Владивосток", "ул. Светланская, д. 1"),
-    email="ca@example.ru",
-)
-
-CONFIG = CaConfig(
-    issuer_tools=IssuerTools(
-        'ПАК "КриптоПро HSM" версии 2.0',
-        'ПАК "Удостоверяющий центр КриптоПро УЦ" версии 2.0',
-        "Сертификат соответствия № СФ/124-0000 от 01.01.2024",
-        "Сертификат соответствия № СФ/128-0000 от 01.01.2024",
-    ),
-    ca_sign_tool='ПАК "КриптоПро HSM" версии 2.0',
-    policy_classes=(oids.RuPolicy.KC1, oids.RuPolicy.KC2),
-    crl_urls=("http://ca.example.ru/cdp/ca.crl",),
-    ocsp_urls=("http://ca.example.ru/ocsp",),
-    ca_issuers_urls=("http://ca.example.ru/aia/ca.crt",),
-    enabled_profiles=frozenset({"individual", "entrepreneur", "legal-entity", "ca", "ocsp"}),
-    allow_unqualified_keys=True,
-)
 
 CATALOGUE = Catalogue(
     products=[Product(KEP, "Квалифицированный сертификат ЭП", ProductKind.CERTIFICATE_ISSUANCE)],
