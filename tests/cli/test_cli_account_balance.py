@@ -16,7 +16,8 @@ from click.testing import CliRunner
 from atlas_ca.cli import main
 from atlas_ca.cli.demo.fakes import verified_subscriber
 from atlas_ca.storage import RecordKind, open_record_store
-from support.cli_ops_support import pg_url, registers
+from support.cli_ops_support import registers
+from support.registers import pg_url
 
 pg_server = registers.pg_server
 

@@ -14,8 +14,9 @@ from atlas_ca.cli import main
 from atlas_ca.cli.demo.fakes import sample_registrar
 from atlas_ca.hsm.software import generate_software_key
 from atlas_ca.storage import RecordKind, open_record_store
-from support.cli_ops_support import pg_url, registers
+from support.cli_ops_support import registers
 from support.person_samples import PERSON
+from support.registers import pg_url
 
 pg_server = registers.pg_server
 

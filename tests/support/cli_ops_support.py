@@ -9,29 +9,11 @@ import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from urllib.parse import quote, urlencode
-
-from psycopg import conninfo
 
 from support import registers as registers
 from support.atlas_testing import _env_file_value, missing
 
 ATLAS_CA = Path(sys.executable).with_name("atlas-ca")
-
-
-def pg_url(dsn: str) -> str:
-    """A key=value PostgreSQL DSN as the ``postgresql://`` URL a register location must be
-    (open_register and open_record_store tell PostgreSQL by the scheme); options such as the
-    test's search_path go into the query string."""
-    params = conninfo.conninfo_to_dict(dsn)
-    user = quote(str(params.pop("user", "postgres")), safe="")
-    password = params.pop("password", None)
-    auth = f"{user}:{quote(str(password), safe='')}" if password else user
-    host = params.pop("host", "127.0.0.1")
-    port = params.pop("port", 5432)
-    dbname = quote(str(params.pop("dbname", "postgres")), safe="")
-    query = urlencode({k: str(v) for k, v in params.items()}, quote_via=quote)
-    return f"postgresql://{auth}@{host}:{port}/{dbname}" + (f"?{query}" if query else "")
 
 
 def softhsm_env() -> dict[str, str]:
