@@ -287,6 +287,30 @@ def cpu_seconds(pid: int) -> float:
 # --- output -----------------------------------------------------------------------------------
 
 
+def bench_ca_identity(crl_urls: tuple[str, ...]) -> tuple[Any, Any]:
+    """The benches' CA configuration and organisation (``CaConfig``, ``Organisation``); imports
+    atlas_ca lazily, as the benches' setups do."""
+    from atlas_ca.asn1 import oids
+    from atlas_ca.domain.identifiers import InnLegal, Ogrn
+    from atlas_ca.profiles.config import CaConfig, IssuerTools
+    from atlas_ca.profiles.planning import Address, Organisation
+
+    config = CaConfig(
+        issuer_tools=IssuerTools("ПАК HSM", "ПАК УЦ", "СФ/124-0000", "СФ/128-0000"),
+        ca_sign_tool="ПАК HSM",
+        policy_classes=(oids.RuPolicy.KC1,),
+        crl_urls=crl_urls,
+    )
+    org = Organisation(
+        'АО "Сервер-Центр"',
+        Ogrn("1022502121476"),
+        InnLegal("2539038819"),
+        Address("25 Приморский край", "г. Владивосток", "ул. Светланская, д. 1"),
+        common_name="УЦ (bench)",
+    )
+    return config, org
+
+
 def bench_ca(
     base: Path,
     ca_uri: str,
@@ -302,32 +326,15 @@ def bench_ca(
     that has SOFTHSM2_CONF set (imports atlas_ca lazily, as the benches' setups do)."""
     import random
 
-    from atlas_ca.asn1 import oids
-    from atlas_ca.domain.identifiers import InnLegal, Ogrn
     from atlas_ca.hsm import open_key
-    from atlas_ca.profiles.config import CaConfig, IssuerTools
     from atlas_ca.profiles.planning import (
-        Address,
-        Organisation,
         issue_certificate,
         plan_ca_certificate,
         plan_ocsp_certificate,
         plan_tsa_certificate,
     )
 
-    config = CaConfig(
-        issuer_tools=IssuerTools("ПАК HSM", "ПАК УЦ", "СФ/124-0000", "СФ/128-0000"),
-        ca_sign_tool="ПАК HSM",
-        policy_classes=(oids.RuPolicy.KC1,),
-        crl_urls=crl_urls,
-    )
-    org = Organisation(
-        'АО "Сервер-Центр"',
-        Ogrn("1022502121476"),
-        InnLegal("2539038819"),
-        Address("25 Приморский край", "г. Владивосток", "ул. Светланская, д. 1"),
-        common_name="УЦ (bench)",
-    )
+    config, org = bench_ca_identity(crl_urls)
     ca_key = open_key(ca_uri)
     ca = issue_certificate(
         plan_ca_certificate(org, ca_key.public_key_info, config, ca_key, not_before=now),

@@ -119,9 +119,7 @@ def worker_service(
 ) -> dict[str, float]:
     import secrets
 
-    from atlas_ca.asn1 import oids
     from atlas_ca.cli.demo.fakes import verified_subscriber
-    from atlas_ca.domain.identifiers import InnLegal, Ogrn
     from atlas_ca.domain.ids import OrderId, ProductCode, TariffPlanId
     from atlas_ca.domain.money import Money
     from atlas_ca.domain.orders import (
@@ -136,10 +134,7 @@ def worker_service(
     from atlas_ca.domain.otp import create_challenge
     from atlas_ca.domain.sellers import PaymentMethod, SellerCode
     from atlas_ca.domain.tariffs import Catalogue, PriceVersion, Product, ProductKind, TariffPlan
-    from atlas_ca.profiles.config import CaConfig, IssuerTools
     from atlas_ca.profiles.planning import (
-        Address,
-        Organisation,
         issue_certificate,
         plan_ca_certificate,
     )
@@ -159,19 +154,7 @@ def worker_service(
 
     csrs = make_csrs(max(CSRS, int(seconds * CSRS_PER_SECOND)))
     ca_key = open_key(uri)
-    config = CaConfig(
-        issuer_tools=IssuerTools("ПАК HSM", "ПАК УЦ", "СФ/124-0000", "СФ/128-0000"),
-        ca_sign_tool="ПАК HSM",
-        policy_classes=(oids.RuPolicy.KC1,),
-        crl_urls=("http://ca.example.ru/cdp/ca.crl",),
-    )
-    org = Organisation(
-        'АО "Сервер-Центр"',
-        Ogrn("1022502121476"),
-        InnLegal("2539038819"),
-        Address("25 Приморский край", "г. Владивосток", "ул. Светланская, д. 1"),
-        common_name="УЦ (bench)",
-    )
+    config, org = benchlib.bench_ca_identity(("http://ca.example.ru/cdp/ca.crl",))
     plan = plan_ca_certificate(
         org, ca_key.public_key_info, config, ca_key, not_before=now - timedelta(days=1),
         not_after=now + timedelta(days=3650),
