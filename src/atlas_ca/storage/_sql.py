@@ -28,7 +28,7 @@ from functools import partial
 from importlib import resources
 from itertools import islice
 from operator import itemgetter
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from atlas_ca.algorithms import SignatureAlgorithm
 from atlas_ca.audit.checkpoints import Checkpoint, sign_checkpoint
@@ -146,6 +146,17 @@ class Cursor(Protocol):
         """The rows in the driver's fetch batches (for the CRL scan: one step per batch)."""
         ...
 
+    def send(self, statements: Sequence[Statement]) -> list[list[Row] | int]:
+        """Run ``statements`` in order (PostgreSQL: pipelined, one round trip for all); for
+        each, its rows if it returns any (``returning``), else the number of rows affected."""
+        ...
+
+
+class Statement(NamedTuple):
+    sql: str
+    params: Sequence[Any]
+    returning: bool = False
+
 
 class Retry(Exception):
     """Raised inside a transaction to roll it back and run the operation again."""
@@ -227,31 +238,21 @@ def _placeholders(width: int, rows: int) -> str:
     return ", ".join([one] * rows)
 
 
-def _many(
-    cur: Cursor,
-    template: str,
-    width: int,
-    rows: Sequence[Sequence[Any]],
-    *,
-    returning: bool = True,
-    first: Sequence[Any] = (),
-) -> list[Row]:
-    """Run ``template`` (its ``{}`` the VALUES rows) over ``rows``, at most
-    :data:`_ROWS_PER_STATEMENT` a statement; ``first``: parameters before the rows'."""
-    out: list[Row] = []
+def _statements(
+    template: str, width: int, rows: Sequence[Sequence[Any]], *, returning: bool = False
+) -> list[Statement]:
+    """``template`` (its ``{}`` the VALUES rows) over ``rows``, at most
+    :data:`_ROWS_PER_STATEMENT` a statement."""
+    out = []
     for at in range(0, len(rows), _ROWS_PER_STATEMENT):
         chunk = rows[at : at + _ROWS_PER_STATEMENT]
-        sql = template.format(_placeholders(width, len(chunk)))
-        params = [*first, *(v for row in chunk for v in row)]
-        if returning:
-            out += cur.all(sql, params)
-        else:
-            cur.run(sql, params)
+        params = [v for row in chunk for v in row]
+        out.append(Statement(template.format(_placeholders(width, len(chunk))), params, returning))
     return out
 
 
-def _qualified(table: str, columns: str) -> str:
-    return ", ".join(f"{table}.{c.strip()}" for c in columns.split(","))
+def _affected(results: Sequence[list[Row] | int]) -> int:
+    return sum(r for r in results if isinstance(r, int))
 
 
 def _intent_event(intent: NewIntent, actor: Actor) -> AuditEvent:
@@ -562,10 +563,12 @@ class SqlRegister:
             if cert.order is not None:
                 done[cert.order.value] = done.get(cert.order.value, 0) + 1
         orders = sorted(added.keys() | done.keys())
+        # First send: the orders' counters counted up for the intents and locked (in order-id
+        # order: the lock order), the intents, and the intents completed — only those open and
+        # naming the certificate's subscriber, profile and order.
+        first: list[Statement] = []
         if orders:
-            # Counted up for the intents and locked, in order-id order (the lock order).
-            rows = _many(
-                cur,
+            first += _statements(
                 "INSERT INTO order_issuances (order_id, recorded, open_intents) VALUES {}"
                 " ON CONFLICT (order_id) DO UPDATE"
                 " SET recorded = order_issuances.recorded + excluded.recorded,"
@@ -573,131 +576,145 @@ class SqlRegister:
                 " RETURNING order_id, recorded, open_intents, completed_intents",
                 3,
                 [(o, added.get(o, 0), added.get(o, 0)) for o in orders],
+                returning=True,
             )
-            counts = {str(r[0]): (int(r[1]), int(r[2]), int(r[3])) for r in rows}
-            seen: dict[str, int] = {}
-            for intent in intents:  # R10: each intent against its order's live count
-                if intent.order is None:
-                    continue
-                order = intent.order.value
-                before = seen.get(order, 0)
-                seen[order] = before + 1
-                _, opened, completed = counts[order]
-                live = opened + completed - added[order] + before
-                if intent.order_quota is not None and live >= intent.order_quota:
-                    raise _NotPlain
-            for order, n in done.items():
-                recorded, opened, _ = counts[order]
-                if recorded < n or opened < n:  # no counter row before (damaged), or fewer
-                    raise _NotPlain  # open intents than completions: the long path says why
-        if intents:
-            inserted = _many(
-                cur,
-                f"INSERT INTO issuance_intents ({_INTENT_COLS}, key_hash) VALUES {{}}"
-                " ON CONFLICT DO NOTHING RETURNING serial",
-                10,
-                [
-                    (
-                        i.issuer.value,
-                        serial_text(i.serial),
-                        i.tbs_digest,
-                        i.subscriber.value,
-                        i.profile.value,
-                        None if i.order is None else i.order.value,
-                        "open",
-                        db.ts(i.created_at),
-                        None,
-                        i.key_hash,
-                    )
-                    for i in intents
-                ],
-            )
-            if len(inserted) != len(intents):
-                raise _NotPlain  # a serial or a key already taken
-            for _ in intents:
-                self._step("record_intent:inserted")
-            keyed = [i for i in intents if i.idempotency_key is not None]
-            if keyed:
-                claimed = _many(
-                    cur,
-                    "INSERT INTO idempotency_keys (key, request_digest, issuer, serial,"
-                    " created_at) VALUES {} ON CONFLICT (key) DO NOTHING RETURNING key",
-                    5,
-                    [
-                        (
-                            i.idempotency_key.value,  # type: ignore[union-attr]
-                            i.request_digest,
-                            i.issuer.value,
-                            serial_text(i.serial),
-                            db.ts(i.created_at),
-                        )
-                        for i in keyed
-                    ],
+        counted = len(first)
+        first += _statements(
+            f"INSERT INTO issuance_intents ({_INTENT_COLS}, key_hash) VALUES {{}}"
+            " ON CONFLICT DO NOTHING",
+            10,
+            [
+                (
+                    i.issuer.value,
+                    serial_text(i.serial),
+                    i.tbs_digest,
+                    i.subscriber.value,
+                    i.profile.value,
+                    None if i.order is None else i.order.value,
+                    "open",
+                    db.ts(i.created_at),
+                    None,
+                    i.key_hash,
                 )
-                if len(claimed) != len(keyed):
-                    raise _NotPlain  # a key used before: its earlier outcome is the answer
-        if certificates:
-            completed_rows = _many(
-                cur,
-                "WITH v (v_issuer, v_serial, v_at) AS (VALUES {})"
-                " UPDATE issuance_intents SET state = 'completed', resolved_at = v.v_at FROM v"
-                " WHERE issuer = v.v_issuer AND serial = v.v_serial AND state = 'open'"
-                f" RETURNING {_qualified('issuance_intents', _INTENT_COLS)}",
-                3,
-                [(c.issuer.value, serial_text(c.serial), db.ts(c.issued_at)) for c in certificates],
-            )
-            found = {(str(r[0]), str(r[1])): r for r in completed_rows}
-            if len(found) != len(certificates) or len(completed_rows) != len(certificates):
-                raise _NotPlain  # an intent missing, no longer open, or named twice
-            for c in certificates:
-                row = found.get((c.issuer.value, serial_text(c.serial)))
-                if row is None or (row[3], row[4], row[5]) != (
+                for i in intents
+            ],
+        )
+        recorded = len(first)
+        first += _statements(
+            # VALUES columns are column1… in both dialects; no WITH in front: Python's sqlite3
+            # reports no rowcount for a statement that does not start with its verb.
+            "UPDATE issuance_intents SET state = 'completed', resolved_at = v.column3"
+            " FROM (VALUES {}) AS v WHERE issuer = v.column1 AND serial = v.column2"
+            " AND state = 'open' AND subscriber = v.column4 AND profile = v.column5"
+            " AND coalesce(order_id, '') = coalesce(v.column6, '')",
+            6,
+            [
+                (
+                    c.issuer.value,
+                    serial_text(c.serial),
+                    db.ts(c.issued_at),
                     c.subscriber.value,
                     c.profile.value,
                     None if c.order is None else c.order.value,
-                ):
-                    raise _NotPlain  # the certificate does not match its intent
-            if done:
-                _many(
-                    cur,
-                    "WITH v (v_order, v_n) AS (VALUES {})"
-                    " UPDATE order_issuances SET open_intents = open_intents - v.v_n,"
-                    " completed_intents = completed_intents + v.v_n FROM v"
-                    " WHERE order_id = v.v_order RETURNING order_id",
-                    2,
-                    sorted(done.items()),
                 )
-            _many(
-                cur,
-                f"INSERT INTO certificates ({_CERT_COLS}) VALUES {{}}",
-                15,
-                [
-                    (
-                        c.issuer.value,
-                        serial_text(c.serial),
-                        c.der,
-                        c.subject_key_id,
-                        c.subscriber.value,
-                        c.profile.value,
-                        None if c.order is None else c.order.value,
-                        db.ts(c.not_before),
-                        db.ts(c.not_after),
-                        db.ts(c.issued_at),
-                        "valid",
-                        db.ts(c.issued_at),
-                        None,
-                        None,
-                        None,
-                    )
-                    for c in certificates
-                ],
-                returning=False,
-            )
-            for _ in certificates:
-                self._step("complete_intent:certificate-inserted")
+                for c in certificates
+            ],
+        )
+        results = cur.send(first)
+        counts = {
+            str(r[0]): (int(r[1]), int(r[2]), int(r[3]))
+            for rows in results[:counted]
+            if isinstance(rows, list)
+            for r in rows
+        }
+        if _affected(results[counted:recorded]) != len(intents):
+            raise _NotPlain  # a serial or a key already taken
+        if _affected(results[recorded:]) != len(certificates):
+            raise _NotPlain  # an intent missing, no longer open, named twice, or not matching
+        seen: dict[str, int] = {}
+        for intent in intents:  # R10: each intent against its order's live count
+            if intent.order is None:
+                continue
+            order = intent.order.value
+            before = seen.get(order, 0)
+            seen[order] = before + 1
+            _, opened, completed = counts[order]
+            live = opened + completed - added[order] + before
+            if intent.order_quota is not None and live >= intent.order_quota:
+                raise _NotPlain
+        for _ in intents:
+            self._step("record_intent:inserted")
+        # Second send: idempotency keys (their intents exist now), the completed intents'
+        # counters (never below zero: a damaged counter goes the long way, which says so),
+        # the certificates, and the audit head, locked last.
+        keyed = [i for i in intents if i.idempotency_key is not None]
+        second = _statements(
+            "INSERT INTO idempotency_keys (key, request_digest, issuer, serial, created_at)"
+            " VALUES {} ON CONFLICT (key) DO NOTHING",
+            5,
+            [
+                (
+                    i.idempotency_key.value,  # type: ignore[union-attr]
+                    i.request_digest,
+                    i.issuer.value,
+                    serial_text(i.serial),
+                    db.ts(i.created_at),
+                )
+                for i in keyed
+            ],
+        )
+        claimed = len(second)
+        second += _statements(
+            "UPDATE order_issuances SET open_intents = open_intents - v.column2,"
+            " completed_intents = completed_intents + v.column2 FROM (VALUES {}) AS v"
+            " WHERE order_id = v.column1 AND open_intents >= v.column2",
+            2,
+            sorted(done.items()),
+        )
+        moved = len(second)
+        second += _statements(
+            f"INSERT INTO certificates ({_CERT_COLS}) VALUES {{}} ON CONFLICT DO NOTHING",
+            15,
+            [
+                (
+                    c.issuer.value,
+                    serial_text(c.serial),
+                    c.der,
+                    c.subject_key_id,
+                    c.subscriber.value,
+                    c.profile.value,
+                    None if c.order is None else c.order.value,
+                    db.ts(c.not_before),
+                    db.ts(c.not_after),
+                    db.ts(c.issued_at),
+                    "valid",
+                    db.ts(c.issued_at),
+                    None,
+                    None,
+                    None,
+                )
+                for c in certificates
+            ],
+        )
+        stored = len(second)
+        second.append(
+            Statement(f"SELECT seq, hash FROM audit_head WHERE id = 1{db.for_update}", (), True)
+        )
+        results = cur.send(second)
+        if _affected(results[:claimed]) != len(keyed):
+            raise _NotPlain  # a key used before: its earlier outcome is the answer
+        if _affected(results[claimed:moved]) != len(done):
+            raise _NotPlain  # fewer open intents counted than completed: damaged
+        if _affected(results[moved:stored]) != len(certificates):
+            raise _NotPlain
+        for _ in certificates:
+            self._step("complete_intent:certificate-inserted")
+        head = results[-1]
+        if not isinstance(head, list) or not head:
+            raise StorageUnavailable("the audit head row is missing: the schema is damaged")
         events = [_intent_event(i, actor) for i in intents]
         events += [_issued_event(c, actor) for c in certificates]
-        self._audit_many(cur, events)
+        cur.send(self._chained(ChainHead(int(head[0][0]), bytes(head[0][1])), events))
         self._step(f"{op}:before-commit")
         return (
             [
@@ -721,32 +738,19 @@ class SqlRegister:
             [_issued_record(c) for c in certificates],
         )
 
-    def _audit_many(self, cur: Cursor, events: Sequence[AuditEvent]) -> None:
-        """Chain ``events`` after the locked head and write them with two statements (one on
-        PostgreSQL): the same chain :meth:`_audit` writes one event at a time."""
-        head = cur.one(f"SELECT seq, hash FROM audit_head WHERE id = 1{self._db.for_update}")
-        if head is None:
-            raise StorageUnavailable("the audit head row is missing: the schema is damaged")
-        last = ChainHead(int(head[0]), bytes(head[1]))
+    def _chained(self, last: ChainHead, events: Sequence[AuditEvent]) -> list[Statement]:
+        """The statements that write ``events`` chained after ``last`` and move the head: the
+        chain :meth:`_audit` writes one event at a time."""
         values = []
         for event in events:
             chained = chain_next(last, event)
             values.append(self._audit_values(chained, event))
             last = ChainHead(chained.seq, chained.hash)
-        if self._db.writable_ctes:
-            _many(
-                cur,
-                "WITH head AS (UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1)"
-                f" INSERT INTO audit_events ({_AUDIT_COLS}) VALUES {{}}",
-                7,
-                values,
-                returning=False,
-                first=(last.seq, last.hash),
-            )
-            return
-        _many(cur, f"INSERT INTO audit_events ({_AUDIT_COLS}) VALUES {{}}", 7, values,
-              returning=False)  # fmt: skip
-        cur.run("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", (last.seq, last.hash))
+        head = Statement(
+            "UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", (last.seq, last.hash)
+        )
+        events_sql = f"INSERT INTO audit_events ({_AUDIT_COLS}) VALUES {{}}"
+        return [*_statements(events_sql, 7, values), head]
 
     def _lock_orders(self, cur: Cursor, members: Sequence[object]) -> None:
         """Lock the counter rows of the orders of a batch's intents and certificates

@@ -32,6 +32,7 @@ from atlas_ca.storage._sql import (
     Retry,
     Row,
     SqlRegister,
+    Statement,
     StepHook,
     migrations,
 )
@@ -89,6 +90,25 @@ class _Cur:
 
     def run(self, sql: str, params: Sequence[Any] = ()) -> int:
         return self._cur.execute(_pg(sql), params).rowcount
+
+    def send(self, statements: Sequence[Statement]) -> list[list[Row] | int]:
+        """Pipelined (libpq pipeline mode): every statement goes out at once and the results
+        come back together — one round trip, where a transaction holding rows other writers
+        wait for would otherwise wait for each (issue 17)."""
+        if len(statements) == 1:
+            (only,) = statements
+            cur = self._cur.execute(_pg(only.sql), only.params)
+            return [cur.fetchall() if only.returning else cur.rowcount]
+        cursors = []
+        with self._conn.pipeline():
+            for statement in statements:
+                cur = self._conn.cursor()
+                cur.execute(_pg(statement.sql), statement.params)
+                cursors.append(cur)
+        return [
+            cur.fetchall() if statement.returning else cur.rowcount
+            for cur, statement in zip(cursors, statements, strict=True)
+        ]
 
     def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Row]:
         name = f"atlas_stream_{next(_cursor_names)}"

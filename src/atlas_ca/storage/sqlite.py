@@ -21,7 +21,15 @@ from typing import Any
 
 from atlas_ca.audit.events import parse_utc_text, utc_text
 from atlas_ca.errors import SchemaTooNew, StorageReadOnly, StorageUnavailable
-from atlas_ca.storage._sql import Database, Row, SqlRegister, StepHook, latest_version, migrations
+from atlas_ca.storage._sql import (
+    Database,
+    Row,
+    SqlRegister,
+    Statement,
+    StepHook,
+    latest_version,
+    migrations,
+)
 from atlas_ca.storage.records import SqlRecordStore
 
 DIALECT = "sqlite"
@@ -84,6 +92,13 @@ class _Cur:
                 yield batch
         finally:
             cur.close()
+
+    def send(self, statements: Sequence[Statement]) -> list[list[Row] | int]:
+        out: list[list[Row] | int] = []
+        for statement in statements:
+            cur = self._conn.execute(statement.sql, statement.params)
+            out.append(cur.fetchall() if statement.returning else cur.rowcount)
+        return out
 
 
 #: The register holds personal data (152-ФЗ): its file is created 0600 whatever the umask, and
