@@ -563,9 +563,10 @@ class SqlRegister:
             if cert.order is not None:
                 done[cert.order.value] = done.get(cert.order.value, 0) + 1
         orders = sorted(added.keys() | done.keys())
-        # First send: the orders' counters counted up for the intents and locked (in order-id
-        # order: the lock order), the intents, and the intents completed — only those open and
-        # naming the certificate's subscriber, profile and order.
+        # One send (one libpq pipeline on PostgreSQL) for the data: first the orders' counters
+        # counted up for the intents and locked (in order-id order: the lock order), the
+        # intents, and the intents completed — only those open and naming the certificate's
+        # subscriber, profile and order.
         first: list[Statement] = []
         if orders:
             first += _statements(
@@ -620,6 +621,70 @@ class SqlRegister:
                 for c in certificates
             ],
         )
+        # The rest of the transaction's data in the same send: idempotency keys and
+        # certificates only for intents that exist (no foreign-key error: a batch that would
+        # refuse a member must roll back to the long path, not fail), the completed intents'
+        # counters never below zero (a damaged counter goes the long way, which says so), and
+        # the audit head, locked last.
+        keyed = [i for i in intents if i.idempotency_key is not None]
+        exists = (
+            " WHERE EXISTS (SELECT 1 FROM issuance_intents i"
+            " WHERE i.issuer = v.column{} AND i.serial = v.column{})"
+        )
+        claimed = len(first)
+        first += _statements(
+            "INSERT INTO idempotency_keys (key, request_digest, issuer, serial, created_at)"
+            " SELECT v.column1, v.column2, v.column3, v.column4, v.column5 FROM (VALUES {}) AS v"
+            + exists.format(3, 4)
+            + " ON CONFLICT (key) DO NOTHING",
+            5,
+            [
+                (
+                    i.idempotency_key.value,  # type: ignore[union-attr]
+                    i.request_digest,
+                    i.issuer.value,
+                    serial_text(i.serial),
+                    db.ts(i.created_at),
+                )
+                for i in keyed
+            ],
+        )
+        moved = len(first)
+        first += _statements(
+            "UPDATE order_issuances SET open_intents = open_intents - v.column2,"
+            " completed_intents = completed_intents + v.column2 FROM (VALUES {}) AS v"
+            " WHERE order_id = v.column1 AND open_intents >= v.column2",
+            2,
+            sorted(done.items()),
+        )
+        stored = len(first)
+        first += _statements(
+            f"INSERT INTO certificates ({_CERT_COLS}) SELECT v.column1, v.column2, v.column3,"
+            " v.column4, v.column5, v.column6, v.column7, v.column8, v.column9, v.column10,"
+            " 'valid', v.column11, NULL, NULL, NULL FROM (VALUES {}) AS v"
+            + exists.format(1, 2)
+            + " ON CONFLICT DO NOTHING",
+            11,
+            [
+                (
+                    c.issuer.value,
+                    serial_text(c.serial),
+                    c.der,
+                    c.subject_key_id,
+                    c.subscriber.value,
+                    c.profile.value,
+                    None if c.order is None else c.order.value,
+                    db.ts(c.not_before),
+                    db.ts(c.not_after),
+                    db.ts(c.issued_at),
+                    db.ts(c.issued_at),
+                )
+                for c in certificates
+            ],
+        )
+        first.append(
+            Statement(f"SELECT seq, hash FROM audit_head WHERE id = 1{db.for_update}", (), True)
+        )
         results = cur.send(first)
         counts = {
             str(r[0]): (int(r[1]), int(r[2]), int(r[3]))
@@ -629,8 +694,14 @@ class SqlRegister:
         }
         if _affected(results[counted:recorded]) != len(intents):
             raise _NotPlain  # a serial or a key already taken
-        if _affected(results[recorded:]) != len(certificates):
+        if _affected(results[recorded:claimed]) != len(certificates):
             raise _NotPlain  # an intent missing, no longer open, named twice, or not matching
+        if _affected(results[claimed:moved]) != len(keyed):
+            raise _NotPlain  # a key used before: its earlier outcome is the answer
+        if _affected(results[moved:stored]) != len(done):
+            raise _NotPlain  # fewer open intents counted than completed: damaged
+        if _affected(results[stored:-1]) != len(certificates):
+            raise _NotPlain
         seen: dict[str, int] = {}
         for intent in intents:  # R10: each intent against its order's live count
             if intent.order is None:
@@ -644,69 +715,6 @@ class SqlRegister:
                 raise _NotPlain
         for _ in intents:
             self._step("record_intent:inserted")
-        # Second send: idempotency keys (their intents exist now), the completed intents'
-        # counters (never below zero: a damaged counter goes the long way, which says so),
-        # the certificates, and the audit head, locked last.
-        keyed = [i for i in intents if i.idempotency_key is not None]
-        second = _statements(
-            "INSERT INTO idempotency_keys (key, request_digest, issuer, serial, created_at)"
-            " VALUES {} ON CONFLICT (key) DO NOTHING",
-            5,
-            [
-                (
-                    i.idempotency_key.value,  # type: ignore[union-attr]
-                    i.request_digest,
-                    i.issuer.value,
-                    serial_text(i.serial),
-                    db.ts(i.created_at),
-                )
-                for i in keyed
-            ],
-        )
-        claimed = len(second)
-        second += _statements(
-            "UPDATE order_issuances SET open_intents = open_intents - v.column2,"
-            " completed_intents = completed_intents + v.column2 FROM (VALUES {}) AS v"
-            " WHERE order_id = v.column1 AND open_intents >= v.column2",
-            2,
-            sorted(done.items()),
-        )
-        moved = len(second)
-        second += _statements(
-            f"INSERT INTO certificates ({_CERT_COLS}) VALUES {{}} ON CONFLICT DO NOTHING",
-            15,
-            [
-                (
-                    c.issuer.value,
-                    serial_text(c.serial),
-                    c.der,
-                    c.subject_key_id,
-                    c.subscriber.value,
-                    c.profile.value,
-                    None if c.order is None else c.order.value,
-                    db.ts(c.not_before),
-                    db.ts(c.not_after),
-                    db.ts(c.issued_at),
-                    "valid",
-                    db.ts(c.issued_at),
-                    None,
-                    None,
-                    None,
-                )
-                for c in certificates
-            ],
-        )
-        stored = len(second)
-        second.append(
-            Statement(f"SELECT seq, hash FROM audit_head WHERE id = 1{db.for_update}", (), True)
-        )
-        results = cur.send(second)
-        if _affected(results[:claimed]) != len(keyed):
-            raise _NotPlain  # a key used before: its earlier outcome is the answer
-        if _affected(results[claimed:moved]) != len(done):
-            raise _NotPlain  # fewer open intents counted than completed: damaged
-        if _affected(results[moved:stored]) != len(certificates):
-            raise _NotPlain
         for _ in certificates:
             self._step("complete_intent:certificate-inserted")
         head = results[-1]
