@@ -25,7 +25,8 @@ for ``--seconds`` seconds:
   created and dropped).
 
 The service's rate is all the processes' issuances over the span from the first start to the
-last end. Per issuance the bench prints the wall and the CPU time (thread time) of each pipeline
+last end; each run prints how many each process made (a process starved by another shows).
+Per issuance the bench prints the wall and the CPU time (thread time) of each pipeline
 step and the CPU of the worker processes; ``--profile FILE`` instead writes a cProfile of one
 thread issuing one request after another (SQLite).
 
@@ -334,6 +335,7 @@ def _children(
     count = sum(o["count"] for o in outs)
     span = max(o["t_end"] for o in outs) - min(o["t_start"] for o in outs)
     merged: dict[str, float] = {"count": count, "elapsed": span}
+    merged |= {f"count_p{i}": o["count"] for i, o in enumerate(outs)}  # fairness (issue 17)
     for key in {k for o in outs for k in o if k.startswith(("us_", "cpu_"))}:
         merged[key] = sum(o.get(key, 0.0) * o["count"] for o in outs) / count
     merged["process_cpu_us"] = sum(o["process_cpu"] for o in outs) / count * 1e6
@@ -440,6 +442,8 @@ def main() -> None:
                 for name, location in runs:
                     work = ["--worker", name, "--location", location, *common]
                     rate, out = _children(work, env, args.processes)
+                    each = ", ".join(f"{out[f'count_p{i}']:.0f}" for i in range(args.processes))
+                    print(f"run on {name}: {rate:.1f} issuances/s; issuances per process: {each}")
                     if rate > best[name]:
                         best[name], steps[name] = rate, out
         finally:

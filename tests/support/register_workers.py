@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 import random
 import signal
+import time
 from datetime import timedelta
+from typing import Any
 
 from atlas_ca.errors import AtlasCaError, SerialCollision
 from atlas_ca.storage import IdempotencyKey, RevocationReason
@@ -119,3 +121,50 @@ def revoke_many(kind: str, location: str, serials: list[int]) -> list[int]:
             )
             out.append(reg.status_history(ISSUER, serial)[-1].change_no)
         return out
+
+
+def write_while(location: str, start: Any, seconds: float, results: Any) -> None:
+    """Short write transactions (a CRL number each) on the SQLite register at ``location`` for
+    ``seconds`` once every worker has reached ``start`` (a Barrier); puts how many it made."""
+    reg = SqliteRegister(location, opened_at=T0)
+    reg.next_crl_number(ISSUER)  # warm: the first statements, the reader pool
+    start.wait(timeout=120)
+    n, deadline = 0, time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        reg.next_crl_number(ISSUER)
+        n += 1
+    reg.close()
+    results.put(n)
+
+
+def hold_write_transaction(location: str, inside: Any) -> None:
+    """Open a write transaction on the SQLite register at ``location``, set ``inside`` and stay
+    in it for a minute: a writer for the test to SIGKILL (nothing waits on a shared condition
+    here, which a SIGKILL would leave locked)."""
+
+    def hook(name: str) -> None:
+        if name == "record_intent:before-commit":
+            inside.set()
+            time.sleep(60)
+
+    reg = SqliteRegister(location, opened_at=T0, on_step=hook)
+    reg.record_intent(new_intent(4242), actor=ACTOR)
+    reg.close()
+
+
+def hold_in_rounds(location: str, rounds: int, hold: float, go: Any, inside: Any, out: Any) -> None:
+    """``rounds`` times: on a word from ``go``, open a write transaction on the SQLite register
+    at ``location``, report ``inside``, stay ``hold`` seconds, commit, and put on ``out`` the
+    monotonic time once the commit returned (the writer lock is free by then)."""
+
+    def hook(name: str) -> None:
+        if name == "record_intent:before-commit":
+            inside.put(True)
+            time.sleep(hold)
+
+    reg = SqliteRegister(location, opened_at=T0, on_step=hook)
+    for r in range(rounds):
+        go.get(timeout=120)
+        reg.record_intent(new_intent(10_000 + r), actor=ACTOR)
+        out.put(time.monotonic())
+    reg.close()
