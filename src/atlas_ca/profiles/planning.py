@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from atlas_ca.algorithms import SignatureAlgorithm
-from atlas_ca.asn1 import gost as asn1_gost
 from atlas_ca.asn1 import oids
 from atlas_ca.asn1.oids import Oid
 from atlas_ca.domain.authorities import Authority, AuthorityScope, check_authority
@@ -45,6 +44,7 @@ from atlas_ca.domain.subscribers import (
     require_verified,
 )
 from atlas_ca.errors import AtlasCaError, InvalidInput, InvalidPublicKey, Refused
+from atlas_ca.gost.keys import spki_param_set_oid
 from atlas_ca.hsm.base import SigningKey
 from atlas_ca.profiles.base import Profile, ProfileKind, add_months
 from atlas_ca.profiles.ca import CA
@@ -259,7 +259,7 @@ def check_key(profile: Profile, public_key_info: bytes) -> PublicKeyInfo:
         )
     param: Oid | None = None
     if info.key_type.is_gost:
-        dotted = asn1_gost.decode_spki(info.der).public_key_param_set
+        dotted = spki_param_set_oid(info.der)
         param = next((p for p in rule.param_sets if p.dotted == dotted), Oid(dotted, dotted))
     if not profile.allows_key(info.key_type, param):
         raise _refuse(

@@ -110,6 +110,11 @@ class LintContext:
     profile: Profile | None
     kind: ProfileKind
     policy: Policy = Policy.CONFORMANCE
+    families: dict[Callable[..., Any], tuple[tuple[Strength, Hit], ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    """The hits of each :func:`lint_family` check over this certificate, computed once for its
+    two or three codes (issue 17: the check ran once per code)."""
 
     @property
     def qualified(self) -> bool:
@@ -299,7 +304,10 @@ def lint_family(
             band = _BANDS[severity]
 
             def banded(ctx: LintContext, band: frozenset[Strength] = band) -> Iterator[Hit]:
-                return (hit for strength, hit in fn(ctx) if strength in band)
+                hits = ctx.families.get(fn)
+                if hits is None:  # the first of the family's codes runs the check
+                    hits = ctx.families[fn] = tuple(fn(ctx))
+                return (hit for strength, hit in hits if strength in band)
 
             _register(
                 severity.prefix + name, band, source, banded, fn.__doc__, kinds, None, issuance

@@ -1,0 +1,195 @@
+"""Issue 17 (less CPU per issuance in the service): each shortcut agrees with the slow path.
+
+Each shortcut is compared with the path it stands in for, on valid values and on arbitrary or
+damaged bytes: the same value, or an error of the same class (the style of
+tests/x509/test_x509_fast_paths.py).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from atlas_ca.asn1 import gost as asn1_gost
+from atlas_ca.asn1 import oids
+from atlas_ca.gost import PARAM_SETS, TEST_PARAM_SETS, ParamSet
+from atlas_ca.gost.keys import spki_param_set_oid
+from atlas_ca.profiles import get_profile
+from atlas_ca.profiles.lint import lint_der
+from atlas_ca.profiles.lint.registry import (
+    Finding,
+    LintContext,
+    LintReport,
+    Policy,
+    Target,
+    registry,
+)
+from atlas_ca.profiles.lint.view import view_of
+from atlas_ca.profiles.planning import prepare_tbs
+from atlas_ca.x509.der import tlv
+from support.profiles_certkit import children, edit_subject, extensions_of, with_extensions
+from support.profiles_samples import World, build_world, plan_individual
+
+
+def _outcome(fn, *args):  # type: ignore[no-untyped-def]
+    try:
+        return ("ok", fn(*args))
+    except Exception as exc:
+        return ("error", type(exc))
+
+
+def _reference_param_set(der: bytes) -> str:
+    """Before issue 17: asn1crypto for every key."""
+    return asn1_gost.decode_spki(der).public_key_param_set
+
+
+def _spkis(ps: ParamSet, point: bytes) -> list[bytes]:
+    """The SPKI of ``point`` on ``ps`` with and without digestParamSet (both accepted)."""
+    n = 2 * ps.size
+    raw = (point * n)[:n]
+    return [
+        asn1_gost.encode_spki(ps.algorithm_oid.dotted, ps.oid.dotted, digest, raw)
+        for digest in (None, ps.digest_oid.dotted)
+    ]
+
+
+_SETS = st.sampled_from((*PARAM_SETS, *TEST_PARAM_SETS))
+
+
+@settings(max_examples=200, deadline=None)
+@given(_SETS, st.binary(min_size=1, max_size=8), st.integers(0, 200), st.integers(0, 255))
+def test_param_set_oid_matches_asn1crypto(
+    ps: ParamSet, point: bytes, position: int, value: int
+) -> None:
+    for der in _spkis(ps, point):
+        assert spki_param_set_oid(der) == _reference_param_set(der) == ps.oid.dotted
+        damaged = bytearray(der)
+        damaged[position % len(der)] = value
+        for variant in (bytes(damaged), der[:-1], der + b"\x00", der[: position % len(der)]):
+            assert _outcome(spki_param_set_oid, variant) == _outcome(_reference_param_set, variant)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=200))
+def test_param_set_oid_matches_asn1crypto_on_arbitrary_bytes(der: bytes) -> None:
+    assert _outcome(spki_param_set_oid, der) == _outcome(_reference_param_set, der)
+
+
+@pytest.mark.parametrize("ps", PARAM_SETS, ids=lambda ps: ps.name)
+def test_param_set_oid_of_usual_encodings_needs_no_asn1crypto(
+    ps: ParamSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ders = _spkis(ps, b"\x01")
+
+    def refuse(*_: object, **__: object) -> None:
+        raise AssertionError("asn1crypto was asked")
+
+    monkeypatch.setattr(asn1_gost, "decode_spki", refuse)
+    assert {spki_param_set_oid(der) for der in ders} == {ps.oid.dotted}
+
+
+# --- lint families: one check per certificate for its two or three codes -------------------
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> World:
+    return build_world(Path(tmp_path_factory.mktemp("fast-paths")))
+
+
+def _reference_lint(der: bytes, profile: str, policy: Policy) -> LintReport:
+    """Before issue 17: each code of a family ran the family's check over a context of its own."""
+    view, chosen = view_of(der), get_profile(profile)
+    findings: list[Finding] = []
+    for item in registry().values():
+        ctx = LintContext(view, chosen, chosen.kind, policy)
+        if item.target is Target.CERTIFICATE and item.applies(ctx):
+            findings.extend(item.run(ctx))
+    return LintReport(chosen.name, tuple(findings), policy)
+
+
+def _flip_critical(ext: bytes) -> bytes:
+    parts = children(ext)
+    if len(parts) == 3:  # OID, critical TRUE, value: make it non-critical
+        return tlv(0x30, parts[0] + parts[2])
+    return tlv(0x30, parts[0] + b"\x01\x01\xff" + parts[1])
+
+
+def _drop_extension(tbs: bytes, oid: oids.Oid) -> bytes:
+    from asn1crypto import core
+
+    def keep(raw: bytes) -> bool:
+        return core.ObjectIdentifier.load(children(raw)[0]).dotted != oid.dotted
+
+    return with_extensions(tbs, [e for e in extensions_of(tbs) if keep(e)])
+
+
+_ATTRS = (
+    oids.NameAttribute.SURNAME,
+    oids.NameAttribute.COMMON_NAME,
+    oids.NameAttribute.COUNTRY_NAME,
+    oids.RuAttribute.SNILS,
+    oids.RuAttribute.INN,
+)
+_EXTS = (
+    oids.Extension.KEY_USAGE,
+    oids.Extension.AUTHORITY_KEY_IDENTIFIER,
+    oids.Extension.CERTIFICATE_POLICIES,
+    oids.RuExtension.SUBJECT_SIGN_TOOL,
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.sampled_from(("none", "attr", "ext", "critical")),
+    st.integers(0, 20),
+    st.sampled_from(Policy),
+)
+def test_lint_families_report_as_when_each_code_ran_its_check(
+    world: World, what: str, which: int, policy: Policy
+) -> None:
+    tbs = prepare_tbs(
+        plan_individual(world.keys),
+        serial=0x1F00000000000200 + which,
+        algorithm=world.keys.ca.signature_algorithm,
+        issuer=world.root,
+    ).tbs.der
+    if what == "attr":
+        oid = _ATTRS[which % len(_ATTRS)]
+        tbs = edit_subject(tbs, lambda attrs: [a for a in attrs if a[0].dotted != oid.dotted])
+    elif what == "ext":
+        tbs = _drop_extension(tbs, _EXTS[which % len(_EXTS)])
+    elif what == "critical":  # flip one extension's criticality: the criticality family
+        exts = extensions_of(tbs)
+        tbs = with_extensions(tbs, [_flip_critical(e) if i == which % len(exts) else e
+                                    for i, e in enumerate(exts)])  # fmt: skip
+    fast = lint_der(tbs, "individual", policy)
+    assert fast == _reference_lint(tbs, "individual", policy)
+    if what != "none":
+        assert fast.findings  # the corruption is seen
+
+
+def test_lint_family_hits_are_kept_per_check_and_context(world: World) -> None:
+    tbs = prepare_tbs(
+        plan_individual(world.keys),
+        serial=0x1F00000000000300,
+        algorithm=world.keys.ca.signature_algorithm,
+        issuer=world.root,
+    ).tbs.der
+    chosen = get_profile("individual")
+    ctx = LintContext(view_of(tbs), chosen, chosen.kind, Policy.ISSUANCE)
+    for item in registry().values():
+        if item.target is Target.CERTIFICATE and item.applies(ctx):
+            item.run(ctx)
+    stems = Counter(code[2:] for code in registry())
+    families = {stem for stem, codes in stems.items() if codes > 1}  # e_X, w_X, n_X
+    assert len(families) == 3
+    assert len(ctx.families) == len(families)  # one entry per family check, no more
+    other = LintContext(ctx.cert, chosen, chosen.kind, Policy.ISSUANCE)
+    assert other.families == {}  # a context of its own
+    assert other == ctx  # the kept hits are not part of the context's value
