@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from atlas_ca.asn1 import gost as asn1_gost
 from atlas_ca.asn1 import oids
-from atlas_ca.gost import PARAM_SETS, TEST_PARAM_SETS, ParamSet
+from atlas_ca.errors import InvalidPublicKey
+from atlas_ca.gost import PARAM_SETS, TEST_PARAM_SETS, ParamSet, public_key_from_private
 from atlas_ca.gost.keys import spki_param_set_oid
 from atlas_ca.profiles import get_profile
 from atlas_ca.profiles.lint import lint_der
@@ -30,7 +31,9 @@ from atlas_ca.profiles.lint.registry import (
 )
 from atlas_ca.profiles.lint.view import view_of
 from atlas_ca.profiles.planning import prepare_tbs
+from atlas_ca.x509 import keys as keys_module
 from atlas_ca.x509.der import tlv
+from atlas_ca.x509.keys import PublicKeyInfo
 from support.profiles_certkit import children, edit_subject, extensions_of, with_extensions
 from support.profiles_samples import World, build_world, plan_individual
 
@@ -193,3 +196,76 @@ def test_lint_family_hits_are_kept_per_check_and_context(world: World) -> None:
     other = LintContext(ctx.cert, chosen, chosen.kind, Policy.ISSUANCE)
     assert other.families == {}  # a context of its own
     assert other == ctx  # the kept hits are not part of the context's value
+
+
+# --- PublicKeyInfo: the keys last accepted, by their exact bytes ---------------------------
+
+
+def _read_fresh(der: bytes) -> PublicKeyInfo:
+    """Before issue 17: every read walked the DER and checked the key."""
+    keys_module._ACCEPTED.clear()
+    try:
+        return PublicKeyInfo.from_der(der, where="test input")
+    finally:
+        keys_module._ACCEPTED.clear()
+
+
+def _key_spkis(ps: ParamSet, d: int) -> list[bytes]:
+    key = public_key_from_private(ps, d)
+    point = key.to_bytes()
+    return [
+        key.spki_der(),
+        *(
+            asn1_gost.encode_spki(ps.algorithm_oid.dotted, ps.oid.dotted, digest, point)
+            for digest in (None, ps.digest_oid.dotted)
+        ),
+    ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.sampled_from((*PARAM_SETS, *TEST_PARAM_SETS)),
+    st.integers(1, 2**250),
+    st.integers(0, 300),
+    st.integers(0, 255),
+)
+def test_kept_keys_read_as_fresh_ones(ps: ParamSet, d: int, position: int, value: int) -> None:
+    for der in _key_spkis(ps, d % (ps.q - 1) + 1):
+        damaged = bytearray(der)
+        damaged[position % len(der)] = value
+        for variant in (der, bytes(damaged), der[:-1] + bytes([der[-1] ^ 1])):
+            fresh = _outcome(_read_fresh, variant)
+            first = _outcome(PublicKeyInfo.from_der, variant)  # may keep it
+            again = _outcome(PublicKeyInfo.from_der, variant)  # may use the kept value
+            checked = _outcome(PublicKeyInfo.from_checked_der, variant)
+            assert fresh == first == again
+            if fresh[0] == "ok":
+                assert checked == fresh
+                assert keys_module._ACCEPTED[variant] == fresh[1]
+            else:
+                assert variant not in keys_module._ACCEPTED  # refusals are never kept
+
+
+def test_kept_keys_are_bounded_and_keyed_by_exact_bytes() -> None:
+    ps = PARAM_SETS[0]
+    keys_module._ACCEPTED.clear()
+    for d in range(1, keys_module._ACCEPTED_MAX + 40):
+        PublicKeyInfo.from_der(public_key_from_private(ps, d).spki_der())
+        assert len(keys_module._ACCEPTED) <= keys_module._ACCEPTED_MAX
+    key = public_key_from_private(ps, 7)
+    plain, with_digest = (
+        asn1_gost.encode_spki(ps.algorithm_oid.dotted, ps.oid.dotted, digest, key.to_bytes())
+        for digest in (None, ps.digest_oid.dotted)
+    )
+    assert PublicKeyInfo.from_der(plain).der == plain  # the same key, another encoding:
+    assert PublicKeyInfo.from_der(with_digest).der == with_digest  # each its own entry
+
+
+def test_a_refused_key_still_names_where_it_came_from() -> None:
+    ps = next(p for p in PARAM_SETS if p.cofactor != 1)
+    good = public_key_from_private(ps, 5).spki_der()
+    bad = good[: -2 * ps.size] + bytes(2 * ps.size)  # (0, 0): not a point of the curve
+    for _ in range(2):
+        with pytest.raises(InvalidPublicKey) as caught:
+            PublicKeyInfo.from_der(bad, where="the request")
+        assert caught.value.context.get("where") == "the request"

@@ -110,7 +110,6 @@ from atlas_ca.x509.certificate import Certificate, random_serial
 from atlas_ca.x509.csr import CertificationRequest
 from atlas_ca.x509.extensions import SubjectKeyIdentifier, key_identifier
 from atlas_ca.x509.key_identity import public_key_fingerprint
-from atlas_ca.x509.keys import PublicKeyInfo
 
 #: Pipeline steps, in order; the step hook is called with each name once the step is done.
 STEPS = ("prepare", "lint", "confirm", "record", "sign", "verify", "outbox", "store")
@@ -387,7 +386,7 @@ class IssuanceService:
                 organisation=request.organisation.inn,
                 at=at,
             )
-        key_hash = public_key_fingerprint(PublicKeyInfo.from_der(csr.public_key_info))
+        key_hash = public_key_fingerprint(csr.public_key)  # read and checked with the CSR
         self._require_new_key(key_hash)
         plan = plan_subscriber_certificate(
             SubscriberRequest(
