@@ -7,6 +7,7 @@ tests/x509/test_x509_fast_paths.py).
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from pathlib import Path
 
@@ -19,7 +20,9 @@ from atlas_ca.asn1 import oids
 from atlas_ca.errors import InvalidPublicKey
 from atlas_ca.gost import PARAM_SETS, TEST_PARAM_SETS, ParamSet, public_key_from_private
 from atlas_ca.gost.keys import spki_param_set_oid
-from atlas_ca.profiles import get_profile
+from atlas_ca.profiles import PROFILES, get_profile
+from atlas_ca.profiles.base import Profile, ProfileKind
+from atlas_ca.profiles.fields import Presence
 from atlas_ca.profiles.lint import lint_der
 from atlas_ca.profiles.lint.registry import (
     Finding,
@@ -27,6 +30,7 @@ from atlas_ca.profiles.lint.registry import (
     LintReport,
     Policy,
     Target,
+    certificate_lints,
     registry,
 )
 from atlas_ca.profiles.lint.view import view_of
@@ -269,3 +273,69 @@ def test_a_refused_key_still_names_where_it_came_from() -> None:
         with pytest.raises(InvalidPublicKey) as caught:
             PublicKeyInfo.from_der(bad, where="the request")
         assert caught.value.context.get("where") == "the request"
+
+
+# --- profile rules and certificate parts by OID: indexed once ------------------------------
+
+
+def _all_oids() -> list[oids.Oid]:
+    found = {
+        o.dotted: o
+        for p in PROFILES.values()
+        for o in (*(a.oid for a in p.attributes), *(e.oid for e in p.extensions))
+    }
+    return [*found.values(), oids.Oid("1.2.3.4", "unknown")]
+
+
+@pytest.mark.parametrize("profile", PROFILES.values(), ids=lambda p: p.name)
+def test_profile_rules_by_oid_are_those_a_scan_finds(profile: Profile) -> None:
+    for oid in _all_oids():
+        assert profile.attribute(oid) == next(
+            (a for a in profile.attributes if a.oid.dotted == oid.dotted), None
+        )
+        assert profile.extension(oid) == next(
+            (e for e in profile.extensions if e.oid.dotted == oid.dotted), None
+        )
+    assert profile.required_attributes == tuple(
+        a for a in profile.attributes if a.presence is Presence.REQUIRED
+    )
+    assert profile.required_extensions == tuple(
+        e for e in profile.extensions if e.presence is Presence.REQUIRED
+    )
+    assert dataclasses.replace(profile) == profile  # the tables are rebuilt, not compared
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.integers(0, 20), st.integers(0, 20), st.booleans())
+def test_certificate_parts_by_oid_are_those_a_scan_finds(
+    world: World, ext_index: int, attr_index: int, duplicate: bool
+) -> None:
+    tbs = prepare_tbs(
+        plan_individual(world.keys),
+        serial=0x1F00000000000400 + ext_index,
+        algorithm=world.keys.ca.signature_algorithm,
+        issuer=world.root,
+    ).tbs.der
+    if duplicate:  # an extension and an attribute twice: the scan found the first of each
+        exts = extensions_of(tbs)
+        tbs = with_extensions(tbs, [*exts, _flip_critical(exts[ext_index % len(exts)])])
+        tbs = edit_subject(tbs, lambda attrs: [*attrs, attrs[attr_index % len(attrs)]])
+    view = view_of(tbs)
+    for oid in (*_all_oids(), *(e.oid for e in view.extensions), *(a.oid for a in view.subject)):
+        assert view.ext(oid) is next(
+            (e for e in view.extensions if e.oid.dotted == oid.dotted), None
+        )
+        assert view.attrs(oid) == tuple(a for a in view.subject if a.oid.dotted == oid.dotted)
+
+
+@pytest.mark.parametrize("kind", ProfileKind, ids=lambda k: k.value)
+def test_certificate_lints_of_a_kind_are_those_the_registry_filter_finds(kind: ProfileKind) -> None:
+    expected = tuple(
+        item
+        for item in registry().values()
+        if item.target is Target.CERTIFICATE and kind in item.kinds
+    )
+    assert certificate_lints(kind) == expected
+    assert certificate_lints(kind) is certificate_lints(kind)  # filtered once

@@ -190,6 +190,8 @@ class Lint:
         except (AtlasCaError, ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
             # A value the lint cannot even decode breaks the rule it checks.
             hits = [Hit("certificate", f"cannot check: {exc}")]
+        if not hits:  # most lints of most certificates
+            return []
         severity = self.severity_for(ctx.policy)
         return [Finding(self.code, severity, self.source, h.path, h.message) for h in hits]
 
@@ -320,6 +322,28 @@ def lint_family(
 def registry() -> Mapping[str, Lint]:
     """Every registered lint by code (importing :mod:`atlas_ca.profiles.lint` fills it)."""
     return MappingProxyType(_REGISTRY)
+
+
+def certificate_lints(kind: ProfileKind) -> tuple[Lint, ...]:
+    """The certificate lints whose kinds include ``kind``, in registry order: those
+    :meth:`Lint.applies` may accept for a certificate of ``kind`` (it still decides by date).
+
+    Issue 17: filtered once per kind and registry size (lints are only ever added), not for
+    every certificate; at most one entry per kind and size.
+    """
+    key = (kind, len(_REGISTRY))
+    found = _BY_KIND.get(key)
+    if found is None:
+        found = tuple(
+            item
+            for item in _REGISTRY.values()
+            if item.target is Target.CERTIFICATE and kind in item.kinds
+        )
+        _BY_KIND[key] = found
+    return found
+
+
+_BY_KIND: dict[tuple[ProfileKind, int], tuple[Lint, ...]] = {}
 
 
 @dataclass(frozen=True, slots=True)
