@@ -20,10 +20,11 @@ from atlas_ca.asn1 import oids
 from atlas_ca.errors import InvalidPublicKey
 from atlas_ca.gost import PARAM_SETS, TEST_PARAM_SETS, ParamSet, public_key_from_private
 from atlas_ca.gost.keys import spki_param_set_oid
-from atlas_ca.profiles import PROFILES, get_profile
+from atlas_ca.profiles import PROFILES, UnknownProfile, get_profile
 from atlas_ca.profiles.base import Profile, ProfileKind
 from atlas_ca.profiles.fields import Presence
 from atlas_ca.profiles.lint import lint_der
+from atlas_ca.profiles.lint import view as view_module
 from atlas_ca.profiles.lint.registry import (
     Finding,
     LintContext,
@@ -339,3 +340,42 @@ def test_certificate_lints_of_a_kind_are_those_the_registry_filter_finds(kind: P
     )
     assert certificate_lints(kind) == expected
     assert certificate_lints(kind) is certificate_lints(kind)  # filtered once
+
+
+def test_get_profile_reads_the_loaded_profiles(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+
+    import atlas_ca.profiles as profiles_module
+
+    assert get_profile("individual") is PROFILES["individual"]
+
+    def no_import(name: str, package: str | None = None) -> object:
+        raise AssertionError(f"get_profile imported {name} again")
+
+    monkeypatch.setattr(importlib, "import_module", no_import)
+    for name, profile in profiles_module.PROFILES.items():
+        assert get_profile(name) is profile
+    with pytest.raises(UnknownProfile):
+        get_profile("no-such-profile")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=120))
+def test_kept_issuer_names_read_as_fresh_ones(content: bytes) -> None:
+    assert _outcome(view_module._fast_issuer, content) == _outcome(
+        view_module._fast_name, content, "issuer"
+    )
+    assert view_module._fast_issuer.cache_info().maxsize == 64
+
+
+def test_kept_issuer_name_of_a_tbs_is_the_fresh_one(world: World) -> None:
+    tbs = prepare_tbs(
+        plan_individual(world.keys),
+        serial=0x1F00000000000500,
+        algorithm=world.keys.ca.signature_algorithm,
+        issuer=world.root,
+    ).tbs.der
+    view_module._fast_issuer.cache_clear()
+    first, again = view_of(tbs), view_of(tbs)
+    assert first.issuer == again.issuer == view_module._full_view(tbs, None).issuer
+    assert view_module._fast_issuer.cache_info().hits == 1

@@ -360,6 +360,14 @@ def _fast_name(content: bytes, where: str) -> tuple[Attr, ...] | None:
     return tuple(out)
 
 
+@functools.lru_cache(maxsize=64)
+def _fast_issuer(content: bytes) -> tuple[Attr, ...] | None:
+    """:func:`_fast_name` of an issuer, kept by its exact bytes: a CA issues every certificate
+    under the same name (issue 17: ≈ 50 µs per linted TBS). A pure function of the bytes; the
+    value is frozen; a DecodeError is raised again on every call."""
+    return _fast_name(content, "issuer")
+
+
 def _fast_extensions(content: bytes) -> tuple[Ext, ...] | None:
     wrapped = children(content, "extensions")
     if len(wrapped) != 1 or wrapped[0][0] != SEQUENCE:
@@ -428,7 +436,11 @@ def _fast(der: bytes) -> CertView | None:
             return None
         exts = found
     sig = _alg_oid(sig_f[2])
-    issuer = _fast_name(issuer_f[2], "issuer")
+    issuer = (
+        _fast_issuer(issuer_f[2])
+        if len(issuer_f[2]) <= _CACHED_VALUE_BYTES
+        else _fast_name(issuer_f[2], "issuer")
+    )
     subject = _fast_name(subject_f[2], "subject")
     times = children(validity_f[2], "validity")
     spki = children(spki_f[2], "subjectPublicKeyInfo")
