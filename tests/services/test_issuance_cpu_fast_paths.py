@@ -20,8 +20,9 @@ from atlas_ca.asn1 import oids
 from atlas_ca.errors import InvalidPublicKey
 from atlas_ca.gost import PARAM_SETS, TEST_PARAM_SETS, ParamSet, public_key_from_private
 from atlas_ca.gost.keys import spki_param_set_oid
-from atlas_ca.profiles import PROFILES, UnknownProfile, get_profile
+from atlas_ca.profiles import PROFILES, UnknownProfile, get_profile, planning
 from atlas_ca.profiles.base import Profile, ProfileKind
+from atlas_ca.profiles.config import CaConfig
 from atlas_ca.profiles.fields import Presence
 from atlas_ca.profiles.lint import lint_der
 from atlas_ca.profiles.lint import view as view_module
@@ -36,11 +37,12 @@ from atlas_ca.profiles.lint.registry import (
 )
 from atlas_ca.profiles.lint.view import view_of
 from atlas_ca.profiles.planning import prepare_tbs
+from atlas_ca.x509 import extensions as x509ext
 from atlas_ca.x509 import keys as keys_module
 from atlas_ca.x509.der import tlv
 from atlas_ca.x509.keys import PublicKeyInfo
 from support.profiles_certkit import children, edit_subject, extensions_of, with_extensions
-from support.profiles_samples import World, build_world, plan_individual
+from support.profiles_samples import CONFIG, World, build_world, plan_individual
 
 
 def _outcome(fn, *args):  # type: ignore[no-untyped-def]
@@ -379,3 +381,86 @@ def test_kept_issuer_name_of_a_tbs_is_the_fresh_one(world: World) -> None:
     first, again = view_of(tbs), view_of(tbs)
     assert first.issuer == again.issuer == view_module._full_view(tbs, None).issuer
     assert view_module._fast_issuer.cache_info().hits == 1
+
+
+# --- planning: the extensions fixed by profile and configuration, built once ----------------
+
+
+def _reference_common_extensions(
+    profile: Profile, config: CaConfig, spki: bytes, include_policies: bool
+) -> list[x509ext.Extension]:
+    """Before issue 17: every extension built for every certificate."""
+    exts: list[x509ext.Extension] = [x509ext.KeyUsage(True, profile.key_usage.emit)]
+    if profile.extended_key_usage:
+        exts.append(x509ext.ExtendedKeyUsage(False, profile.extended_key_usage))
+    if include_policies:
+        exts.append(x509ext.CertificatePolicies.of(*config.policy_classes))
+    exts.append(x509ext.SubjectKeyIdentifier.from_public_key_info(spki))
+    if config.crl_urls and profile.extension(oids.Extension.CRL_DISTRIBUTION_POINTS):
+        exts.append(x509ext.CrlDistributionPoints.of_uris(*config.crl_urls))
+    if (config.ocsp_urls or config.ca_issuers_urls) and profile.extension(
+        oids.Extension.AUTHORITY_INFO_ACCESS
+    ):
+        ocsp = config.ocsp_urls if profile.kind is not ProfileKind.OCSP else ()
+        if ocsp or config.ca_issuers_urls:
+            exts.append(
+                x509ext.AuthorityInformationAccess.of(ca_issuers=config.ca_issuers_urls, ocsp=ocsp)
+            )
+    return exts
+
+
+_URLS = st.lists(st.sampled_from(("http://a.example/x", "http://b.example/y")), max_size=2)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.sampled_from(list(PROFILES.values())),
+    _URLS,
+    _URLS,
+    _URLS,
+    st.booleans(),
+    st.integers(1, 50),
+)
+def test_fixed_extensions_are_those_built_for_each_certificate(
+    profile: Profile,
+    crl: list[str],
+    ocsp: list[str],
+    ca_issuers: list[str],
+    include_policies: bool,
+    d: int,
+) -> None:
+    config = dataclasses.replace(
+        CONFIG, crl_urls=tuple(crl), ocsp_urls=tuple(ocsp), ca_issuers_urls=tuple(ca_issuers)
+    )
+    info = PublicKeyInfo.from_der(public_key_from_private(PARAM_SETS[0], d).spki_der())
+    expected = _reference_common_extensions(profile, config, info.der, include_policies)
+    first = planning._common_extensions(profile, config, info, include_policies)
+    again = planning._common_extensions(profile, config, info, include_policies)
+    assert first == again == expected
+    assert all(a is b for a, b in zip(first, again, strict=True) if a.oid_dotted != SKI)
+    assert [e.der() for e in first] == [e.der() for e in expected]
+    tool = planning._issuer_sign_tool(config)
+    assert tool is planning._issuer_sign_tool(config)
+    assert tool == x509ext.IssuerSignTool(False, *dataclasses.astuple(config.issuer_tools)[:4])
+    assert len(planning._FIXED) <= planning._FIXED_MAX
+    assert len(planning._TOOLS) <= planning._FIXED_MAX
+
+
+SKI = oids.Extension.SUBJECT_KEY_IDENTIFIER.dotted
+
+
+def test_fixed_extensions_follow_a_new_configuration() -> None:
+    profile = PROFILES["individual"]
+    info = PublicKeyInfo.from_der(public_key_from_private(PARAM_SETS[0], 3).spki_der())
+    seen = set()
+    for i in range(planning._FIXED_MAX + 5):  # more configurations than kept: still bounded
+        config = dataclasses.replace(CONFIG, crl_urls=(f"http://crl.example/{i}.crl",))
+        cdp = next(
+            e
+            for e in planning._common_extensions(profile, config, info, True)
+            if isinstance(e, x509ext.CrlDistributionPoints)
+        )
+        assert cdp == x509ext.CrlDistributionPoints.of_uris(*config.crl_urls)
+        seen.add(cdp.der())
+        assert len(planning._FIXED) <= planning._FIXED_MAX
+    assert len(seen) == planning._FIXED_MAX + 5
