@@ -39,6 +39,7 @@ from atlas_ca.profiles.lint.view import view_of
 from atlas_ca.profiles.planning import prepare_tbs
 from atlas_ca.x509 import extensions as x509ext
 from atlas_ca.x509 import keys as keys_module
+from atlas_ca.x509.certificate import CertificateBuilder
 from atlas_ca.x509.der import tlv
 from atlas_ca.x509.keys import PublicKeyInfo
 from support.profiles_certkit import children, edit_subject, extensions_of, with_extensions
@@ -464,3 +465,49 @@ def test_fixed_extensions_follow_a_new_configuration() -> None:
         seen.add(cdp.der())
         assert len(planning._FIXED) <= planning._FIXED_MAX
     assert len(seen) == planning._FIXED_MAX + 5
+
+
+# --- the certificate builder: one copy for all the extensions ------------------------------
+
+
+def _reference_add(builder: CertificateBuilder, extension: object) -> CertificateBuilder:
+    """Before issue 17: add_extension's checks, one builder copy per extension."""
+    if not isinstance(extension, x509ext.Extension):
+        raise TypeError("add_extension takes a typed Extension")
+    if isinstance(extension, x509ext.UnrecognizedExtension) and extension.parsed:
+        raise TypeError("parsed")
+    if any(e.oid_dotted == extension.oid_dotted for e in builder._extensions):
+        raise ValueError("already added")
+    return builder._with("_extensions", (*builder._extensions, extension))
+
+
+_POOL: tuple[object, ...] = (
+    x509ext.BasicConstraints(True, False, None),
+    x509ext.SubjectKeyIdentifier(False, bytes(20)),
+    x509ext.SubjectKeyIdentifier(False, bytes(range(20))),  # the same OID again
+    x509ext.SubjectSignTool(False, "tool"),
+    x509ext.UnrecognizedExtension(False, "1.2.3.4", b"\x05\x00"),
+    x509ext.UnrecognizedExtension(False, "1.2.3.5", b"\x05\x00", parsed=True),
+    "not an extension",
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from(_POOL), max_size=5),
+    st.lists(st.sampled_from(_POOL), max_size=5),
+)
+def test_add_extensions_is_add_extension_of_each(first: list[object], then: list[object]) -> None:
+    def fast() -> tuple[x509ext.Extension, ...]:
+        b = CertificateBuilder()
+        for e in first:  # one at a time through the public method
+            b = b.add_extension(e)  # type: ignore[arg-type]
+        return b.add_extensions(then)._extensions  # type: ignore[arg-type]
+
+    def reference() -> tuple[x509ext.Extension, ...]:
+        b = CertificateBuilder()
+        for e in (*first, *then):
+            b = _reference_add(b, e)
+        return b._extensions
+
+    assert _outcome(fast) == _outcome(reference)
