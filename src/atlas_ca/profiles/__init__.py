@@ -64,7 +64,11 @@ def __getattr__(name: str) -> Any:
 
 def get_profile(name: str) -> Profile:
     """The profile called ``name`` (``individual``, ``entrepreneur``, ``legal-entity``, ...)."""
-    profiles: Mapping[str, Profile] = __getattr__("PROFILES")
+    # The module attribute once loaded: calling __getattr__ itself built the mapping (and
+    # imported its six modules) again on every call, twice per issuance (issue 17).
+    profiles: Mapping[str, Profile] | None = globals().get("PROFILES")
+    if profiles is None:
+        profiles = __getattr__("PROFILES")
     try:
         return profiles[name]
     except KeyError:

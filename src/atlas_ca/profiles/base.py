@@ -12,7 +12,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from atlas_ca.algorithms import KeyType
 from atlas_ca.asn1 import oids
@@ -91,6 +91,13 @@ class Profile:
     extended_key_usage: tuple[Oid, ...]
     issuable_by_default: bool
     note: str = ""
+    # Issue 17: the lints and the planner look rules up by OID dozens of times per certificate;
+    # the tables below are built once from ``attributes`` and ``extensions`` (not compared).
+    _attribute_by: dict[str, AttributeRule] = field(init=False, repr=False, compare=False)
+    _extension_by: dict[str, ExtensionRule] = field(init=False, repr=False, compare=False)
+    _required: tuple[tuple[AttributeRule, ...], tuple[ExtensionRule, ...]] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         seen = [a.oid.dotted for a in self.attributes]
@@ -99,20 +106,27 @@ class Profile:
         exts = [e.oid.dotted for e in self.extensions]
         if len(set(exts)) != len(exts):
             raise ValueError(f"profile {self.name}: an extension is listed twice")
+        object.__setattr__(self, "_attribute_by", {a.oid.dotted: a for a in self.attributes})
+        object.__setattr__(self, "_extension_by", {e.oid.dotted: e for e in self.extensions})
+        required = (
+            tuple(a for a in self.attributes if a.presence is Presence.REQUIRED),
+            tuple(e for e in self.extensions if e.presence is Presence.REQUIRED),
+        )
+        object.__setattr__(self, "_required", required)
 
     def attribute(self, oid: Oid) -> AttributeRule | None:
-        return next((a for a in self.attributes if a.oid.dotted == oid.dotted), None)
+        return self._attribute_by.get(oid.dotted)
 
     def extension(self, oid: Oid) -> ExtensionRule | None:
-        return next((e for e in self.extensions if e.oid.dotted == oid.dotted), None)
+        return self._extension_by.get(oid.dotted)
 
     @property
     def required_attributes(self) -> tuple[AttributeRule, ...]:
-        return tuple(a for a in self.attributes if a.presence is Presence.REQUIRED)
+        return self._required[0]
 
     @property
     def required_extensions(self) -> tuple[ExtensionRule, ...]:
-        return tuple(e for e in self.extensions if e.presence is Presence.REQUIRED)
+        return self._required[1]
 
     def key_rule(self, key_type: KeyType) -> KeyRule | None:
         return next((k for k in self.keys if k.key_type is key_type), None)

@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from atlas_ca.algorithms import SignatureAlgorithm
-from atlas_ca.asn1 import gost as asn1_gost
 from atlas_ca.asn1 import oids
 from atlas_ca.asn1.oids import Oid
 from atlas_ca.domain.authorities import Authority, AuthorityScope, check_authority
@@ -45,6 +44,7 @@ from atlas_ca.domain.subscribers import (
     require_verified,
 )
 from atlas_ca.errors import AtlasCaError, InvalidInput, InvalidPublicKey, Refused
+from atlas_ca.gost.keys import spki_param_set_oid
 from atlas_ca.hsm.base import SigningKey
 from atlas_ca.profiles.base import Profile, ProfileKind, add_months
 from atlas_ca.profiles.ca import CA
@@ -259,7 +259,7 @@ def check_key(profile: Profile, public_key_info: bytes) -> PublicKeyInfo:
         )
     param: Oid | None = None
     if info.key_type.is_gost:
-        dotted = asn1_gost.decode_spki(info.der).public_key_param_set
+        dotted = spki_param_set_oid(info.der)
         param = next((p for p in rule.param_sets if p.dotted == dotted), Oid(dotted, dotted))
     if not profile.allows_key(info.key_type, param):
         raise _refuse(
@@ -433,6 +433,41 @@ def csr_disagreements(subject: Name, csr_subject: Name | None) -> tuple[str, ...
 def _common_extensions(
     profile: Profile, config: CaConfig, info: PublicKeyInfo, include_policies: bool
 ) -> list[x509ext.Extension]:
+    before, after = _fixed_extensions(profile, config, include_policies)
+    return [*before, x509ext.SubjectKeyIdentifier.from_public_key_info(info.der), *after]
+
+
+def _fixed_extensions(
+    profile: Profile, config: CaConfig, include_policies: bool
+) -> tuple[tuple[x509ext.Extension, ...], tuple[x509ext.Extension, ...]]:
+    """The extensions of :func:`_common_extensions` that depend on the profile and the CA's
+    configuration only: those before the subjectKeyIdentifier and those after it.
+
+    Issue 17: built once per profile, configuration (by identity; the entry holds both, so an
+    ``id`` is not reused while it is kept) and ``include_policies``, not for every certificate;
+    the same objects every time also find their DER in the extensions' cache by identity.
+    At most :data:`_FIXED_MAX` entries (emptied when full)."""
+    key = (id(profile), id(config), include_policies)
+    hit = _FIXED.get(key)
+    if hit is not None and hit[0] is profile and hit[1] is config:
+        return hit[2]
+    built = _build_fixed_extensions(profile, config, include_policies)
+    if len(_FIXED) >= _FIXED_MAX:
+        _FIXED.clear()
+    _FIXED[key] = (profile, config, built)
+    return built
+
+
+_FIXED_MAX = 64
+_FIXED: dict[
+    tuple[int, int, bool],
+    tuple[Profile, CaConfig, tuple[tuple[x509ext.Extension, ...], tuple[x509ext.Extension, ...]]],
+] = {}
+
+
+def _build_fixed_extensions(
+    profile: Profile, config: CaConfig, include_policies: bool
+) -> tuple[tuple[x509ext.Extension, ...], tuple[x509ext.Extension, ...]]:
     exts: list[x509ext.Extension] = [
         x509ext.KeyUsage(True, profile.key_usage.emit),
     ]
@@ -440,7 +475,8 @@ def _common_extensions(
         exts.append(x509ext.ExtendedKeyUsage(False, profile.extended_key_usage))
     if include_policies:
         exts.append(x509ext.CertificatePolicies.of(*config.policy_classes))
-    exts.append(x509ext.SubjectKeyIdentifier.from_public_key_info(info.der))
+    before = tuple(exts)
+    exts = []
     if config.crl_urls and profile.extension(oids.Extension.CRL_DISTRIBUTION_POINTS):
         exts.append(x509ext.CrlDistributionPoints.of_uris(*config.crl_urls))
     if (config.ocsp_urls or config.ca_issuers_urls) and profile.extension(
@@ -451,7 +487,7 @@ def _common_extensions(
             exts.append(
                 x509ext.AuthorityInformationAccess.of(ca_issuers=config.ca_issuers_urls, ocsp=ocsp)
             )
-    return exts
+    return before, tuple(exts)
 
 
 def email_alt_name(profile: Profile, subject: Name) -> list[x509ext.Extension]:
@@ -472,10 +508,21 @@ def email_alt_name(profile: Profile, subject: Name) -> list[x509ext.Extension]:
 
 
 def _issuer_sign_tool(config: CaConfig) -> x509ext.IssuerSignTool:
+    """The CA's issuerSignTool: one object per configuration (as :func:`_fixed_extensions`)."""
+    hit = _TOOLS.get(id(config))
+    if hit is not None and hit[0] is config:
+        return hit[1]
     t = config.issuer_tools
-    return x509ext.IssuerSignTool(
+    tool = x509ext.IssuerSignTool(
         False, t.sign_tool, t.ca_tool, t.sign_tool_certificate, t.ca_tool_certificate
     )
+    if len(_TOOLS) >= _FIXED_MAX:
+        _TOOLS.clear()
+    _TOOLS[id(config)] = (config, tool)
+    return tool
+
+
+_TOOLS: dict[int, tuple[CaConfig, x509ext.IssuerSignTool]] = {}
 
 
 def _pkup(not_before: dt.datetime, key_end: dt.datetime) -> x509ext.PrivateKeyUsagePeriod:

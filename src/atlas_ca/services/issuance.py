@@ -110,7 +110,6 @@ from atlas_ca.x509.certificate import Certificate, random_serial
 from atlas_ca.x509.csr import CertificationRequest
 from atlas_ca.x509.extensions import SubjectKeyIdentifier, key_identifier
 from atlas_ca.x509.key_identity import public_key_fingerprint
-from atlas_ca.x509.keys import PublicKeyInfo
 
 #: Pipeline steps, in order; the step hook is called with each name once the step is done.
 STEPS = ("prepare", "lint", "confirm", "record", "sign", "verify", "outbox", "store")
@@ -366,19 +365,22 @@ class IssuanceService:
             raise CsrRejected(
                 f"the certification request fails proof of possession: {exc}"
             ) from exc
-        if request.idempotency_key is not None:
-            known = self._register.find_idempotent(request.idempotency_key)
-            if known is not None:
-                return self._replay(known, csr, request)
+        key_hash = public_key_fingerprint(csr.public_key)  # read and checked with the CSR
+        # The register's reads of this step in one read transaction (issue 17): the earlier
+        # request under the idempotency key, else the order's live intents and the key's holder
+        reads = self._register.issuance_reads(
+            self._ca.issuer_id, request.order.id, key_hash, request.idempotency_key
+        )
+        if reads.known is not None:
+            return self._replay(reads.known, csr, request)
+        assert reads.usage is not None
         subscriber, order = request.subscriber, request.order
         if self._orders is not None:  # issue 12: the order as stored now (refund/cancel end it)
             order = self._orders.current_order(order.id)
         require_verified(subscriber)
         # R10: paid, naming the subscriber, and one of the certificates it bought still free
         # (issued and in-progress issuances count); record() checks the count again, atomically.
-        entitlement = require_issuance(
-            order, subscriber.id, used=self._register.order_usage(order.id).live
-        )
+        entitlement = require_issuance(order, subscriber.id, used=reads.usage.live)
         authority: Authority | None = None
         if request.organisation is not None:
             authority = require_authority(
@@ -387,8 +389,7 @@ class IssuanceService:
                 organisation=request.organisation.inn,
                 at=at,
             )
-        key_hash = public_key_fingerprint(PublicKeyInfo.from_der(csr.public_key_info))
-        self._require_new_key(key_hash)
+        self._require_new_key(reads.key_holder)
         plan = plan_subscriber_certificate(
             SubscriberRequest(
                 profile=profile,
@@ -420,11 +421,11 @@ class IssuanceService:
         )
         return PreparedIssuance(request, csr, plan, digest, at, entitlement, key_hash)
 
-    def _require_new_key(self, key_hash: bytes) -> None:
+    def _require_new_key(self, holder: int | None) -> None:
         """A key already certified by this CA (to anyone: another person, or the same one) is
         refused before any code is spent; ``record`` decides atomically (63-ФЗ ст. 13: the CA
-        keeps verification keys unique in its register; docs/register.md)."""
-        holder = self._register.key_holder(self._ca.issuer_id, key_hash)
+        keeps verification keys unique in its register; docs/register.md). ``holder`` is the
+        serial of the live intent holding the key (:meth:`Register.issuance_reads`)."""
         if holder is not None:
             raise KeyAlreadyCertified(
                 f"this public key is already certified by this CA (certificate "

@@ -67,6 +67,7 @@ from atlas_ca.storage.ports import (
     Intent,
     IntentOutcome,
     IntentState,
+    IssuanceReads,
     IssuedCertificate,
     IssuerKeyId,
     NewIntent,
@@ -1001,13 +1002,33 @@ class SqlRegister:
         ]
 
     def order_usage(self, order: OrderId) -> OrderUsage:
-        # The order's counters (schema v8): one row, whatever the order's size.
         with self._db.read() as cur:
-            row = cur.one(
-                "SELECT open_intents, completed_intents, voided_intents FROM order_issuances"
-                " WHERE order_id = ?",
-                (order.value,),
-            )
+            return self._order_usage(cur, order)
+
+    def issuance_reads(
+        self,
+        issuer: IssuerKeyId,
+        order: OrderId,
+        key_hash: bytes,
+        idempotency_key: IdempotencyKey | None = None,
+    ) -> IssuanceReads:
+        # Issue 17: prepare's two or three read transactions as one (the same statements).
+        with self._db.read() as cur:
+            if idempotency_key is not None:
+                known = self._find_idempotent(cur, idempotency_key)
+                if known is not None:
+                    return IssuanceReads(known, None, None)
+            usage = self._order_usage(cur, order)
+            holder = self._key_holder(cur, issuer.value, key_hash)
+        return IssuanceReads(None, usage, None if holder is None else int(holder, 16))
+
+    def _order_usage(self, cur: Cursor, order: OrderId) -> OrderUsage:
+        # The order's counters (schema v8): one row, whatever the order's size.
+        row = cur.one(
+            "SELECT open_intents, completed_intents, voided_intents FROM order_issuances"
+            " WHERE order_id = ?",
+            (order.value,),
+        )
         opened, completed, voided = (0, 0, 0) if row is None else map(int, row)
         # One certificate per completed intent, stored in the transaction that completes it.
         return OrderUsage(
@@ -1222,10 +1243,11 @@ class SqlRegister:
 
     def find_idempotent(self, key: IdempotencyKey) -> IntentOutcome | None:
         with self._db.read() as cur:
-            known = cur.one(
-                "SELECT issuer, serial FROM idempotency_keys WHERE key = ?", (key.value,)
-            )
-            return None if known is None else self._outcome(cur, known[0], known[1])
+            return self._find_idempotent(cur, key)
+
+    def _find_idempotent(self, cur: Cursor, key: IdempotencyKey) -> IntentOutcome | None:
+        known = cur.one("SELECT issuer, serial FROM idempotency_keys WHERE key = ?", (key.value,))
+        return None if known is None else self._outcome(cur, known[0], known[1])
 
     # --- certificates and status ---------------------------------------------------------------
 

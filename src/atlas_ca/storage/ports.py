@@ -377,6 +377,18 @@ class CrlScan(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class IssuanceReads:
+    """What :meth:`Register.issuance_reads` found: what ``find_idempotent``, ``order_usage``
+    and ``key_holder`` return, read in one transaction. ``known`` is the earlier request's
+    outcome under the idempotency key; when there is one, nothing else was read (``usage`` and
+    ``key_holder`` None)."""
+
+    known: IntentOutcome | None
+    usage: OrderUsage | None
+    key_holder: int | None
+
+
 @runtime_checkable
 class Register(AuditStore, Protocol):
     """The register of certificates (SQLite and PostgreSQL adapters share one test suite)."""
@@ -415,6 +427,19 @@ class Register(AuditStore, Protocol):
         """The serial of the live (open or completed) intent of ``issuer`` that certifies the
         key with ``key_hash``, or None: a read before the code is spent; ``record_intent``
         decides atomically."""
+        ...
+
+    def issuance_reads(
+        self,
+        issuer: IssuerKeyId,
+        order: OrderId,
+        key_hash: bytes,
+        idempotency_key: IdempotencyKey | None = None,
+    ) -> IssuanceReads:
+        """The reads of an issuance's *prepare* in one read transaction: ``find_idempotent``
+        (with a key), and unless it found the earlier request, ``order_usage(order)`` and
+        ``key_holder(issuer, key_hash)`` (issue 17: one transaction per request instead of two
+        or three). Advisory, like each of them: ``record_intent`` decides atomically."""
         ...
 
     def store_ca_certificate(self, certificate: CaCertificate) -> bool:

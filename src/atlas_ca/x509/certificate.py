@@ -525,22 +525,26 @@ class CertificateBuilder:
         An :class:`UnrecognizedExtension` that was *parsed* (from a CSR or certificate) is
         refused: nothing we cannot interpret goes from input into a certificate by accident.
         """
-        if not isinstance(extension, Extension):
-            raise TypeError("add_extension takes a typed Extension")
-        if isinstance(extension, UnrecognizedExtension) and extension.parsed:
-            raise TypeError(
-                f"extension {extension.oid_dotted} from parsed input is not one atlas_ca "
-                "models; it is not copied into a certificate"
-            )
-        if any(e.oid_dotted == extension.oid_dotted for e in self._extensions):
-            raise ValueError(f"extension {extension.oid.name} is already added")
-        return self._with("_extensions", (*self._extensions, extension))
+        return self.add_extensions((extension,))
 
     def add_extensions(self, extensions: Iterable[Extension]) -> CertificateBuilder:
-        builder = self
-        for e in extensions:
-            builder = builder.add_extension(e)
-        return builder
+        """:meth:`add_extension` of each, in order, with the same refusals; one copy of the
+        builder for all of them (issue 17: a subscriber certificate has ten)."""
+        added = list(self._extensions)
+        seen = {e.oid_dotted for e in added}
+        for extension in extensions:
+            if not isinstance(extension, Extension):
+                raise TypeError("add_extension takes a typed Extension")
+            if isinstance(extension, UnrecognizedExtension) and extension.parsed:
+                raise TypeError(
+                    f"extension {extension.oid_dotted} from parsed input is not one atlas_ca "
+                    "models; it is not copied into a certificate"
+                )
+            if extension.oid_dotted in seen:
+                raise ValueError(f"extension {extension.oid.name} is already added")
+            seen.add(extension.oid_dotted)
+            added.append(extension)
+        return self._with("_extensions", tuple(added))
 
     def build_tbs(self, signature_algorithm: SignatureAlgorithm) -> TbsCertificate:
         """The DER TBSCertificate, every rule checked; nothing is signed yet."""

@@ -54,6 +54,9 @@ class PublicKeyInfo:
     @classmethod
     def from_der(cls, der: bytes, *, where: str | None = None) -> PublicKeyInfo:
         der = bytes(der)
+        known = _ACCEPTED.get(der)
+        if known is not None:  # these exact bytes were read and accepted (issue 17)
+            return known
         check_der(der, "SubjectPublicKeyInfo")
         return cls.from_checked_der(der, where=where)
 
@@ -62,7 +65,25 @@ class PublicKeyInfo:
         """:meth:`from_der` for bytes inside a structure already checked by ``check_der``.
 
         ``where`` names the input the key came from in an :class:`InvalidPublicKey`.
+
+        Issue 17: an issuance reads its subject's key from the CSR, then planning's key check
+        and the pre-issuance lint read the same bytes again. The keys last accepted are kept,
+        by their exact bytes (:data:`_ACCEPTED`, at most :data:`_ACCEPTED_MAX`; the value is
+        frozen and depends on the bytes only, ``where`` names the input of a refusal); a
+        refused key is read in full every time.
         """
+        if type(der) is not bytes:
+            return cls._read(der, where)
+        known = _ACCEPTED.get(der)
+        if known is None:
+            known = cls._read(der, where)
+            if len(_ACCEPTED) >= _ACCEPTED_MAX:
+                _ACCEPTED.clear()
+            _ACCEPTED[der] = known
+        return known
+
+    @classmethod
+    def _read(cls, der: bytes, where: str | None) -> PublicKeyInfo:
         alg = spki_algorithm(der)
         if alg == _GOST_2001 or (alg in _GOST_ALGS and _on_test_curve(der)):
             return cls(der, *_read_only_gost(der))
@@ -114,6 +135,12 @@ class PublicKeyInfo:
 
     def describe(self) -> str:
         return self.key_type.value + (f" ({self.parameters})" if self.parameters else "")
+
+
+#: Keys accepted by :meth:`PublicKeyInfo.from_checked_der`, by their exact DER; emptied when
+#: full (a new key per issuance: each request reads its key three times within milliseconds).
+_ACCEPTED: dict[bytes, PublicKeyInfo] = {}
+_ACCEPTED_MAX = 256
 
 
 def accept_public_key(spki_der: bytes, where: str) -> PublicKeyInfo:

@@ -26,6 +26,7 @@ from atlas_ca.profiles.lint.registry import (
     Policy,
     Severity,
     Target,
+    certificate_lints,
     registry,
 )
 from atlas_ca.profiles.lint.view import CertView, view_of
@@ -59,8 +60,8 @@ def lint_view(
     chosen, kind = _resolve(cert, profile)
     ctx = LintContext(cert, chosen, kind, policy)
     findings: list[Finding] = []
-    for item in registry().values():
-        if item.target is Target.CERTIFICATE and item.applies(ctx):
+    for item in certificate_lints(kind):  # the certificate lints of this kind, in order
+        if item.effective is None or cert.not_before >= item.effective:  # as Lint.applies
             findings.extend(item.run(ctx))
     return LintReport(chosen.name if chosen else kind.value, tuple(findings), policy)
 

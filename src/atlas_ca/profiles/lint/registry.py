@@ -110,6 +110,11 @@ class LintContext:
     profile: Profile | None
     kind: ProfileKind
     policy: Policy = Policy.CONFORMANCE
+    families: dict[Callable[..., Any], tuple[tuple[Strength, Hit], ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    """The hits of each :func:`lint_family` check over this certificate, computed once for its
+    two or three codes (issue 17: the check ran once per code)."""
 
     @property
     def qualified(self) -> bool:
@@ -185,6 +190,8 @@ class Lint:
         except (AtlasCaError, ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
             # A value the lint cannot even decode breaks the rule it checks.
             hits = [Hit("certificate", f"cannot check: {exc}")]
+        if not hits:  # most lints of most certificates
+            return []
         severity = self.severity_for(ctx.policy)
         return [Finding(self.code, severity, self.source, h.path, h.message) for h in hits]
 
@@ -299,7 +306,10 @@ def lint_family(
             band = _BANDS[severity]
 
             def banded(ctx: LintContext, band: frozenset[Strength] = band) -> Iterator[Hit]:
-                return (hit for strength, hit in fn(ctx) if strength in band)
+                hits = ctx.families.get(fn)
+                if hits is None:  # the first of the family's codes runs the check
+                    hits = ctx.families[fn] = tuple(fn(ctx))
+                return (hit for strength, hit in hits if strength in band)
 
             _register(
                 severity.prefix + name, band, source, banded, fn.__doc__, kinds, None, issuance
@@ -312,6 +322,28 @@ def lint_family(
 def registry() -> Mapping[str, Lint]:
     """Every registered lint by code (importing :mod:`atlas_ca.profiles.lint` fills it)."""
     return MappingProxyType(_REGISTRY)
+
+
+def certificate_lints(kind: ProfileKind) -> tuple[Lint, ...]:
+    """The certificate lints whose kinds include ``kind``, in registry order: those
+    :meth:`Lint.applies` may accept for a certificate of ``kind`` (it still decides by date).
+
+    Issue 17: filtered once per kind and registry size (lints are only ever added), not for
+    every certificate; at most one entry per kind and size.
+    """
+    key = (kind, len(_REGISTRY))
+    found = _BY_KIND.get(key)
+    if found is None:
+        found = tuple(
+            item
+            for item in _REGISTRY.values()
+            if item.target is Target.CERTIFICATE and kind in item.kinds
+        )
+        _BY_KIND[key] = found
+    return found
+
+
+_BY_KIND: dict[tuple[ProfileKind, int], tuple[Lint, ...]] = {}
 
 
 @dataclass(frozen=True, slots=True)

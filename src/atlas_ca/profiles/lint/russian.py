@@ -11,10 +11,10 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterator
 
-from atlas_ca.asn1 import gost as asn1_gost
 from atlas_ca.asn1 import oids
 from atlas_ca.domain import identifiers
 from atlas_ca.errors import AtlasCaError, InvalidIdentifier, InvalidPublicKey
+from atlas_ca.gost.keys import spki_param_set_oid
 from atlas_ca.profiles.base import ProfileKind, add_months
 from atlas_ca.profiles.fields import (
     LAW_63_17,
@@ -159,12 +159,12 @@ def key_param_set_not_allowed(ctx: LintContext) -> Iterator[Hit]:
     """The key's parameter set must be one the profile allows."""
     if ctx.profile is None or ctx.cert.spki_algorithm not in _GOST_2012:
         return
-    spki = asn1_gost.decode_spki(ctx.cert.spki_der)
+    param_set = spki_param_set_oid(ctx.cert.spki_der)
     allowed = {p.dotted for rule in ctx.profile.keys for p in rule.param_sets}
-    if spki.public_key_param_set not in allowed:
+    if param_set not in allowed:
         yield Hit(
             "tbsCertificate.subjectPublicKeyInfo.algorithm.parameters",
-            f"parameter set {spki.public_key_param_set} is not allowed by {ctx.profile.name}",
+            f"parameter set {param_set} is not allowed by {ctx.profile.name}",
         )
 
 
