@@ -24,7 +24,7 @@ partitioned (``CaConfig.crl_partitions``) and, per partition, ``openssl ca -genc
 give the RESULT.
 
 Usage: ``.venv/bin/python bench/crl_publish.py [--entries N] [--store sqlite|postgres]
-[--pg-dsn DSN [--pg-db NAME]] [--workdir DIR [--reuse]] [--partitions N]``. The register's
+[--pg-dsn DSN [--pg-db NAME]] [--workdir DIR [--reuse]] [--partitions N] [--cold]``. The register's
 schema carries the covering partial index the CRL scan reads from (version 3) and each listed
 certificate's CRL entry as DER (version 6; the loader stores it as ``SqlRegister.revoke``
 would). A
@@ -34,7 +34,8 @@ after the timed runs, then ``RESULT crl_publish time_ratio=... goal=0.25``,
 ``RESULT crl_publish rss_ratio=... goal=0.25`` and
 ``RESULT crl_publish cpu_ratio=... goal=none`` (user + system CPU of the same children: the
 figure the machine's other load moves least)
-(``crl_publish_partitioned_N`` with partitions).
+(``crl_publish_partitioned_N`` with partitions). Before the timed runs the SQLite register is
+read once into the page cache, as openssl's ``index.txt`` is by construction (``--cold``: not).
 """
 
 from __future__ import annotations
@@ -228,6 +229,12 @@ def main() -> None:
         default=None,
         help="PostgreSQL: load into (or with --reuse, publish from) this database and keep it",
     )
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="SQLite: do not read the register into the page cache before the timed runs (the "
+        "register's pages are then wherever the kernel left them; openssl's index.txt is hot)",
+    )
     parser.add_argument("--child", choices=["ours", "load", "split"], help=argparse.SUPPRESS)
     parser.add_argument("--location", help=argparse.SUPPRESS)
     parser.add_argument("--partition", type=int, default=None, help=argparse.SUPPRESS)
@@ -312,6 +319,8 @@ def main() -> None:
         # (In a child: this process stays as it is while it launches the measured ones.)
         subprocess.run([sys.executable, "-m", "compileall", "-q", str(src / "atlas_ca")],
                        check=True)  # fmt: skip
+        if args.store == "sqlite" and not args.cold:
+            _warm(Path(location))
         print_load("before")
         if args.partitions:
             our_time, our_rss, ossl_time, ossl_rss, our_cpu, ossl_cpu = _partitioned(
@@ -340,6 +349,29 @@ def main() -> None:
     print_result(name, "rss_ratio", our_rss / ossl_rss, 0.25)
     # CPU time (user + system) of the same children: what the other jobs' load moves least
     print_result(name, "cpu_ratio", our_cpu / ossl_cpu, None)  # explains; the issue sets none
+
+
+def _warm(register: Path) -> None:
+    """Read the SQLite register (and its WAL) once, as ``cat > /dev/null`` would, so that both
+    sides start from the page cache: openssl's ``index.txt`` is hot by construction (the
+    parent wrote it, or split it into the partitions' files, just before), while the
+    register's pages are wherever the kernel left them — on this machine DAMON pages out
+    what was not read for a minute, and a cold partition (≈ 13,000 scattered 4 KiB index
+    pages of the 1M register) cost ours ≈ 1.5 s of wall time instead of ≈ 0.5 s (issue 17,
+    docs/performance.md "Issue 17: CRL partition publication margin and the 5M point").
+    ``--cold`` skips it. Not part of any measured child (the page cache is no process's RSS)."""
+    import time
+
+    t0 = time.perf_counter()
+    size = 0
+    buf = bytearray(1 << 20)
+    for path in (register, register.with_name(register.name + "-wal")):
+        if path.exists():
+            with path.open("rb", buffering=0) as fh:
+                while n := fh.readinto(buf):
+                    size += n
+    print(f"register read into the page cache: {size / 1e6:.0f} MB in "
+          f"{time.perf_counter() - t0:.1f} s")  # fmt: skip
 
 
 def _ours_cmd(work: Path, location: str, partitions: int = 0, partition: int = 0) -> list[str]:

@@ -345,3 +345,19 @@ def test_spki_read_by_its_prefix_still_refuses_points_off_the_curve(ps: ParamSet
         GostPublicKey.from_spki_der(der[:-1])
     with pytest.raises(InvalidKey):
         GostPublicKey.from_spki_der(der + b"\x00")
+
+
+@pytest.mark.parametrize("ps", [*PARAM_SETS, *TEST_PARAM_SETS], ids=lambda p: p.name)
+@pytest.mark.parametrize("with_digest", [True, False], ids=["digestParamSet", "none"])
+def test_spki_prefixes_are_written_without_asn1crypto_as_asn1crypto_writes_them(
+    ps: ParamSet, with_digest: bool
+) -> None:
+    # Issue 17: the prefixes ``spki_der`` and ``from_spki_der`` use are DER written by hand
+    # (asn1crypto took ≈ 6 ms to build them in every process that opens a GOST key).
+    from atlas_ca.gost.keys import _spki_prefix_der
+
+    n = 2 * ps.size
+    digest = ps.digest_oid.dotted if with_digest else None
+    alg, curve = ps.algorithm_oid.dotted, ps.oid.dotted
+    by_asn1crypto = asn1_gost.encode_spki(alg, curve, digest, bytes(n))[:-n]
+    assert _spki_prefix_der(alg, curve, digest, n) == by_asn1crypto

@@ -43,6 +43,9 @@ HEAVY = (
     "atlas_ca.profiles.lint",
     "atlas_ca.domain.otp",
     "atlas_ca.trust",
+    # the pure GOST engine's library: a fallback the native engine never calls (issue 17,
+    # docs/performance.md "Issue 17: CRL partition publication margin and the 5M point")
+    "gostcrypto",
 )
 
 #: The child: what ``bench/crl_publish.py``'s measured child and a publishing command do.

@@ -7,14 +7,16 @@ read as a little-endian integer, signature ``s||r`` big-endian. Only this module
 gostcrypto's ``GOST34112012.update`` keeps a stale partial block when a later update ends on a
 block boundary, so :class:`PureStreebog` only ever hands it whole 64-byte blocks and appends the
 tail at digest time.
+
+gostcrypto is imported on first use, not with this module: :mod:`atlas_ca.gost` imports this
+module whatever the engine, and with the native engine (every CA process) gostcrypto's eight
+subpackages are ≈ 4 ms of start-up for nothing — a CRL publication is a short process
+(issue 17, docs/performance.md "Issue 17: CRL partition publication margin and the 5M point").
 """
 
 from __future__ import annotations
 
 from typing import Any
-
-from gostcrypto.gosthash import gost_34_11_2012 as _gh
-from gostcrypto.gostsignature import gost_34_10_2012 as _gs
 
 from atlas_ca.gost.params import ParamSet
 
@@ -30,7 +32,11 @@ class PureStreebog:
     def __init__(self, digest_size: int, *, _h: Any = None, _tail: bytes = b"") -> None:
         name = "streebog256" if digest_size == 32 else "streebog512"
         self._size = digest_size
-        self._h: Any = _h if _h is not None else _gh.new(name)
+        if _h is None:
+            from gostcrypto.gosthash import gost_34_11_2012 as _gh
+
+            _h = _gh.new(name)
+        self._h: Any = _h
         self._tail = _tail
 
     def update(self, data: memoryview) -> None:
@@ -62,6 +68,8 @@ class PureStreebog:
 
 
 def _curve(ps: ParamSet) -> Any:
+    from gostcrypto.gostsignature import gost_34_10_2012 as _gs
+
     mode = _gs.MODE_256 if ps.bits == 256 else _gs.MODE_512
     curve = {"p": ps.p, "a": ps.a, "b": ps.b, "m": ps.q * ps.cofactor, "q": ps.q}
     curve |= {"x": ps.x, "y": ps.y}

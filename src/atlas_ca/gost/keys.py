@@ -10,6 +10,40 @@ from atlas_ca.asn1 import gost as asn1_gost
 from atlas_ca.errors import InvalidKey, InvalidPublicKey, UnknownParameterSet, WeakPublicKey
 from atlas_ca.gost.params import PARAM_SETS, ParamSet, param_set
 
+
+def _der(tag: int, content: bytes) -> bytes:
+    """One DER TLV (definite length, short or long form)."""
+    n = len(content)
+    if n < 0x80:
+        return bytes((tag, n)) + content
+    size = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes((tag, 0x80 | len(size))) + size + content
+
+
+def _der_oid(dotted: str) -> bytes:
+    arcs = [int(a) for a in dotted.split(".")]
+    body = bytearray()
+    for arc in [40 * arcs[0] + arcs[1], *arcs[2:]]:
+        chunk = [arc & 0x7F]
+        arc >>= 7
+        while arc:
+            chunk.append(0x80 | (arc & 0x7F))
+            arc >>= 7
+        body += bytes(reversed(chunk))
+    return _der(0x06, bytes(body))
+
+
+def _spki_prefix_der(algorithm: str, curve: str, digest: str | None, n: int) -> bytes:
+    """The DER of a GOST SubjectPublicKeyInfo (RFC 9215 §4) whose point is ``n`` bytes, up to
+    the point: ``SEQUENCE { SEQUENCE { algorithm, SEQUENCE { curve [, digest] } },
+    BIT STRING { OCTET STRING point } }``."""
+    params = _der_oid(curve) + (_der_oid(digest) if digest is not None else b"")
+    algorithm_id = _der(0x30, _der_oid(algorithm) + _der(0x30, params))
+    placeholder = bytes(n)
+    spki = _der(0x30, algorithm_id + _der(0x03, b"\x00" + _der(0x04, placeholder)))
+    return spki[:-n]
+
+
 _prefix_lock = threading.Lock()
 _canonical_prefix: dict[ParamSet, bytes] = {}
 _accepted_prefix: dict[bytes, ParamSet] = {}
@@ -23,6 +57,11 @@ def _spki_prefixes() -> tuple[dict[ParamSet, bytes], dict[bytes, ParamSet]]:
     absent, or present with the set's own Streebog) to its set. DER has one encoding per value,
     so a SubjectPublicKeyInfo is one of these prefixes followed by ``X||Y`` exactly when the
     general decoder would accept it with that set; anything else takes the general decoder.
+
+    The prefixes are written by :func:`_spki_prefix_der` (the same bytes as
+    ``asn1_gost.encode_spki``, tests/gost/test_gost_public_keys.py): building all of them
+    through asn1crypto cost ≈ 6 ms of every process that opens or checks a GOST key — a CRL
+    publication's (issue 17).
     """
     with _prefix_lock:
         if not _canonical_prefix:
@@ -30,7 +69,7 @@ def _spki_prefixes() -> tuple[dict[ParamSet, bytes], dict[bytes, ParamSet]]:
                 n, alg, curve = 2 * ps.size, ps.algorithm_oid.dotted, ps.oid.dotted
                 mine = ps.digest_param_set.dotted if ps.digest_param_set is not None else None
                 for digest in (None, ps.digest_oid.dotted):
-                    prefix = asn1_gost.encode_spki(alg, curve, digest, bytes(n))[:-n]
+                    prefix = _spki_prefix_der(alg, curve, digest, n)
                     _accepted_prefix[prefix] = ps
                     if digest == mine:
                         _canonical_prefix[ps] = prefix
