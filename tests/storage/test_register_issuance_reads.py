@@ -8,11 +8,12 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from test_register_plain_batch import counted_statements
 
 from atlas_ca.domain.ids import OrderId
 from atlas_ca.storage._sql import SqlRegister
 from atlas_ca.storage.ports import IdempotencyKey, IssuanceReads
-from support.registers import ACTOR, ISSUER, OTHER_ISSUER, T0, issued, new_intent
+from support.registers import ACTOR, ISSUER, OTHER_ISSUER, T0, Store, issued, new_intent
 
 KEY = hashlib.sha256(b"the applicant's public key").digest()
 OTHER_KEY = hashlib.sha256(b"another public key").digest()
@@ -69,3 +70,16 @@ def test_the_reads_follow_each_state_of_an_intent(register: SqlRegister, end: st
     assert replay.known.intent.serial == 0x500
     assert replay.usage is None  # a replay needs nothing else
     assert register.issuance_reads(ISSUER, ORDER, OTHER_KEY, None).key_holder is None
+
+
+@pytest.mark.parametrize("idempotency_key", [None, IdempotencyKey("idem-never-used")])
+def test_the_reads_go_out_together(store: Store, idempotency_key: IdempotencyKey | None) -> None:
+    """One send (one libpq pipeline on PostgreSQL, one round trip) for the two or three reads."""
+    reg = store.open()
+    reg.record_intents([new_intent(1, order=ORDER, key_hash=KEY)], actor=ACTOR)
+    with counted_statements(store.kind) as sent:
+        reads = reg.issuance_reads(ISSUER, ORDER, KEY, idempotency_key)
+    assert reads.key_holder == 1
+    assert reads.usage is not None
+    assert reads.usage.open == 1
+    assert [len(group) for group in sent] == [2 if idempotency_key is None else 3]
