@@ -192,6 +192,12 @@ class Database(ABC):
     def read(self) -> AbstractContextManager[Cursor]:
         """A read-only transaction on the register's connection."""
 
+    def read_together(self, statements: Sequence[Statement]) -> list[list[Row] | int]:
+        """Read-only ``statements`` sent together (:meth:`Cursor.send`). Not one snapshot for
+        all of them where the adapter can send them cheaper without (PostgreSQL)."""
+        with self.read() as cur:
+            return cur.send(statements)
+
     @abstractmethod
     def snapshot(self) -> AbstractContextManager[Cursor]:
         """A consistent read-only snapshot on a connection of its own (for long streams)."""
@@ -1028,18 +1034,20 @@ class SqlRegister:
     ) -> IssuanceReads:
         # Issue 17: prepare's two or three read transactions as one (the same statements).
         # The statements go out together (one libpq pipeline on PostgreSQL: one round trip
-        # instead of three); the idempotency key's answer, when there is one, wins.
+        # instead of five with BEGIN and COMMIT); the idempotency key's answer, when there is
+        # one, wins. Not one snapshot on PostgreSQL: these are prepare's early refusals, and
+        # record decides the quota and the key again, atomically.
         reads = [
             Statement(_ORDER_USAGE, (order.value,), True),
             Statement(_KEY_HOLDER, (issuer.value, key_hash), True),
         ]
         if idempotency_key is not None:
             reads.append(Statement(_IDEMPOTENT, (idempotency_key.value,), True))
-        with self._db.read() as cur:
-            found = cur.send(reads)
-            if idempotency_key is not None:
-                known = found[2]
-                if isinstance(known, list) and known:
+        found = self._db.read_together(reads)
+        if idempotency_key is not None:
+            known = found[2]
+            if isinstance(known, list) and known:
+                with self._db.read() as cur:
                     return IssuanceReads(self._outcome(cur, *known[0]), None, None)
         usage, holder = found[0], found[1]
         assert isinstance(usage, list)

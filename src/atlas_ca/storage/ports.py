@@ -380,8 +380,8 @@ class CrlScan(Protocol):
 @dataclass(frozen=True, slots=True)
 class IssuanceReads:
     """What :meth:`Register.issuance_reads` found: what ``find_idempotent``, ``order_usage``
-    and ``key_holder`` return, read in one transaction. ``known`` is the earlier request's
-    outcome under the idempotency key; when there is one, nothing else was read (``usage`` and
+    and ``key_holder`` return, read together. ``known`` is the earlier request's outcome under
+    the idempotency key; when there is one, the others are not reported (``usage`` and
     ``key_holder`` None)."""
 
     known: IntentOutcome | None
@@ -436,10 +436,11 @@ class Register(AuditStore, Protocol):
         key_hash: bytes,
         idempotency_key: IdempotencyKey | None = None,
     ) -> IssuanceReads:
-        """The reads of an issuance's *prepare* in one read transaction: ``find_idempotent``
-        (with a key), and unless it found the earlier request, ``order_usage(order)`` and
-        ``key_holder(issuer, key_hash)`` (issue 17: one transaction per request instead of two
-        or three). Advisory, like each of them: ``record_intent`` decides atomically."""
+        """The reads of an issuance's *prepare* sent together: ``find_idempotent`` (with a
+        key), and unless it found the earlier request, ``order_usage(order)`` and
+        ``key_holder(issuer, key_hash)`` (issue 17: one round trip per request instead of
+        several; on PostgreSQL one pipeline, not one snapshot). Advisory, like each of them:
+        ``record_intent`` decides atomically."""
         ...
 
     def store_ca_certificate(self, certificate: CaCertificate) -> bool:
