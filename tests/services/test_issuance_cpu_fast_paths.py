@@ -153,6 +153,16 @@ _EXTS = (
 )
 
 
+def individual_tbs(world: World, serial: int) -> bytes:
+    """The DER of an individual's TBS planned and linted as the service does."""
+    return prepare_tbs(
+        plan_individual(world.keys),
+        serial=serial,
+        algorithm=world.keys.ca.signature_algorithm,
+        issuer=world.root,
+    ).tbs.der
+
+
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -164,12 +174,7 @@ _EXTS = (
 def test_lint_families_report_as_when_each_code_ran_its_check(
     world: World, what: str, which: int, policy: Policy
 ) -> None:
-    tbs = prepare_tbs(
-        plan_individual(world.keys),
-        serial=0x1F00000000000200 + which,
-        algorithm=world.keys.ca.signature_algorithm,
-        issuer=world.root,
-    ).tbs.der
+    tbs = individual_tbs(world, 0x1F00000000000200 + which)
     if what == "attr":
         oid = _ATTRS[which % len(_ATTRS)]
         tbs = edit_subject(tbs, lambda attrs: [a for a in attrs if a[0].dotted != oid.dotted])
@@ -186,12 +191,7 @@ def test_lint_families_report_as_when_each_code_ran_its_check(
 
 
 def test_lint_family_hits_are_kept_per_check_and_context(world: World) -> None:
-    tbs = prepare_tbs(
-        plan_individual(world.keys),
-        serial=0x1F00000000000300,
-        algorithm=world.keys.ca.signature_algorithm,
-        issuer=world.root,
-    ).tbs.der
+    tbs = individual_tbs(world, 0x1F00000000000300)
     chosen = get_profile("individual")
     ctx = LintContext(view_of(tbs), chosen, chosen.kind, Policy.ISSUANCE)
     for item in registry().values():
@@ -316,12 +316,7 @@ def test_profile_rules_by_oid_are_those_a_scan_finds(profile: Profile) -> None:
 def test_certificate_parts_by_oid_are_those_a_scan_finds(
     world: World, ext_index: int, attr_index: int, duplicate: bool
 ) -> None:
-    tbs = prepare_tbs(
-        plan_individual(world.keys),
-        serial=0x1F00000000000400 + ext_index,
-        algorithm=world.keys.ca.signature_algorithm,
-        issuer=world.root,
-    ).tbs.der
+    tbs = individual_tbs(world, 0x1F00000000000400 + ext_index)
     if duplicate:  # an extension and an attribute twice: the scan found the first of each
         exts = extensions_of(tbs)
         tbs = with_extensions(tbs, [*exts, _flip_critical(exts[ext_index % len(exts)])])
@@ -372,12 +367,7 @@ def test_kept_issuer_names_read_as_fresh_ones(content: bytes) -> None:
 
 
 def test_kept_issuer_name_of_a_tbs_is_the_fresh_one(world: World) -> None:
-    tbs = prepare_tbs(
-        plan_individual(world.keys),
-        serial=0x1F00000000000500,
-        algorithm=world.keys.ca.signature_algorithm,
-        issuer=world.root,
-    ).tbs.der
+    tbs = individual_tbs(world, 0x1F00000000000500)
     view_module._fast_issuer.cache_clear()
     first, again = view_of(tbs), view_of(tbs)
     assert first.issuer == again.issuer == view_module._full_view(tbs, None).issuer
