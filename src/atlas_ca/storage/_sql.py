@@ -332,10 +332,6 @@ class SqlRegister:
         self._db = db
         self._schema_version = schema_version
         self._on_step = on_step
-        # Inside a batch transaction (and only there, under the write lock): the audit head
-        # as this transaction last wrote it, so each member after the first skips reading it.
-        self._batch_cur: Cursor | None = None
-        self._batch_head: ChainHead | None = None
 
     # --- plumbing ------------------------------------------------------------------------------
 
@@ -410,17 +406,10 @@ class SqlRegister:
         )
 
     def _audit(self, cur: Cursor, event: AuditEvent) -> ChainedEvent:
-        in_batch = self._batch_cur is cur
-        if in_batch and self._batch_head is not None:
-            last = self._batch_head  # locked and written by this transaction's previous member
-        else:
-            head = cur.one(f"SELECT seq, hash FROM audit_head WHERE id = 1{self._db.for_update}")
-            if head is None:
-                raise StorageUnavailable("the audit head row is missing: the schema is damaged")
-            last = ChainHead(int(head[0]), bytes(head[1]))
-        chained = chain_next(last, event)
-        if in_batch:
-            self._batch_head = ChainHead(chained.seq, chained.hash)
+        head = cur.one(f"SELECT seq, hash FROM audit_head WHERE id = 1{self._db.for_update}")
+        if head is None:
+            raise StorageUnavailable("the audit head row is missing: the schema is damaged")
+        chained = chain_next(ChainHead(int(head[0]), bytes(head[1])), event)
         values = self._audit_values(chained, event)
         if self._db.writable_ctes:  # PostgreSQL: the event and the new head in one round trip
             cur.run(
@@ -442,23 +431,6 @@ class SqlRegister:
             json.dumps(dict(event.objects), sort_keys=True, separators=(",", ":")),
             chained.prev_hash,
             chained.hash,
-        )
-
-    def _audit_cte(self, cur: Cursor, event: AuditEvent) -> tuple[str, tuple[Any, ...]] | None:
-        """PostgreSQL, a batch member after the first (issue 17): the audit head is already
-        locked and known to this transaction, so the event and the new head can ride in the
-        member's own statement as two WITH items — one round trip fewer, no new lock and no
-        change of lock order. ``None`` elsewhere: the caller writes :meth:`_audit` after.
-        A member refused after this still rolls its pass back, the event with it."""
-        last = self._batch_head
-        if not self._db.writable_ctes or self._batch_cur is not cur or last is None:
-            return None
-        chained = chain_next(last, event)
-        self._batch_head = ChainHead(chained.seq, chained.hash)
-        return (
-            "head AS (UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1),"
-            f" ev AS (INSERT INTO audit_events ({_AUDIT_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?))",
-            (chained.seq, chained.hash, *self._audit_values(chained, event)),
         )
 
     # --- issuance ------------------------------------------------------------------------------
@@ -825,22 +797,18 @@ class SqlRegister:
 
         def tx(cur: Cursor) -> list[T | AtlasCaError]:
             results: list[T | AtlasCaError] = []
-            self._batch_cur, self._batch_head = cur, None
-            try:
-                if first is not None:  # locks to take before any member (write_batch)
-                    first(cur, [m for i, m in enumerate(items) if i not in refused])
-                for i, item in enumerate(items):
-                    if i in refused:
-                        results.append(refused[i])
-                        continue
-                    try:
-                        results.append(member(cur, item))
-                    except _MEMBER_REFUSALS as exc:
-                        refused[i] = exc
-                        raise _WithoutRefused from exc
-                self._step(f"{op}:before-commit")
-            finally:
-                self._batch_cur, self._batch_head = None, None
+            if first is not None:  # locks to take before any member (write_batch)
+                first(cur, [m for i, m in enumerate(items) if i not in refused])
+            for i, item in enumerate(items):
+                if i in refused:
+                    results.append(refused[i])
+                    continue
+                try:
+                    results.append(member(cur, item))
+                except _MEMBER_REFUSALS as exc:
+                    refused[i] = exc
+                    raise _WithoutRefused from exc
+            self._step(f"{op}:before-commit")
             return results
 
         for _ in range(len(items) + 1):
@@ -898,15 +866,11 @@ class SqlRegister:
         # DO NOTHING on any conflict: the serial's primary key, or the key's unique index
         # (issuance_intents_key, v5) when a concurrent request for the same key committed
         # first (PostgreSQL waits for it on the index; SQLite's writers are serialised)
-        event = _intent_event(intent, actor)
-        folded = self._audit_cte(cur, event)
-        with_audit, audit_params = ("", ()) if folded is None else (f"WITH {folded[0]} ", folded[1])
         inserted = cur.one(
-            f"{with_audit}INSERT INTO issuance_intents ({_INTENT_COLS}, key_hash)"
+            f"INSERT INTO issuance_intents ({_INTENT_COLS}, key_hash)"
             " VALUES (?, ?, ?, ?, ?, ?, 'open', ?, NULL, ?)"
             " ON CONFLICT DO NOTHING RETURNING serial",
             (
-                *audit_params,
                 issuer,
                 serial,
                 intent.tbs_digest,
@@ -946,8 +910,7 @@ class SqlRegister:
             )
             if claimed is None:  # a concurrent request with the same key won: look again
                 raise Retry
-        if folded is None:
-            self._audit(cur, event)
+        self._audit(cur, _intent_event(intent, actor))
         self._step("record_intent:before-commit")
         return IntentOutcome(
             Intent(
@@ -1130,12 +1093,9 @@ class SqlRegister:
             "UPDATE order_issuances SET open_intents = open_intents - 1,"
             " completed_intents = completed_intents + 1 WHERE order_id = ?"
         )
-        event = _issued_event(c, actor)
-        folded = None
         if db.writable_ctes:
             # PostgreSQL (issue 17): the counters, the intent completed and read back, and the
-            # certificate inserted (and, after a batch's first member, the audit event and
-            # head), in one statement — one round trip instead of three or four. The
+            # certificate inserted in one statement — one round trip instead of three. The
             # intent must carry the counted order; a mismatch or an intent no longer open
             # writes no certificate, and the checks below raise (the transaction undoes the
             # counters).
@@ -1152,16 +1112,12 @@ class SqlRegister:
                 )
                 match = " AND order_id = (SELECT order_id FROM o)"
                 params = (order, issuer, serial, order)
-            folded = self._audit_cte(cur, event)
-            if folded is not None:
-                head = f"WITH {folded[0]}, {head.removeprefix('WITH ')}"
             row = cur.one(
                 f"{head}i AS ({complete}{match} RETURNING {_INTENT_COLS}),"
                 f" c AS (INSERT INTO certificates ({_CERT_COLS})"
                 " SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'valid', ?, NULL, NULL, NULL FROM i)"
                 " SELECT * FROM i",
                 (
-                    *(() if folded is None else folded[1]),
                     *params,
                     db.ts(c.issued_at),
                     issuer,
@@ -1207,8 +1163,7 @@ class SqlRegister:
                 cert_values,
             )
         self._step("complete_intent:certificate-inserted")
-        if folded is None:
-            self._audit(cur, event)
+        self._audit(cur, _issued_event(c, actor))
         self._step("complete_intent:before-commit")
         return _issued_record(c)
 
