@@ -240,6 +240,20 @@ def _content_of(tlv_bytes: bytes) -> bytes:
     return tlv_bytes[start:]
 
 
+def _attr(oid: Oid, first: int, raw: bytes, where: str, i: int, j: int, in_rdn: int) -> Attr:
+    """One attribute of a name as both readers give it: its string tag (``-1`` for a
+    non-universal class), its text when the tag's codec decodes it, and its path."""
+    tag = first & 0x1F if first >> 6 == 0 else -1
+    text: str | None = None
+    if tag in _DECODE:
+        try:
+            text = raw.decode(_DECODE[tag])
+        except UnicodeDecodeError:
+            text = None
+    path = f"{where}.rdn[{i}]" + (f"[{j}]" if in_rdn > 1 else "") + f".{oid.name}"
+    return Attr(oid, tag, text, raw, path)
+
+
 def _name(der: bytes, where: str) -> tuple[Attr, ...]:
     out: list[Attr] = []
     for i, rdn in enumerate(_Name.load(der)):
@@ -247,16 +261,7 @@ def _name(der: bytes, where: str) -> tuple[Attr, ...]:
             oid = oid_of(atv["type"].dotted)
             value = atv["value"]
             tlv_bytes = bytes(value.dump())
-            raw = _content_of(tlv_bytes)
-            text: str | None = None
-            tag = tlv_bytes[0] & 0x1F if tlv_bytes[0] >> 6 == 0 else -1
-            if tag in _DECODE:
-                try:
-                    text = raw.decode(_DECODE[tag])
-                except UnicodeDecodeError:
-                    text = None
-            path = f"{where}.rdn[{i}]" + (f"[{j}]" if len(rdn) > 1 else "") + f".{oid.name}"
-            out.append(Attr(oid, tag, text, raw, path))
+            out.append(_attr(oid, tlv_bytes[0], _content_of(tlv_bytes), where, i, j, len(rdn)))
     return tuple(out)
 
 
@@ -348,15 +353,7 @@ def _fast_name(content: bytes, where: str) -> tuple[Attr, ...] | None:
                 return None
             oid = oid_of(decode_oid(pair[0][2], where))
             first, _, raw = pair[1]
-            tag_number = first & 0x1F if first >> 6 == 0 else -1
-            text: str | None = None
-            if tag_number in _DECODE:
-                try:
-                    text = raw.decode(_DECODE[tag_number])
-                except UnicodeDecodeError:
-                    text = None
-            path = f"{where}.rdn[{i}]" + (f"[{j}]" if len(atvs) > 1 else "") + f".{oid.name}"
-            out.append(Attr(oid, tag_number, text, raw, path))
+            out.append(_attr(oid, first, raw, where, i, j, len(atvs)))
     return tuple(out)
 
 
