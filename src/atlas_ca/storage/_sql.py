@@ -305,6 +305,18 @@ def _issued_event(certificate: IssuedCertificate, actor: Actor) -> AuditEvent:
     )
 
 
+def _recorded(intent: NewIntent) -> IntentOutcome:
+    """The outcome of an intent just recorded (open, created by this request)."""
+    i = intent
+    state = IntentState.OPEN
+    return IntentOutcome(
+        Intent(i.issuer, i.serial, i.tbs_digest, i.subscriber, i.profile, i.order, state,
+               i.created_at, None),
+        True,
+        None,
+    )  # fmt: skip
+
+
 def _issued_record(certificate: IssuedCertificate) -> CertificateRecord:
     """The register's record of a certificate just stored (valid, as issued)."""
     c = certificate
@@ -721,27 +733,7 @@ class SqlRegister:
         events += [_issued_event(c, actor) for c in certificates]
         cur.send(self._chained(ChainHead(int(head[0][0]), bytes(head[0][1])), events))
         self._step(f"{op}:before-commit")
-        return (
-            [
-                IntentOutcome(
-                    Intent(
-                        i.issuer,
-                        i.serial,
-                        i.tbs_digest,
-                        i.subscriber,
-                        i.profile,
-                        i.order,
-                        IntentState.OPEN,
-                        i.created_at,
-                        None,
-                    ),
-                    True,
-                    None,
-                )
-                for i in intents
-            ],
-            [_issued_record(c) for c in certificates],
-        )
+        return [_recorded(i) for i in intents], [_issued_record(c) for c in certificates]
 
     def _chained(self, last: ChainHead, events: Sequence[AuditEvent]) -> list[Statement]:
         """The statements that write ``events`` chained after ``last`` and move the head: the
@@ -912,21 +904,7 @@ class SqlRegister:
                 raise Retry
         self._audit(cur, _intent_event(intent, actor))
         self._step("record_intent:before-commit")
-        return IntentOutcome(
-            Intent(
-                intent.issuer,
-                intent.serial,
-                intent.tbs_digest,
-                intent.subscriber,
-                intent.profile,
-                intent.order,
-                IntentState.OPEN,
-                intent.created_at,
-                None,
-            ),
-            True,
-            None,
-        )
+        return _recorded(intent)
 
     def _key_holder(self, cur: Cursor, issuer: str, key_hash: bytes) -> str | None:
         row = cur.one(_KEY_HOLDER, (issuer, key_hash))
